@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hubhq/hub/generator/site"
+)
+
+const usage = `hub: a client portal built from content in git
+
+Usage:
+  hub check  [-content DIR]                 validate the content; print every problem
+  hub build  [-content DIR] [-out DIR]      build the per-client signed bundles
+  hub verify [-out DIR]                     check every bundle against its signed manifest
+  hub keys   [-keys DIR]                    make a new signing key (and keep the old one for verification)
+  hub serve  [-content DIR] [-addr ADDR]    build and serve the output locally
+
+Run "hub COMMAND -h" for a command's flags.
+`
+
+// errUsage means the command line was wrong; the message was already printed.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"check": cmdCheck,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "hub: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	err := cmd(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		var ps site.Problems
+		if !errors.As(err, &ps) {
+			fmt.Fprintf(stderr, "hub %s: %v\n", args[0], err)
+		}
+		return 1
+	}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// printProblems writes every problem, then a count.
+func printProblems(w io.Writer, ps site.Problems) {
+	for _, p := range ps {
+		fmt.Fprintln(w, p)
+	}
+	s := "s"
+	if len(ps) == 1 {
+		s = ""
+	}
+	fmt.Fprintf(w, "%d problem%s found\n", len(ps), s)
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	content := fs.String("content", "content", "content folder")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, ps := site.Load(*content, time.Now())
+	if len(ps) > 0 {
+		printProblems(stderr, ps)
+		return ps
+	}
+	quotes, invoices := 0, 0
+	for _, c := range s.Clients {
+		quotes += len(c.Quotes)
+		invoices += len(c.Invoices)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d clients, %d quotes, %d invoices, %d shared portals)\n", *content, len(s.Clients), quotes, invoices, len(s.Shared))
+	return nil
+}

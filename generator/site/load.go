@@ -1,0 +1,355 @@
+package site
+
+import (
+	"cmp"
+	"fmt"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ConfigFile is the site configuration's name inside the content folder.
+const ConfigFile = "site.yaml"
+
+// idRE is what client IDs and portal slugs look like: they become URL path
+// segments and folder names.
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Load reads and validates the content folder dir. It returns the site and
+// every problem found; the site is only safe to build when there are none.
+// today is the day, in the site's time zone, that derived states (past due,
+// expired) are computed for.
+func Load(dir string, now time.Time) (*Site, Problems) {
+	var ps Problems
+	s := &Site{Dir: dir}
+	l := &loader{dir: dir, out: &ps}
+	l.config(&s.Config)
+	today := Today(now, s.Config.Location)
+
+	entries, err := os.ReadDir(filepath.Join(dir, "clients"))
+	if err != nil && !os.IsNotExist(err) {
+		ps = append(ps, Problem{File: l.rel("clients"), Msg: err.Error()})
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !e.IsDir() {
+			ps = append(ps, Problem{File: l.rel("clients", e.Name()), Msg: "only folders belong in clients/: one folder per client, named by the client's ID"})
+			continue
+		}
+		if c := l.client(e.Name(), &s.Config, today); c != nil {
+			s.Clients = append(s.Clients, c)
+		}
+	}
+	s.Shared = l.portals(filepath.Join(dir, "portals"), true)
+	l.crossCheck(s)
+	ps.sort()
+	return s, ps
+}
+
+// Today is the calendar day of now in loc, as midnight UTC (the form Dates use).
+func Today(now time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+type loader struct {
+	dir string
+	out *Problems
+}
+
+func (l *loader) rel(parts ...string) string {
+	return filepath.Join(append([]string{l.dir}, parts...)...)
+}
+
+func (l *loader) problem(file string, format string, args ...any) {
+	*l.out = append(*l.out, Problem{File: file, Msg: fmt.Sprintf(format, args...)})
+}
+
+// readYAML loads a YAML file into v; nil doc means the file could not be used.
+func (l *loader) readYAML(file string, v any) *doc {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		l.problem(file, "%v", unwrapPathError(err))
+		return nil
+	}
+	d := &doc{file: file, out: l.out}
+	if !d.decode(src, v) {
+		if d.root == nil {
+			return nil
+		}
+	}
+	return d
+}
+
+// readMarkdown loads a Markdown file with YAML front matter into v, returning the body.
+func (l *loader) readMarkdown(file string, v any, needFrontMatter bool) (*doc, string) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		l.problem(file, "%v", unwrapPathError(err))
+		return nil, ""
+	}
+	fm, body, bodyLine, ok := splitFrontMatter(src)
+	d := &doc{file: file, out: l.out, lineOffset: 1}
+	if !ok {
+		if bodyLine == 0 {
+			*l.out = append(*l.out, Problem{File: file, Line: 1, Col: 1, Msg: `front matter starts with "---" but has no closing "---" line`})
+			return nil, ""
+		}
+		if needFrontMatter {
+			*l.out = append(*l.out, Problem{File: file, Line: 1, Col: 1, Msg: `missing front matter: start the file with "---", the fields (title: ...), and "---"`})
+			return nil, ""
+		}
+		return d, string(body)
+	}
+	if len(strings.TrimSpace(string(fm))) == 0 {
+		return d, string(body)
+	}
+	if !d.decode(fm, v) && d.root == nil {
+		return nil, ""
+	}
+	return d, string(body)
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
+	dir := l.rel("clients", id)
+	file := filepath.Join(dir, "client.yaml")
+	if !idRE.MatchString(id) {
+		l.problem(dir, "client folder name %q is not a valid client ID: use lower-case letters, digits and hyphens (it becomes the hub's URL /c/%s/)", id, strings.ToLower(id))
+		return nil
+	}
+	c := &Client{ID: id, Dir: dir, File: file}
+	if _, err := os.Stat(file); os.IsNotExist(err) {
+		l.problem(dir, "client folder has no client.yaml; every client needs one with at least a name and a contact")
+		return nil
+	}
+	if d := l.readYAML(file, c); d != nil {
+		validateClient(d, c, cfg)
+	}
+	for _, f := range l.yamlFiles(filepath.Join(dir, "quotes")) {
+		q := &Quote{File: f}
+		if d := l.readYAML(f, q); d != nil {
+			validateQuote(d, q, c, cfg, today)
+			c.Quotes = append(c.Quotes, q)
+		}
+	}
+	for _, f := range l.yamlFiles(filepath.Join(dir, "invoices")) {
+		inv := &Invoice{File: f}
+		if d := l.readYAML(f, inv); d != nil {
+			validateInvoice(d, inv, cfg, today)
+			c.Invoices = append(c.Invoices, inv)
+		}
+	}
+	slices.SortStableFunc(c.Quotes, func(a, b *Quote) int {
+		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
+	})
+	slices.SortStableFunc(c.Invoices, func(a, b *Invoice) int {
+		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
+	})
+	c.Portals = l.portals(filepath.Join(dir, "portals"), false)
+	return c
+}
+
+// yamlFiles lists the .yaml files of a folder, reporting anything else.
+func (l *loader) yamlFiles(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			l.problem(dir, "%v", unwrapPathError(err))
+		}
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, "."):
+		case e.IsDir():
+			l.problem(filepath.Join(dir, name), "unexpected folder; this folder holds only .yaml files")
+		case strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"):
+			out = append(out, filepath.Join(dir, name))
+		default:
+			l.problem(filepath.Join(dir, name), "unexpected file; this folder holds only .yaml files")
+		}
+	}
+	return out
+}
+
+func (l *loader) portals(dir string, shared bool) []*Portal {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			l.problem(dir, "%v", unwrapPathError(err))
+		}
+		return nil
+	}
+	var out []*Portal
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		pdir := filepath.Join(dir, name)
+		if !e.IsDir() {
+			l.problem(pdir, "only folders belong in portals/: one folder per portal, holding portal.md")
+			continue
+		}
+		if !idRE.MatchString(name) {
+			l.problem(pdir, "portal folder name %q is not valid: use lower-case letters, digits and hyphens (it becomes part of the URL)", name)
+			continue
+		}
+		p := &Portal{Slug: name, Dir: pdir, File: filepath.Join(pdir, "portal.md"), Shared: shared}
+		d, body := l.readMarkdown(p.File, p, true)
+		if d == nil {
+			continue
+		}
+		p.Body = body
+		validatePortal(d, p)
+		p.Updates = l.updates(filepath.Join(pdir, "updates"))
+		p.Documents = l.documents(filepath.Join(pdir, "documents"))
+		out = append(out, p)
+	}
+	slices.SortStableFunc(out, func(a, b *Portal) int {
+		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Title, b.Title))
+	})
+	return out
+}
+
+func (l *loader) updates(dir string) []*Update {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			l.problem(dir, "%v", unwrapPathError(err))
+		}
+		return nil
+	}
+	var out []*Update
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		f := filepath.Join(dir, name)
+		if e.IsDir() || !strings.HasSuffix(name, ".md") {
+			l.problem(f, "unexpected entry; updates/ holds one Markdown file per update")
+			continue
+		}
+		u := &Update{File: f}
+		d, body := l.readMarkdown(f, u, true)
+		if d == nil {
+			continue
+		}
+		u.Body = body
+		if strings.TrimSpace(u.Title) == "" {
+			d.keyErrorf(nil, "update has no title; add \"title: ...\" to its front matter")
+		}
+		if !u.Date.Set {
+			d.keyErrorf(nil, "update has no date; add \"date: YYYY-MM-DD\" to its front matter")
+		} else if err := u.Date.parse(); err != nil {
+			d.errorf([]any{"date"}, "%v", err)
+		}
+		out = append(out, u)
+	}
+	slices.SortStableFunc(out, func(a, b *Update) int {
+		return cmp.Or(b.Date.T.Compare(a.Date.T), cmp.Compare(a.File, b.File))
+	})
+	return out
+}
+
+// MaxDocumentSize is the largest portal document accepted (they are copied
+// into every bundle that may see them).
+const MaxDocumentSize = 100 << 20
+
+func (l *loader) documents(dir string) []*Document {
+	var out []*Document
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == dir {
+				return nil
+			}
+			l.problem(p, "%v", unwrapPathError(err))
+			return nil
+		}
+		name := e.Name()
+		if p != dir && strings.HasPrefix(name, ".") {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			l.problem(p, "documents must be regular files (links and special files are not published)")
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			l.problem(p, "%v", err)
+			return nil
+		}
+		if info.Size() > MaxDocumentSize {
+			l.problem(p, "document is %d MB; the largest allowed is %d MB", info.Size()>>20, MaxDocumentSize>>20)
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if strings.ContainsAny(rel, "?#%\\\"<>") {
+			l.problem(p, "document names may not contain ? # %% \\ \" < or >")
+			return nil
+		}
+		folder := path.Dir(rel)
+		if folder == "." {
+			folder = ""
+		}
+		out = append(out, &Document{Folder: folder, Name: name, Path: rel, Size: info.Size(), Type: fileType(name), File: p})
+		return nil
+	})
+	if err != nil {
+		l.problem(dir, "%v", err)
+	}
+	slices.SortStableFunc(out, func(a, b *Document) int {
+		return cmp.Or(cmp.Compare(a.Folder, b.Folder), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+var fileTypes = map[string]string{
+	".pdf": "PDF", ".doc": "Word document", ".docx": "Word document", ".xls": "Excel spreadsheet",
+	".xlsx": "Excel spreadsheet", ".csv": "CSV spreadsheet", ".ppt": "PowerPoint", ".pptx": "PowerPoint",
+	".txt": "Text", ".md": "Text", ".jpg": "JPEG image", ".jpeg": "JPEG image", ".png": "PNG image",
+	".gif": "GIF image", ".webp": "WebP image", ".svg": "SVG image", ".zip": "ZIP archive",
+	".dwg": "CAD drawing", ".mp4": "MP4 video", ".mov": "QuickTime video", ".odt": "OpenDocument text",
+}
+
+func fileType(name string) string {
+	ext := strings.ToLower(filepath.Ext(name))
+	if t, ok := fileTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	if ext == "" {
+		return "File"
+	}
+	return strings.ToUpper(ext[1:]) + " file"
+}

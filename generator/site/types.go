@@ -1,0 +1,308 @@
+// Package site is the content model: the YAML and Markdown files staff keep
+// in git, loaded, validated and computed (totals, balances, derived states).
+//
+// Everything here is pure data plus the rules about it; rendering lives in
+// the generator package.
+package site
+
+import (
+	"time"
+
+	"github.com/hubhq/hub/generator/money"
+)
+
+// Site is a whole content folder, loaded.
+type Site struct {
+	Dir     string // content folder
+	Config  Config
+	Clients []*Client // sorted by ID
+	Shared  []*Portal // portals shared with every client, sorted by order then title
+}
+
+// Config is site.yaml.
+type Config struct {
+	Name                string   `yaml:"name"`
+	Logo                string   `yaml:"logo"` // path relative to the content folder
+	Address             Address  `yaml:"address"`
+	Phone               string   `yaml:"phone"`
+	Email               string   `yaml:"email"`
+	Website             string   `yaml:"website"`
+	Color               string   `yaml:"color"` // brand colour, #rrggbb
+	Cover               string   `yaml:"cover"` // path relative to the content folder
+	Landing             string   `yaml:"landing"` // Markdown shown to visitors who are not logged in
+	BaseURL             string   `yaml:"base_url"`
+	CurrencyCode        string   `yaml:"currency"`
+	LocaleTag           string   `yaml:"locale"`
+	TimeZone            string   `yaml:"timezone"`
+	Taxes               []Tax    `yaml:"taxes"`
+	Settings            Settings `yaml:"settings"`
+	PaymentInstructions string   `yaml:"payment_instructions"` // Markdown, shown when paying online is off
+
+	Currency money.Currency `yaml:"-"`
+	Locale   money.Locale   `yaml:"-"`
+	Location *time.Location `yaml:"-"`
+}
+
+// Settings are the business's switches (Jobber's client hub settings).
+type Settings struct {
+	Hub              *bool         `yaml:"hub"`               // the client hub is on (default true)
+	Requests         *bool         `yaml:"requests"`          // clients may send work requests (default true)
+	RequireSignature *bool         `yaml:"require_signature"` // approving a quote needs a signature (default true)
+	ChangeRequests   *bool         `yaml:"change_requests"`   // clients may ask for changes to a quote (default true)
+	Deposits         *bool         `yaml:"deposits"`          // quotes may ask for a deposit, invoices may be paid in part (default true)
+	OnlinePayments   *bool         `yaml:"online_payments"`   // pay through Stripe (default true)
+	MinimumPayment   Money         `yaml:"minimum_payment"` // smallest partial payment
+}
+
+// On reports a switch, defaulting to true when it is not set.
+func On(b *bool) bool { return b == nil || *b }
+
+// Tax is a named tax rate that lines and documents refer to by ID.
+type Tax struct {
+	ID   string        `yaml:"id"`
+	Name string        `yaml:"name"`
+	Rate Number `yaml:"rate"` // percent
+}
+
+// Address is a postal address.
+type Address struct {
+	Label      string `yaml:"label"` // e.g. "Lake house"; for properties
+	Street     string `yaml:"street"`
+	Street2    string `yaml:"street2"`
+	City       string `yaml:"city"`
+	Region     string `yaml:"region"`
+	PostalCode string `yaml:"postal_code"`
+	Country    string `yaml:"country"`
+}
+
+// IsZero reports whether no part of the address is set.
+func (a Address) IsZero() bool { return a == Address{} }
+
+// Lines returns the address as lines for display.
+func (a Address) Lines() []string {
+	var out []string
+	for _, s := range []string{a.Street, a.Street2} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	city := a.City
+	if a.Region != "" {
+		if city != "" {
+			city += ", "
+		}
+		city += a.Region
+	}
+	if a.PostalCode != "" {
+		if city != "" {
+			city += " "
+		}
+		city += a.PostalCode
+	}
+	if city != "" {
+		out = append(out, city)
+	}
+	if a.Country != "" {
+		out = append(out, a.Country)
+	}
+	return out
+}
+
+// Client is clients/<id>/client.yaml and everything in that folder.
+type Client struct {
+	ID             string    `yaml:"-"` // the folder name
+	Name           string    `yaml:"name"`
+	Company        string    `yaml:"company"`
+	Language       string    `yaml:"language"`
+	Contacts       []Contact `yaml:"contacts"`
+	BillingAddress Address   `yaml:"billing_address"`
+	Properties     []Address `yaml:"properties"`
+
+	Dir      string     `yaml:"-"`
+	File     string     `yaml:"-"`
+	Quotes   []*Quote   `yaml:"-"` // sorted by issued date, newest first
+	Invoices []*Invoice `yaml:"-"` // sorted by issued date, newest first
+	Portals  []*Portal  `yaml:"-"` // this client's own portals
+}
+
+// DisplayName is the company when there is one, else the name.
+func (c *Client) DisplayName() string {
+	if c.Company != "" {
+		return c.Company
+	}
+	return c.Name
+}
+
+// Contact is a person who may log in to a client's hub.
+type Contact struct {
+	Name  string `yaml:"name"`
+	Email string `yaml:"email"`
+	Phone string `yaml:"phone"`
+}
+
+// Line is one line item of a quote or an invoice.
+type Line struct {
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description"` // Markdown
+	Quantity    Number        `yaml:"quantity"`    // default 1
+	Unit        string        `yaml:"unit"`        // "hours", "m²"; optional
+	UnitPrice   Money         `yaml:"unit_price"`
+	Tax         string        `yaml:"tax"`      // tax ID, "none", or "" for the document's
+	Optional    bool          `yaml:"optional"` // the client may choose it (quotes)
+	Selected    *bool         `yaml:"selected"` // for optional lines: chosen by default?
+}
+
+// Discount is taken off a document's subtotal: a percentage or a fixed amount.
+type Discount struct {
+	Description string         `yaml:"description"`
+	Percent     Number `yaml:"percent"`
+	Amount      Money  `yaml:"amount"`
+}
+
+// Deposit is what a quote asks to be paid on approval.
+type Deposit struct {
+	Percent Number `yaml:"percent"`
+	Amount  Money  `yaml:"amount"`
+}
+
+// Payment is a payment already received, entered by staff.
+type Payment struct {
+	Date      Date         `yaml:"date"`
+	Amount    Money        `yaml:"amount"`
+	Method    string       `yaml:"method"` // "check", "bank transfer", "cash", "card"
+	Reference string       `yaml:"reference"`
+}
+
+// Quote statuses.
+const (
+	QuoteDraft            = "draft"
+	QuoteAwaitingResponse = "awaiting_response"
+	QuoteApproved         = "approved"
+	QuoteChangesRequested = "changes_requested"
+	QuoteConverted        = "converted"
+	QuoteArchived         = "archived"
+)
+
+// Invoice statuses as written in content; past due is derived.
+const (
+	InvoiceDraft           = "draft"
+	InvoiceAwaitingPayment = "awaiting_payment"
+	InvoicePaid            = "paid"
+	InvoiceBadDebt         = "bad_debt"
+	InvoicePastDue         = "past_due" // derived, never written
+)
+
+// Quote is clients/<id>/quotes/*.yaml.
+type Quote struct {
+	Number     string     `yaml:"number"`
+	Title      string     `yaml:"title"`
+	Status     string     `yaml:"status"`
+	Issued     Date       `yaml:"issued"`
+	ValidUntil Date       `yaml:"valid_until"`
+	Request    string     `yaml:"request"` // the work request this answers
+	Property   *int       `yaml:"property"` // index into the client's properties
+	Tax        string     `yaml:"tax"`      // default tax ID for its lines
+	Lines      []Line     `yaml:"lines"`
+	Discounts  []Discount `yaml:"discounts"`
+	Deposit    *Deposit   `yaml:"deposit"`
+	Notes      string     `yaml:"notes"` // Markdown
+	Terms      string     `yaml:"terms"` // Markdown
+
+	File   string  `yaml:"-"`
+	Totals Totals  `yaml:"-"`
+	DepositDue money.Amount `yaml:"-"`
+	Expired bool   `yaml:"-"` // awaiting response past valid_until
+}
+
+// Invoice is clients/<id>/invoices/*.yaml.
+type Invoice struct {
+	Number    string     `yaml:"number"`
+	Subject   string     `yaml:"subject"`
+	Status    string     `yaml:"status"`
+	Issued    Date       `yaml:"issued"`
+	Due       Date       `yaml:"due"`
+	Quote     string     `yaml:"quote"` // number of the quote it came from
+	Tax       string     `yaml:"tax"`
+	Lines     []Line     `yaml:"lines"`
+	Discounts []Discount `yaml:"discounts"`
+	Payments  []Payment  `yaml:"payments"`
+	Notes     string     `yaml:"notes"` // Markdown
+
+	File    string       `yaml:"-"`
+	Totals  Totals       `yaml:"-"`
+	Paid    money.Amount `yaml:"-"` // sum of payments
+	Balance money.Amount `yaml:"-"` // total - paid
+	State   string       `yaml:"-"` // effective status: awaiting_payment, past_due, paid, ...
+}
+
+// Portal is a project, client or shared portal: portal.md and its folder.
+type Portal struct {
+	Slug   string  `yaml:"-"` // folder name
+	Title  string  `yaml:"title"`
+	Kind   string  `yaml:"kind"` // "project" (default) or "client"; shared portals live in portals/
+	Cover  string  `yaml:"cover"` // file in the portal folder
+	Order  int     `yaml:"order"`
+	Links  []Link  `yaml:"links"`
+	Embeds []Embed `yaml:"embeds"`
+	Summary string `yaml:"summary"` // one line for lists
+
+	Shared    bool        `yaml:"-"`
+	Dir       string      `yaml:"-"`
+	File      string      `yaml:"-"`
+	Body      string      `yaml:"-"` // Markdown after the front matter
+	Updates   []*Update   `yaml:"-"` // newest first
+	Documents []*Document `yaml:"-"` // sorted by folder, then name
+}
+
+// Link is a labelled URL in a portal.
+type Link struct {
+	Title       string `yaml:"title"`
+	URL         string `yaml:"url"`
+	Description string `yaml:"description"`
+}
+
+// Embed is an allowlisted third-party frame in a portal.
+type Embed struct {
+	Title string `yaml:"title"`
+	URL   string `yaml:"url"`
+
+	Provider string `yaml:"-"` // e.g. "YouTube"
+	Src      string `yaml:"-"` // the frame URL
+}
+
+// Update is portals/<slug>/updates/*.md.
+type Update struct {
+	Title string `yaml:"title"`
+	Date  Date   `yaml:"date"`
+
+	File string `yaml:"-"`
+	Body string `yaml:"-"`
+}
+
+// Document is a file in a portal's documents/ folder.
+type Document struct {
+	Folder string // path of its folder below documents/, "" at the top
+	Name   string // file name
+	Path   string // path below documents/
+	Size   int64
+	Type   string // human type: "PDF", "JPEG image"
+	File   string // absolute path on disk
+}
+
+// Totals are a document's computed amounts.
+type Totals struct {
+	Lines     []money.Amount // each line's total (0 for unselected optional lines)
+	Subtotal  money.Amount
+	Discounts []money.Amount // each discount, positive
+	Discount  money.Amount   // sum of discounts
+	Taxes     []TaxTotal
+	Tax       money.Amount
+	Total     money.Amount
+}
+
+// TaxTotal is the tax due at one rate.
+type TaxTotal struct {
+	Tax    Tax
+	Base   money.Amount // discounted amount taxed at this rate
+	Amount money.Amount
+}

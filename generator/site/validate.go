@@ -1,0 +1,531 @@
+package site
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubhq/hub/generator/money"
+)
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+func (l *loader) config(c *Config) {
+	file := l.rel(ConfigFile)
+	// Defaults, so that a broken config still lets the rest be checked.
+	c.Currency, _ = money.LookupCurrency("USD")
+	c.Locale, _ = money.LookupLocale("en-US")
+	c.Location = time.UTC
+	if _, err := os.Stat(file); os.IsNotExist(err) {
+		l.problem(file, "missing: the content folder needs a %s with at least the business name", ConfigFile)
+		return
+	}
+	d := l.readYAML(file, c)
+	if d == nil {
+		return
+	}
+	if strings.TrimSpace(c.Name) == "" {
+		d.keyErrorf(nil, "the business has no name; add \"name: ...\"")
+	}
+	if c.CurrencyCode == "" {
+		c.CurrencyCode = "USD"
+	}
+	if cur, ok := money.LookupCurrency(c.CurrencyCode); ok {
+		c.Currency = cur
+	} else {
+		codes := money.Currencies()
+		slices.Sort(codes)
+		d.errorf([]any{"currency"}, "unknown currency %q; supported: %s", c.CurrencyCode, strings.Join(codes, ", "))
+	}
+	if c.LocaleTag == "" {
+		c.LocaleTag = "en-US"
+	}
+	if loc, ok := money.LookupLocale(c.LocaleTag); ok {
+		c.Locale = loc
+	} else {
+		tags := money.Locales()
+		slices.Sort(tags)
+		d.errorf([]any{"locale"}, "unknown locale %q; supported: %s", c.LocaleTag, strings.Join(tags, ", "))
+	}
+	if c.TimeZone != "" {
+		if loc, err := time.LoadLocation(c.TimeZone); err == nil {
+			c.Location = loc
+		} else {
+			d.errorf([]any{"timezone"}, "unknown time zone %q; use an IANA name such as America/New_York", c.TimeZone)
+		}
+	}
+	if c.Color == "" {
+		c.Color = "#1f5f8b"
+	} else if !colorRE.MatchString(c.Color) {
+		d.errorf([]any{"color"}, "brand colour %q must be written as #rrggbb", c.Color)
+	}
+	if c.Email != "" {
+		checkEmail(d, []any{"email"}, c.Email)
+	}
+	if c.Website != "" {
+		checkURL(d, []any{"website"}, c.Website)
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			d.errorf([]any{"base_url"}, "base_url %q must be an http(s) origin such as https://hub.example.com, without a path", c.BaseURL)
+		}
+		c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	}
+	for _, f := range []struct {
+		key, val string
+	}{{"logo", c.Logo}, {"cover", c.Cover}} {
+		if f.val != "" {
+			l.checkAsset(d, f.key, f.val)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range c.Taxes {
+		t := &c.Taxes[i]
+		p := []any{"taxes", i}
+		if !idRE.MatchString(t.ID) || t.ID == "none" {
+			d.errorf(append(p, "id"), "tax id %q must be lower-case letters, digits and hyphens (and not \"none\")", t.ID)
+		} else if seen[t.ID] {
+			d.errorf(append(p, "id"), "duplicate tax id %q", t.ID)
+		}
+		seen[t.ID] = true
+		if t.Name == "" {
+			d.keyErrorf(p, "tax %q has no name; it is printed on documents", t.ID)
+		}
+		if !t.Rate.Set {
+			d.keyErrorf(p, "tax %q has no rate; add \"rate: 8.25\" (a percentage)", t.ID)
+		} else if err := t.Rate.parse(); err != nil {
+			d.errorf(append(p, "rate"), "tax rate: %v", err)
+		} else if t.Rate.Dec < 0 || t.Rate.Dec > 100*money.One {
+			d.errorf(append(p, "rate"), "tax rate %s%% must be between 0 and 100", t.Rate.Raw)
+		}
+	}
+	if err := c.Settings.MinimumPayment.parse(c.Currency); err != nil {
+		d.errorf([]any{"settings", "minimum_payment"}, "minimum_payment: %v", err)
+	}
+}
+
+// checkAsset checks a file named in site.yaml exists inside the content folder.
+func (l *loader) checkAsset(d *doc, key, rel string) {
+	if filepath.IsAbs(rel) || strings.Contains(filepath.ToSlash(filepath.Clean(rel)), "..") {
+		d.errorf([]any{key}, "%s %q must be a path inside the content folder", key, rel)
+		return
+	}
+	if st, err := os.Stat(filepath.Join(l.dir, rel)); err != nil || !st.Mode().IsRegular() {
+		d.errorf([]any{key}, "%s file %q not found in the content folder", key, rel)
+	}
+}
+
+func checkEmail(d *doc, path []any, s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.IndexByte(s, '@'):], ".") {
+		d.errorf(path, "%q is not an email address", s)
+		return false
+	}
+	return true
+}
+
+func checkURL(d *doc, path []any, s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "mailto") || (u.Scheme != "mailto" && u.Host == "") {
+		d.errorf(path, "%q is not a web address; write it in full, starting with https://", s)
+		return false
+	}
+	return true
+}
+
+func validateClient(d *doc, c *Client, cfg *Config) {
+	if strings.TrimSpace(c.Name) == "" {
+		d.keyErrorf(nil, "client has no name; add \"name: ...\"")
+	}
+	if len(c.Contacts) == 0 {
+		d.keyErrorf(nil, "client has no contacts; add at least one under \"contacts:\" with a name and an email, so they can log in")
+	}
+	seen := map[string]bool{}
+	for i, ct := range c.Contacts {
+		p := []any{"contacts", i}
+		if strings.TrimSpace(ct.Name) == "" {
+			d.keyErrorf(p, "contact %d has no name", i+1)
+		}
+		if ct.Email == "" {
+			d.keyErrorf(p, "contact %d has no email; it is how they log in", i+1)
+			continue
+		}
+		if checkEmail(d, append(p, "email"), ct.Email) {
+			e := strings.ToLower(ct.Email)
+			if seen[e] {
+				d.errorf(append(p, "email"), "email %q is listed twice for this client", ct.Email)
+			}
+			seen[e] = true
+		}
+	}
+	if c.Language != "" && !regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`).MatchString(c.Language) {
+		d.errorf([]any{"language"}, "language %q must be a language code such as en or fr-CA", c.Language)
+	}
+}
+
+var quoteStatuses = []string{QuoteDraft, QuoteAwaitingResponse, QuoteApproved, QuoteChangesRequested, QuoteConverted, QuoteArchived}
+var invoiceStatuses = []string{InvoiceDraft, InvoiceAwaitingPayment, InvoicePaid, InvoiceBadDebt}
+
+var numberRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
+
+func checkNumber(d *doc, what, n string) {
+	switch {
+	case n == "":
+		d.keyErrorf(nil, "%s has no number; add \"number: ...\"", what)
+	case !numberRE.MatchString(n):
+		d.errorf([]any{"number"}, "%s number %q may hold only letters, digits, '.', '_' and '-' (it becomes part of the URL)", what, n)
+	}
+}
+
+func checkStatus(d *doc, what, s string, allowed []string) {
+	if s == "" {
+		d.keyErrorf(nil, "%s has no status; add \"status:\" with one of %s", what, strings.Join(allowed, ", "))
+	} else if !slices.Contains(allowed, s) {
+		msg := fmt.Sprintf("unknown %s status %q; use one of %s", what, s, strings.Join(allowed, ", "))
+		if what == "invoice" && s == InvoicePastDue {
+			msg += " (past due is worked out from the due date)"
+		}
+		d.errorf([]any{"status"}, "%s", msg)
+	}
+}
+
+func checkDate(d *doc, key string, v *Date, required bool, what string) {
+	if !v.Set {
+		if required {
+			d.keyErrorf(nil, "%s has no %s; add \"%s: YYYY-MM-DD\"", what, key, key)
+		}
+		return
+	}
+	if err := v.parse(); err != nil {
+		d.errorf([]any{key}, "%s: %v", key, err)
+	}
+}
+
+func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
+	checkNumber(d, "quote", q.Number)
+	checkStatus(d, "quote", q.Status, quoteStatuses)
+	if strings.TrimSpace(q.Title) == "" {
+		d.keyErrorf(nil, "quote has no title; add \"title: ...\"")
+	}
+	checkDate(d, "issued", &q.Issued, true, "quote")
+	checkDate(d, "valid_until", &q.ValidUntil, false, "quote")
+	if q.Issued.Set && q.ValidUntil.Set && q.ValidUntil.Before(q.Issued) {
+		d.errorf([]any{"valid_until"}, "valid_until %s is before the issue date %s", q.ValidUntil.Raw, q.Issued.Raw)
+	}
+	if q.Property != nil && (*q.Property < 1 || *q.Property > len(c.Properties)) {
+		d.errorf([]any{"property"}, "property %d does not exist; the client has %d properties (counting from 1)", *q.Property, len(c.Properties))
+	}
+	ok := validateLines(d, q.Lines, q.Tax, q.Discounts, cfg, true)
+	if ok {
+		t, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, nil)
+		if err != nil {
+			d.keyErrorf([]any{"lines"}, "totals cannot be computed: %v", err)
+		}
+		q.Totals = t
+	}
+	if q.Deposit != nil {
+		p := []any{"deposit"}
+		dep := q.Deposit
+		switch {
+		case dep.Percent.Set && dep.Amount.Set:
+			d.keyErrorf(p, "deposit has both percent and amount; keep one")
+		case dep.Percent.Set:
+			if err := dep.Percent.parse(); err != nil {
+				d.errorf(append(p, "percent"), "deposit percent: %v", err)
+			} else if dep.Percent.Dec <= 0 || dep.Percent.Dec > 100*money.One {
+				d.errorf(append(p, "percent"), "deposit percent %s must be more than 0 and at most 100", dep.Percent.Raw)
+			} else if ok {
+				q.DepositDue, _ = money.Percent(q.Totals.Total, dep.Percent.Dec)
+			}
+		case dep.Amount.Set:
+			if err := dep.Amount.parse(cfg.Currency); err != nil {
+				d.errorf(append(p, "amount"), "deposit amount: %v", err)
+			} else if dep.Amount.Amt <= 0 {
+				d.errorf(append(p, "amount"), "deposit amount must be more than 0")
+			} else if ok && dep.Amount.Amt > q.Totals.Total {
+				d.errorf(append(p, "amount"), "deposit %s is more than the quote's total %s", dep.Amount.Raw, cfg.Locale.Format(q.Totals.Total, cfg.Currency))
+			} else {
+				q.DepositDue = dep.Amount.Amt
+			}
+		default:
+			d.keyErrorf(p, "deposit needs \"percent: 25\" or \"amount: 500.00\"")
+		}
+		if !On(cfg.Settings.Deposits) {
+			d.keyErrorf(p, "this quote asks for a deposit, but deposits are turned off in %s (settings.deposits)", ConfigFile)
+		}
+	}
+	q.Expired = q.Status == QuoteAwaitingResponse && q.ValidUntil.Set && q.ValidUntil.T.Before(today)
+}
+
+func validateInvoice(d *doc, inv *Invoice, cfg *Config, today time.Time) {
+	checkNumber(d, "invoice", inv.Number)
+	checkStatus(d, "invoice", inv.Status, invoiceStatuses)
+	if strings.TrimSpace(inv.Subject) == "" {
+		d.keyErrorf(nil, "invoice has no subject; add \"subject: ...\"")
+	}
+	checkDate(d, "issued", &inv.Issued, true, "invoice")
+	checkDate(d, "due", &inv.Due, true, "invoice")
+	if inv.Issued.Set && inv.Due.Set && inv.Due.Before(inv.Issued) {
+		d.errorf([]any{"due"}, "due date %s is before the issue date %s", inv.Due.Raw, inv.Issued.Raw)
+	}
+	ok := validateLines(d, inv.Lines, inv.Tax, inv.Discounts, cfg, false)
+	for i := range inv.Payments {
+		pm := &inv.Payments[i]
+		p := []any{"payments", i}
+		checkDateAt(d, append(p, "date"), &pm.Date, "payment")
+		if !pm.Amount.Set {
+			d.keyErrorf(p, "payment %d has no amount", i+1)
+			ok = false
+		} else if err := pm.Amount.parse(cfg.Currency); err != nil {
+			d.errorf(append(p, "amount"), "payment amount: %v", err)
+			ok = false
+		} else if pm.Amount.Amt <= 0 {
+			d.errorf(append(p, "amount"), "payment amount must be more than 0")
+			ok = false
+		} else {
+			inv.Paid += pm.Amount.Amt
+		}
+		if pm.Method == "" {
+			d.keyErrorf(p, "payment %d has no method (check, cash, bank transfer, card...)", i+1)
+		}
+	}
+	if !ok {
+		return
+	}
+	t, err := ComputeTotals(inv.Lines, inv.Discounts, inv.Tax, cfg.Taxes, nil)
+	if err != nil {
+		d.keyErrorf([]any{"lines"}, "totals cannot be computed: %v", err)
+		return
+	}
+	inv.Totals = t
+	inv.Balance = t.Total - inv.Paid
+	if inv.Balance < 0 {
+		d.keyErrorf([]any{"payments"}, "payments add up to %s, more than the invoice total %s",
+			cfg.Locale.Format(inv.Paid, cfg.Currency), cfg.Locale.Format(t.Total, cfg.Currency))
+	}
+	inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
+}
+
+// InvoiceState is the status a client sees: a written status, with "paid"
+// when nothing is left to pay and "past_due" when the due day has passed.
+func InvoiceState(status string, balance money.Amount, due, today time.Time) string {
+	switch {
+	case status != InvoiceAwaitingPayment:
+		return status
+	case balance <= 0:
+		return InvoicePaid
+	case due.Before(today):
+		return InvoicePastDue
+	}
+	return status
+}
+
+func checkDateAt(d *doc, path []any, v *Date, what string) {
+	if !v.Set {
+		d.keyErrorf(path[:len(path)-1], "%s has no date; add \"date: YYYY-MM-DD\"", what)
+		return
+	}
+	if err := v.parse(); err != nil {
+		d.errorf(path, "%v", err)
+	}
+}
+
+// validateLines parses and checks line items and discounts; it reports
+// whether totals can be computed.
+func validateLines(d *doc, lines []Line, docTax string, discounts []Discount, cfg *Config, isQuote bool) bool {
+	ok := true
+	taxIDs := map[string]bool{"none": true}
+	for _, t := range cfg.Taxes {
+		taxIDs[t.ID] = true
+	}
+	if docTax != "" && !taxIDs[docTax] {
+		d.errorf([]any{"tax"}, "unknown tax %q; define it under taxes: in %s", docTax, ConfigFile)
+		ok = false
+	}
+	if len(lines) == 0 {
+		d.keyErrorf(nil, "no line items; add at least one under \"lines:\"")
+		ok = false
+	}
+	for i := range lines {
+		ln := &lines[i]
+		p := []any{"lines", i}
+		if strings.TrimSpace(ln.Name) == "" {
+			d.keyErrorf(p, "line %d has no name", i+1)
+		}
+		if !ln.Quantity.Set {
+			ln.Quantity.Dec = money.One
+		} else if err := ln.Quantity.parse(); err != nil {
+			d.errorf(append(p, "quantity"), "quantity: %v", err)
+			ok = false
+		} else if ln.Quantity.Dec <= 0 {
+			d.errorf(append(p, "quantity"), "quantity must be more than 0")
+			ok = false
+		}
+		if !ln.UnitPrice.Set {
+			d.keyErrorf(p, "line %d has no unit_price", i+1)
+			ok = false
+		} else if err := ln.UnitPrice.parse(cfg.Currency); err != nil {
+			d.errorf(append(p, "unit_price"), "unit_price: %v", err)
+			ok = false
+		}
+		if ln.Tax != "" && !taxIDs[ln.Tax] {
+			d.errorf(append(p, "tax"), "unknown tax %q; define it under taxes: in %s, or write none", ln.Tax, ConfigFile)
+			ok = false
+		}
+		if ln.Optional && !isQuote {
+			d.errorf(append(p, "optional"), "only quotes have optional lines")
+		}
+		if ln.Selected != nil && !ln.Optional {
+			d.errorf(append(p, "selected"), "selected applies only to optional lines")
+		}
+	}
+	for i := range discounts {
+		ds := &discounts[i]
+		p := []any{"discounts", i}
+		switch {
+		case ds.Percent.Set && ds.Amount.Set:
+			d.keyErrorf(p, "discount has both percent and amount; keep one")
+			ok = false
+		case ds.Percent.Set:
+			if err := ds.Percent.parse(); err != nil {
+				d.errorf(append(p, "percent"), "discount percent: %v", err)
+				ok = false
+			} else if ds.Percent.Dec <= 0 || ds.Percent.Dec > 100*money.One {
+				d.errorf(append(p, "percent"), "discount percent %s must be more than 0 and at most 100", ds.Percent.Raw)
+				ok = false
+			}
+		case ds.Amount.Set:
+			if err := ds.Amount.parse(cfg.Currency); err != nil {
+				d.errorf(append(p, "amount"), "discount amount: %v", err)
+				ok = false
+			} else if ds.Amount.Amt <= 0 {
+				d.errorf(append(p, "amount"), "discount amount must be more than 0")
+				ok = false
+			}
+		default:
+			d.keyErrorf(p, "discount needs \"percent: 10\" or \"amount: 50.00\"")
+			ok = false
+		}
+	}
+	return ok
+}
+
+func validatePortal(d *doc, p *Portal) {
+	if strings.TrimSpace(p.Title) == "" {
+		d.keyErrorf(nil, "portal has no title; add \"title: ...\" to its front matter")
+	}
+	switch p.Kind {
+	case "":
+		p.Kind = "project"
+	case "project", "client":
+		if p.Shared {
+			d.errorf([]any{"kind"}, "shared portals (in portals/ at the top of the content folder) have no kind; remove it")
+		}
+	default:
+		d.errorf([]any{"kind"}, "unknown portal kind %q; use project or client (shared portals live in the top-level portals/ folder)", p.Kind)
+	}
+	if p.Shared {
+		p.Kind = "shared"
+	}
+	if p.Cover != "" {
+		if strings.Contains(p.Cover, "/") || strings.HasPrefix(p.Cover, ".") {
+			d.errorf([]any{"cover"}, "cover %q must be a file in the portal's folder", p.Cover)
+		} else if st, err := os.Stat(filepath.Join(p.Dir, p.Cover)); err != nil || !st.Mode().IsRegular() {
+			d.errorf([]any{"cover"}, "cover image %q not found in %s", p.Cover, p.Dir)
+		}
+	}
+	for i, ln := range p.Links {
+		path := []any{"links", i}
+		if ln.Title == "" {
+			d.keyErrorf(path, "link %d has no title", i+1)
+		}
+		if ln.URL == "" {
+			d.keyErrorf(path, "link %d has no url", i+1)
+		} else {
+			checkURL(d, append(path, "url"), ln.URL)
+		}
+	}
+	for i := range p.Embeds {
+		e := &p.Embeds[i]
+		path := []any{"embeds", i}
+		if e.URL == "" {
+			d.keyErrorf(path, "embed %d has no url", i+1)
+			continue
+		}
+		prov, src, err := EmbedSource(e.URL)
+		if err != nil {
+			d.errorf(append(path, "url"), "%v", err)
+			continue
+		}
+		e.Provider, e.Src = prov, src
+		if e.Title == "" {
+			e.Title = prov
+		}
+	}
+}
+
+func (l *loader) crossCheck(s *Site) {
+	type where struct {
+		file string
+		kind string
+	}
+	numbers := map[string]where{}
+	quotes := map[string]*Quote{}
+	for _, c := range s.Clients {
+		for _, q := range c.Quotes {
+			if q.Number == "" {
+				continue
+			}
+			if w, dup := numbers[strings.ToLower(q.Number)]; dup {
+				l.numberDup(q.File, q.Number, w.file)
+			}
+			numbers[strings.ToLower(q.Number)] = where{q.File, "quote"}
+			quotes[q.Number] = q
+		}
+		for _, inv := range c.Invoices {
+			if inv.Number == "" {
+				continue
+			}
+			if w, dup := numbers[strings.ToLower(inv.Number)]; dup {
+				l.numberDup(inv.File, inv.Number, w.file)
+			}
+			numbers[strings.ToLower(inv.Number)] = where{inv.File, "invoice"}
+		}
+	}
+	for _, c := range s.Clients {
+		own := map[string]bool{}
+		for _, q := range c.Quotes {
+			own[q.Number] = true
+		}
+		for _, inv := range c.Invoices {
+			if inv.Quote == "" {
+				continue
+			}
+			if _, exists := quotes[inv.Quote]; !exists {
+				l.refError(inv.File, "quote", "quote %q does not exist", inv.Quote)
+			} else if !own[inv.Quote] {
+				l.refError(inv.File, "quote", "quote %q belongs to another client", inv.Quote)
+			}
+		}
+	}
+}
+
+func (l *loader) numberDup(file, number, other string) {
+	src, _ := os.ReadFile(file)
+	d := &doc{file: file, out: l.out}
+	d.decode(src, new(map[string]any))
+	d.errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
+}
+
+func (l *loader) refError(file, key, format string, args ...any) {
+	src, _ := os.ReadFile(file)
+	d := &doc{file: file, out: l.out}
+	d.decode(src, new(map[string]any))
+	d.errorf([]any{key}, format, args...)
+}

@@ -1,0 +1,307 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// doc is one YAML document being loaded: its file, its node tree, and
+// where to report problems.
+type doc struct {
+	file       string
+	root       *yaml.Node // the top mapping; nil if the file did not parse
+	lineOffset int        // added to YAML lines (front matter starts below "---")
+	out        *Problems
+}
+
+// errorf reports a problem at the node found by path (keys and indexes from
+// the top mapping); when the path does not exist, at its deepest existing
+// part.
+func (d *doc) errorf(path []any, format string, args ...any) {
+	line, col := d.pos(path...)
+	*d.out = append(*d.out, Problem{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// keyErrorf reports at the key of the last path element rather than its value.
+func (d *doc) keyErrorf(path []any, format string, args ...any) {
+	line, col := d.keyPos(path...)
+	*d.out = append(*d.out, Problem{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *doc) at(path ...any) (key, val *yaml.Node) {
+	n := d.root
+	if n == nil {
+		return nil, nil
+	}
+	key = n
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return key, n
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					key, n = n.Content[i], n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return key, n
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || p < 0 || p >= len(n.Content) {
+				return key, n
+			}
+			n = n.Content[p]
+			key = n
+		}
+	}
+	return key, n
+}
+
+func (d *doc) pos(path ...any) (int, int) {
+	_, n := d.at(path...)
+	if n == nil {
+		return 1, 1
+	}
+	return n.Line + d.lineOffset, n.Column
+}
+
+func (d *doc) keyPos(path ...any) (int, int) {
+	k, _ := d.at(path...)
+	if k == nil {
+		return 1, 1
+	}
+	return k.Line + d.lineOffset, k.Column
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// decodeYAML parses src into v, reporting syntax errors, unknown fields and
+// type errors, all with positions. It reports whether v may be used.
+func (d *doc) decode(src []byte, v any) bool {
+	var top yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&top); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errorf(nil, "file is empty")
+			return false
+		}
+		d.yamlError(err)
+		return false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		*d.out = append(*d.out, Problem{File: d.file, Line: extra.Line + d.lineOffset, Col: 1, Msg: "only one YAML document is allowed per file (remove the second \"---\")"})
+	}
+	root := &top
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		*d.out = append(*d.out, Problem{File: d.file, Line: root.Line + d.lineOffset, Col: root.Column, Msg: "expected a mapping of fields (name: value)"})
+		return false
+	}
+	d.root = root
+	ok := d.checkFields(root, reflect.TypeOf(v).Elem(), nil)
+	if err := root.Decode(v); err != nil {
+		d.yamlError(err)
+		return false
+	}
+	return ok
+}
+
+// yamlError turns a yaml.v3 error ("yaml: line 3: ...") into problems.
+func (d *doc) yamlError(err error) {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		line, col := 1, 1
+		if sm := yamlLineRE.FindStringSubmatch(m); sm != nil {
+			line, _ = strconv.Atoi(sm[1])
+			m = sm[2]
+			col = d.firstColumnOn(line)
+		}
+		m = strings.TrimPrefix(m, "yaml: ")
+		m = strings.ReplaceAll(m, "!!str", "text")
+		m = strings.ReplaceAll(m, "!!seq", "a list")
+		m = strings.ReplaceAll(m, "!!map", "a mapping")
+		*d.out = append(*d.out, Problem{File: d.file, Line: line + d.lineOffset, Col: col, Msg: m})
+	}
+}
+
+func (d *doc) firstColumnOn(line int) int {
+	best := 1
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		if n.Line == line {
+			best = n.Column
+			return true
+		}
+		for _, c := range n.Content {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	if d.root != nil {
+		walk(d.root)
+	}
+	return best
+}
+
+// checkFields reports keys of mapping n that the Go type t has no field for.
+func (d *doc) checkFields(n *yaml.Node, t reflect.Type, path []any) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	ok := true
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode || t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+			return true
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			ft, found := fields[k.Value]
+			if !found {
+				ok = false
+				names := make([]string, 0, len(fields))
+				for name := range fields {
+					names = append(names, name)
+				}
+				slices.Sort(names)
+				where := ""
+				if len(path) > 0 {
+					where = " in " + pathString(path)
+				}
+				*d.out = append(*d.out, Problem{File: d.file, Line: k.Line + d.lineOffset, Col: k.Column,
+					Msg: fmt.Sprintf("unknown field %q%s%s; known fields: %s", k.Value, where, suggest(k.Value, names), strings.Join(names, ", "))})
+				continue
+			}
+			if !d.checkFields(v, ft, append(path, k.Value)) {
+				ok = false
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return true
+		}
+		for i, c := range n.Content {
+			if !d.checkFields(c, t.Elem(), append(path, i)) {
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "-" || tag == "" || !f.IsExported() {
+			continue
+		}
+		m[tag] = f.Type
+	}
+	return m
+}
+
+func pathString(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(p)
+		case int:
+			fmt.Fprintf(&b, "[%d]", p+1)
+		}
+	}
+	return b.String()
+}
+
+// suggest offers the closest known name for a misspelt one.
+func suggest(got string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(got, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// splitFrontMatter separates "---\nYAML\n---\nbody". It returns the YAML,
+// the body, and the line the body starts on. A file without front matter
+// is all body.
+func splitFrontMatter(src []byte) (fm []byte, body []byte, bodyLine int, ok bool) {
+	src = bytes.TrimPrefix(src, []byte("\ufeff"))
+	if !bytes.HasPrefix(src, []byte("---\n")) && !bytes.HasPrefix(src, []byte("---\r\n")) {
+		return nil, src, 1, false
+	}
+	rest := src[bytes.IndexByte(src, '\n')+1:]
+	line := 2
+	for off := 0; off < len(rest); {
+		end := bytes.IndexByte(rest[off:], '\n')
+		var l []byte
+		if end < 0 {
+			l = rest[off:]
+			end = len(rest) - off
+		} else {
+			l = rest[off : off+end]
+		}
+		if string(bytes.TrimRight(l, "\r")) == "---" {
+			next := min(off+end+1, len(rest))
+			return rest[:off], rest[next:], line + 1, true
+		}
+		off += end + 1
+		line++
+	}
+	return nil, nil, 0, false
+}
