@@ -32,7 +32,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"check": cmdCheck,
+		"check":  cmdCheck,
+		"build":  cmdBuild,
+		"verify": cmdVerify,
+		"keys":   cmdKeys,
+		"serve":  cmdServe,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

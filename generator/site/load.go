@@ -21,35 +21,28 @@ const ConfigFile = "site.yaml"
 // segments and folder names.
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// Load reads and validates the content folder dir. It returns the site and
-// every problem found; the site is only safe to build when there are none.
-// today is the day, in the site's time zone, that derived states (past due,
-// expired) are computed for.
+// Load reads and validates the whole content folder dir. It returns the
+// site and every problem found; the site is only safe to build when there
+// are none. now decides derived states (past due, expired), taken as a
+// calendar day in the site's time zone.
 func Load(dir string, now time.Time) (*Site, Problems) {
-	var ps Problems
-	s := &Site{Dir: dir}
-	l := &loader{dir: dir, out: &ps}
-	l.config(&s.Config)
-	today := Today(now, s.Config.Location)
-
-	entries, err := os.ReadDir(filepath.Join(dir, "clients"))
-	if err != nil && !os.IsNotExist(err) {
-		ps = append(ps, Problem{File: l.rel("clients"), Msg: err.Error()})
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if !e.IsDir() {
-			ps = append(ps, Problem{File: l.rel("clients", e.Name()), Msg: "only folders belong in clients/: one folder per client, named by the client's ID"})
-			continue
-		}
-		if c := l.client(e.Name(), &s.Config, today); c != nil {
+	l, ps := NewLoader(dir, now)
+	s := &Site{Dir: dir, Config: *l.Config}
+	ids, more := l.ClientIDs()
+	ps = append(ps, more...)
+	var nums []Numbered
+	for _, id := range ids {
+		c, more := l.Client(id)
+		ps = append(ps, more...)
+		if c != nil {
 			s.Clients = append(s.Clients, c)
+			nums = append(nums, c.Numbers()...)
 		}
 	}
-	s.Shared = l.portals(filepath.Join(dir, "portals"), true)
-	l.crossCheck(s)
+	shared, more := l.Shared()
+	s.Shared = shared
+	ps = append(ps, more...)
+	ps = append(ps, CheckNumbers(nums)...)
 	ps.sort()
 	return s, ps
 }
@@ -61,6 +54,72 @@ func Today(now time.Time, loc *time.Location) time.Time {
 	}
 	y, m, d := now.In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Loader loads a content folder piece by piece, so that a build can load
+// only the clients that changed. Its methods may be called concurrently.
+type Loader struct {
+	Dir    string
+	Config *Config
+	Today  time.Time // derived states are computed for this day
+}
+
+// NewLoader reads and checks site.yaml.
+func NewLoader(dir string, now time.Time) (*Loader, Problems) {
+	var ps Problems
+	l := &loader{dir: dir, out: &ps}
+	cfg := new(Config)
+	l.config(cfg)
+	return &Loader{Dir: dir, Config: cfg, Today: Today(now, cfg.Location)}, ps
+}
+
+// ClientIDs lists the client folders.
+func (L *Loader) ClientIDs() ([]string, Problems) {
+	var ps Problems
+	l := &loader{dir: L.Dir, out: &ps}
+	dir := l.rel("clients")
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		l.problem(dir, "%v", unwrapPathError(err))
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, "."):
+		case !e.IsDir():
+			l.problem(filepath.Join(dir, name), "only folders belong in clients/: one folder per client, named by the client's ID")
+		case !idRE.MatchString(name):
+			l.problem(filepath.Join(dir, name), "client folder name %q is not a valid client ID: use lower-case letters, digits and hyphens (it becomes the hub's URL /c/%s/)", name, strings.ToLower(name))
+		default:
+			ids = append(ids, name)
+		}
+	}
+	return ids, ps
+}
+
+// ClientDir is the folder of a client.
+func (L *Loader) ClientDir(id string) string { return filepath.Join(L.Dir, "clients", id) }
+
+// SharedDir is the folder of the portals shared with every client.
+func (L *Loader) SharedDir() string { return filepath.Join(L.Dir, "portals") }
+
+// Client loads and checks one client's folder.
+func (L *Loader) Client(id string) (*Client, Problems) {
+	var ps Problems
+	l := &loader{dir: L.Dir, out: &ps}
+	c := l.client(id, L.Config, L.Today)
+	ps.sort()
+	return c, ps
+}
+
+// Shared loads the portals shared with every client.
+func (L *Loader) Shared() ([]*Portal, Problems) {
+	var ps Problems
+	l := &loader{dir: L.Dir, out: &ps}
+	p := l.portals(L.SharedDir(), true)
+	ps.sort()
+	return p, ps
 }
 
 type loader struct {
@@ -131,10 +190,6 @@ func unwrapPathError(err error) error {
 func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 	dir := l.rel("clients", id)
 	file := filepath.Join(dir, "client.yaml")
-	if !idRE.MatchString(id) {
-		l.problem(dir, "client folder name %q is not a valid client ID: use lower-case letters, digits and hyphens (it becomes the hub's URL /c/%s/)", id, strings.ToLower(id))
-		return nil
-	}
 	c := &Client{ID: id, Dir: dir, File: file}
 	if _, err := os.Stat(file); os.IsNotExist(err) {
 		l.problem(dir, "client folder has no client.yaml; every client needs one with at least a name and a contact")
@@ -164,6 +219,7 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
 	})
 	c.Portals = l.portals(filepath.Join(dir, "portals"), false)
+	l.checkQuoteRefs(c)
 	return c
 }
 

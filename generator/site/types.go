@@ -27,8 +27,8 @@ type Config struct {
 	Phone               string   `yaml:"phone"`
 	Email               string   `yaml:"email"`
 	Website             string   `yaml:"website"`
-	Color               string   `yaml:"color"` // brand colour, #rrggbb
-	Cover               string   `yaml:"cover"` // path relative to the content folder
+	Color               string   `yaml:"color"`   // brand colour, #rrggbb
+	Cover               string   `yaml:"cover"`   // path relative to the content folder
 	Landing             string   `yaml:"landing"` // Markdown shown to visitors who are not logged in
 	BaseURL             string   `yaml:"base_url"`
 	CurrencyCode        string   `yaml:"currency"`
@@ -45,13 +45,13 @@ type Config struct {
 
 // Settings are the business's switches (Jobber's client hub settings).
 type Settings struct {
-	Hub              *bool         `yaml:"hub"`               // the client hub is on (default true)
-	Requests         *bool         `yaml:"requests"`          // clients may send work requests (default true)
-	RequireSignature *bool         `yaml:"require_signature"` // approving a quote needs a signature (default true)
-	ChangeRequests   *bool         `yaml:"change_requests"`   // clients may ask for changes to a quote (default true)
-	Deposits         *bool         `yaml:"deposits"`          // quotes may ask for a deposit, invoices may be paid in part (default true)
-	OnlinePayments   *bool         `yaml:"online_payments"`   // pay through Stripe (default true)
-	MinimumPayment   Money         `yaml:"minimum_payment"` // smallest partial payment
+	Hub              *bool `yaml:"hub"`               // the client hub is on (default true)
+	Requests         *bool `yaml:"requests"`          // clients may send work requests (default true)
+	RequireSignature *bool `yaml:"require_signature"` // approving a quote needs a signature (default true)
+	ChangeRequests   *bool `yaml:"change_requests"`   // clients may ask for changes to a quote (default true)
+	Deposits         *bool `yaml:"deposits"`          // quotes may ask for a deposit, invoices may be paid in part (default true)
+	OnlinePayments   *bool `yaml:"online_payments"`   // pay through Stripe (default true)
+	MinimumPayment   Money `yaml:"minimum_payment"`   // smallest partial payment
 }
 
 // On reports a switch, defaulting to true when it is not set.
@@ -59,8 +59,8 @@ func On(b *bool) bool { return b == nil || *b }
 
 // Tax is a named tax rate that lines and documents refer to by ID.
 type Tax struct {
-	ID   string        `yaml:"id"`
-	Name string        `yaml:"name"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
 	Rate Number `yaml:"rate"` // percent
 }
 
@@ -142,19 +142,19 @@ type Contact struct {
 
 // Line is one line item of a quote or an invoice.
 type Line struct {
-	Name        string        `yaml:"name"`
-	Description string        `yaml:"description"` // Markdown
-	Quantity    Number        `yaml:"quantity"`    // default 1
-	Unit        string        `yaml:"unit"`        // "hours", "m²"; optional
-	UnitPrice   Money         `yaml:"unit_price"`
-	Tax         string        `yaml:"tax"`      // tax ID, "none", or "" for the document's
-	Optional    bool          `yaml:"optional"` // the client may choose it (quotes)
-	Selected    *bool         `yaml:"selected"` // for optional lines: chosen by default?
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"` // Markdown
+	Quantity    Number `yaml:"quantity"`    // default 1
+	Unit        string `yaml:"unit"`        // "hours", "m²"; optional
+	UnitPrice   Money  `yaml:"unit_price"`
+	Tax         string `yaml:"tax"`      // tax ID, "none", or "" for the document's
+	Optional    bool   `yaml:"optional"` // the client may choose it (quotes)
+	Selected    *bool  `yaml:"selected"` // for optional lines: chosen by default?
 }
 
 // Discount is taken off a document's subtotal: a percentage or a fixed amount.
 type Discount struct {
-	Description string         `yaml:"description"`
+	Description string `yaml:"description"`
 	Percent     Number `yaml:"percent"`
 	Amount      Money  `yaml:"amount"`
 }
@@ -167,10 +167,10 @@ type Deposit struct {
 
 // Payment is a payment already received, entered by staff.
 type Payment struct {
-	Date      Date         `yaml:"date"`
-	Amount    Money        `yaml:"amount"`
-	Method    string       `yaml:"method"` // "check", "bank transfer", "cash", "card"
-	Reference string       `yaml:"reference"`
+	Date      Date   `yaml:"date"`
+	Amount    Money  `yaml:"amount"`
+	Method    string `yaml:"method"` // "check", "bank transfer", "cash", "card"
+	Reference string `yaml:"reference"`
 }
 
 // Quote statuses.
@@ -199,7 +199,7 @@ type Quote struct {
 	Status     string     `yaml:"status"`
 	Issued     Date       `yaml:"issued"`
 	ValidUntil Date       `yaml:"valid_until"`
-	Request    string     `yaml:"request"` // the work request this answers
+	Request    string     `yaml:"request"`  // the work request this answers
 	Property   *int       `yaml:"property"` // index into the client's properties
 	Tax        string     `yaml:"tax"`      // default tax ID for its lines
 	Lines      []Line     `yaml:"lines"`
@@ -208,10 +208,10 @@ type Quote struct {
 	Notes      string     `yaml:"notes"` // Markdown
 	Terms      string     `yaml:"terms"` // Markdown
 
-	File   string  `yaml:"-"`
-	Totals Totals  `yaml:"-"`
+	File       string       `yaml:"-"`
+	Totals     Totals       `yaml:"-"`
 	DepositDue money.Amount `yaml:"-"`
-	Expired bool   `yaml:"-"` // awaiting response past valid_until
+	Expired    bool         `yaml:"-"` // awaiting response past valid_until
 }
 
 // Invoice is clients/<id>/invoices/*.yaml.
@@ -237,14 +237,14 @@ type Invoice struct {
 
 // Portal is a project, client or shared portal: portal.md and its folder.
 type Portal struct {
-	Slug   string  `yaml:"-"` // folder name
-	Title  string  `yaml:"title"`
-	Kind   string  `yaml:"kind"` // "project" (default) or "client"; shared portals live in portals/
-	Cover  string  `yaml:"cover"` // file in the portal folder
-	Order  int     `yaml:"order"`
-	Links  []Link  `yaml:"links"`
-	Embeds []Embed `yaml:"embeds"`
-	Summary string `yaml:"summary"` // one line for lists
+	Slug    string  `yaml:"-"` // folder name
+	Title   string  `yaml:"title"`
+	Kind    string  `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
+	Cover   string  `yaml:"cover"` // file in the portal folder
+	Order   int     `yaml:"order"`
+	Links   []Link  `yaml:"links"`
+	Embeds  []Embed `yaml:"embeds"`
+	Summary string  `yaml:"summary"` // one line for lists
 
 	Shared    bool        `yaml:"-"`
 	Dir       string      `yaml:"-"`
@@ -305,4 +305,12 @@ type TaxTotal struct {
 	Tax    Tax
 	Base   money.Amount // discounted amount taxed at this rate
 	Amount money.Amount
+}
+
+// PortalsOrNil returns the client's portals, or nil for a nil client.
+func (c *Client) PortalsOrNil() []*Portal {
+	if c == nil {
+		return nil
+	}
+	return c.Portals
 }

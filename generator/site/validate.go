@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -470,48 +471,54 @@ func validatePortal(d *doc, p *Portal) {
 	}
 }
 
-func (l *loader) crossCheck(s *Site) {
-	type where struct {
-		file string
-		kind string
-	}
-	numbers := map[string]where{}
-	quotes := map[string]*Quote{}
-	for _, c := range s.Clients {
-		for _, q := range c.Quotes {
-			if q.Number == "" {
-				continue
-			}
-			if w, dup := numbers[strings.ToLower(q.Number)]; dup {
-				l.numberDup(q.File, q.Number, w.file)
-			}
-			numbers[strings.ToLower(q.Number)] = where{q.File, "quote"}
-			quotes[q.Number] = q
-		}
-		for _, inv := range c.Invoices {
-			if inv.Number == "" {
-				continue
-			}
-			if w, dup := numbers[strings.ToLower(inv.Number)]; dup {
-				l.numberDup(inv.File, inv.Number, w.file)
-			}
-			numbers[strings.ToLower(inv.Number)] = where{inv.File, "invoice"}
+// Numbered is a quote or invoice number and where it is written.
+type Numbered struct {
+	Number string
+	File   string
+}
+
+// Numbers lists the client's quote and invoice numbers.
+func (c *Client) Numbers() []Numbered {
+	var out []Numbered
+	for _, q := range c.Quotes {
+		if q.Number != "" {
+			out = append(out, Numbered{q.Number, q.File})
 		}
 	}
-	for _, c := range s.Clients {
-		own := map[string]bool{}
-		for _, q := range c.Quotes {
-			own[q.Number] = true
+	for _, inv := range c.Invoices {
+		if inv.Number != "" {
+			out = append(out, Numbered{inv.Number, inv.File})
 		}
-		for _, inv := range c.Invoices {
-			if inv.Quote == "" {
-				continue
-			}
-			if _, exists := quotes[inv.Quote]; !exists {
-				l.refError(inv.File, "quote", "quote %q does not exist", inv.Quote)
-			} else if !own[inv.Quote] {
-				l.refError(inv.File, "quote", "quote %q belongs to another client", inv.Quote)
-			}
+	}
+	return out
+}
+
+// CheckNumbers reports quote and invoice numbers used more than once
+// (compared without regard to case: they become URLs).
+func CheckNumbers(nums []Numbered) Problems {
+	var ps Problems
+	l := &loader{out: &ps}
+	sorted := slices.Clone(nums)
+	slices.SortFunc(sorted, func(a, b Numbered) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Number), strings.ToLower(b.Number)), cmp.Compare(a.File, b.File))
+	})
+	for i := 1; i < len(sorted); i++ {
+		if strings.EqualFold(sorted[i].Number, sorted[i-1].Number) {
+			l.numberDup(sorted[i].File, sorted[i].Number, sorted[i-1].File)
+		}
+	}
+	return ps
+}
+
+// checkQuoteRefs checks that invoices name quotes of the same client.
+func (l *loader) checkQuoteRefs(c *Client) {
+	own := map[string]bool{}
+	for _, q := range c.Quotes {
+		own[q.Number] = true
+	}
+	for _, inv := range c.Invoices {
+		if inv.Quote != "" && !own[inv.Quote] {
+			l.refError(inv.File, "quote", "quote %q is not one of this client's quotes (in %s)", inv.Quote, filepath.Join(c.Dir, "quotes"))
 		}
 	}
 }

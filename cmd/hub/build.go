@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubhq/hub/generator"
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/site"
+	"github.com/hubhq/hub/themes"
+	"golang.org/x/term"
+)
+
+// defaultKeys is where signing keys live unless -keys or HUB_KEYS says
+// otherwise: inside a git-ignored folder of the working directory.
+func defaultKeys() string {
+	if k := os.Getenv("HUB_KEYS"); k != "" {
+		return k
+	}
+	return filepath.Join(".hub", "keys")
+}
+
+type buildFlags struct {
+	content, out, keys *string
+	full               *bool
+	workers            *int
+}
+
+func addBuildFlags(fs *flag.FlagSet) buildFlags {
+	return buildFlags{
+		content: fs.String("content", "content", "content folder"),
+		out:     fs.String("out", "public", "output path (a link to the current build)"),
+		keys:    fs.String("keys", defaultKeys(), "signing keys folder (env HUB_KEYS); keep it out of git"),
+		full:    fs.Bool("full", false, "render every client, ignoring what earlier builds recorded"),
+		workers: fs.Int("j", 0, "clients built in parallel (default: number of CPUs)"),
+	}
+}
+
+func (b buildFlags) options(now time.Time) generator.Options {
+	return generator.Options{Content: *b.content, Out: *b.out, Keys: *b.keys, Theme: themes.Default(), Now: now, Full: *b.full, Workers: *b.workers}
+}
+
+func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("build", stderr)
+	bf := addBuildFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, err := build(ctx, bf.options(time.Now()), stdout, stderr)
+	return err
+}
+
+// build runs a build with progress and a summary.
+func build(ctx context.Context, opt generator.Options, stdout, stderr io.Writer) (*generator.Result, error) {
+	p := newProgress(stderr)
+	opt.Progress = p.update
+	res, err := generator.Build(ctx, opt)
+	p.finish()
+	var ps site.Problems
+	if errors.As(err, &ps) {
+		printProblems(stderr, ps)
+		fmt.Fprintln(stderr, "build stopped: nothing was written; the previous output is unchanged")
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.NewKey {
+		fmt.Fprintf(stderr, "made a new signing key %s in %s (keep that folder out of git; see docs/architecture.md)\n", res.KeyID, opt.Keys)
+	}
+	if res.UpToDate {
+		fmt.Fprintf(stdout, "%s is up to date: %d clients, nothing changed (%s)\n", opt.Out, res.Clients, res.Elapsed.Round(time.Millisecond))
+		return res, nil
+	}
+	fmt.Fprintf(stdout, "built %s: %d clients (%d rendered), %d pages, %d files, %s in %s\n",
+		opt.Out, res.Clients, res.Rendered, res.Pages, res.Files, sizeString(res.Bytes), res.Elapsed.Round(time.Millisecond))
+	return res, nil
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// progress draws a bar on a terminal, and a plain line per tenth otherwise.
+type progress struct {
+	w      io.Writer
+	tty    bool
+	mu     sync.Mutex
+	last   time.Time
+	decile int
+	drawn  bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *progress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total < 20 {
+		return
+	}
+	if p.tty {
+		if time.Since(p.last) < 100*time.Millisecond && done != total {
+			return
+		}
+		p.last = time.Now()
+		const width = 30
+		n := done * width / total
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d clients", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+		p.drawn = true
+		return
+	}
+	if d := done * 10 / total; d > p.decile {
+		p.decile = d
+		fmt.Fprintf(p.w, "built %d/%d clients\n", done, total)
+	}
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", stderr)
+	out := fs.String("out", "public", "output path of hub build")
+	keysDir := fs.String("keys", defaultKeys(), "keys folder (only the public keys, *.pub, are read)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	keys, err := bundle.LoadKeySet(*keysDir)
+	if err != nil {
+		return err
+	}
+	rep, err := generator.Verify(*out, keys)
+	if err != nil {
+		return err
+	}
+	for _, f := range rep.Failures {
+		fmt.Fprintf(stderr, "FAIL %v\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
+	}
+	if len(rep.Failures) > 0 {
+		return fmt.Errorf("%d of %d bundles (and public files) failed verification", len(rep.Failures), rep.Bundles+1)
+	}
+	fmt.Fprintf(stdout, "%s: generation %s ok: %d bundles and the public files, %d files, all signatures and hashes match\n", *out, rep.Generation, rep.Bundles, rep.Files)
+	return nil
+}
+
+func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys", stderr)
+	dir := fs.String("keys", defaultKeys(), "keys folder (env HUB_KEYS); keep it out of git")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	k, err := bundle.GenerateKey(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new signing key %s in %s; the next build signs with it (older public keys stay trusted until you delete them)\n", k.ID, *dir)
+	return nil
+}
+
+// cmdServe builds and serves the output on a loopback address. It is the
+// preview until the edge serves bundles with logins.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	bf := addBuildFlags(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	res, err := build(ctx, bf.options(time.Now()), stdout, stderr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "serving %s at %s\n", *bf.out, url)
+	fmt.Fprintf(stdout, "client hubs are under %sc/<client-id>/ (this preview does not ask for a login)\n", url)
+	_ = res
+	srv := &http.Server{Handler: http.FileServer(http.Dir(*bf.out)), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

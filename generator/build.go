@@ -1,0 +1,648 @@
+// Package generator turns a content folder into the published site: public
+// pages, fingerprinted assets, and one signed bundle per client.
+//
+// Output layout (see docs/architecture.md): OUT is a symbolic link to the
+// current generation, OUT.d/gen/<id>/, which holds the public pages, the
+// assets, its own signed manifest, and c/<client> links to the client's
+// bundle in OUT.d/bundles/<client>/<key>/. A bundle's key is a hash of
+// everything it is made from, so an unchanged client keeps its bundle and
+// a rebuild only renders what changed. Switching OUT to a new generation is
+// one rename: readers see the old site or the new one, never a mix.
+package generator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/site"
+)
+
+// Version changes whenever the generator's output for the same input
+// changes; it is part of every bundle's key.
+const Version = "hub-generator-1"
+
+// Options configure a build.
+type Options struct {
+	Content string    // content folder
+	Out     string    // output path (becomes a symbolic link to the current generation)
+	Keys    string    // signing keys folder
+	Theme   fs.FS     // the default theme
+	Now     time.Time // decides derived states (past due, expired)
+	Workers int       // parallel clients; 0 means GOMAXPROCS
+	Full    bool      // ignore what earlier builds recorded and render everything
+	// Progress, when set, is called as clients finish.
+	Progress func(done, total int)
+}
+
+// Result sums up a build.
+type Result struct {
+	Clients    int
+	Rendered   int // clients rendered this time (the rest were unchanged)
+	Pages      int // pages rendered this time
+	Files      int64
+	Bytes      int64
+	Generation string // the generation now served
+	UpToDate   bool   // nothing changed: the previous generation stays
+	KeyID      string
+	NewKey     bool // a signing key was made because there was none
+	Elapsed    time.Duration
+}
+
+const stateVersion = 1
+
+// state is what a build records for the next one (OUT.d/state.gob).
+type state struct {
+	Version int
+	Global  string // hash of what every client depends on
+	Gen     string
+	Clients map[string]*clientState
+}
+
+type clientState struct {
+	Files      []fileStamp
+	Content    string // hash of the client's files
+	Key        string // bundle key
+	Numbers    []site.Numbered
+	Thresholds []string // dates on which a derived state changes
+	Pages      int
+}
+
+type fileStamp struct {
+	Path  string
+	Size  int64
+	MTime int64
+	Ino   uint64
+	SHA   string
+}
+
+// Dirs names the parts of an output path.
+type Dirs struct{ Out, Data, Gens, Bundles, State string }
+
+// OutputDirs returns where a build with output path out keeps things.
+func OutputDirs(out string) Dirs {
+	out = filepath.Clean(out)
+	data := out + ".d"
+	return Dirs{Out: out, Data: data, Gens: filepath.Join(data, "gen"), Bundles: filepath.Join(data, "bundles"), State: filepath.Join(data, "state.gob")}
+}
+
+// Build builds the site. Content problems come back as site.Problems and
+// leave the output untouched.
+func Build(ctx context.Context, opt Options) (*Result, error) {
+	start := time.Now()
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	res := &Result{}
+	dirs := OutputDirs(opt.Out)
+	if err := checkOut(dirs); err != nil {
+		return nil, err
+	}
+	key, err := bundle.LoadSigningKey(opt.Keys)
+	if errors.Is(err, bundle.ErrNoKey) {
+		key, err = bundle.GenerateKey(opt.Keys)
+		res.NewKey = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	res.KeyID = key.ID
+
+	loader, ps := site.NewLoader(opt.Content, opt.Now)
+	shared, more := loader.Shared()
+	ps = append(ps, more...)
+	ids, more := loader.ClientIDs()
+	ps = append(ps, more...)
+	theme, err := LoadTheme(opt.Theme, filepath.Join(opt.Content, "themes"))
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+
+	old := readState(dirs.State)
+	if opt.Full || old.Version != stateVersion {
+		old = &state{Clients: map[string]*clientState{}}
+	}
+	for _, d := range []string{dirs.Gens, dirs.Bundles} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	w := newWriter()
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}}
+	// Public assets: the stylesheet and the site's images, fingerprinted.
+	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
+	if err != nil {
+		return nil, err
+	}
+	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
+	pub, err := r.publicPages()
+	if err != nil {
+		return nil, err
+	}
+	public = append(public, pub...)
+	sharedSlugs := map[string]bool{}
+	for _, p := range shared {
+		sharedSlugs[p.Slug] = true
+	}
+
+	// Clients, in parallel.
+	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids))}
+	type outcome struct {
+		id       string
+		cs       *clientState
+		rendered bool
+		pages    int
+		ps       site.Problems
+		err      error
+	}
+	outcomes := make([]outcome, len(ids))
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range opt.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				id := ids[i]
+				o := &outcomes[i]
+				o.id = id
+				if ctx.Err() != nil {
+					o.err = ctx.Err()
+				} else {
+					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], id, shared, sharedSlugs)
+				}
+				if opt.Progress != nil {
+					opt.Progress(int(done.Add(1)), len(ids))
+				}
+			}
+		}()
+	}
+	for i := range ids {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	var nums []site.Numbered
+	var errs []error
+	var created []string
+	for _, o := range outcomes {
+		ps = append(ps, o.ps...)
+		if o.err != nil {
+			errs = append(errs, o.err)
+		}
+		if o.cs == nil {
+			continue
+		}
+		next.Clients[o.id] = o.cs
+		nums = append(nums, o.cs.Numbers...)
+		if o.rendered {
+			res.Rendered++
+			res.Pages += o.pages
+			created = append(created, filepath.Join(dirs.Bundles, o.id, o.cs.Key))
+		}
+	}
+	ps = append(ps, site.CheckNumbers(nums)...)
+	if len(ps) > 0 || len(errs) > 0 {
+		// Nothing of this build is published: remove the bundles it made.
+		for _, d := range created {
+			if !old.usesBundle(d, dirs) {
+				os.RemoveAll(d)
+			}
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		slices.SortStableFunc(ps, func(a, b site.Problem) int { return strings.Compare(a.String(), b.String()) })
+		return nil, ps
+	}
+	res.Clients = len(ids)
+	res.Files, res.Bytes = w.filesOut, w.bytesOut
+
+	// Nothing changed at all: keep serving the current generation.
+	if cur, err := os.Readlink(dirs.Out); err == nil && old.Gen != "" && filepath.Base(cur) == old.Gen &&
+		res.Rendered == 0 && old.Global == global && sameClients(old, next) {
+		res.UpToDate = true
+		res.Generation = old.Gen
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
+
+	gen, err := writeGeneration(dirs, next, public, w, key, ids)
+	if err != nil {
+		return nil, err
+	}
+	res.Files, res.Bytes = w.filesOut, w.bytesOut
+	next.Gen = gen
+	if err := syncFS(dirs.Data); err != nil {
+		return nil, err
+	}
+	if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen)); err != nil {
+		return nil, err
+	}
+	if err := writeState(dirs.State, next); err != nil {
+		return nil, err
+	}
+	collect(dirs, old, next)
+	res.Generation = gen
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// checkOut refuses to replace an output path that is not a hub build.
+func checkOut(d Dirs) error {
+	fi, err := os.Lstat(d.Out)
+	switch {
+	case os.IsNotExist(err):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&os.ModeSymlink != 0:
+		return nil
+	case fi.IsDir():
+		entries, _ := os.ReadDir(d.Out)
+		if len(entries) == 0 {
+			return os.Remove(d.Out)
+		}
+	}
+	return fmt.Errorf("output %s exists and is not a hub build (hub makes it a link to %s); move it away or choose another -out", d.Out, d.Gens)
+}
+
+func (s *state) usesBundle(dir string, d Dirs) bool {
+	for id, cs := range s.Clients {
+		if filepath.Join(d.Bundles, id, cs.Key) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func sameClients(a, b *state) bool {
+	if len(a.Clients) != len(b.Clients) {
+		return false
+	}
+	for id, cs := range b.Clients {
+		o, ok := a.Clients[id]
+		if !ok || o.Key != cs.Key {
+			return false
+		}
+	}
+	return true
+}
+
+// buildClient brings one client's bundle up to date.
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
+	cs := &clientState{}
+	files, content, err := stampClient(l.ClientDir(id), old)
+	if err != nil {
+		return nil, false, 0, nil, err
+	}
+	cs.Files, cs.Content = files, content
+	if old != nil && old.Content == content {
+		cs.Numbers, cs.Thresholds, cs.Pages = old.Numbers, old.Thresholds, old.Pages
+		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
+		if cs.Key == old.Key {
+			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
+				return cs, false, 0, nil, nil
+			}
+		}
+	}
+	c, ps := l.Client(id)
+	for _, p := range c.PortalsOrNil() {
+		if sharedSlugs[p.Slug] {
+			ps = append(ps, site.Problem{File: p.File, Msg: fmt.Sprintf("portal %q has the same folder name as a shared portal in %s; rename one", p.Slug, l.SharedDir())})
+		}
+	}
+	if c == nil || len(ps) > 0 {
+		return nil, false, 0, ps, nil
+	}
+	cs.Numbers = c.Numbers()
+	cs.Thresholds = thresholds(c)
+	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
+	dir := filepath.Join(dirs.Bundles, id, cs.Key)
+	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil {
+		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
+	}
+	cp := r.p.client(c, shared, r.sv, l.Today)
+	out, pages, err := r.clientFiles(cp, c, shared)
+	if err != nil {
+		return nil, false, 0, nil, err
+	}
+	cs.Pages = pages
+	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
+		return nil, false, 0, nil, fmt.Errorf("client %s: %w", id, err)
+	}
+	return cs, true, pages, nil, nil
+}
+
+// writeBundle writes a bundle to a temporary folder, signs it, and renames
+// it into place.
+func writeBundle(dir, id, inputs string, files []outFile, w *writer, key *bundle.PrivateKey) error {
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	entries, err := w.writeAll(tmp, files)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	m := &bundle.Manifest{Client: id, Inputs: inputs, Files: entries}
+	data, sig, err := bundle.Sign(m, key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
+		return err
+	}
+	os.RemoveAll(dir)
+	return os.Rename(tmp, dir)
+}
+
+// stampClient lists a client's files with their hashes, re-reading only
+// files whose size, modification time or inode changed since last time.
+func stampClient(dir string, old *clientState) ([]fileStamp, string, error) {
+	prev := map[string]fileStamp{}
+	if old != nil {
+		for _, f := range old.Files {
+			prev[f.Path] = f
+		}
+	}
+	var files []fileStamp
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		st := fileStamp{Path: filepath.ToSlash(rel), Size: info.Size(), MTime: info.ModTime().UnixNano()}
+		if sys, ok := info.Sys().(*syscall.Stat_t); ok {
+			st.Ino = uint64(sys.Ino)
+		}
+		if o, ok := prev[st.Path]; ok && o.Size == st.Size && o.MTime == st.MTime && o.Ino == st.Ino {
+			st.SHA = o.SHA
+		} else {
+			sum, err := hashFile(p)
+			if err != nil {
+				return err
+			}
+			st.SHA = sum
+		}
+		files = append(files, st)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%s\n", f.Path, f.SHA)
+	}
+	return files, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// thresholds are the dates on which something a client sees changes by
+// itself: an invoice falling past due, a quote expiring.
+func thresholds(c *site.Client) []string {
+	var out []string
+	for _, inv := range c.Invoices {
+		if InvoiceVisible(inv) && inv.Status == site.InvoiceAwaitingPayment && inv.Balance > 0 {
+			out = append(out, inv.Due.Raw)
+		}
+	}
+	for _, q := range c.Quotes {
+		if q.Status == site.QuoteAwaitingResponse && q.ValidUntil.Set {
+			out = append(out, q.ValidUntil.Raw)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// bundleKey names a bundle by everything it is made from: the global
+// inputs, the client's files, and which of its date thresholds have passed.
+func bundleKey(global, content string, thresholds []string, today time.Time) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", global, content)
+	day := today.Format(time.DateOnly)
+	for _, t := range thresholds {
+		fmt.Fprintf(h, "%s:%v\n", t, t < day)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// publicAssets makes the stylesheet and the site's images, and the hash of
+// everything every client depends on.
+func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pres *presenter, shared []*site.Portal, keyID string) ([]outFile, string, error) {
+	var out []outFile
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\nkey %s\n", Version, theme.Hash, keyID)
+	cfgBytes, err := os.ReadFile(filepath.Join(content, site.ConfigFile))
+	if err != nil {
+		return nil, "", err
+	}
+	h.Write(cfgBytes)
+	for _, a := range []string{cfg.Logo, cfg.Cover} {
+		if a == "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(content, a))
+		if err != nil {
+			return nil, "", err
+		}
+		if strings.HasSuffix(strings.ToLower(a), ".svg") {
+			var buf strings.Builder
+			if err := w.min.Minify("image/svg+xml", &buf, strings.NewReader(string(b))); err == nil {
+				b = []byte(buf.String())
+			}
+		}
+		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
+		pres.assets[a] = "/" + name
+		out = append(out, outFile{path: name, data: b})
+		fmt.Fprintf(h, "%s %s\n", a, name)
+	}
+	css, err := theme.CSS(BrandColors(cfg.Color))
+	if err != nil {
+		return nil, "", err
+	}
+	if css, err = w.minifyCSS(css); err != nil {
+		return nil, "", fmt.Errorf("style.css: %w", err)
+	}
+	cssName := "assets/" + assetName("style.css", bundle.Sum(css))
+	pres.css = "/" + cssName
+	out = append(out, outFile{path: cssName, data: css})
+	fmt.Fprintf(h, "css %s\n", cssName)
+	// Shared portals are in every bundle.
+	for _, p := range shared {
+		_, sum, err := stampClient(p.Dir, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(h, "shared %s %s\n", p.Slug, sum)
+	}
+	return out, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeGeneration writes a new generation folder: public files, their
+// signed manifest, and a link per client to its bundle.
+func writeGeneration(dirs Dirs, next *state, public []outFile, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
+	gen := time.Now().UTC().Format("20060102T150405.000000000")
+	gen = strings.ReplaceAll(gen, ".", "-")
+	dir := filepath.Join(dirs.Gens, gen)
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Join(tmp, "c"), 0o755); err != nil {
+		return "", err
+	}
+	entries, err := w.writeAll(tmp, public)
+	if err != nil {
+		return "", err
+	}
+	m := &bundle.Manifest{Client: "", Inputs: next.Global, Files: entries}
+	data, sig, err := bundle.Sign(m, key)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		cs := next.Clients[id]
+		if err := os.Symlink(filepath.Join("..", "..", "..", "bundles", id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
+			return "", err
+		}
+	}
+	return gen, os.Rename(tmp, dir)
+}
+
+// swapLink points link at target atomically (a new link renamed over the old).
+func swapLink(link, target string) error {
+	tmp := link + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return err
+	}
+	return bundle.SyncDir(filepath.Dir(link))
+}
+
+// collect removes generations and bundles that neither the new nor the
+// previous generation uses (a reader may still be in the previous one).
+func collect(dirs Dirs, old, next *state) {
+	keep := map[string]bool{next.Gen: true, old.Gen: true}
+	if entries, err := os.ReadDir(dirs.Gens); err == nil {
+		for _, e := range entries {
+			if !keep[e.Name()] {
+				os.RemoveAll(filepath.Join(dirs.Gens, e.Name()))
+			}
+		}
+	}
+	ids, err := os.ReadDir(dirs.Bundles)
+	if err != nil {
+		return
+	}
+	for _, e := range ids {
+		id := e.Name()
+		n, o := next.Clients[id], old.Clients[id]
+		switch {
+		case n == nil && o == nil:
+			os.RemoveAll(filepath.Join(dirs.Bundles, id))
+			continue
+		case n != nil && o != nil && n.Key == o.Key:
+			continue // unchanged: nothing new to collect
+		}
+		keys, _ := os.ReadDir(filepath.Join(dirs.Bundles, id))
+		for _, k := range keys {
+			if (n == nil || k.Name() != n.Key) && (o == nil || k.Name() != o.Key) {
+				os.RemoveAll(filepath.Join(dirs.Bundles, id, k.Name()))
+			}
+		}
+	}
+}
+
+func readState(file string) *state {
+	s := &state{Clients: map[string]*clientState{}}
+	f, err := os.Open(file)
+	if err != nil {
+		return s
+	}
+	defer f.Close()
+	if err := gob.NewDecoder(f).Decode(s); err != nil || s.Clients == nil {
+		return &state{Clients: map[string]*clientState{}}
+	}
+	return s
+}
+
+func writeState(file string, s *state) error {
+	f, err := os.CreateTemp(filepath.Dir(file), ".state*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := gob.NewEncoder(f).Encode(s); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), file)
+}

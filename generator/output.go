@@ -1,0 +1,208 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/klauspost/compress/gzip"
+	"github.com/tdewolff/minify/v2"
+	"github.com/tdewolff/minify/v2/css"
+	"github.com/tdewolff/minify/v2/html"
+	"github.com/tdewolff/minify/v2/svg"
+)
+
+// outFile is a file to publish: bytes in memory, or a source file to copy.
+type outFile struct {
+	path string // slash-separated, relative to the folder being written
+	data []byte
+	src  string // copy this file when data is nil
+}
+
+// compressible file extensions get .gz and .br sidecars.
+var compressible = map[string]bool{
+	".html": true, ".css": true, ".js": true, ".svg": true, ".json": true,
+	".txt": true, ".csv": true, ".xml": true, ".md": true,
+}
+
+// Sidecars are only written for files at least this big, and only when
+// they save at least 10%.
+const minCompressSize = 256
+
+// writer writes published files: minified, hashed, with sidecars.
+type writer struct {
+	min       *minify.M
+	brQuality int
+	gzLevel   int
+	bytesOut  int64
+	filesOut  int64
+	mu        sync.Mutex
+}
+
+func newWriter() *writer {
+	m := minify.New()
+	m.Add("text/html", &html.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true, KeepDefaultAttrVals: true})
+	m.AddFunc("text/css", css.Minify)
+	m.AddFunc("image/svg+xml", svg.Minify)
+	return &writer{min: m, brQuality: 6, gzLevel: gzip.BestCompression}
+}
+
+// minifyHTML minifies a rendered page.
+func (w *writer) minifyHTML(b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(len(b))
+	if err := w.min.Minify("text/html", &out, bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func (w *writer) minifyCSS(b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	if err := w.min.Minify("text/css", &out, bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// writeAll writes files under dir (which must exist) and returns their
+// manifest entries, sidecars included.
+func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
+	var entries []bundle.File
+	var bytesOut, filesOut int64
+	made := map[string]bool{}
+	for _, f := range files {
+		if !bundle.CleanPath(f.path) {
+			return nil, fmt.Errorf("refusing to write %q: not a clean relative path", f.path)
+		}
+		full := filepath.Join(dir, filepath.FromSlash(f.path))
+		if d := filepath.Dir(full); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
+			made[d] = true
+		}
+		data := f.data
+		var e bundle.File
+		if data == nil {
+			size, sum, small, err := copyFile(full, f.src)
+			if err != nil {
+				return nil, err
+			}
+			e = bundle.File{Path: f.path, Size: size, SHA256: sum}
+			data = small
+		} else {
+			if err := os.WriteFile(full, data, 0o644); err != nil {
+				return nil, err
+			}
+			e = bundle.File{Path: f.path, Size: int64(len(data)), SHA256: bundle.Sum(data)}
+		}
+		entries = append(entries, e)
+		bytesOut += e.Size
+		filesOut++
+		if data == nil || len(data) < minCompressSize || !compressible[strings.ToLower(path.Ext(f.path))] {
+			continue
+		}
+		for _, enc := range []string{".gz", ".br"} {
+			c, err := w.compress(enc, data)
+			if err != nil {
+				return nil, err
+			}
+			if len(c) > len(data)*9/10 {
+				continue
+			}
+			if err := os.WriteFile(full+enc, c, 0o644); err != nil {
+				return nil, err
+			}
+			entries = append(entries, bundle.File{Path: f.path + enc, Size: int64(len(c)), SHA256: bundle.Sum(c)})
+			bytesOut += int64(len(c))
+			filesOut++
+		}
+	}
+	w.mu.Lock()
+	w.bytesOut += bytesOut
+	w.filesOut += filesOut
+	w.mu.Unlock()
+	return entries, nil
+}
+
+var gzPool sync.Pool
+
+func (w *writer) compress(enc string, data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(data) / 2)
+	switch enc {
+	case ".gz":
+		zw, _ := gzPool.Get().(*gzip.Writer)
+		if zw == nil {
+			var err error
+			if zw, err = gzip.NewWriterLevel(&b, w.gzLevel); err != nil {
+				return nil, err
+			}
+		} else {
+			zw.Reset(&b)
+		}
+		zw.Write(data)
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		gzPool.Put(zw)
+	case ".br":
+		bw := brotli.NewWriterLevel(&b, w.brQuality)
+		bw.Write(data)
+		if err := bw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// copyFile copies src to dst, returning size and SHA-256, and the content
+// when it is small enough to be worth compressing.
+func copyFile(dst, src string) (int64, string, []byte, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	h := sha256.New()
+	var small bytes.Buffer
+	const keep = 4 << 20
+	n, err := io.Copy(io.MultiWriter(out, h, &limitedBuffer{&small, keep}), in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, "", nil, err
+	}
+	var data []byte
+	if n <= keep {
+		data = small.Bytes()
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), data, nil
+}
+
+type limitedBuffer struct {
+	b   *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if l.b.Len()+len(p) <= l.max {
+		l.b.Write(p)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,369 @@
+package generator
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubhq/hub/generator/money"
+	"github.com/hubhq/hub/generator/site"
+)
+
+// presenter turns the content model into view models for one site.
+type presenter struct {
+	cfg    *site.Config
+	assets map[string]string // content-relative asset path → URL
+	css    string
+}
+
+func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
+func (p *presenter) date(d site.Date) string {
+	if !d.Set {
+		return ""
+	}
+	return p.cfg.Locale.Date(d.T)
+}
+
+func (p *presenter) siteView() *SiteView {
+	c := p.cfg
+	v := &SiteView{
+		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
+		Address:    c.Address.Lines(),
+		Logo:       p.assets[c.Logo],
+		Cover:      p.assets[c.Cover],
+		Landing:    Markdown(c.Landing),
+		PayOffline: Markdown(c.PaymentInstructions),
+		Lang:       strings.SplitN(c.LocaleTag, "-", 2)[0],
+		Hub:        site.On(c.Settings.Hub),
+		Requests:   site.On(c.Settings.Requests),
+		Signature:  site.On(c.Settings.RequireSignature),
+		ChangeReqs: site.On(c.Settings.ChangeRequests),
+		Deposits:   site.On(c.Settings.Deposits),
+		PayOnline:  site.On(c.Settings.OnlinePayments),
+	}
+	if c.Phone != "" {
+		v.PhoneHref = "tel:" + strings.Map(func(r rune) rune {
+			if r == '+' || (r >= '0' && r <= '9') {
+				return r
+			}
+			return -1
+		}, c.Phone)
+	}
+	if u, err := url.Parse(c.Website); err == nil {
+		v.WebsiteHost = strings.TrimPrefix(u.Host, "www.")
+	}
+	return v
+}
+
+func propertyView(a site.Address) PropertyView {
+	lines := a.Lines()
+	return PropertyView{Label: a.Label, Lines: lines, OneLine: strings.Join(lines, ", ")}
+}
+
+func (p *presenter) clientView(c *site.Client) *ClientView {
+	v := &ClientView{ID: c.ID, Name: c.Name, Company: c.Company, DisplayName: c.DisplayName(), Billing: c.BillingAddress.Lines()}
+	for _, ct := range c.Contacts {
+		v.Contacts = append(v.Contacts, ContactView{Name: ct.Name, Email: ct.Email, Phone: ct.Phone})
+	}
+	for _, a := range c.Properties {
+		v.Properties = append(v.Properties, propertyView(a))
+	}
+	return v
+}
+
+// Visible quote and invoice states (design: never draft or archived quotes,
+// never draft or bad-debt invoices).
+func QuoteVisible(q *site.Quote) bool {
+	return q.Status != site.QuoteDraft && q.Status != site.QuoteArchived
+}
+
+// InvoiceVisible reports whether a client may see the invoice.
+func InvoiceVisible(inv *site.Invoice) bool {
+	return inv.Status != site.InvoiceDraft && inv.Status != site.InvoiceBadDebt
+}
+
+func quoteBadge(q *site.Quote) Badge {
+	switch {
+	case q.Expired:
+		return Badge{"Expired", "muted"}
+	case q.Status == site.QuoteAwaitingResponse:
+		return Badge{"Awaiting response", "warn"}
+	case q.Status == site.QuoteApproved:
+		return Badge{"Approved", "ok"}
+	case q.Status == site.QuoteChangesRequested:
+		return Badge{"Changes requested", "info"}
+	case q.Status == site.QuoteConverted:
+		return Badge{"Converted to job", "ok"}
+	}
+	return Badge{q.Status, "muted"}
+}
+
+func invoiceBadge(inv *site.Invoice) Badge {
+	switch inv.State {
+	case site.InvoicePaid:
+		return Badge{"Paid", "ok"}
+	case site.InvoicePastDue:
+		return Badge{"Past due", "danger"}
+	case site.InvoiceAwaitingPayment:
+		if inv.Paid > 0 {
+			return Badge{"Partially paid", "info"}
+		}
+		return Badge{"Awaiting payment", "warn"}
+	}
+	return Badge{inv.State, "muted"}
+}
+
+func (p *presenter) taxName(id string) string {
+	for _, t := range p.cfg.Taxes {
+		if t.ID == id {
+			return t.Name
+		}
+	}
+	return ""
+}
+
+func (p *presenter) lines(lines []site.Line, totals site.Totals, docTax string) []LineView {
+	out := make([]LineView, len(lines))
+	for i, ln := range lines {
+		tax := ln.Tax
+		if tax == "" {
+			tax = docTax
+		}
+		out[i] = LineView{
+			Name: ln.Name, Description: Markdown(ln.Description),
+			Quantity: p.cfg.Locale.FormatDecimal(ln.Quantity.Dec), Unit: ln.Unit,
+			UnitPrice: p.money(ln.UnitPrice.Amt),
+			Total:     p.money(totals.Lines[i]),
+			Tax:       p.taxName(tax),
+			Optional:  ln.Optional, Selected: site.LineSelected(ln, i, nil),
+		}
+		if !out[i].Selected {
+			a, _ := money.Mul(ln.UnitPrice.Amt, ln.Quantity.Dec)
+			out[i].Total = p.money(a)
+		}
+	}
+	return out
+}
+
+func (p *presenter) totals(discounts []site.Discount, t site.Totals) TotalsView {
+	v := TotalsView{Subtotal: p.money(t.Subtotal), Total: p.money(t.Total)}
+	for i, d := range discounts {
+		label := d.Description
+		if label == "" {
+			label = "Discount"
+		}
+		if d.Percent.Set {
+			label += " (" + p.cfg.Locale.FormatDecimal(d.Percent.Dec) + "%)"
+		}
+		v.Discounts = append(v.Discounts, MoneyRow{label, p.money(-t.Discounts[i])})
+	}
+	for _, tt := range t.Taxes {
+		v.Taxes = append(v.Taxes, MoneyRow{fmt.Sprintf("%s %s%% on %s", tt.Tax.Name, p.cfg.Locale.FormatDecimal(tt.Tax.Rate.Dec), p.money(tt.Base)), p.money(tt.Amount)})
+	}
+	return v
+}
+
+func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView {
+	v := &QuoteView{
+		Number: q.Number, Title: q.Title, URL: root + "quotes/" + q.Number + "/",
+		Status: quoteBadge(q), Awaiting: q.Status == site.QuoteAwaitingResponse && !q.Expired,
+		Issued: p.date(q.Issued), IssuedISO: q.Issued.Raw, ValidUntil: p.date(q.ValidUntil), Expired: q.Expired,
+		Lines: p.lines(q.Lines, q.Totals, q.Tax), Totals: p.totals(q.Discounts, q.Totals), Total: p.money(q.Totals.Total),
+		Notes: Markdown(q.Notes), Terms: Markdown(q.Terms), Request: q.Request,
+	}
+	for _, ln := range q.Lines {
+		v.HasOptional = v.HasOptional || ln.Optional
+	}
+	if q.Property != nil && *q.Property >= 1 && *q.Property <= len(c.Properties) {
+		pv := propertyView(c.Properties[*q.Property-1])
+		v.Property = &pv
+	}
+	if q.Deposit != nil && q.DepositDue > 0 {
+		v.Deposit = p.money(q.DepositDue)
+		if q.Deposit.Percent.Set {
+			v.DepositRule = p.cfg.Locale.FormatDecimal(q.Deposit.Percent.Dec) + "% of the total"
+		}
+	}
+	return v
+}
+
+func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string]string) *InvoiceView {
+	v := &InvoiceView{
+		Number: inv.Number, Subject: inv.Subject, URL: root + "invoices/" + inv.Number + "/",
+		Status: invoiceBadge(inv), PastDue: inv.State == site.InvoicePastDue,
+		Issued: p.date(inv.Issued), IssuedISO: inv.Issued.Raw, Due: p.date(inv.Due), DueISO: inv.Due.Raw,
+		Lines: p.lines(inv.Lines, inv.Totals, inv.Tax), Totals: p.totals(inv.Discounts, inv.Totals), Total: p.money(inv.Totals.Total),
+		Balance: p.money(max(inv.Balance, 0)), HasBalance: inv.Balance > 0 && inv.State != site.InvoicePaid,
+		QuoteNumber: inv.Quote, QuoteURL: quoteURLs[inv.Quote], Notes: Markdown(inv.Notes),
+	}
+	if inv.Paid > 0 {
+		v.Paid = p.money(inv.Paid)
+	}
+	left := inv.Totals.Total
+	for i, pm := range inv.Payments {
+		left -= pm.Amount.Amt
+		id := fmt.Sprintf("%s-%d", inv.Number, i+1)
+		v.Payments = append(v.Payments, &ReceiptView{
+			ID: id, URL: root + "receipts/" + id + "/", Date: p.date(pm.Date), DateISO: pm.Date.Raw,
+			Amount: p.money(pm.Amount.Amt), Method: pm.Method, Reference: pm.Reference,
+			InvoiceNumber: inv.Number, InvoiceSubject: inv.Subject, InvoiceURL: v.URL,
+			InvoiceTotal: v.Total, BalanceAfter: p.money(max(left, 0)),
+		})
+	}
+	return v
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.0f KB", float64(n)/1000)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// portalFile is where a portal's file is published inside a bundle.
+func portalFile(pt *site.Portal, rel string) string {
+	return "portals/" + pt.Slug + "/files/" + rel
+}
+
+func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
+	v := &PortalView{Slug: pt.Slug, Title: pt.Title, URL: root + "portals/" + pt.Slug + "/", Kind: pt.Kind, Summary: pt.Summary, Body: Markdown(pt.Body)}
+	switch pt.Kind {
+	case "shared":
+		v.KindLabel = "For all clients"
+	case "client":
+		v.KindLabel = "Your portal"
+	default:
+		v.KindLabel = "Project"
+	}
+	if pt.Cover != "" {
+		v.Cover = root + portalFile(pt, "cover/"+pt.Cover)
+	}
+	for _, u := range pt.Updates {
+		v.Updates = append(v.Updates, UpdateView{Title: u.Title, Date: p.date(u.Date), DateISO: u.Date.Raw, Body: Markdown(u.Body)})
+	}
+	if len(v.Updates) > 0 {
+		v.LastUpdate = v.Updates[0].Date
+	}
+	for _, d := range pt.Documents {
+		if len(v.Folders) == 0 || v.Folders[len(v.Folders)-1].Name != d.Folder {
+			v.Folders = append(v.Folders, FolderView{Name: d.Folder})
+		}
+		f := &v.Folders[len(v.Folders)-1]
+		f.Documents = append(f.Documents, DocumentView{Name: d.Name, URL: root + escapePath(portalFile(pt, "docs/"+d.Path)), Size: humanSize(d.Size), Type: d.Type})
+		v.DocCount++
+	}
+	for _, l := range pt.Links {
+		host := ""
+		if u, err := url.Parse(l.URL); err == nil {
+			host = strings.TrimPrefix(u.Host, "www.")
+		}
+		v.Links = append(v.Links, LinkView{Title: l.Title, URL: l.URL, Host: host, Description: l.Description})
+	}
+	for _, e := range pt.Embeds {
+		v.Embeds = append(v.Embeds, EmbedView{Title: e.Title, Provider: e.Provider, Src: e.Src})
+	}
+	return v
+}
+
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return path.Join(segs...)
+}
+
+// attention lists what needs the client first: invoices past due, then
+// invoices with a balance by due date, then quotes awaiting a response.
+func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView, model map[string]*site.Invoice) []AttentionItem {
+	var out []AttentionItem
+	for pass := 0; pass < 2; pass++ {
+		for i := len(invs) - 1; i >= 0; i-- { // oldest first
+			v := invs[i]
+			if !v.HasBalance || v.PastDue != (pass == 0) {
+				continue
+			}
+			out = append(out, AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Balance, Badge: v.Status})
+		}
+	}
+	for i := len(quotes) - 1; i >= 0; i-- {
+		q := quotes[i]
+		if !q.Awaiting {
+			continue
+		}
+		d := "Issued " + q.Issued
+		if q.ValidUntil != "" {
+			d = "Valid until " + q.ValidUntil
+		}
+		out = append(out, AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status})
+	}
+	return out
+}
+
+// clientPages is every page of one client's bundle, as view models.
+type clientPages struct {
+	base     Page // shared fields
+	home     *HomeView
+	quotes   []*QuoteView
+	invoices []*InvoiceView
+	receipts []*ReceiptView
+	portals  []*PortalView
+	requests *RequestsView
+}
+
+func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, today time.Time) *clientPages {
+	root := "/c/" + c.ID + "/"
+	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css}}
+	quoteURLs := map[string]string{}
+	for _, q := range c.Quotes {
+		if QuoteVisible(q) {
+			qv := p.quote(root, c, q)
+			cp.quotes = append(cp.quotes, qv)
+			quoteURLs[q.Number] = qv.URL
+		}
+	}
+	model := map[string]*site.Invoice{}
+	var owed money.Amount
+	for _, inv := range c.Invoices {
+		if !InvoiceVisible(inv) {
+			continue
+		}
+		iv := p.invoice(root, inv, quoteURLs)
+		cp.invoices = append(cp.invoices, iv)
+		cp.receipts = append(cp.receipts, iv.Payments...)
+		model[inv.Number] = inv
+		if iv.HasBalance {
+			owed += inv.Balance
+		}
+	}
+	for _, pt := range c.Portals {
+		cp.portals = append(cp.portals, p.portal(root, pt))
+	}
+	for _, pt := range shared {
+		cp.portals = append(cp.portals, p.portal(root, pt))
+	}
+	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices, model), Portals: cp.portals}
+	h.Quotes = cp.quotes[:min(3, len(cp.quotes))]
+	h.Invoices = cp.invoices[:min(3, len(cp.invoices))]
+	sortReceipts(cp.receipts)
+	h.Receipts = cp.receipts[:min(3, len(cp.receipts))]
+	if owed > 0 {
+		h.Balance = p.money(owed)
+	}
+	cp.home = h
+	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
+	return cp
+}
+
+func sortReceipts(rs []*ReceiptView) {
+	slices.SortStableFunc(rs, func(a, b *ReceiptView) int { return cmp.Compare(b.DateISO, a.DateISO) }) // newest first
+}

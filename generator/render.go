@@ -1,0 +1,130 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/hubhq/hub/generator/site"
+)
+
+// renderer renders pages of one build. It is safe for concurrent use.
+type renderer struct {
+	theme *Theme
+	w     *writer
+	p     *presenter
+	sv    *SiteView
+}
+
+func (r *renderer) page(name string, pg *Page) ([]byte, error) {
+	b, err := r.theme.Render(name, pg)
+	if err != nil {
+		return nil, err
+	}
+	return r.w.minifyHTML(b)
+}
+
+// publicPages renders the pages outside any bundle.
+func (r *renderer) publicPages() ([]outFile, error) {
+	pages := []struct{ tmpl, out, title string }{
+		{"landing.html", "index.html", r.sv.Name},
+		{"login-sent.html", "login/sent/index.html", "Check your email"},
+		{"login-continue.html", "login/continue/index.html", "Sign in"},
+		{"login-invalid.html", "login/invalid/index.html", "This link has expired"},
+		{"404.html", "404.html", "Page not found"},
+	}
+	var out []outFile
+	for _, p := range pages {
+		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, CSS: r.p.css})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.tmpl, err)
+		}
+		out = append(out, outFile{path: p.out, data: b})
+	}
+	return out, nil
+}
+
+// clientFiles renders every file of one client's bundle.
+func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.Portal) ([]outFile, int, error) {
+	var out []outFile
+	add := func(tmpl, file, title, nav string, set func(*Page)) error {
+		pg := cp.base
+		pg.Title, pg.Nav = title, nav
+		set(&pg)
+		b, err := r.page(tmpl, &pg)
+		if err != nil {
+			return fmt.Errorf("client %s, %s: %w", c.ID, file, err)
+		}
+		out = append(out, outFile{path: file, data: b})
+		return nil
+	}
+	err := firstErr(
+		func() error {
+			return add("home.html", "index.html", "Home", "home", func(p *Page) { p.Home = cp.home })
+		},
+		func() error {
+			return add("quotes.html", "quotes/index.html", "Quotes", "quotes", func(p *Page) { p.Quotes = cp.quotes })
+		},
+		func() error {
+			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices = cp.invoices })
+		},
+		func() error {
+			return add("receipts.html", "receipts/index.html", "Receipts", "receipts", func(p *Page) { p.Receipts = cp.receipts })
+		},
+		func() error {
+			return add("portals.html", "portals/index.html", "Portals", "portals", func(p *Page) { p.Portals = cp.portals })
+		},
+		func() error {
+			return add("requests.html", "requests/index.html", "Requests", "requests", func(p *Page) { p.Requests = cp.requests })
+		},
+	)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, q := range cp.quotes {
+		if err := add("quote.html", "quotes/"+q.Number+"/index.html", "Quote "+q.Number, "quotes", func(p *Page) { p.Quote, p.Doc = q, true }); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, inv := range cp.invoices {
+		if err := add("invoice.html", "invoices/"+inv.Number+"/index.html", "Invoice "+inv.Number, "invoices", func(p *Page) { p.Invoice, p.Doc = inv, true }); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, rc := range cp.receipts {
+		if err := add("receipt.html", "receipts/"+rc.ID+"/index.html", "Receipt for "+rc.InvoiceNumber, "receipts", func(p *Page) { p.Receipt, p.Doc = rc, true }); err != nil {
+			return nil, 0, err
+		}
+	}
+	pages := len(out)
+	portals := append(append([]*site.Portal{}, c.Portals...), shared...)
+	for i, pv := range cp.portals {
+		pt := portals[i]
+		if err := add("portal.html", "portals/"+pv.Slug+"/index.html", pv.Title, "portals", func(p *Page) { p.Portal = pv }); err != nil {
+			return nil, 0, err
+		}
+		pages++
+		if pt.Cover != "" {
+			out = append(out, outFile{path: portalFile(pt, "cover/"+pt.Cover), src: path.Join(pt.Dir, pt.Cover)})
+		}
+		for _, d := range pt.Documents {
+			out = append(out, outFile{path: portalFile(pt, "docs/"+d.Path), src: d.File})
+		}
+	}
+	return out, pages, nil
+}
+
+func firstErr(fns ...func() error) error {
+	for _, f := range fns {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assetName is a fingerprinted public asset name: "logo.1a2b3c4d5e.svg".
+func assetName(base, sum string) string {
+	ext := path.Ext(base)
+	return strings.TrimSuffix(base, ext) + "." + sum[:10] + ext
+}

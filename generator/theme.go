@@ -1,0 +1,139 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+)
+
+// Pages are the page templates a theme provides; each is parsed with
+// layout.html and partials.html.
+var Pages = []string{
+	"landing.html", "login-sent.html", "login-continue.html", "login-invalid.html", "404.html",
+	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html",
+	"receipts.html", "receipt.html", "portals.html", "portal.html", "requests.html",
+}
+
+var themeBase = []string{"layout.html", "partials.html"}
+
+// Theme is a parsed theme: the default theme with a site's overrides.
+type Theme struct {
+	pages map[string]*template.Template
+	css   *texttemplate.Template
+	Hash  string // hash of every file the theme was made from
+}
+
+// ResolveTemplate says where the theme file name comes from: the site's
+// override folder when it has the file, else the default theme. It is pure
+// so it can be table-tested.
+func ResolveTemplate(name string, overrides map[string]bool) (fromSite bool) {
+	return overrides[name]
+}
+
+// LoadTheme parses the default theme def with the overrides found in
+// overrideDir (a missing folder means none).
+func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
+	overrides := map[string]bool{}
+	var site fs.FS
+	if entries, err := os.ReadDir(overrideDir); err == nil {
+		site = os.DirFS(overrideDir)
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				overrides[e.Name()] = true
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+	h := sha256.New()
+	read := func(name string) (string, error) {
+		fsys, where := def, "default theme"
+		if ResolveTemplate(name, overrides) {
+			fsys, where = site, filepath.Join(overrideDir)
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", fmt.Errorf("theme file %s (%s): %w", name, where, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
+		h.Write(b)
+		return string(b), nil
+	}
+	for name := range overrides {
+		if !slices.Contains(Pages, name) && !slices.Contains(themeBase, name) && name != "style.css" {
+			known := append(append([]string{}, themeBase...), Pages...)
+			return nil, fmt.Errorf("%s: not a theme file; a site may override %s and style.css", filepath.Join(overrideDir, name), strings.Join(known, ", "))
+		}
+	}
+	base := template.New("").Funcs(funcs)
+	for _, name := range themeBase {
+		src, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := base.New(name).Parse(src); err != nil {
+			return nil, fmt.Errorf("theme: %w", err)
+		}
+	}
+	t := &Theme{pages: map[string]*template.Template{}}
+	for _, name := range Pages {
+		src, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := pt.New(name).Parse(src); err != nil {
+			return nil, fmt.Errorf("theme: %w", err)
+		}
+		if pt.Lookup("layout") == nil {
+			return nil, fmt.Errorf("theme: layout.html must define \"layout\"")
+		}
+		t.pages[name] = pt
+	}
+	css, err := read("style.css")
+	if err != nil {
+		return nil, err
+	}
+	if t.css, err = texttemplate.New("style.css").Parse(css); err != nil {
+		return nil, fmt.Errorf("theme: %w", err)
+	}
+	t.Hash = hex.EncodeToString(h.Sum(nil))
+	return t, nil
+}
+
+var funcs = template.FuncMap{
+	"join": strings.Join,
+}
+
+// Render executes page name with p.
+func (t *Theme) Render(name string, p *Page) ([]byte, error) {
+	pt, ok := t.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("theme has no page %s", name)
+	}
+	var b bytes.Buffer
+	if err := pt.ExecuteTemplate(&b, "layout", p); err != nil {
+		return nil, fmt.Errorf("theme: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// CSS executes the stylesheet with the brand colours.
+func (t *Theme) CSS(c Colors) ([]byte, error) {
+	var b bytes.Buffer
+	if err := t.css.Execute(&b, c); err != nil {
+		return nil, fmt.Errorf("theme: %w", err)
+	}
+	return b.Bytes(), nil
+}

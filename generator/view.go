@@ -1,0 +1,238 @@
+package generator
+
+import "html/template"
+
+// The view model: what templates see. Everything is formatted in Go (money
+// in the site's locale, dates, sizes), so templates only lay things out.
+// URLs are absolute paths ("/c/acme/quotes/Q-1001/").
+
+// Page is the data of every template.
+type Page struct {
+	Site   *SiteView
+	Client *ClientView // nil on public pages
+	Title  string      // the page's <title> and <h1>
+	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests
+	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
+	CSS    string      // URL of the fingerprinted stylesheet
+	Doc    bool        // a printable document (quote, invoice, receipt): print styles apply
+
+	Home     *HomeView
+	Quotes   []*QuoteView
+	Quote    *QuoteView
+	Invoices []*InvoiceView
+	Invoice  *InvoiceView
+	Receipts []*ReceiptView
+	Receipt  *ReceiptView
+	Portals  []*PortalView
+	Portal   *PortalView
+	Requests *RequestsView
+}
+
+// SiteView is the business, from site.yaml.
+type SiteView struct {
+	Name        string
+	Phone       string
+	PhoneHref   string // "tel:+15415550100"
+	Email       string
+	Website     string
+	WebsiteHost string // "greenleaf.example" for display
+	Address     []string
+	Logo        string // URL, "" when none
+	Cover       string // URL, "" when none
+	Landing     template.HTML
+	PayOffline  template.HTML // how to pay when paying online is off
+	Lang        string        // "en"
+	Hub         bool          // the hub is on (off: landing page without a login form)
+	Requests    bool
+	Signature   bool
+	ChangeReqs  bool
+	Deposits    bool
+	PayOnline   bool
+	Year        int
+}
+
+// ClientView is the client whose hub this is.
+type ClientView struct {
+	ID          string
+	Name        string
+	Company     string
+	DisplayName string
+	Contacts    []ContactView
+	Billing     []string // address lines
+	Properties  []PropertyView
+}
+
+// ContactView is one contact of a client.
+type ContactView struct{ Name, Email, Phone string }
+
+// PropertyView is one of a client's service addresses.
+type PropertyView struct {
+	Label   string
+	Lines   []string
+	OneLine string // "12 Elm St, Portland, OR 97201"
+}
+
+// Badge is a status for display; Class is one of ok, warn, danger, info, muted.
+type Badge struct{ Label, Class string }
+
+// LineView is a line item.
+type LineView struct {
+	Name        string
+	Description template.HTML
+	Quantity    string
+	Unit        string
+	UnitPrice   string
+	Total       string
+	Tax         string // tax name, "" when untaxed
+	Optional    bool
+	Selected    bool
+}
+
+// MoneyRow is a labelled amount in a totals table.
+type MoneyRow struct{ Label, Amount string }
+
+// TotalsView is a document's totals table.
+type TotalsView struct {
+	Subtotal  string
+	Discounts []MoneyRow // "Returning client (10%)", "-$45.00"
+	Taxes     []MoneyRow // "Sales tax 8.5% on $1,200.00", "$102.00"
+	Total     string
+}
+
+// QuoteView is a quote.
+type QuoteView struct {
+	Number      string
+	Title       string
+	URL         string
+	Status      Badge
+	Awaiting    bool // awaiting response: the client can act on it
+	Issued      string
+	IssuedISO   string
+	ValidUntil  string // "" when none
+	Expired     bool
+	Property    *PropertyView
+	Lines       []LineView
+	HasOptional bool
+	Totals      TotalsView
+	Total       string
+	Deposit     string // amount due on approval, "" when none
+	DepositRule string // "25% of the total", "" for a fixed deposit
+	Notes       template.HTML
+	Terms       template.HTML
+	Request     string // the request it answers
+}
+
+// InvoiceView is an invoice.
+type InvoiceView struct {
+	Number      string
+	Subject     string
+	URL         string
+	Status      Badge
+	PastDue     bool
+	Issued      string
+	IssuedISO   string
+	Due         string
+	DueISO      string
+	Lines       []LineView
+	Totals      TotalsView
+	Total       string
+	Payments    []*ReceiptView
+	Paid        string // sum of payments, "" when none
+	Balance     string
+	HasBalance  bool
+	QuoteNumber string
+	QuoteURL    string // "" when the quote is not visible
+	Notes       template.HTML
+}
+
+// ReceiptView is one recorded payment and its receipt page.
+type ReceiptView struct {
+	ID             string
+	URL            string
+	Date           string
+	DateISO        string
+	Amount         string
+	Method         string
+	Reference      string
+	InvoiceNumber  string
+	InvoiceSubject string
+	InvoiceURL     string
+	InvoiceTotal   string
+	BalanceAfter   string // the invoice's balance once this and earlier payments are counted
+}
+
+// PortalView is a project, client or shared portal.
+type PortalView struct {
+	Slug       string
+	Title      string
+	URL        string
+	Kind       string // project, client, shared
+	KindLabel  string // "Project", "Your portal", "For all clients"
+	Summary    string
+	Cover      string // URL, "" when none
+	Body       template.HTML
+	Updates    []UpdateView
+	Folders    []FolderView
+	DocCount   int
+	Links      []LinkView
+	Embeds     []EmbedView
+	LastUpdate string // date of the newest update, "" when none
+}
+
+// UpdateView is a dated portal update.
+type UpdateView struct {
+	Title   string
+	Date    string
+	DateISO string
+	Body    template.HTML
+}
+
+// FolderView groups a portal's documents; Name is "" for the top level.
+type FolderView struct {
+	Name      string
+	Documents []DocumentView
+}
+
+// DocumentView is a downloadable file.
+type DocumentView struct{ Name, URL, Size, Type string }
+
+// LinkView is a labelled external link.
+type LinkView struct{ Title, URL, Host, Description string }
+
+// EmbedView is an allowlisted frame.
+type EmbedView struct{ Title, Provider, Src string }
+
+// AttentionItem is something on the home page that needs the client.
+type AttentionItem struct {
+	Kind   string // "quote" or "invoice"
+	Number string
+	Title  string
+	URL    string
+	Detail string // "Due Nov 30, 2026", "Valid until Dec 2, 2026"
+	Amount string
+	Badge  Badge
+}
+
+// HomeView is the client's home page.
+type HomeView struct {
+	Attention []AttentionItem
+	Portals   []*PortalView
+	Quotes    []*QuoteView   // most recent few
+	Invoices  []*InvoiceView // most recent few
+	Receipts  []*ReceiptView // most recent few
+	Balance   string         // what the client owes in all, "" when nothing
+}
+
+// RequestsView is the requests page. Requests are recorded by the edge;
+// the generator folds them in.
+type RequestsView struct {
+	Items      []RequestView
+	Properties []PropertyView
+	FormAction string // where the "New request" form posts
+}
+
+// RequestView is one work request the client sent.
+type RequestView struct {
+	ID, Title, Date, Status string
+	Badge                   Badge
+}
