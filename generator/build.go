@@ -147,7 +147,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	w := newWriter()
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year()}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
@@ -485,7 +485,7 @@ func bundleKey(global, content string, thresholds []string, today time.Time) str
 func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pres *presenter, shared []*site.Portal, keyID string) ([]outFile, string, error) {
 	var out []outFile
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\nkey %s\n", Version, theme.Hash, keyID)
+	fmt.Fprintf(h, "%s\n%s\nkey %s\nyear %d\n", Version, theme.Hash, keyID, pres.year)
 	cfgBytes, err := os.ReadFile(filepath.Join(content, site.ConfigFile))
 	if err != nil {
 		return nil, "", err

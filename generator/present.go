@@ -18,6 +18,7 @@ type presenter struct {
 	cfg    *site.Config
 	assets map[string]string // content-relative asset path → URL
 	css    string
+	year   int // for the copyright line
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -44,6 +45,7 @@ func (p *presenter) siteView() *SiteView {
 		ChangeReqs: site.On(c.Settings.ChangeRequests),
 		Deposits:   site.On(c.Settings.Deposits),
 		PayOnline:  site.On(c.Settings.OnlinePayments),
+		Year:       p.year,
 	}
 	if c.Phone != "" {
 		v.PhoneHref = "tel:" + strings.Map(func(r rune) rune {

@@ -125,7 +125,7 @@ func ReadManifest(fsys fs.FS, keys *KeySet) (*Manifest, error) {
 		return nil, errors.New("manifest files are not sorted")
 	}
 	for _, f := range m.Files {
-		if !fs.ValidPath(f.Path) || f.Path == ManifestName || f.Path == SignatureName || len(f.SHA256) != 64 {
+		if !CleanPath(f.Path) || f.Path == ManifestName || f.Path == SignatureName || len(f.SHA256) != 64 {
 			return nil, fmt.Errorf("manifest lists an invalid entry %q", f.Path)
 		}
 	}

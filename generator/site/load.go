@@ -144,9 +144,7 @@ func (l *loader) readYAML(file string, v any) *doc {
 	}
 	d := &doc{file: file, out: l.out}
 	if !d.decode(src, v) {
-		if d.root == nil {
-			return nil
-		}
+		return nil
 	}
 	return d
 }
@@ -174,7 +172,7 @@ func (l *loader) readMarkdown(file string, v any, needFrontMatter bool) (*doc, s
 	if len(strings.TrimSpace(string(fm))) == 0 {
 		return d, string(body)
 	}
-	if !d.decode(fm, v) && d.root == nil {
+	if !d.decode(fm, v) {
 		return nil, ""
 	}
 	return d, string(body)

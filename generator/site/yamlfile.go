@@ -89,8 +89,9 @@ func (d *doc) keyPos(path ...any) (int, int) {
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// decodeYAML parses src into v, reporting syntax errors, unknown fields and
-// type errors, all with positions. It reports whether v may be used.
+// decode parses src into v, reporting syntax errors, unknown fields and
+// type errors, all with positions. It reports whether v may be checked
+// further (false after a syntax or type error, to avoid follow-on noise).
 func (d *doc) decode(src []byte, v any) bool {
 	var top yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
@@ -115,12 +116,14 @@ func (d *doc) decode(src []byte, v any) bool {
 		return false
 	}
 	d.root = root
-	ok := d.checkFields(root, reflect.TypeOf(v).Elem(), nil)
+	// Unknown fields are reported, but the rest of the file is still
+	// checked; a value of the wrong type makes the file unusable.
+	d.checkFields(root, reflect.TypeOf(v).Elem(), nil)
 	if err := root.Decode(v); err != nil {
 		d.yamlError(err)
 		return false
 	}
-	return ok
+	return true
 }
 
 // yamlError turns a yaml.v3 error ("yaml: line 3: ...") into problems.

@@ -1,0 +1,42 @@
+# hub — see README.md
+GO      ?= go
+BIN     := bin/hub
+N       ?= 10000
+
+.PHONY: all build run test bench fuzz check golden clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hub
+
+# Build the sample site in content/ and serve it on 127.0.0.1.
+run: build
+	./$(BIN) serve -content content -out public -addr 127.0.0.1:8080
+
+# The whole test suite (unit, golden, fuzz seeds, end-to-end with the real binary).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+# Figures: builds of a generated site of N clients (default 10,000).
+bench: build
+	$(GO) run ./cmd/hubbench -n $(N) -hub $(BIN)
+
+# Run each fuzz target for a while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./generator/site -run '^$$' -fuzz FuzzLoadYAML -fuzztime $(FUZZTIME)
+	$(GO) test ./generator/site -run '^$$' -fuzz FuzzFrontMatter -fuzztime $(FUZZTIME)
+	$(GO) test ./generator/money -run '^$$' -fuzz FuzzParseDecimal -fuzztime $(FUZZTIME)
+	$(GO) test ./generator/bundle -run '^$$' -fuzz FuzzReadManifest -fuzztime $(FUZZTIME)
+
+check: build
+	./$(BIN) check -content content
+
+# Regenerate golden files after an intended change to the output.
+golden:
+	$(GO) test ./generator -run TestGolden -update
+
+clean:
+	rm -rf bin public public.d
