@@ -189,7 +189,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 				if ctx.Err() != nil {
 					o.err = ctx.Err()
 				} else {
-					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], id, shared, sharedSlugs)
+					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, id, shared, sharedSlugs)
 				}
 				if opt.Progress != nil {
 					opt.Progress(int(done.Add(1)), len(ids))
@@ -311,7 +311,7 @@ func sameClients(a, b *state) bool {
 }
 
 // buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
 	cs := &clientState{}
 	files, content, err := stampClient(l.ClientDir(id), old)
 	if err != nil {
@@ -340,7 +340,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
-	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
 		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
 	cp := r.p.client(c, shared, r.sv, l.Today)

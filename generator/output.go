@@ -135,7 +135,19 @@ func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
 	return entries, nil
 }
 
-var gzPool sync.Pool
+var (
+	gzPool  sync.Pool
+	brPools [2]sync.Pool // by window: 16, 22
+)
+
+// brWindow is the brotli window: 64 KiB covers pages and keeps the match
+// tables small; bigger files get a bigger window.
+func brWindow(n int) int {
+	if n > 1<<16 {
+		return 22
+	}
+	return 16
+}
 
 func (w *writer) compress(enc string, data []byte) ([]byte, error) {
 	var b bytes.Buffer
@@ -157,11 +169,21 @@ func (w *writer) compress(enc string, data []byte) ([]byte, error) {
 		}
 		gzPool.Put(zw)
 	case ".br":
-		bw := brotli.NewWriterLevel(&b, w.brQuality)
+		// Writers are reused: a new one allocates its match tables, which
+		// costs more than compressing a page.
+		win := brWindow(len(data))
+		pool := &brPools[win/22]
+		bw, _ := pool.Get().(*brotli.Writer)
+		if bw == nil {
+			bw = brotli.NewWriterOptions(&b, brotli.WriterOptions{Quality: w.brQuality, LGWin: win})
+		} else {
+			bw.Reset(&b)
+		}
 		bw.Write(data)
 		if err := bw.Close(); err != nil {
 			return nil, err
 		}
+		pool.Put(bw)
 	}
 	return b.Bytes(), nil
 }

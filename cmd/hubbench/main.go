@@ -1,0 +1,117 @@
+// Command hubbench measures hub builds of a generated site: a cold full
+// build, a no-op rebuild and a rebuild after one invoice changed, each with
+// wall time, pages per second and the peak RSS of the hub process.
+//
+//	go run ./cmd/hubbench -n 10000 -hub bin/hub
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 10000, "number of clients")
+	hub := flag.String("hub", "bin/hub", "the hub binary")
+	dir := flag.String("dir", "", "work folder (default: a temporary folder, removed afterwards)")
+	flag.Parse()
+	if err := run(*n, *hub, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "hubbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, hub, dir string) error {
+	hub, _ = filepath.Abs(hub)
+	if dir == "" {
+		d, err := os.MkdirTemp("", "hubbench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	content := filepath.Join(dir, "content")
+	t0 := time.Now()
+	if err := Generate(content, n); err != nil {
+		return err
+	}
+	fmt.Printf("generated %d clients (a portal, 3 quotes and 5 invoices each) in %s\n\n", n, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("%-28s %10s %8s %10s %12s %10s\n", "build", "wall", "clients", "pages", "pages/s", "peak RSS")
+	args := []string{"build", "-content", content, "-out", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys")}
+	steps := []struct {
+		name   string
+		before func() error
+		extra  []string
+	}{
+		{name: "cold full build", extra: []string{"-full"}},
+		{name: "no-op rebuild"},
+		{name: "one invoice changed", before: func() error {
+			f := filepath.Join(content, "clients", clientID(n/2), "invoices", "INV-"+strconv.Itoa(n/2)+"-3.yaml")
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(f, bytes.Replace(b, []byte("subject: "), []byte("subject: Revised "), 1), 0o644)
+		}},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			if err := s.before(); err != nil {
+				return err
+			}
+		}
+		r, err := measure(hub, append(args, s.extra...)...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		pps := "-"
+		if r.pages > 0 {
+			pps = fmt.Sprintf("%.0f", float64(r.pages)/r.wall.Seconds())
+		}
+		fmt.Printf("%-28s %10s %8d %10d %12s %8.0f MB\n", s.name, r.wall.Round(time.Millisecond), r.rendered, r.pages, pps, float64(r.maxRSS)/1024)
+	}
+	r, err := measure(hub, "verify", "-out", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"))
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	fmt.Printf("%-28s %10s %8s %10s %12s %8.0f MB\n", "hub verify (all bundles)", r.wall.Round(time.Millisecond), "", "", "", float64(r.maxRSS)/1024)
+	return nil
+}
+
+type result struct {
+	wall     time.Duration
+	maxRSS   int64 // KiB
+	rendered int
+	pages    int
+}
+
+var summaryRE = regexp.MustCompile(`\((\d+) rendered\), (\d+) pages`)
+
+func measure(hub string, args ...string) (result, error) {
+	cmd := exec.Command(hub, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{wall: time.Since(start)}
+	if err != nil {
+		return r, fmt.Errorf("%v\n%s%s", err, out.String(), errb.String())
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss
+	}
+	if m := summaryRE.FindStringSubmatch(out.String()); m != nil {
+		r.rendered, _ = strconv.Atoi(m[1])
+		r.pages, _ = strconv.Atoi(m[2])
+	}
+	return r, nil
+}
