@@ -2,9 +2,10 @@
 // pages, fingerprinted assets, and one signed bundle per client.
 //
 // Output layout (see docs/architecture.md): OUT is a symbolic link to the
-// current generation, OUT.d/gen/<id>/, which holds the public pages, the
-// assets, its own signed manifest, and c/<client> links to the client's
-// bundle in OUT.d/bundles/<client>/<key>/. A bundle's key is a hash of
+// current generation's public files, OUT.d/gen/<id>/site/, which holds the
+// public pages, the assets, their signed manifest, and c/<client> links to
+// the client's bundle in OUT.d/bundles/<client>/<key>/. Beside site/, the
+// generation's directory.json tells the edge who may log in where. A bundle's key is a hash of
 // everything it is made from, so an unchanged client keeps its bundle and
 // a rebuild only renders what changed. Switching OUT to a new generation is
 // one rename: readers see the old site or the new one, never a mix.
@@ -64,7 +65,7 @@ type Result struct {
 	Elapsed    time.Duration
 }
 
-const stateVersion = 1
+const stateVersion = 2
 
 // state is what a build records for the next one (OUT.d/state.gob).
 type state struct {
@@ -81,6 +82,7 @@ type clientState struct {
 	Numbers    []site.Numbered
 	Thresholds []string // dates on which a derived state changes
 	Pages      int
+	Dir        bundle.DirClient // the client's entry in the edge's directory
 }
 
 type fileStamp struct {
@@ -240,7 +242,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
 
 	// Nothing changed at all: keep serving the current generation.
-	if cur, err := os.Readlink(dirs.Out); err == nil && old.Gen != "" && filepath.Base(cur) == old.Gen &&
+	if cur, err := os.Readlink(dirs.Out); err == nil && old.Gen != "" && filepath.Base(filepath.Dir(cur)) == old.Gen &&
 		res.Rendered == 0 && old.Global == global && sameClients(old, next) {
 		res.UpToDate = true
 		res.Generation = old.Gen
@@ -248,7 +250,11 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		return res, nil
 	}
 
-	gen, err := writeGeneration(dirs, next, public, w, key, ids)
+	directory := &bundle.Directory{Site: pres.directorySite(r.sv)}
+	for _, id := range ids {
+		directory.Clients = append(directory.Clients, next.Clients[id].Dir)
+	}
+	gen, err := writeGeneration(dirs, next, public, directory, w, key, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +263,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	if err := syncFS(dirs.Data); err != nil {
 		return nil, err
 	}
-	if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen)); err != nil {
+	if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
 		return nil, err
 	}
 	if err := writeState(dirs.State, next); err != nil {
@@ -319,7 +325,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	}
 	cs.Files, cs.Content = files, content
 	if old != nil && old.Content == content {
-		cs.Numbers, cs.Thresholds, cs.Pages = old.Numbers, old.Thresholds, old.Pages
+		cs.Numbers, cs.Thresholds, cs.Pages, cs.Dir = old.Numbers, old.Thresholds, old.Pages, old.Dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
 			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
@@ -344,6 +350,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
 	cp := r.p.client(c, shared, r.sv, l.Today)
+	cs.Dir = directoryEntry(c, cp)
 	out, pages, err := r.clientFiles(cp, c, shared)
 	if err != nil {
 		return nil, false, 0, nil, err
@@ -534,13 +541,25 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 
 // writeGeneration writes a new generation folder: public files, their
 // signed manifest, and a link per client to its bundle.
-func writeGeneration(dirs Dirs, next *state, public []outFile, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
+func writeGeneration(dirs Dirs, next *state, public []outFile, directory *bundle.Directory, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
 	gen := time.Now().UTC().Format("20060102T150405.000000000")
 	gen = strings.ReplaceAll(gen, ".", "-")
 	dir := filepath.Join(dirs.Gens, gen)
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
+	top := dir + ".tmp"
+	os.RemoveAll(top)
+	tmp := filepath.Join(top, "site")
 	if err := os.MkdirAll(filepath.Join(tmp, "c"), 0o755); err != nil {
+		return "", err
+	}
+	// The edge's directory sits beside the public files, never among them.
+	dirData, dirSig, err := bundle.SignDirectory(directory, key)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(top, bundle.DirectoryName), dirData, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(top, bundle.DirectorySigName), dirSig, 0o644); err != nil {
 		return "", err
 	}
 	entries, err := w.writeAll(tmp, public)
@@ -560,11 +579,11 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, w *writer, key *b
 	}
 	for _, id := range ids {
 		cs := next.Clients[id]
-		if err := os.Symlink(filepath.Join("..", "..", "..", "bundles", id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
+		if err := os.Symlink(filepath.Join("..", "..", "..", "..", "bundles", id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
 			return "", err
 		}
 	}
-	return gen, os.Rename(tmp, dir)
+	return gen, os.Rename(top, dir)
 }
 
 // swapLink points link at target atomically (a new link renamed over the old).

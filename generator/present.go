@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/money"
 	"github.com/hubhq/hub/generator/site"
 )
@@ -368,4 +369,31 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, 
 
 func sortReceipts(rs []*ReceiptView) {
 	slices.SortStableFunc(rs, func(a, b *ReceiptView) int { return cmp.Compare(b.DateISO, a.DateISO) }) // newest first
+}
+
+// directoryEntry is the client's entry in the edge's directory.
+func directoryEntry(c *site.Client, cp *clientPages) bundle.DirClient {
+	d := bundle.DirClient{ID: c.ID, Name: c.Name, DisplayName: c.DisplayName(), Language: c.Language}
+	for _, ct := range c.Contacts {
+		d.Contacts = append(d.Contacts, bundle.DirContact{Name: ct.Name, Email: ct.Email})
+	}
+	for _, q := range cp.quotes {
+		d.Documents = append(d.Documents, bundle.DirDocument{Kind: "quote", Number: q.Number, Title: q.Title, Path: strings.TrimPrefix(q.URL, cp.base.Root), Amount: q.Total, Status: q.Status.Label})
+	}
+	for _, inv := range cp.invoices {
+		amt := inv.Total
+		if inv.HasBalance {
+			amt = inv.Balance
+		}
+		d.Documents = append(d.Documents, bundle.DirDocument{Kind: "invoice", Number: inv.Number, Title: inv.Subject, Path: strings.TrimPrefix(inv.URL, cp.base.Root), Amount: amt, Status: inv.Status.Label})
+	}
+	return d
+}
+
+func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
+	return bundle.DirSite{
+		Name: sv.Name, Email: sv.Email, Phone: sv.Phone, BaseURL: p.cfg.BaseURL, Color: p.cfg.Color,
+		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
+		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
+	}
 }

@@ -24,7 +24,7 @@ func Verify(out string, keys *bundle.KeySet) (*VerifyReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (run hub build first)", dirs.Out, err)
 	}
-	rep := &VerifyReport{Generation: filepath.Base(gen)}
+	rep := &VerifyReport{Generation: filepath.Base(filepath.Dir(gen))}
 	check := func(dir, name, wantClient string) {
 		fsys, closeFn, err := bundle.OpenDir(dir)
 		if err != nil {
@@ -43,6 +43,9 @@ func Verify(out string, keys *bundle.KeySet) (*VerifyReport, error) {
 		rep.Files += len(m.Files)
 	}
 	check(gen, "public files", "")
+	if _, err := bundle.ReadDirectory(filepath.Dir(gen), keys); err != nil {
+		rep.Failures = append(rep.Failures, &bundle.Error{Bundle: "directory", Err: err})
+	}
 	entries, err := os.ReadDir(filepath.Join(gen, "c"))
 	if err != nil {
 		return nil, err

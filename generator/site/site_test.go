@@ -280,7 +280,7 @@ colour: "#ffffff"
 		{
 			name:  "wrong type: mapping for text",
 			files: map[string]string{"site.yaml": "name: Maple\nemail:\n  a: b\n"},
-			want:  []string{"site.yaml:2:1: cannot unmarshal a mapping into string"},
+			want:  []string{"site.yaml:3:3: cannot unmarshal a mapping into string"},
 		},
 		{
 			name:  "wrong type: text for a switch",
@@ -290,10 +290,7 @@ colour: "#ffffff"
 		{
 			name:  "wrong type: list for a number",
 			files: map[string]string{"site.yaml": "name: Maple\ntaxes:\n  - id: state\n    name: State\n    rate: [1]\n"},
-			want: []string{
-				"site.yaml:4:5: a number must be a single value, not a list or mapping",
-				`site.yaml:4:5: tax "state" has no rate; add "rate: 8.25" (a percentage)`,
-			},
+			want:  []string{"site.yaml:5:5: a number must be a single value, not a list or mapping"},
 		},
 		{
 			name:  "no business name",
@@ -603,8 +600,8 @@ deposit:
 			want: []string{
 				`clients/acme/quotes/q-1.yaml:12:5: unknown field "price" in lines[2]; known fields: description, name, optional, quantity, selected, tax, unit, unit_price`,
 				`clients/acme/quotes/q-1.yaml:14:1: unknown field "discount" (did you mean "discounts"?); known fields: deposit, discounts, issued, lines, notes, number, property, request, status, tax, terms, title, valid_until`,
-				`clients/acme/quotes/q-1.yaml:17:3: unknown field "percentage" in deposit; known fields: amount, percent`,
 				`clients/acme/quotes/q-1.yaml:16:1: deposit needs "percent: 25" or "amount: 500.00"`,
+				`clients/acme/quotes/q-1.yaml:17:3: unknown field "percentage" in deposit; known fields: amount, percent`,
 			},
 		},
 		{
@@ -616,6 +613,33 @@ notes: [a]
 				"clients/acme/quotes/q-1.yaml:11:5: cannot unmarshal !!int `3` into bool",
 				"clients/acme/quotes/q-1.yaml:12:1: cannot unmarshal a list into string",
 			},
+		},
+		{
+			// A value of the wrong type makes the file unusable: it is not
+			// checked further, so there is one problem, not a cascade.
+			name:  "quote duplicate key",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": "number: Q-1\n" + validQuote},
+			want:  []string{`clients/acme/quotes/q-1.yaml:2:1: mapping key "number" already defined at line 1`},
+		},
+		{
+			name:  "quote list for a required text field",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "number: Q-1", "number: [Q, 1]", 1)},
+			want:  []string{"clients/acme/quotes/q-1.yaml:1:1: cannot unmarshal a list into string"},
+		},
+		{
+			name:  "quote text for property",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": validQuote + "property: abc\n"},
+			want:  []string{"clients/acme/quotes/q-1.yaml:11:1: cannot unmarshal text `abc` into int"},
+		},
+		{
+			name:  "quote mapping for unit_price",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "unit_price: 500.00", "unit_price: {usd: 500}", 1)},
+			want:  []string{"clients/acme/quotes/q-1.yaml:10:5: an amount must be a single value, not a list or mapping"},
+		},
+		{
+			name:  "quote list for a date",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "issued: 2026-11-01", "issued: [2026-11-01]", 1)},
+			want:  []string{"clients/acme/quotes/q-1.yaml:4:1: a date must be a single value, not a list or mapping"},
 		},
 		{
 			name: "quote totals overflow",
@@ -856,7 +880,7 @@ lines:
 title: ""
 kind: shared
 cover: missing.jpg
-order: abc
+order: 3
 links:
   - url: ftp://example.com/plans
   - title: Plans
@@ -878,7 +902,6 @@ body
 				`clients/acme/portals/kitchen/portal.md:2:1: portal has no title; add "title: ..." to its front matter`,
 				`clients/acme/portals/kitchen/portal.md:3:7: unknown portal kind "shared"; use project or client (shared portals live in the top-level portals/ folder)`,
 				`clients/acme/portals/kitchen/portal.md:4:8: cover image "missing.jpg" not found in {dir}/clients/acme/portals/kitchen`,
-				"clients/acme/portals/kitchen/portal.md:5:1: cannot unmarshal text `abc` into int",
 				"clients/acme/portals/kitchen/portal.md:7:5: link 1 has no title",
 				`clients/acme/portals/kitchen/portal.md:7:10: "ftp://example.com/plans" is not a web address; write it in full, starting with https://`,
 				"clients/acme/portals/kitchen/portal.md:8:5: link 2 has no url",
@@ -889,6 +912,11 @@ body
 				`clients/acme/portals/kitchen/portal.md:18:10: embed "javascript:alert(1)" must be an https link`,
 				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, embeds, kind, links, order, summary, title`,
 			},
+		},
+		{
+			name:  "portal wrong type",
+			files: map[string]string{"clients/acme/portals/kitchen/portal.md": "---\ntitle: \"\"\norder: abc\n---\n"},
+			want:  []string{"clients/acme/portals/kitchen/portal.md:3:1: cannot unmarshal text `abc` into int"},
 		},
 		{
 			name: "portal cover outside its folder",
@@ -1053,45 +1081,19 @@ func TestLoadBugs(t *testing.T) {
 		name  string
 		bug   string
 		files map[string]string
-		want  []string
+		want  []string // every problem, exactly
+		// someIn, when set, is a file that must have at least one problem
+		// (the wording is left to whoever fixes the bug); want is not used.
+		someIn string
 	}{
 		{
-			name: "duplicate key in a quote",
-			bug:  "a duplicate key stops yaml.v3 decoding the whole file, and validation then reports every field as missing (no number, status, title, issued, lines)",
-			files: map[string]string{"clients/acme/quotes/q-1.yaml": `number: Q-1
-number: Q-2
-title: Kitchen
-status: draft
-issued: 2026-11-01
-lines:
-  - name: Cabinets
-    unit_price: 500.00
-`},
-			want: []string{`clients/acme/quotes/q-1.yaml:2:1: mapping key "number" already defined at line 1`},
-		},
-		{
-			name:  "duplicate key in site.yaml",
-			bug:   `a duplicate key makes site.yaml report "the business has no name" though it has one`,
-			files: map[string]string{"site.yaml": "name: Maple\nphone: 1\nphone: 2\n"},
-			want:  []string{`site.yaml:3:1: mapping key "phone" already defined at line 2`},
-		},
-		{
-			name:  "list for a required text field",
-			bug:   `a wrongly typed required field is reported twice: as a type error and as missing ("quote has no number")`,
-			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "number: Q-1", "number: [Q, 1]", 1)},
-			want:  []string{"clients/acme/quotes/q-1.yaml:1:1: cannot unmarshal a list into string"},
-		},
-		{
-			name:  "text for property",
-			bug:   `"property: abc" gives a type error and also "property 0 does not exist"`,
-			files: map[string]string{"clients/acme/quotes/q-1.yaml": validQuote + "property: abc\n"},
-			want:  []string{"clients/acme/quotes/q-1.yaml:11:1: cannot unmarshal text `abc` into int"},
-		},
-		{
-			name:  "mapping for unit_price",
-			bug:   `a mapping as unit_price gives a type error and also "line 1 has no unit_price"`,
-			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "unit_price: 500.00", "unit_price: {usd: 500}", 1)},
-			want:  []string{"clients/acme/quotes/q-1.yaml:10:5: an amount must be a single value, not a list or mapping"},
+			name: "quote with a type error named by an invoice",
+			bug:  `a quote file with a type error is dropped (readYAML returns nil), so an invoice naming it also gets "quote \"Q-1\" is not one of this client's quotes", a follow-on problem that goes away once the type is fixed`,
+			files: map[string]string{
+				"clients/acme/quotes/q-1.yaml":   validQuote + "notes: [a]\n",
+				"clients/acme/invoices/i-1.yaml": validInvoice + "quote: Q-1\n",
+			},
+			want: []string{"clients/acme/quotes/q-1.yaml:11:1: cannot unmarshal a list into string"},
 		},
 		{
 			name:  "two documents and a bad quote reference",
@@ -1115,10 +1117,10 @@ lines:
 			},
 		},
 		{
-			name:  "second document with a syntax error",
-			bug:   "decode ignores the error of the second Decode, so a file whose second document does not parse loads without any problem",
-			files: map[string]string{"site.yaml": "name: Maple\n---\nphone: [\n"},
-			want:  []string{`site.yaml:2:1: only one YAML document is allowed per file (remove the second "---")`},
+			name:   "second document with a syntax error",
+			bug:    "decode ignores the error of the second Decode, so a file whose second document does not parse loads without any problem",
+			files:  map[string]string{"site.yaml": "name: Maple\n---\nphone: [\n"},
+			someIn: "site.yaml",
 		},
 		{
 			name:  "totals fail, deposit compared with a zero total",
@@ -1137,7 +1139,7 @@ lines:
     amount: 50000000000000000.00
     method: card
 `},
-			want: []string{"clients/acme/invoices/i-1.yaml:9:1: payments cannot be added up: amount too large"},
+			someIn: "clients/acme/invoices/i-1.yaml",
 		},
 		{
 			name: "logo name containing two dots",
@@ -1153,6 +1155,13 @@ lines:
 		t.Run(tt.name, func(t *testing.T) {
 			t.Skip("BUG: " + tt.bug)
 			dir, _, ps := loadSite(t, tt.files)
+			if tt.someIn != "" {
+				f := filepath.Join(dir, filepath.FromSlash(tt.someIn))
+				if !slices.ContainsFunc(ps, func(p site.Problem) bool { return p.File == f }) {
+					t.Errorf("Load reported no problem in %s; got %q", tt.someIn, ps.Error())
+				}
+				return
+			}
 			checkProblems(t, dir, ps, tt.want)
 		})
 	}

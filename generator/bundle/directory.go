@@ -1,0 +1,114 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The directory is the part of a build that only the edge reads: who may
+// log in to which client's hub, and the documents that emails link to. It
+// lives beside a generation's public files, never inside them, as
+// directory.json with its signature directory.sig.
+const (
+	DirectoryName    = "directory.json"
+	DirectorySigName = "directory.sig"
+)
+
+// Directory is what the edge needs to know about a build.
+type Directory struct {
+	Version int         `json:"version"`
+	KeyID   string      `json:"key_id"`
+	Site    DirSite     `json:"site"`
+	Clients []DirClient `json:"clients"` // sorted by ID
+}
+
+// DirSite is the business and its switches.
+type DirSite struct {
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Phone          string `json:"phone"`
+	BaseURL        string `json:"base_url"`
+	Color          string `json:"color"`
+	CSS            string `json:"css"`  // URL of the stylesheet
+	Logo           string `json:"logo"` // URL of the logo, "" when none
+	Hub            bool   `json:"hub"`
+	Requests       bool   `json:"requests"`
+	Signature      bool   `json:"signature"`
+	ChangeRequests bool   `json:"change_requests"`
+	Deposits       bool   `json:"deposits"`
+	OnlinePayments bool   `json:"online_payments"`
+}
+
+// DirClient is one client: who may log in, and its documents.
+type DirClient struct {
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	DisplayName string        `json:"display_name"`
+	Language    string        `json:"language,omitempty"`
+	Contacts    []DirContact  `json:"contacts"`
+	Documents   []DirDocument `json:"documents,omitempty"`
+}
+
+// DirContact is a person who may log in.
+type DirContact struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// DirDocument is a visible quote or invoice.
+type DirDocument struct {
+	Kind   string `json:"kind"` // "quote" or "invoice"
+	Number string `json:"number"`
+	Title  string `json:"title"`
+	Path   string `json:"path"`   // inside the bundle, e.g. "quotes/Q-1001/"
+	Amount string `json:"amount"` // formatted total (quotes) or balance (invoices)
+	Status string `json:"status"`
+}
+
+// SignDirectory encodes and signs a directory.
+func SignDirectory(d *Directory, key *PrivateKey) (data, sig []byte, err error) {
+	d.Version = FormatVersion
+	d.KeyID = key.ID
+	data, err = json.Marshal(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	data = append(data, '\n')
+	return data, []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data)) + "\n"), nil
+}
+
+// ReadDirectory reads and authenticates the directory in a generation folder.
+func ReadDirectory(genDir string, keys *KeySet) (*Directory, error) {
+	data, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	if err != nil {
+		return nil, err
+	}
+	sigText, err := os.ReadFile(filepath.Join(genDir, DirectorySigName))
+	if err != nil {
+		return nil, err
+	}
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("%s is malformed", DirectorySigName)
+	}
+	var d Directory
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%s: %w", DirectoryName, err)
+	}
+	pub, ok := keys.Public(d.KeyID)
+	if !ok {
+		return nil, fmt.Errorf("%s is signed with key %q, which is not trusted", DirectoryName, d.KeyID)
+	}
+	if !ed25519.Verify(pub, data, sig) {
+		return nil, fmt.Errorf("%s: %w", DirectoryName, ErrSignature)
+	}
+	return &d, nil
+}
