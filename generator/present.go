@@ -395,5 +395,6 @@ func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
 		Name: sv.Name, Email: sv.Email, Phone: sv.Phone, BaseURL: p.cfg.BaseURL, Color: p.cfg.Color,
 		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
 		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
+		FrameOrigins: site.EmbedOrigins,
 	}
 }

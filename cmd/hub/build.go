@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,39 +182,5 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "new signing key %s in %s; the next build signs with it (older public keys stay trusted until you delete them)\n", k.ID, *dir)
-	return nil
-}
-
-// cmdServe builds and serves the output on a loopback address. It is the
-// preview until the edge serves bundles with logins.
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
-	bf := addBuildFlags(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	res, err := build(ctx, bf.options(time.Now()), stdout, stderr)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "serving %s at %s\n", *bf.out, url)
-	fmt.Fprintf(stdout, "client hubs are under %sc/<client-id>/ (this preview does not ask for a login)\n", url)
-	_ = res
-	srv := &http.Server{Handler: http.FileServer(http.Dir(*bf.out)), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	return nil
 }

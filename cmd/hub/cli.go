@@ -18,7 +18,12 @@ Usage:
   hub build  [-content DIR] [-out DIR]      build the per-client signed bundles
   hub verify [-out DIR]                     check every bundle against its signed manifest
   hub keys   [-keys DIR]                    make a new signing key (and keep the old one for verification)
-  hub serve  [-content DIR] [-addr ADDR]    build and serve the output locally
+  hub serve  [-content DIR] [-addr ADDR]    build, then run the edge locally (outbox mail, nothing external)
+  hub edge   [-site DIR] [-addr ADDR]       serve a built site: logins, sessions, bundles
+  hub link CLIENT-ID|EMAIL [-print]         email (or print) a login link
+  hub delegate CLIENT-ID -staff NAME        print a one-time, read-only link into a client's hub
+  hub send quote|invoice NUMBER             email the client's contacts a link to the document
+  hub clients                               list contacts: invited, joined, last login
 
 Run "hub COMMAND -h" for a command's flags.
 `
@@ -32,11 +37,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"check":  cmdCheck,
-		"build":  cmdBuild,
-		"verify": cmdVerify,
-		"keys":   cmdKeys,
-		"serve":  cmdServe,
+		"check":    cmdCheck,
+		"build":    cmdBuild,
+		"verify":   cmdVerify,
+		"keys":     cmdKeys,
+		"serve":    cmdServe,
+		"edge":     cmdEdge,
+		"link":     cmdLink,
+		"delegate": cmdDelegate,
+		"send":     cmdSend,
+		"clients":  cmdClients,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

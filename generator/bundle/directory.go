@@ -43,6 +43,9 @@ type DirSite struct {
 	ChangeRequests bool   `json:"change_requests"`
 	Deposits       bool   `json:"deposits"`
 	OnlinePayments bool   `json:"online_payments"`
+	// FrameOrigins are the origins portal embeds load frames from, for the
+	// edge's Content-Security-Policy frame-src.
+	FrameOrigins []string `json:"frame_origins"`
 }
 
 // DirClient is one client: who may log in, and its documents.

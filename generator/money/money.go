@@ -76,22 +76,37 @@ func parseFixed(s string, digits int) (int64, error) {
 		}
 		return 0, fmt.Errorf("%q has more than %d digits after the decimal point", orig, digits)
 	}
-	var v int64
+	// Accumulate the magnitude in a uint64 and compare it exactly against
+	// the largest representable one: MaxInt64, or MaxInt64+1 for a
+	// negative number (MinInt64).
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	var v uint64
+	tooLarge := false
 	for _, part := range []string{intPart, frac + strings.Repeat("0", digits-len(frac))} {
 		for _, c := range part {
 			if c < '0' || c > '9' {
 				return 0, fmt.Errorf("%q is not a number", orig)
 			}
-			if v > (math.MaxInt64-9)/10 {
-				return 0, fmt.Errorf("%q is too large", orig)
+			d := uint64(c - '0')
+			if tooLarge || v > (limit-d)/10 {
+				// Keep scanning so that a later non-digit is still
+				// reported as "not a number".
+				tooLarge = true
+				continue
 			}
-			v = v*10 + int64(c-'0')
+			v = v*10 + d
 		}
 	}
-	if neg {
-		v = -v
+	if tooLarge {
+		return 0, fmt.Errorf("%q is too large", orig)
 	}
-	return v, nil
+	if neg {
+		return -int64(v), nil // v == 1<<63 gives MinInt64
+	}
+	return int64(v), nil
 }
 
 // String formats d with as few fractional digits as it needs ("1.5", "8.875", "2").
@@ -124,11 +139,14 @@ func mulDivRound(a, b int64, div uint64) (int64, error) {
 	if r >= div-r { // r*2 >= div, written without overflow
 		q++
 	}
+	if neg {
+		if q > 1<<63 {
+			return 0, ErrOverflow
+		}
+		return -int64(q), nil // q == 1<<63 gives MinInt64
+	}
 	if q > math.MaxInt64 {
 		return 0, ErrOverflow
-	}
-	if neg {
-		return -int64(q), nil
 	}
 	return int64(q), nil
 }

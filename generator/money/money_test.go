@@ -689,3 +689,17 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+func TestExtremesBugs(t *testing.T) {
+	t.Run("ParseDecimal max", func(t *testing.T) {
+		s := money.Decimal(math.MaxInt64).String()
+		if got, err := money.ParseDecimal(s); err != nil || got != math.MaxInt64 {
+			t.Errorf("ParseDecimal(%q) = %d, %v; want %d", s, got, err, int64(math.MaxInt64))
+		}
+	})
+	t.Run("Mul min", func(t *testing.T) {
+		if got, err := money.Mul(math.MinInt64, money.One); err != nil || got != math.MinInt64 {
+			t.Errorf("Mul(%d, 1) = %d, %v; want %d", int64(math.MinInt64), got, err, int64(math.MinInt64))
+		}
+	})
+}

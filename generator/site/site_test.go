@@ -411,6 +411,30 @@ taxes:
 			want: []string{"clients: not a directory"},
 		},
 		{
+			name: "files where folders belong, and the reverse",
+			files: map[string]string{
+				"clients/acme/quotes":                    "not a folder",
+				"portals":                                "not a folder",
+				"clients/acme/portals/kitchen/portal.md": validPortal,
+				"clients/acme/portals/kitchen/updates":   "not a folder",
+			},
+			setup: func(t *testing.T, dir string) {
+				f := filepath.Join(dir, "clients", "acme", "client.yaml")
+				if err := os.Remove(f); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(f, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: []string{
+				"clients/acme/client.yaml: is a directory",
+				"clients/acme/portals/kitchen/updates: not a directory",
+				"clients/acme/quotes: not a directory",
+				"portals: not a directory",
+			},
+		},
+		{
 			name: "client problems",
 			files: map[string]string{"clients/acme/client.yaml": `name: " "
 language: english
@@ -1142,6 +1166,15 @@ func TestLoadBugs(t *testing.T) {
 			someIn: "clients/acme/invoices/i-1.yaml",
 		},
 		{
+			name: "documents is a file",
+			bug:  `when a portal's documents/ is a file, WalkDir visits the file itself and loads it as a document named "documents" with Path "."; nothing is reported`,
+			files: map[string]string{
+				"clients/acme/portals/kitchen/portal.md": validPortal,
+				"clients/acme/portals/kitchen/documents": "not a folder",
+			},
+			someIn: "clients/acme/portals/kitchen/documents",
+		},
+		{
 			name: "logo name containing two dots",
 			bug:  `checkAsset rejects any path containing "..", so "images/logo..v2.png" (inside the content folder) is reported as outside it`,
 			files: map[string]string{
@@ -1434,6 +1467,54 @@ Welcome to your **kitchen**.
 	}
 	if got := (*site.Client)(nil).PortalsOrNil(); got != nil {
 		t.Errorf("nil PortalsOrNil() = %v; want nil", got)
+	}
+}
+
+// TestLoader checks that loading piece by piece, as incremental builds do,
+// gives what Load gives.
+func TestLoader(t *testing.T) {
+	dir := t.TempDir()
+	writeSiteFiles(t, dir, merge(baseSite(), map[string]string{
+		"clients/acme/quotes/q-1.yaml":     validQuote,
+		"clients/bob/client.yaml":          bobClient,
+		"clients/bob/invoices/i-1.yaml":    strings.Replace(validInvoice, "subject: Kitchen deposit\n", "", 1),
+		"clients/Bad/client.yaml":          bobClient,
+		"portals/help/portal.md":           "---\ntitle: Help\n---\n",
+		"portals/faq/portal.md":            "---\ntitle: FAQ\norder: -1\n---\n",
+		"clients/acme/portals/p/portal.md": validPortal,
+	}))
+	l, ps := site.NewLoader(dir, testNow)
+	if len(ps) != 0 {
+		t.Fatalf("NewLoader problems: %q", ps.Error())
+	}
+	if l.Config.Name != "Maple Renovations" || l.Config.Location.String() != "America/New_York" {
+		t.Errorf("Loader.Config = %q in %v; want Maple Renovations in America/New_York", l.Config.Name, l.Config.Location)
+	}
+	if want := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC); !l.Today.Equal(want) {
+		t.Errorf("Loader.Today = %v; want %v", l.Today, want)
+	}
+	if got, want := l.ClientDir("acme"), filepath.Join(dir, "clients", "acme"); got != want {
+		t.Errorf("ClientDir(acme) = %q; want %q", got, want)
+	}
+	if got, want := l.SharedDir(), filepath.Join(dir, "portals"); got != want {
+		t.Errorf("SharedDir() = %q; want %q", got, want)
+	}
+	ids, ps := l.ClientIDs()
+	if !slices.Equal(ids, []string{"acme", "bob"}) || len(ps) != 1 {
+		t.Errorf("ClientIDs() = %q, %q; want [acme bob] and one problem for Bad", ids, ps.Error())
+	}
+	acme, ps := l.Client("acme")
+	if len(ps) != 0 || acme == nil || len(acme.Quotes) != 1 || len(acme.Portals) != 1 {
+		t.Errorf("Client(acme) = %+v, %q; want one quote, one portal, no problems", acme, ps.Error())
+	}
+	_, ps = l.Client("bob")
+	checkProblems(t, dir, ps, []string{`clients/bob/invoices/i-1.yaml:1:1: invoice has no subject; add "subject: ..."`})
+	if c, ps := l.Client("nobody"); c != nil || len(ps) != 1 {
+		t.Errorf("Client(nobody) = %v, %q; want nil and one problem", c, ps.Error())
+	}
+	shared, ps := l.Shared()
+	if len(ps) != 0 || len(shared) != 2 || shared[0].Slug != "faq" || shared[1].Slug != "help" {
+		t.Errorf("Shared() = %v, %q; want [faq help] (by order)", shared, ps.Error())
 	}
 }
 
@@ -2174,9 +2255,11 @@ func TestCheckNumbers(t *testing.T) {
 	}
 }
 
-// checkFuzzProblems asserts what every Load must give, whatever the input.
-func checkFuzzProblems(t *testing.T, dir string, s *site.Site, ps site.Problems) {
+// checkFuzzProblems asserts what every Load must give, whatever the input
+// src written to file.
+func checkFuzzProblems(t *testing.T, dir, file, src string, s *site.Site, ps site.Problems) {
 	t.Helper()
+	lines := strings.Count(src, "\n") + 1
 	if s == nil {
 		t.Fatal("Load returned a nil site")
 	}
@@ -2186,6 +2269,9 @@ func checkFuzzProblems(t *testing.T, dir string, s *site.Site, ps site.Problems)
 		}
 		if !strings.HasPrefix(p.File, dir) {
 			t.Errorf("problem %q is about a file outside the content folder", p.String())
+		}
+		if p.File == file && p.Line > lines+1 {
+			t.Errorf("problem %q is past the end of the file (%d lines)", p.String(), lines)
 		}
 	}
 	if !slices.IsSortedFunc(ps, func(a, b site.Problem) int {
@@ -2223,7 +2309,7 @@ func FuzzLoadYAML(f *testing.F) {
 			t.Fatal(err)
 		}
 		s, ps := site.Load(dir, testNow)
-		checkFuzzProblems(t, dir, s, ps)
+		checkFuzzProblems(t, dir, quote, src, s, ps)
 	})
 }
 
@@ -2255,7 +2341,7 @@ func FuzzFrontMatter(f *testing.F) {
 			t.Fatal(err)
 		}
 		s, ps := site.Load(dir, testNow)
-		checkFuzzProblems(t, dir, s, ps)
+		checkFuzzProblems(t, dir, portal, src, s, ps)
 	})
 }
 

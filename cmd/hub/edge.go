@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/edge/mailer"
+	"github.com/hubhq/hub/edge/sqlstore"
+	"github.com/hubhq/hub/generator"
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/themes"
+)
+
+// edgeFlags are the settings shared by the edge and the staff commands.
+// Secrets (the SMTP URL with its password) come from the environment, never
+// from files in git.
+type edgeFlags struct {
+	site, state, keys, baseURL, smtp, outbox, from *string
+	sessionTTL                                     *time.Duration
+	trustProxy                                     *bool
+	verbose                                        *bool
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// addEdgeFlags defines the edge's flags; with a build's flags (hub serve),
+// the built site and the keys are the build's.
+func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
+	f := edgeFlags{
+		state:      fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins and sessions (env HUB_STATE)"),
+		baseURL:    fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
+		smtp:       fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
+		outbox:     fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
+		from:       fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
+		sessionTTL: fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
+		trustProxy: fs.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind your own proxy)"),
+		verbose:    fs.Bool("v", false, "log every request"),
+	}
+	if b != nil {
+		f.site, f.keys = b.out, b.keys
+	} else {
+		f.site = fs.String("site", "public", "the built site (hub build's -out)")
+		f.keys = fs.String("keys", defaultKeys(), "keys folder; only the public keys (*.pub) are read (env HUB_KEYS)")
+	}
+	return f
+}
+
+// edgeEnv is what the edge and staff commands work with.
+type edgeEnv struct {
+	keys  *bundle.KeySet
+	build *edge.Build
+	store *sqlstore.Store
+	mail  edge.Mailer
+	base  *url.URL
+	log   *slog.Logger
+	msgs  *edge.Messages
+}
+
+func (e *edgeEnv) Close() {
+	if e.store != nil {
+		e.store.Close()
+	}
+}
+
+// open loads the build, the store and the mailer. localBase, when set, is
+// the base URL of a local server (it wins over site.yaml's).
+func (f edgeFlags) open(localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
+	level := slog.LevelInfo
+	if *f.verbose {
+		level = slog.LevelDebug
+	}
+	e := &edgeEnv{log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	var err error
+	if e.keys, err = bundle.LoadKeySet(*f.keys); err != nil {
+		return nil, fmt.Errorf("%w (the build's public keys are needed to check it)", err)
+	}
+	if e.build, err = edge.LoadBuild(*f.site, e.keys, e.log); err != nil {
+		return nil, err
+	}
+	site := e.build.Directory.Site
+	base := *f.baseURL
+	if base == "" {
+		base = localBase
+	}
+	if base == "" {
+		base = site.BaseURL
+	}
+	if base == "" {
+		return nil, errors.New("no base URL: set base_url in site.yaml, -base-url or HUB_BASE_URL (links in emails are built from it)")
+	}
+	if e.base, err = url.Parse(base); err != nil || (e.base.Scheme != "https" && e.base.Scheme != "http") || e.base.Host == "" {
+		return nil, fmt.Errorf("base URL %q must be like https://hub.example.com", base)
+	}
+	from := *f.from
+	if from == "" {
+		from = site.Email
+	}
+	if from == "" {
+		from = "hub@" + e.base.Hostname()
+	}
+	if *f.smtp != "" {
+		if e.mail, err = mailer.ParseURL(*f.smtp, from); err != nil {
+			return nil, err
+		}
+	} else {
+		dir := *f.outbox
+		if dir == "" {
+			dir = filepath.Join(*f.state, "outbox")
+		}
+		e.mail = &mailer.Outbox{Dir: dir, From: from, Log: stdout}
+	}
+	if e.store, err = sqlstore.Open(*f.state); err != nil {
+		return nil, err
+	}
+	e.msgs = &edge.Messages{Site: site, Base: e.base, Store: e.store, Mail: e.mail, Now: time.Now, TokenTTL: 15 * time.Minute}
+	return e, nil
+}
+
+func (f edgeFlags) config(e *edgeEnv) edge.Config {
+	return edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustProxy: *f.trustProxy}
+}
+
+// cmdEdge runs the edge in front of a built site.
+func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("edge", stderr)
+	ef := addEdgeFlags(fs, nil)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	cfg := ef.config(e)
+	if *content != "" {
+		cfg.Rebuild = func(ctx context.Context) error {
+			_, err := generator.Build(ctx, generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Now: time.Now()})
+			return err
+		}
+	}
+	return serveEdge(ctx, cfg, e, *addr, stdout, nil)
+}
+
+// serveEdge starts the server on addr and runs it until ctx ends.
+func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, stdout io.Writer, ready func(*edge.Server, string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv, err := edge.New(ctx, cfg, e.store, e.mail)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "hub edge serving %s (build %s, %d clients) on %s\n", cfg.Out, srv.Build().Gen, len(srv.Build().Directory.Clients), url)
+	if ready != nil {
+		ready(srv, url)
+	}
+	return srv.Run(ctx, ln)
+}
+
+// cmdServe builds the content and runs the edge locally with embedded
+// defaults: state and keys in .hub/, mail to an outbox, nothing external.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	bf := addBuildFlags(fs)
+	ef := addEdgeFlags(fs, &bf)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := build(ctx, bf.options(time.Now()), stdout, stderr); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("%w (is another hub running? try -addr 127.0.0.1:8081)", err)
+	}
+	local := "http://" + ln.Addr().String()
+	ln.Close()
+	e, err := ef.open(local, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	cfg := ef.config(e)
+	cfg.Rebuild = func(ctx context.Context) error {
+		_, err := generator.Build(ctx, bf.options(time.Now()))
+		return err
+	}
+	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
+		b := srv.Build()
+		for _, c := range b.Directory.Clients {
+			if len(c.Contacts) == 0 || len(c.Documents) == 0 {
+				continue
+			}
+			ct := c.Contacts[0]
+			link, err := e.msgs.LoginLinkFor(ctx, b, ct.Email, c.ID)
+			if err != nil {
+				break
+			}
+			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid 15 minutes):\n  %s\n", ct.Name, c.DisplayName, link)
+			break
+		}
+		outbox := *ef.outbox
+		if outbox == "" {
+			outbox = filepath.Join(*ef.state, "outbox")
+		}
+		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from content/clients/*/client.yaml:\nsign-in emails are written to %s and their links printed here.\nPress Ctrl+C to stop.\n\n", url, outbox)
+	})
+}
+
+// cmdLink sends (or prints) a login link: Jobber's "Send Login Email".
+func cmdLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("link", stderr)
+	ef := addEdgeFlags(fs, nil)
+	print := fs.Bool("print", false, "print the link instead of emailing it")
+	pos, err := parseArgs(fs, args, 1, "CLIENT-ID or EMAIL")
+	if err != nil {
+		return err
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	who := pos[0]
+	type target struct{ email, client string }
+	var targets []target
+	if strings.Contains(who, "@") {
+		ids := e.build.ClientsOf(who)
+		if len(ids) == 0 {
+			return fmt.Errorf("%s is not a contact of any client in the current build", who)
+		}
+		targets = append(targets, target{who, ""})
+	} else {
+		c, ok := e.build.Client(who)
+		if !ok {
+			return fmt.Errorf("no client %q in the current build", who)
+		}
+		for _, ct := range c.Contacts {
+			targets = append(targets, target{ct.Email, c.ID})
+		}
+	}
+	for _, t := range targets {
+		if *print {
+			link, err := e.msgs.LoginLinkFor(ctx, e.build, t.email, t.client)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s\t%s\n", t.email, link)
+			continue
+		}
+		if err := e.msgs.LoginLink(ctx, e.build, t.email, t.client, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "sent a login email to %s\n", t.email)
+	}
+	fmt.Fprintf(stdout, "The hub's address for your website: %s/\n", strings.TrimSuffix(e.base.String(), "/"))
+	return nil
+}
+
+// cmdDelegate prints a one-time link that signs staff in as a client, read-only.
+func cmdDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("delegate", stderr)
+	ef := addEdgeFlags(fs, nil)
+	staff := fs.String("staff", "", "your name or email (recorded with the login)")
+	pos, err := parseArgs(fs, args, 1, "CLIENT-ID")
+	if err != nil {
+		return err
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	link, err := e.msgs.DelegateLink(ctx, e.build, pos[0], *staff)
+	if err != nil {
+		return errors.New(edge.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "Read-only link to %s's hub for %s (one use, 15 minutes):\n%s\n", pos[0], *staff, link)
+	return nil
+}
+
+// cmdSend emails a client's contacts about a quote or an invoice.
+func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("send", stderr)
+	ef := addEdgeFlags(fs, nil)
+	pos, err := parseArgs(fs, args, 2, "quote|invoice NUMBER")
+	if err != nil {
+		return err
+	}
+	if pos[0] != "quote" && pos[0] != "invoice" {
+		fmt.Fprintf(stderr, "hub send: say quote or invoice, not %q\n", pos[0])
+		return errUsage
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	sent, err := e.msgs.Document(ctx, e.build, pos[0], pos[1])
+	for _, to := range sent {
+		fmt.Fprintf(stdout, "sent %s %s to %s\n", pos[0], pos[1], to)
+	}
+	if err != nil {
+		return errors.New(edge.ErrorMessage(err))
+	}
+	return nil
+}
+
+// cmdClients lists each client's contacts with invited/joined and last login.
+func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("clients", stderr)
+	ef := addEdgeFlags(fs, nil)
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	e, err := ef.open("", io.Discard, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	rows, err := edge.ClientsReport(ctx, e.build, e.store)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tCONTACT\tEMAIL\tSTATUS\tLAST LOGIN")
+	for _, r := range rows {
+		last := "-"
+		if !r.LastLogin.IsZero() {
+			last = r.LastLogin.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Client, r.Name, r.Email, r.State(), last)
+	}
+	return tw.Flush()
+}
+
+// parseArgs parses flags that may come before or after n positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) != n {
+		fmt.Fprintf(fs.Output(), "usage: %s %s\n", fs.Name(), what)
+		return nil, errUsage
+	}
+	return pos, nil
+}

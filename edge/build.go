@@ -1,0 +1,228 @@
+package edge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hubhq/hub/generator/bundle"
+)
+
+// Build is one generation of the built site, loaded: its directory, the
+// public files, and every client's bundle with its authenticated manifest.
+type Build struct {
+	Gen       string
+	Directory *bundle.Directory
+	public    *served
+	bundles   map[string]*served // by client ID
+	clients   map[string]*bundle.DirClient
+	byEmail   map[string][]string // lower-case email → client IDs
+	docs      map[string]docRef   // quote or invoice number → where
+	csp       string              // Content-Security-Policy for this build's pages
+}
+
+type docRef struct {
+	Client string
+	Doc    bundle.DirDocument
+}
+
+// served is a folder of files with its signed manifest.
+type served struct {
+	dir string
+	m   *bundle.Manifest
+	err error // the bundle failed to load: 503 for its client
+	// files whose content was checked against the manifest (and cached when small)
+	cache sync.Map // path → *cachedFile
+}
+
+type cachedFile struct {
+	data []byte // nil for large files, served from disk
+}
+
+// LoadBuild loads the generation that out points to. A client bundle whose
+// manifest does not verify is kept with its error (its client gets 503);
+// the public files and the directory must verify or the build is refused.
+func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error) {
+	siteDir, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		return nil, fmt.Errorf("no build at %s: %w", out, err)
+	}
+	genDir := filepath.Dir(siteDir)
+	d, err := bundle.ReadDirectory(genDir, keys)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", genDir, err)
+	}
+	b := &Build{
+		Gen: filepath.Base(genDir), Directory: d,
+		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
+		byEmail: map[string][]string{}, docs: map[string]docRef{},
+		csp: csp(d.Site.FrameOrigins),
+	}
+	if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
+		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
+	}
+	for i := range d.Clients {
+		c := &d.Clients[i]
+		b.clients[c.ID] = c
+		for _, ct := range c.Contacts {
+			e := strings.ToLower(ct.Email)
+			b.byEmail[e] = append(b.byEmail[e], c.ID)
+		}
+		for _, doc := range c.Documents {
+			b.docs[strings.ToLower(doc.Number)] = docRef{c.ID, doc}
+		}
+	}
+	// Bundles: manifests read and authenticated in parallel.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ids := make(chan string)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				dir, err := filepath.EvalSymlinks(filepath.Join(siteDir, "c", id))
+				var s *served
+				if err != nil {
+					s = &served{err: err}
+				} else {
+					s = loadServed(dir, id, keys)
+				}
+				if s.err != nil {
+					log.Error("bundle failed verification; its client gets 503 until a good build", "client", id, "build", b.Gen, "err", s.err)
+				}
+				mu.Lock()
+				b.bundles[id] = s
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, c := range d.Clients {
+		ids <- c.ID
+	}
+	close(ids)
+	wg.Wait()
+	return b, nil
+}
+
+func loadServed(dir, client string, keys *bundle.KeySet) *served {
+	s := &served{dir: dir}
+	fsys, closeFn, err := bundle.OpenDir(dir)
+	if err != nil {
+		s.err = err
+		return s
+	}
+	defer closeFn()
+	s.m, s.err = bundle.ReadManifest(fsys, keys)
+	if s.err == nil && s.m.Client != client {
+		s.err = fmt.Errorf("manifest is for client %q, not %q", s.m.Client, client)
+	}
+	return s
+}
+
+// Client returns a client of this build.
+func (b *Build) Client(id string) (*bundle.DirClient, bool) {
+	c, ok := b.clients[id]
+	return c, ok
+}
+
+// ClientsOf lists the clients whose hub an email may open.
+func (b *Build) ClientsOf(email string) []string { return b.byEmail[strings.ToLower(email)] }
+
+// Document finds a visible quote or invoice by number.
+func (b *Build) Document(number string) (string, bundle.DirDocument, bool) {
+	r, ok := b.docs[strings.ToLower(number)]
+	return r.Client, r.Doc, ok
+}
+
+// cacheLimit: files up to this size are kept in memory once checked.
+const cacheLimit = 256 << 10
+
+// maxCached bounds the memory all cached files of a process may use.
+const maxCached = 256 << 20
+
+var cachedBytes atomic.Int64
+
+// open returns a file's content (small files, from memory once checked) or
+// an open file (large files), after checking it against the manifest: a
+// file changed on disk since the build is never served.
+func (s *served) open(f bundle.File) ([]byte, *os.File, error) {
+	if c, ok := s.cache.Load(f.Path); ok {
+		if data := c.(*cachedFile).data; data != nil {
+			return data, nil, nil
+		}
+		fl, err := os.OpenInRoot(s.dir, f.Path)
+		if err == nil {
+			if st, err2 := fl.Stat(); err2 != nil || st.Size() != f.Size {
+				fl.Close()
+				return nil, nil, fmt.Errorf("%s changed on disk since it was checked", f.Path)
+			}
+		}
+		return nil, fl, err
+	}
+	fl, err := os.OpenInRoot(s.dir, f.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Size <= cacheLimit {
+		defer fl.Close()
+		data, err := io.ReadAll(io.LimitReader(fl, f.Size+1))
+		if err != nil {
+			return nil, nil, err
+		}
+		if int64(len(data)) != f.Size || hashHex(data) != f.SHA256 {
+			return nil, nil, fmt.Errorf("%s does not match its signed manifest", f.Path)
+		}
+		c := &cachedFile{}
+		if cachedBytes.Add(f.Size) <= maxCached {
+			c.data = data
+		} else {
+			cachedBytes.Add(-f.Size)
+		}
+		s.cache.Store(f.Path, c)
+		return data, nil, nil
+	}
+	h := sha256.New()
+	if n, err := io.Copy(h, fl); err != nil || n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		fl.Close()
+		return nil, nil, fmt.Errorf("%s does not match its signed manifest", f.Path)
+	}
+	if _, err := fl.Seek(0, io.SeekStart); err != nil {
+		fl.Close()
+		return nil, nil, err
+	}
+	s.cache.Store(f.Path, &cachedFile{})
+	return nil, fl, nil
+}
+
+// release gives back the memory of a build's cached files.
+func (b *Build) release() {
+	for _, s := range append([]*served{b.public}, mapValues(b.bundles)...) {
+		s.cache.Range(func(k, v any) bool {
+			if d := v.(*cachedFile).data; d != nil {
+				cachedBytes.Add(-int64(len(d)))
+			}
+			return true
+		})
+	}
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func hashHex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

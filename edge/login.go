@@ -1,0 +1,302 @@
+package edge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// loginJob is a login request waiting to be answered by email. Looking the
+// email up, making the token and sending happen off the request, so the
+// answer to POST /login is the same, and as fast, for any email.
+type loginJob struct {
+	email string
+	next  string
+}
+
+// handleLogin takes an email and always answers the same way: 303 to the
+// "check your email" page. Only a known contact gets a link.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !s.ipLimit.allow(s.clientIP(r), s.now()) {
+		s.errorPage(w, r, Errorf(ETooMany, "Too many sign-in attempts from your network. Please wait a few minutes and try again."))
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	next := ""
+	if ck, err := r.Cookie(s.cookies.next); err == nil {
+		next, _ = safeNext(ck.Value)
+	}
+	if n := r.PostForm.Get("next"); n != "" {
+		next, _ = safeNext(n)
+	}
+	if a, err := mail.ParseAddress(email); err == nil && a.Address == email && len(email) <= 254 && s.mailLimit.allow(email, s.now()) {
+		select {
+		case s.jobs <- loginJob{email: email, next: next}:
+		default:
+			s.log.Error("login mail queue full; a login request was dropped")
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, "/login/sent/", http.StatusSeeOther)
+}
+
+func (s *Server) mailWorker(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.jobs:
+			if err := s.sendLoginLink(ctx, j.email, "", j.next); err != nil {
+				s.log.Error("sending login email", "err", err)
+			}
+		}
+	}
+}
+
+// hashToken is how tokens are stored: only their SHA-256.
+func hashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// NewToken records a new single-use link token (128+ random bits) and
+// returns the link.
+func (s *Server) NewToken(ctx context.Context, t Token) (string, error) {
+	return newToken(ctx, s.store, s.cfg.BaseURL, s.now(), s.cfg.TokenTTL, t)
+}
+
+func newToken(ctx context.Context, st Store, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
+	tok := randomToken(32) // 256 bits
+	t.Hash = hashToken(tok)
+	t.Created = now
+	t.Expires = now.Add(ttl)
+	if err := st.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(base.String(), "/") + "/login/t/" + tok, nil
+}
+
+// sendLoginLink emails a login link to email if it is a contact of a
+// client (of client, when given). Unknown emails get nothing.
+func (s *Server) sendLoginLink(ctx context.Context, email, client, next string) error {
+	b := s.build.Load()
+	m := &Messages{Site: b.Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: s.mail, Now: s.now, TokenTTL: s.cfg.TokenTTL}
+	return m.LoginLink(ctx, b, email, client, next)
+}
+
+// handleLinkGet shows the Continue page for a usable link: nothing is spent
+// (mail scanners open links). HEAD does the same without a body.
+func (s *Server) handleLinkGet(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	if len(tok) > 100 {
+		s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
+		return
+	}
+	if _, err := s.store.PeekToken(r.Context(), hashToken(tok), s.now()); err != nil {
+		s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
+		return
+	}
+	s.serveStatic(w, r, "login/continue/index.html", http.StatusOK)
+}
+
+// handleLinkPost spends the token and starts a fresh session.
+func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	noStore(w)
+	if len(tok) > 100 {
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	t, err := s.store.ConsumeToken(r.Context(), hashToken(tok), s.now())
+	if err != nil {
+		if ErrorCode(err) != ENotFound {
+			s.log.Error("spending a login token", "err", err)
+		}
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	b := s.build.Load()
+	switch t.Purpose {
+	case TokenDelegate:
+		if _, ok := b.Client(t.ClientID); !ok {
+			http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+			return
+		}
+		s.startSession(w, r, Claims{Client: t.ClientID, Staff: t.Staff}, t.Email, t.Next)
+		return
+	case TokenLogin:
+	default:
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	clients := b.ClientsOf(t.Email)
+	switch {
+	case t.ClientID != "":
+		if !contains(clients, t.ClientID) {
+			http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+			return
+		}
+		clients = []string{t.ClientID}
+	case len(clients) == 0:
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	if len(clients) == 1 {
+		s.startSession(w, r, Claims{Client: clients[0]}, t.Email, t.Next)
+		return
+	}
+	// A contact of several clients chooses which hub to open.
+	c := Claims{Clients: clients}
+	c.Subject = t.Email
+	c.Audience = []string{AudChoose}
+	ck, err := s.sess.mint(c, 10*time.Minute)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.cookies.cookie(s.cookies.choose, ck, 10*time.Minute))
+	http.Redirect(w, r, "/login/choose", http.StatusSeeOther)
+}
+
+// startSession sets a new session cookie and redirects into the hub. Any
+// session the browser brought is replaced.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, c Claims, email, next string) {
+	ttl := s.cfg.SessionTTL
+	c.Subject = email
+	c.Epoch = s.epoch(c.Client)
+	c.Audience = []string{AudClient}
+	if c.Staff != "" {
+		c.Audience = []string{AudDelegate}
+		ttl = s.cfg.DelegateTTL
+	}
+	tok, err := s.sess.mint(c, ttl)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	l := Login{Email: email, ClientID: c.Client, Staff: c.Staff, At: s.now(), IP: s.clientIP(r), UA: truncate(r.UserAgent(), 300)}
+	if err := s.store.RecordLogin(r.Context(), l); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.cookies.cookie(s.cookies.session, tok, ttl))
+	http.SetCookie(w, s.cookies.cookie(s.cookies.next, "", 0))
+	http.SetCookie(w, s.cookies.cookie(s.cookies.choose, "", 0))
+	dest := "/c/" + c.Client + "/"
+	if next != "" && strings.HasPrefix(next, dest) {
+		dest = next
+	}
+	noStore(w)
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+func (s *Server) chooser(r *http.Request) *Claims {
+	ck, err := r.Cookie(s.cookies.choose)
+	if err != nil {
+		return nil
+	}
+	c, err := s.sess.parse(ck.Value, AudChoose)
+	if err != nil || len(c.Clients) == 0 {
+		return nil
+	}
+	return c
+}
+
+func (s *Server) handleChooseGet(w http.ResponseWriter, r *http.Request) {
+	c := s.chooser(r)
+	if c == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	b := s.build.Load()
+	var opts []chooseOption
+	for _, id := range c.Clients {
+		if cl, ok := b.Client(id); ok {
+			opts = append(opts, chooseOption{ID: id, Name: cl.DisplayName})
+		}
+	}
+	noStore(w)
+	s.renderPage(w, r, http.StatusOK, "Choose a hub", chooseTmpl, opts)
+}
+
+func (s *Server) handleChoosePost(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	c := s.chooser(r)
+	id := r.PostForm.Get("client")
+	if c == nil || !contains(c.Clients, id) || !contains(s.build.Load().ClientsOf(c.Subject), id) {
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	s.startSession(w, r, Claims{Client: id}, c.Subject, "")
+}
+
+// handleLogout ends this browser's session.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, s.cookies.cookie(s.cookies.session, "", 0))
+	noStore(w)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// handleLogoutAll ends every session of the client, on every device.
+func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
+	c := SessionFrom(r.Context())
+	if _, err := s.RevokeSessions(r.Context(), c.Client); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.handleLogout(w, r)
+}
+
+// RevokeSessions invalidates every session of a client.
+func (s *Server) RevokeSessions(ctx context.Context, client string) (int64, error) {
+	e, err := s.store.BumpEpoch(ctx, client)
+	if err != nil {
+		return 0, err
+	}
+	return e, s.refreshEpochs(ctx)
+}
+
+// safeNext accepts only same-origin relative paths into a client's hub.
+func safeNext(p string) (string, bool) {
+	if len(p) > 512 || !strings.HasPrefix(p, "/c/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
+		return "", false
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.Contains(u.Path, "..") {
+		return "", false
+	}
+	return u.Path, true
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

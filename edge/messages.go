@@ -1,0 +1,149 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/hubhq/hub/generator/bundle"
+)
+
+// Messages composes and sends the hub's emails. It is used by the server
+// and by staff commands (hub link, hub send), which run without a server.
+type Messages struct {
+	Site     bundle.DirSite
+	Base     *url.URL
+	Store    Store
+	Mail     Mailer
+	Now      func() time.Time
+	TokenTTL time.Duration
+}
+
+type mailData struct {
+	Site    bundle.DirSite
+	Name    string
+	Link    string
+	Minutes int
+	Intro   string // first paragraph
+	Button  string
+	Doc     *bundle.DirDocument
+}
+
+var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><body style="margin:0;padding:24px;background:#f4f5f7;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#1d2430">
+<table role="presentation" width="100%" cellspacing="0" cellpadding="0"><tr><td align="center">
+<table role="presentation" width="100%" style="max-width:520px;background:#ffffff;border-radius:8px;padding:28px" cellspacing="0" cellpadding="0"><tr><td>
+<p style="margin:0 0 20px;font-size:18px;font-weight:600;color:{{.Site.Color}}">{{.Site.Name}}</p>
+<p style="margin:0 0 16px;font-size:16px">Hello {{.Name}},</p>
+<p style="margin:0 0 16px;font-size:16px;line-height:1.5">{{.Intro}}</p>
+{{with .Doc}}<p style="margin:0 0 16px;font-size:16px;line-height:1.5"><strong>{{.Title}}</strong><br>{{if eq .Kind "quote"}}Quote{{else}}Invoice{{end}} {{.Number}} · {{.Amount}} · {{.Status}}</p>{{end}}
+<p style="margin:24px 0"><a href="{{.Link}}" style="display:inline-block;background:{{.Site.Color}};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">{{.Button}}</a></p>
+<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">This link signs you in without a password. It works once and expires in {{.Minutes}} minutes. If you did not ask for it, you can ignore this email.</p>
+<p style="margin:16px 0 0;font-size:13px;color:#5b6472">{{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}</p>
+</td></tr></table></td></tr></table></body></html>`))
+
+var mailText = texttemplate.Must(texttemplate.New("mail").Parse(`Hello {{.Name}},
+
+{{.Intro}}
+{{with .Doc}}
+{{.Title}}
+{{if eq .Kind "quote"}}Quote{{else}}Invoice{{end}} {{.Number}} · {{.Amount}} · {{.Status}}
+{{end}}
+{{.Button}}:
+{{.Link}}
+
+This link signs you in without a password. It works once and expires in {{.Minutes}} minutes.
+If you did not ask for it, you can ignore this email.
+
+{{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}
+`))
+
+func (m *Messages) send(ctx context.Context, to bundle.DirContact, subject string, d mailData) error {
+	d.Site, d.Name, d.Minutes = m.Site, firstName(to.Name), int(m.TokenTTL/time.Minute)
+	if d.Site.Color == "" {
+		d.Site.Color = "#1f5f8b"
+	}
+	var h, t bytes.Buffer
+	if err := mailHTML.Execute(&h, d); err != nil {
+		return err
+	}
+	if err := mailText.Execute(&t, d); err != nil {
+		return err
+	}
+	return m.Mail.Send(ctx, Message{
+		FromName: m.Site.Name, ReplyTo: m.Site.Email,
+		To: []Address{{Name: to.Name, Email: to.Email}}, Subject: subject,
+		Text: t.String(), HTML: h.String(), Links: []string{d.Link},
+	})
+}
+
+func firstName(n string) string {
+	if f, _, ok := strings.Cut(strings.TrimSpace(n), " "); ok {
+		return f
+	}
+	return n
+}
+
+// LoginLink emails a login link to email if it belongs to a contact (of
+// client, when client is set). It returns nil for unknown emails: callers
+// answer the same whatever the email.
+func (m *Messages) LoginLink(ctx context.Context, b *Build, email, client, next string) error {
+	ct, ok := contactOf(b, email, client)
+	if !ok {
+		return nil
+	}
+	link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
+	if err != nil {
+		return err
+	}
+	return m.send(ctx, ct, "Your sign-in link for "+m.Site.Name, mailData{
+		Link: link, Button: "Sign in to your hub",
+		Intro: "Here is your link to sign in to your client hub at " + m.Site.Name + ", where you can see your quotes, invoices and projects.",
+	})
+}
+
+// Document emails every contact of the document's client a message about a
+// quote or invoice, with a link that signs them in and lands on it.
+func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) ([]string, error) {
+	client, doc, ok := b.Document(number)
+	if !ok || doc.Kind != kind {
+		return nil, Errorf(ENotFound, "no visible %s numbered %q in the current build (drafts, archived quotes and bad-debt invoices cannot be sent)", kind, number)
+	}
+	c, _ := b.Client(client)
+	var sent []string
+	for _, ct := range c.Contacts {
+		link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: "/c/" + client + "/" + doc.Path})
+		if err != nil {
+			return sent, err
+		}
+		what, intro := "quote", fmt.Sprintf("%s has sent you a quote. You can review it, and approve it or ask for changes, in your client hub.", m.Site.Name)
+		if kind == "invoice" {
+			what, intro = "invoice", fmt.Sprintf("%s has sent you an invoice. You can see it, download it and pay it in your client hub.", m.Site.Name)
+		}
+		subject := fmt.Sprintf("%s %s from %s: %s", strings.ToUpper(what[:1])+what[1:], doc.Number, m.Site.Name, doc.Title)
+		if err := m.send(ctx, ct, subject, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc}); err != nil {
+			return sent, err
+		}
+		sent = append(sent, ct.Email)
+	}
+	return sent, nil
+}
+
+func contactOf(b *Build, email, client string) (bundle.DirContact, bool) {
+	for _, id := range b.ClientsOf(email) {
+		if client != "" && id != client {
+			continue
+		}
+		c, _ := b.Client(id)
+		for _, ct := range c.Contacts {
+			if strings.EqualFold(ct.Email, email) {
+				return ct, true
+			}
+		}
+	}
+	return bundle.DirContact{}, false
+}

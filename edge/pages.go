@@ -1,0 +1,101 @@
+package edge
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/hubhq/hub/generator/bundle"
+)
+
+// The few pages the edge makes itself (everything else is in the build):
+// errors, choosing a hub, and the banner over a delegate's view. They use
+// the build's stylesheet so they look like the rest of the hub.
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}"></head>
+<body><header class="site-header"><div class="container"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}" class="brand-logo">{{else}}{{.Site.Name}}{{end}}</a></div></header>
+<main id="main" class="container"><h1>{{.Title}}</h1>{{.Body}}</main></body></html>`))
+
+type chooseOption struct{ ID, Name string }
+
+var chooseTmpl = template.Must(template.New("choose").Parse(`<p>Your email address has access to more than one hub. Which would you like to open?</p>
+<form method="post" action="/login/choose" class="stack">{{range .}}
+<button class="button" type="submit" name="client" value="{{.ID}}">{{.Name}}</button>{{end}}
+</form>`))
+
+var errorTmpl = template.Must(template.New("error").Parse(`<p>{{.}}</p><p><a href="/">Go to the start page</a></p>`))
+
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any) {
+	var inner bytes.Buffer
+	if err := body.Execute(&inner, data); err != nil {
+		s.log.Error("rendering page", "err", err)
+	}
+	var b bytes.Buffer
+	pageTmpl.Execute(&b, struct {
+		Title string
+		Site  bundle.DirSite
+		Body  template.HTML
+	}{title, s.build.Load().Directory.Site, template.HTML(inner.String())})
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b.Bytes())
+	}
+}
+
+// errorPage answers with err's status and a message a person can read;
+// internal details are logged, never shown.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	code := ErrorCode(err)
+	status := StatusOf(code)
+	if code == EInternal {
+		s.log.Error("request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	}
+	titles := map[int]string{400: "Please check the form", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Already done", 413: "Too large", 429: "Please wait", 503: "Back in a moment"}
+	title, ok := titles[status]
+	if !ok {
+		title = "Something went wrong"
+	}
+	s.renderPage(w, r, status, title, errorTmpl, ErrorMessage(err))
+}
+
+var bannerTmpl = template.Must(template.New("banner").Parse(
+	`<div class="delegate-banner" role="status">Viewing as <strong>{{.Client}}</strong> on behalf of {{.Staff}} — read-only: nothing can be paid, approved or sent from this view.</div>`))
+
+// serveDelegate serves a page to a staff delegate with a banner saying whose
+// hub it is. It is never cached and never served compressed or in ranges.
+func (s *Server) serveDelegate(w http.ResponseWriter, r *http.Request, sv *served, f bundle.File, c *Claims) {
+	data, file, err := sv.open(f)
+	if file != nil {
+		file.Close()
+	}
+	if err != nil || data == nil {
+		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
+		return
+	}
+	name := c.Client
+	if cl, ok := s.build.Load().Client(c.Client); ok {
+		name = cl.DisplayName
+	}
+	var banner bytes.Buffer
+	bannerTmpl.Execute(&banner, struct{ Client, Staff string }{name, c.Staff})
+	page := string(data)
+	if i := strings.Index(page, "<body"); i >= 0 {
+		if j := strings.IndexByte(page[i:], '>'); j >= 0 {
+			page = page[:i+j+1] + banner.String() + page[i+j+1:]
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodHead {
+		w.Write([]byte(page))
+	}
+}

@@ -1,0 +1,173 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Body limits.
+const (
+	maxFormBody = 16 << 10
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	// Public pages and assets.
+	mux.HandleFunc("GET /{$}", s.handlePublic("index.html", http.StatusOK))
+	mux.HandleFunc("GET /login/sent/{$}", s.handleLinkPage("login/sent/index.html", http.StatusOK))
+	mux.HandleFunc("GET /login/invalid/{$}", s.handleLinkPage("login/invalid/index.html", http.StatusOK))
+	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
+	// Login.
+	post := func(path string, h http.Handler) {
+		mux.Handle("POST "+path, h)
+		mux.HandleFunc("GET "+path, methodNotAllowed) // a GET to a state change is 405
+	}
+	post("/login", http.HandlerFunc(s.handleLogin))
+	mux.HandleFunc("GET /login/t/{token}", s.handleLinkGet)
+	mux.HandleFunc("POST /login/t/{token}", s.handleLinkPost)
+	mux.HandleFunc("GET /login/choose", s.handleChooseGet)
+	mux.HandleFunc("POST /login/choose", s.handleChoosePost)
+	post("/logout", http.HandlerFunc(s.handleLogout))
+	post("/logout/all", s.mutating(s.handleLogoutAll))
+	// Client bundles.
+	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
+	// Everything else is 404 (GET) or 405 (other methods on known paths, by the mux).
+	mux.HandleFunc("/", s.handleNotFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, Errorf(EForbidden, "This form was sent from another site, so it was refused. Go back to the hub and try again."))
+	}))
+	return s.logRequests(s.secureHeaders(cop.Handler(mux)))
+}
+
+// secureHeaders sets the headers every response carries.
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", s.build.Load().csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(self)")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.cookies.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// logRequests logs each request at debug level, and errors at warn. Login
+// link paths are logged without their token.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		if s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status, "bytes", sw.bytes, "dur", time.Since(start))
+		}
+	})
+}
+
+// redactPath hides login tokens.
+func redactPath(p string) string {
+	if strings.HasPrefix(p, "/login/t/") {
+		return "/login/t/[redacted]"
+	}
+	return p
+}
+
+// session returns the request's valid session, or nil. A session whose
+// client epoch was bumped (logout everywhere, revocation) is not valid.
+func (s *Server) session(r *http.Request) *Claims {
+	ck, err := r.Cookie(s.cookies.session)
+	if err != nil {
+		return nil
+	}
+	c, err := s.sess.parse(ck.Value, AudClient, AudDelegate)
+	if err != nil || c.Client == "" || c.Epoch != s.epoch(c.Client) {
+		return nil
+	}
+	if hasAud(c.Audience, AudDelegate) && c.Staff == "" {
+		return nil
+	}
+	return c
+}
+
+type ctxKey struct{}
+
+// SessionFrom returns the session a mutating handler runs with.
+func SessionFrom(ctx context.Context) *Claims {
+	c, _ := ctx.Value(ctxKey{}).(*Claims)
+	return c
+}
+
+// mutating wraps a state-changing handler: it needs a client's own session
+// (a staff delegate is read-only: 403), and its body is capped.
+func (s *Server) mutating(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.session(r)
+		if c == nil {
+			s.errorPage(w, r, Errorf(EUnauthorized, "Your session has ended. Please sign in again."))
+			return
+		}
+		if c.Delegate() {
+			s.errorPage(w, r, Errorf(EForbidden, "You are viewing this hub as %s on behalf of staff; viewing is read-only.", c.Client))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	})
+}
+
+// parseForm parses a capped form body, answering 413 when it is too big.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		s.errorPage(w, r, Errorf(EInvalid, "The form could not be read."))
+		return false
+	}
+	return true
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "POST")
+	http.Error(w, "method not allowed: use the form", http.StatusMethodNotAllowed)
+}

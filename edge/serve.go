@@ -1,0 +1,233 @@
+package edge
+
+import (
+	"bytes"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hubhq/hub/generator/bundle"
+)
+
+// handleBundle serves a client's bundle to that client's session only. The
+// session is checked before anything about the file (so no 304 or 206
+// reveals anything without one), and only paths listed in the bundle's
+// signed manifest exist.
+func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	b := s.build.Load()
+	c := s.session(r)
+	if c == nil {
+		// Remember where they were going, then ask them to sign in.
+		if next, ok := safeNext(r.URL.Path); ok {
+			http.SetCookie(w, s.cookies.cookie(s.cookies.next, next, time.Hour))
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if c.Client != client {
+		s.notFound(w, r) // another client's hub does not exist for this session
+		return
+	}
+	sv, ok := b.bundles[client]
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if sv.err != nil {
+		s.errorPage(w, r, Errorf(EUnavailable, "Your hub is being updated. Please try again in a few minutes."))
+		return
+	}
+	p, ok := bundlePath(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	f, ok := sv.m.Lookup(p)
+	if !ok {
+		// A folder without its slash: /c/acme/quotes → /c/acme/quotes/
+		if _, dir := sv.m.Lookup(strings.TrimSuffix(p, "/") + "/index.html"); dir && !strings.HasSuffix(r.URL.Path, "/") {
+			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+			return
+		}
+		s.notFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if c.Delegate() && strings.HasSuffix(p, ".html") {
+		s.serveDelegate(w, r, sv, f, c)
+		return
+	}
+	s.serveFile(w, r, sv, f)
+}
+
+// bundlePath maps a request to a file path inside a bundle: "" and "x/"
+// name index.html files. Encoded slashes or backslashes, dot segments,
+// dotfiles and empty segments are refused.
+func bundlePath(r *http.Request) (string, bool) {
+	raw := strings.ToLower(r.URL.EscapedPath())
+	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(raw, "%00") || strings.Contains(raw, "%2e") {
+		return "", false
+	}
+	p := r.PathValue("path")
+	if p == "" || strings.HasSuffix(p, "/") {
+		p += "index.html"
+	}
+	if !bundle.CleanPath(p) {
+		return "", false
+	}
+	return p, true
+}
+
+// serveFile writes a file of the manifest: a precompressed sidecar when the
+// client accepts it, with the ETag from the content hash, conditional and
+// Range requests by http.ServeContent.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f bundle.File) {
+	h := w.Header()
+	ctype := contentType(f.Path)
+	h.Set("Content-Type", ctype)
+	send := f
+	if enc, ext := pickEncoding(r.Header.Get("Accept-Encoding")); ext != "" {
+		h.Add("Vary", "Accept-Encoding")
+		for _, e := range []struct{ enc, ext string }{{enc, ext}, {"gzip", ".gz"}} {
+			if e.ext == "" || (e.ext == ".gz" && !acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip")) {
+				continue
+			}
+			if side, ok := sv.m.Lookup(f.Path + e.ext); ok {
+				send = side
+				h.Set("Content-Encoding", e.enc)
+				break
+			}
+		}
+	} else if _, ok := sv.m.Lookup(f.Path + ".gz"); ok {
+		h.Add("Vary", "Accept-Encoding")
+	}
+	h.Set("ETag", send.ETag())
+	data, file, err := sv.open(send)
+	if err != nil {
+		s.log.Error("file does not match its signed manifest; not served", "dir", sv.dir, "path", send.Path, "err", err)
+		h.Del("Content-Encoding")
+		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
+		return
+	}
+	if file != nil {
+		defer file.Close()
+		if strings.HasPrefix(ctype, "application/") || !strings.HasPrefix(ctype, "text/") && !strings.HasPrefix(ctype, "image/") {
+			h.Set("Content-Disposition", "attachment")
+		}
+		http.ServeContent(w, r, "", time.Time{}, file)
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// pickEncoding chooses brotli over gzip when both are accepted.
+func pickEncoding(accept string) (enc, ext string) {
+	switch {
+	case acceptsEncoding(accept, "br"):
+		return "br", ".br"
+	case acceptsEncoding(accept, "gzip"):
+		return "gzip", ".gz"
+	}
+	return "", ""
+}
+
+func acceptsEncoding(header, enc string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), enc) {
+			continue
+		}
+		params = strings.ReplaceAll(params, " ", "")
+		return params != "q=0" && params != "q=0.0" && params != "q=0.00" && params != "q=0.000"
+	}
+	return false
+}
+
+func contentType(p string) string {
+	switch path.Ext(p) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".txt", ".md":
+		return "text/plain; charset=utf-8"
+	case ".csv":
+		return "text/csv; charset=utf-8"
+	}
+	if t := mime.TypeByExtension(path.Ext(p)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// handlePublic serves one of the public pages.
+func (s *Server) handlePublic(file string, status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b := s.build.Load()
+		f, ok := b.public.m.Lookup(file)
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		s.serveFile(w, r, b.public, f)
+	}
+}
+
+// handleLinkPage serves a login page: never stored, never sent as a referrer.
+func (s *Server) handleLinkPage(file string, status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.serveStatic(w, r, file, status)
+	}
+}
+
+// serveStatic writes a public page with a given status, uncached.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, file string, status int) {
+	b := s.build.Load()
+	f, ok := b.public.m.Lookup(file)
+	data, _, err := b.public.open(f)
+	if !ok || err != nil {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(data)
+	}
+}
+
+// handleAsset serves fingerprinted public assets: cached for a year.
+func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
+	b := s.build.Load()
+	p := "assets/" + r.PathValue("file")
+	f, ok := b.public.m.Lookup(p)
+	if !ok || !bundle.CleanPath(p) {
+		s.notFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	s.serveFile(w, r, b.public, f)
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	s.notFound(w, r)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.serveStatic(w, r, "404.html", http.StatusNotFound)
+}

@@ -1,0 +1,261 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hubhq/hub/generator/bundle"
+)
+
+// Config is the edge's configuration.
+type Config struct {
+	Out         string         // the build output path (a link to the current generation)
+	Keys        *bundle.KeySet // trusted build signing keys
+	BaseURL     *url.URL       // the hub's public origin; links in emails are built from it
+	SessionTTL  time.Duration  // client sessions (default 30 days)
+	DelegateTTL time.Duration  // staff delegate sessions (default 8 hours)
+	TokenTTL    time.Duration  // login links (default 15 minutes)
+	// Rebuild, when set, rebuilds the site; the edge calls it every RebuildEvery
+	// (default 24h) so that dates (past due, expired quotes) stay true.
+	Rebuild      func(ctx context.Context) error
+	RebuildEvery time.Duration
+	Now          func() time.Time
+	Log          *slog.Logger
+	// TrustProxy: take the client IP from X-Forwarded-For (only behind a proxy you run).
+	TrustProxy bool
+}
+
+// Server is the edge's HTTP service.
+type Server struct {
+	cfg       Config
+	store     Store
+	mail      Mailer
+	log       *slog.Logger
+	now       func() time.Time
+	build     atomic.Pointer[Build]
+	sess      *sessions
+	cookies   cookieNames
+	epochs    atomic.Pointer[map[string]int64]
+	ipLimit   *limiter
+	mailLimit *limiter
+	jobs      chan loginJob
+	wg        sync.WaitGroup
+	handler   http.Handler
+}
+
+// New makes a Server and loads the current build.
+func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.DelegateTTL == 0 {
+		cfg.DelegateTTL = 8 * time.Hour
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 15 * time.Minute
+	}
+	if cfg.RebuildEvery == 0 {
+		cfg.RebuildEvery = 24 * time.Hour
+	}
+	if cfg.BaseURL == nil || cfg.BaseURL.Host == "" {
+		return nil, errors.New("edge: a base URL is required (links in emails are built from it)")
+	}
+	s := &Server{
+		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,
+		sess:      &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now},
+		cookies:   newCookieNames(cfg.BaseURL.Scheme == "https"),
+		ipLimit:   newLimiter(10, time.Minute),
+		mailLimit: newLimiter(5, 12*time.Minute),
+		jobs:      make(chan loginJob, 1024),
+	}
+	if err := s.refreshKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.refreshEpochs(ctx); err != nil {
+		return nil, err
+	}
+	b, err := LoadBuild(cfg.Out, cfg.Keys, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.build.Store(b)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Build is the build being served.
+func (s *Server) Build() *Build { return s.build.Load() }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Run serves on ln until ctx ends, with the background work: sending login
+// mail, picking up new builds, refreshing epochs and keys, daily rebuilds.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.wg.Add(3)
+	go s.mailWorker(ctx)
+	go s.watch(ctx)
+	go s.rebuilder(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		cancel()
+		s.wg.Wait()
+		return err
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	err := srv.Shutdown(sctx)
+	s.wg.Wait()
+	return err
+}
+
+// Reload loads the build out points to now, if it changed.
+func (s *Server) Reload() error {
+	cur := s.build.Load()
+	target, err := os.Readlink(s.cfg.Out)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(target, cur.Gen) {
+		return nil
+	}
+	b, err := LoadBuild(s.cfg.Out, s.cfg.Keys, s.log)
+	if err != nil {
+		return err
+	}
+	s.build.Store(b)
+	cur.release()
+	s.log.Info("serving new build", "generation", b.Gen, "clients", len(b.Directory.Clients))
+	return nil
+}
+
+// watch picks up new builds (the output link changing) and refreshes the
+// session epochs that staff commands may have bumped.
+func (s *Server) watch(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Reload(); err != nil {
+				s.log.Error("loading new build", "err", err)
+			}
+			if err := s.refreshEpochs(ctx); err != nil {
+				s.log.Error("reading session epochs", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) rebuilder(ctx context.Context) {
+	defer s.wg.Done()
+	if s.cfg.Rebuild == nil {
+		return
+	}
+	t := time.NewTicker(s.cfg.RebuildEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.cfg.Rebuild(ctx); err != nil {
+				s.log.Error("scheduled rebuild failed; still serving the previous build", "err", err)
+				continue
+			}
+			if err := s.Reload(); err != nil {
+				s.log.Error("loading rebuilt site", "err", err)
+			}
+			if err := s.refreshKeys(ctx); err != nil {
+				s.log.Error("rotating session keys", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) refreshKeys(ctx context.Context) error {
+	// A new key every 30 days; older keys stay valid while sessions signed with them may live.
+	keys, err := s.store.SessionKeys(ctx, s.now(), 30*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("session keys: %w", err)
+	}
+	s.sess.setKeys(keys)
+	return nil
+}
+
+func (s *Server) refreshEpochs(ctx context.Context) error {
+	m, err := s.store.Epochs(ctx)
+	if err != nil {
+		return err
+	}
+	s.epochs.Store(&m)
+	return nil
+}
+
+func (s *Server) epoch(client string) int64 { return (*s.epochs.Load())[client] }
+
+// randomToken returns n random bytes, base64url-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientIP is the address a request came from.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			ip, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(ip)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func csp(frames []string) string {
+	f := "'none'"
+	if len(frames) > 0 {
+		f = strings.Join(frames, " ")
+	}
+	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src " + f +
+		"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+}

@@ -1,0 +1,140 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Session audiences: a client's own session, a staff delegate viewing a
+// client's hub read-only, and the short-lived cookie of a contact choosing
+// which client's hub to open.
+const (
+	AudClient   = "hub-client"
+	AudDelegate = "hub-delegate"
+	AudChoose   = "hub-choose"
+)
+
+// Claims are a session cookie's JWT claims.
+type Claims struct {
+	jwt.RegisteredClaims
+	Client  string   `json:"cid,omitempty"`
+	Epoch   int64    `json:"ep"`
+	Staff   string   `json:"stf,omitempty"`  // delegate sessions: who is viewing
+	Clients []string `json:"cids,omitempty"` // choose cookies: the hubs to choose from
+}
+
+// Delegate reports whether the session is a staff member viewing as the client.
+func (c *Claims) Delegate() bool { return c.Staff != "" && hasAud(c.Audience, AudDelegate) }
+
+func hasAud(aud jwt.ClaimStrings, want string) bool {
+	for _, a := range aud {
+		if a == want {
+			return true
+		}
+	}
+	return false
+}
+
+// maxCookieLen bounds the cookie we parse; anything longer is rejected
+// before any decoding.
+const maxCookieLen = 2048
+
+// sessions mints and checks session JWTs (HS256, kid from a local key map).
+type sessions struct {
+	issuer string
+	now    func() time.Time
+	mu     sync.RWMutex
+	keys   map[string][]byte
+	cur    SessionKey
+}
+
+func (s *sessions) setKeys(keys []SessionKey) {
+	m := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		m[k.ID] = k.Secret
+	}
+	s.mu.Lock()
+	s.keys, s.cur = m, keys[0]
+	s.mu.Unlock()
+}
+
+func (s *sessions) mint(c Claims, ttl time.Duration) (string, error) {
+	now := s.now()
+	c.Issuer = s.issuer
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.NotBefore = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))
+	c.ID = randomToken(12)
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	s.mu.RLock()
+	t.Header["kid"] = s.cur.ID
+	secret := s.cur.Secret
+	s.mu.RUnlock()
+	return t.SignedString(secret)
+}
+
+var errBadSession = errors.New("invalid session")
+
+// parse checks a session token: one algorithm, a known kid, issuer,
+// audience, expiry required, a small leeway.
+func (s *sessions) parse(tok string, aud ...string) (*Claims, error) {
+	if len(tok) > maxCookieLen || strings.Count(tok, ".") != 2 {
+		return nil, errBadSession
+	}
+	var c Claims
+	_, err := jwt.ParseWithClaims(tok, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		s.mu.RLock()
+		k, ok := s.keys[kid]
+		s.mu.RUnlock()
+		if !ok {
+			return nil, fmt.Errorf("unknown key id %q", kid)
+		}
+		return k, nil
+	},
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(s.issuer),
+		jwt.WithAudience(aud...),
+		jwt.WithLeeway(30*time.Second),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err != nil {
+		return nil, errBadSession
+	}
+	return &c, nil
+}
+
+// cookieNames: on https the __Host- prefix (Secure, Path=/, no Domain);
+// on plain http (local development only) a plain name without Secure,
+// since browsers refuse __Host- and Secure cookies there.
+type cookieNames struct {
+	secure  bool
+	session string
+	choose  string
+	next    string
+}
+
+func newCookieNames(secure bool) cookieNames {
+	if secure {
+		return cookieNames{secure: true, session: "__Host-hub_session", choose: "__Host-hub_choose", next: "__Host-hub_next"}
+	}
+	return cookieNames{session: "hub_session", choose: "hub_choose", next: "hub_next"}
+}
+
+func (n cookieNames) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: n.secure, SameSite: http.SameSiteLaxMode}
+	if maxAge > 0 {
+		c.MaxAge = int(maxAge / time.Second)
+	} else {
+		c.MaxAge = -1 // Max-Age=0: delete
+	}
+	return c
+}

@@ -1,0 +1,266 @@
+// Package sqlstore is the edge's embedded store: one SQLite file
+// (modernc.org/sqlite, pure Go, no cgo) in write-ahead-log mode with full
+// synchronous commits, so a recorded fact survives a crash once the call
+// returns, and staff commands can use the same file while the edge runs.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hubhq/hub/edge"
+	_ "modernc.org/sqlite"
+)
+
+// FileName is the database's name inside the state folder.
+const FileName = "hub.db"
+
+// Store is an edge.Store on SQLite.
+type Store struct {
+	db *sql.DB
+}
+
+var _ edge.Store = (*Store)(nil)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS tokens (
+	hash      TEXT PRIMARY KEY,
+	purpose   TEXT NOT NULL,
+	email     TEXT NOT NULL,
+	client_id TEXT NOT NULL,
+	staff     TEXT NOT NULL,
+	next      TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	expires   INTEGER NOT NULL,
+	used      INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_email ON tokens(email);
+CREATE TABLE IF NOT EXISTS epochs (
+	client_id TEXT PRIMARY KEY,
+	epoch     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS logins (
+	id        INTEGER PRIMARY KEY,
+	email     TEXT NOT NULL,
+	client_id TEXT NOT NULL,
+	staff     TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	ip        TEXT NOT NULL,
+	ua        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logins_email ON logins(email, client_id);
+CREATE TABLE IF NOT EXISTS session_keys (
+	id      TEXT PRIMARY KEY,
+	secret  BLOB NOT NULL,
+	created INTEGER NOT NULL
+);
+`
+
+// Open opens (creating if needed) the store in the state folder dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	dsn := "file:" + filepath.Join(dir, FileName) +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// CreateToken implements edge.Store.
+func (s *Store) CreateToken(ctx context.Context, t edge.Token) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Forget tokens that expired more than a day ago.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires < ?`, ms(t.Created.Add(-24*time.Hour))); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO tokens (hash, purpose, email, client_id, staff, next, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.Purpose, t.Email, t.ClientID, t.Staff, t.Next, ms(t.Created), ms(t.Expires))
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const tokenCols = `hash, purpose, email, client_id, staff, next, created, expires`
+
+func scanToken(row interface{ Scan(...any) error }) (edge.Token, error) {
+	var t edge.Token
+	var created, expires int64
+	err := row.Scan(&t.Hash, &t.Purpose, &t.Email, &t.ClientID, &t.Staff, &t.Next, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, edge.Errorf(edge.ENotFound, "This link has expired or was already used.")
+	}
+	t.Created, t.Expires = fromMS(created), fromMS(expires)
+	return t, err
+}
+
+// PeekToken implements edge.Store.
+func (s *Store) PeekToken(ctx context.Context, hash string, now time.Time) (edge.Token, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND used IS NULL AND expires > ?`, hash, ms(now))
+	return scanToken(row)
+}
+
+// ConsumeToken implements edge.Store: one UPDATE ... RETURNING, so exactly
+// one of concurrent callers gets the row.
+func (s *Store) ConsumeToken(ctx context.Context, hash string, now time.Time) (edge.Token, error) {
+	row := s.db.QueryRowContext(ctx, `UPDATE tokens SET used = ? WHERE hash = ? AND used IS NULL AND expires > ? RETURNING `+tokenCols, ms(now), hash, ms(now))
+	return scanToken(row)
+}
+
+// Epochs implements edge.Store.
+func (s *Store) Epochs(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT client_id, epoch FROM epochs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var e int64
+		if err := rows.Scan(&id, &e); err != nil {
+			return nil, err
+		}
+		m[id] = e
+	}
+	return m, rows.Err()
+}
+
+// BumpEpoch implements edge.Store.
+func (s *Store) BumpEpoch(ctx context.Context, clientID string) (int64, error) {
+	var e int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO epochs (client_id, epoch) VALUES (?, 1)
+		ON CONFLICT(client_id) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`, clientID).Scan(&e)
+	return e, err
+}
+
+// RecordLogin implements edge.Store.
+func (s *Store) RecordLogin(ctx context.Context, l edge.Login) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO logins (email, client_id, staff, at, ip, ua) VALUES (?, ?, ?, ?, ?, ?)`,
+		l.Email, l.ClientID, l.Staff, ms(l.At), l.IP, l.UA)
+	return err
+}
+
+// Activity implements edge.Store.
+func (s *Store) Activity(ctx context.Context) ([]edge.ContactActivity, error) {
+	var out []edge.ContactActivity
+	rows, err := s.db.QueryContext(ctx, `SELECT email, client_id, MIN(at), MAX(at), COUNT(*) FROM logins WHERE staff = '' GROUP BY email, client_id`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var a edge.ContactActivity
+		var first, last int64
+		if err := rows.Scan(&a.Email, &a.ClientID, &first, &last, &a.Logins); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.Joined, a.LastLogin = fromMS(first), fromMS(last)
+		out = append(out, a)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT email, client_id, MAX(created) FROM tokens WHERE purpose = ? GROUP BY email, client_id`, edge.TokenLogin)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a edge.ContactActivity
+		var inv int64
+		if err := rows.Scan(&a.Email, &a.ClientID, &inv); err != nil {
+			return nil, err
+		}
+		a.Invited = fromMS(inv)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Delegations implements edge.Store.
+func (s *Store) Delegations(ctx context.Context, limit int) ([]edge.Login, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, client_id, staff, at, ip, ua FROM logins WHERE staff != '' ORDER BY at DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []edge.Login
+	for rows.Next() {
+		var l edge.Login
+		var at int64
+		if err := rows.Scan(&l.Email, &l.ClientID, &l.Staff, &at, &l.IP, &l.UA); err != nil {
+			return nil, err
+		}
+		l.At = fromMS(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// SessionKeys implements edge.Store.
+func (s *Store) SessionKeys(ctx context.Context, now time.Time, rotateAfter time.Duration) ([]edge.SessionKey, error) {
+	keys, err := s.sessionKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 && now.Sub(keys[0].Created) < rotateAfter {
+		return keys, nil
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	id := make([]byte, 6)
+	rand.Read(id)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO session_keys (id, secret, created) VALUES (?, ?, ?)`, hex.EncodeToString(id), secret, ms(now)); err != nil {
+		return nil, err
+	}
+	return s.sessionKeys(ctx)
+}
+
+func (s *Store) sessionKeys(ctx context.Context) ([]edge.SessionKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, secret, created FROM session_keys ORDER BY created DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []edge.SessionKey
+	for rows.Next() {
+		var k edge.SessionKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.Secret, &created); err != nil {
+			return nil, err
+		}
+		k.Created = fromMS(created)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
