@@ -179,6 +179,15 @@ func Add(a, b Amount) (Amount, error) {
 	return s, nil
 }
 
+// Sub returns a-b, or ErrOverflow.
+func Sub(a, b Amount) (Amount, error) {
+	s := a - b
+	if (s < a) != (b > 0) {
+		return 0, ErrOverflow
+	}
+	return s, nil
+}
+
 // Allocate splits total into len(weights) shares proportional to weights
 // using the largest-remainder method: the shares add up to total exactly,
 // and each differs from its exact proportional value by less than one minor

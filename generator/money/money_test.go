@@ -375,6 +375,38 @@ func TestAdd(t *testing.T) {
 	}
 }
 
+func TestSub(t *testing.T) {
+	tests := []struct {
+		a, b, want money.Amount
+		overflow   bool
+	}{
+		{3, 2, 1, false},
+		{-1, -2, 1, false},
+		{5, 7, -2, false},
+		{0, 0, 0, false},
+		{math.MaxInt64, 0, math.MaxInt64, false},
+		{math.MaxInt64, 1, math.MaxInt64 - 1, false},
+		{math.MinInt64, 0, math.MinInt64, false},
+		{-1, math.MaxInt64, math.MinInt64, false},
+		{math.MinInt64 + 1, 1, math.MinInt64, false},
+		{0, math.MinInt64 + 1, math.MaxInt64, false},
+		{math.MaxInt64, -1, 0, true},
+		{0, math.MinInt64, 0, true},
+		{math.MinInt64, 1, 0, true},
+		{math.MaxInt64, math.MinInt64, 0, true},
+		{math.MinInt64, math.MaxInt64, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := money.Sub(tt.a, tt.b)
+		switch {
+		case tt.overflow && !errors.Is(err, money.ErrOverflow):
+			t.Errorf("Sub(%d, %d) = %d, %v; want ErrOverflow", tt.a, tt.b, got, err)
+		case !tt.overflow && (err != nil || got != tt.want):
+			t.Errorf("Sub(%d, %d) = %d, %v; want %d", tt.a, tt.b, got, err, tt.want)
+		}
+	}
+}
+
 func TestAllocate(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -697,9 +729,29 @@ func TestExtremesBugs(t *testing.T) {
 			t.Errorf("ParseDecimal(%q) = %d, %v; want %d", s, got, err, int64(math.MaxInt64))
 		}
 	})
+	t.Run("ParseDecimal min", func(t *testing.T) {
+		s := money.Decimal(math.MinInt64).String()
+		if got, err := money.ParseDecimal(s); err != nil || got != math.MinInt64 {
+			t.Errorf("ParseDecimal(%q) = %d, %v; want %d", s, got, err, int64(math.MinInt64))
+		}
+		for _, s := range []string{"-922337203685477.5809", "922337203685477.5808", "9223372036854775808", "-9223372036854775809"} {
+			if got, err := money.ParseDecimal(s); err == nil || !strings.Contains(err.Error(), "too large") {
+				t.Errorf("ParseDecimal(%q) = %d, %v; want a too large error", s, got, err)
+			}
+		}
+		if got, err := money.ParseAmount("92233720368547758.07", currency(t, "USD")); err != nil || got != math.MaxInt64 {
+			t.Errorf("ParseAmount(max) = %d, %v; want %d", got, err, int64(math.MaxInt64))
+		}
+	})
 	t.Run("Mul min", func(t *testing.T) {
 		if got, err := money.Mul(math.MinInt64, money.One); err != nil || got != math.MinInt64 {
 			t.Errorf("Mul(%d, 1) = %d, %v; want %d", int64(math.MinInt64), got, err, int64(math.MinInt64))
+		}
+		if got, err := money.Mul(math.MinInt64, -money.One); !errors.Is(err, money.ErrOverflow) {
+			t.Errorf("Mul(%d, -1) = %d, %v; want ErrOverflow", int64(math.MinInt64), got, err)
+		}
+		if got, err := money.Mul(math.MaxInt64, -money.One); err != nil || got != -math.MaxInt64 {
+			t.Errorf("Mul(%d, -1) = %d, %v; want %d", int64(math.MaxInt64), got, err, int64(-math.MaxInt64))
 		}
 	})
 }

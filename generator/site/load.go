@@ -90,12 +90,38 @@ func (L *Loader) ClientIDs() ([]string, Problems) {
 		case !e.IsDir():
 			l.problem(filepath.Join(dir, name), "only folders belong in clients/: one folder per client, named by the client's ID")
 		case !idRE.MatchString(name):
-			l.problem(filepath.Join(dir, name), "client folder name %q is not a valid client ID: use lower-case letters, digits and hyphens (it becomes the hub's URL /c/%s/)", name, strings.ToLower(name))
+			hint := " (it becomes part of the hub's URL)"
+			if id := suggestID(name); id != "" {
+				hint = fmt.Sprintf(", such as %q (it becomes the hub's URL /c/%s/)", id, id)
+			}
+			l.problem(filepath.Join(dir, name), "client folder name %q is not a valid client ID: use lower-case letters, digits and hyphens%s", name, hint)
 		default:
 			ids = append(ids, name)
 		}
 	}
 	return ids, ps
+}
+
+// suggestID offers a valid ID close to name: lower-case, with runs of other
+// characters replaced by a hyphen. It returns "" if there is none.
+func suggestID(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	id := strings.TrimRight(b.String(), "-")
+	if len(id) > 63 {
+		id = strings.TrimRight(id[:63], "-")
+	}
+	if !idRE.MatchString(id) {
+		return ""
+	}
+	return id
 }
 
 // ClientDir is the folder of a client.
@@ -196,18 +222,30 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 	if d := l.readYAML(file, c); d != nil {
 		validateClient(d, c, cfg)
 	}
+	// Quote numbers are kept even for quote files that fail to load, so
+	// that invoices naming them are not also reported.
+	quoteNums := map[string]bool{}
+	quotesUnsure := false
 	for _, f := range l.yamlFiles(filepath.Join(dir, "quotes")) {
 		q := &Quote{File: f}
-		if d := l.readYAML(f, q); d != nil {
+		d := l.readYAML(f, q)
+		if d != nil {
 			validateQuote(d, q, c, cfg, today)
 			c.Quotes = append(c.Quotes, q)
 		}
+		if q.Number != "" {
+			quoteNums[strings.ToLower(q.Number)] = true
+		} else if d == nil {
+			quotesUnsure = true
+		}
 	}
+	invDocs := map[*Invoice]*doc{}
 	for _, f := range l.yamlFiles(filepath.Join(dir, "invoices")) {
 		inv := &Invoice{File: f}
 		if d := l.readYAML(f, inv); d != nil {
 			validateInvoice(d, inv, cfg, today)
 			c.Invoices = append(c.Invoices, inv)
+			invDocs[inv] = d
 		}
 	}
 	slices.SortStableFunc(c.Quotes, func(a, b *Quote) int {
@@ -217,7 +255,7 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
 	})
 	c.Portals = l.portals(filepath.Join(dir, "portals"), false)
-	l.checkQuoteRefs(c)
+	l.checkQuoteRefs(c, quoteNums, quotesUnsure, invDocs)
 	return c
 }
 
@@ -270,6 +308,10 @@ func (l *loader) portals(dir string, shared bool) []*Portal {
 			continue
 		}
 		p := &Portal{Slug: name, Dir: pdir, File: filepath.Join(pdir, "portal.md"), Shared: shared}
+		if _, err := os.Stat(p.File); os.IsNotExist(err) {
+			l.problem(pdir, "portal folder has no portal.md; add one with front matter (title: ...) and Markdown notes")
+			continue
+		}
 		d, body := l.readMarkdown(p.File, p, true)
 		if d == nil {
 			continue
@@ -332,6 +374,15 @@ func (l *loader) updates(dir string) []*Update {
 const MaxDocumentSize = 100 << 20
 
 func (l *loader) documents(dir string) []*Document {
+	if st, err := os.Lstat(dir); err != nil {
+		if !os.IsNotExist(err) {
+			l.problem(dir, "%v", unwrapPathError(err))
+		}
+		return nil
+	} else if !st.IsDir() {
+		l.problem(dir, "documents must be a folder, holding the files to share")
+		return nil
+	}
 	var out []*Document
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {

@@ -275,17 +275,17 @@ colour: "#ffffff"
 		{
 			name:  "wrong type: list for text",
 			files: map[string]string{"site.yaml": "name: Maple\nphone: [1, 2]\n"},
-			want:  []string{"site.yaml:2:1: cannot unmarshal a list into string"},
+			want:  []string{"site.yaml:2:1: expected text, not a list"},
 		},
 		{
 			name:  "wrong type: mapping for text",
 			files: map[string]string{"site.yaml": "name: Maple\nemail:\n  a: b\n"},
-			want:  []string{"site.yaml:3:3: cannot unmarshal a mapping into string"},
+			want:  []string{"site.yaml:3:3: expected text, not a mapping"},
 		},
 		{
 			name:  "wrong type: text for a switch",
 			files: map[string]string{"site.yaml": "name: Maple\nsettings:\n  hub: maybe\n"},
-			want:  []string{"site.yaml:3:3: cannot unmarshal text `maybe` into bool"},
+			want:  []string{`site.yaml:3:3: expected true or false, not the text "maybe"`},
 		},
 		{
 			name:  "wrong type: list for a number",
@@ -397,7 +397,7 @@ taxes:
 				"clients/.DS_Store":            "",
 			},
 			want: []string{
-				`clients/Bad_Name: client folder name "Bad_Name" is not a valid client ID: use lower-case letters, digits and hyphens (it becomes the hub's URL /c/bad_name/)`,
+				`clients/Bad_Name: client folder name "Bad_Name" is not a valid client ID: use lower-case letters, digits and hyphens, such as "bad-name" (it becomes the hub's URL /c/bad-name/)`,
 				"clients/nofile: client folder has no client.yaml; every client needs one with at least a name and a contact",
 				"clients/readme.txt: only folders belong in clients/: one folder per client, named by the client's ID",
 			},
@@ -518,7 +518,7 @@ properties:
 `},
 			want: []string{
 				`clients/acme/quotes/q-1.yaml:1:1: no line items; add at least one under "lines:"`,
-				`clients/acme/quotes/q-1.yaml:1:1: quote has no issued; add "issued: YYYY-MM-DD"`,
+				`clients/acme/quotes/q-1.yaml:1:1: quote has no issue date; add "issued: YYYY-MM-DD"`,
 				`clients/acme/quotes/q-1.yaml:1:1: quote has no number; add "number: ..."`,
 				`clients/acme/quotes/q-1.yaml:1:1: quote has no status; add "status:" with one of ` + quoteStatuses,
 				`clients/acme/quotes/q-1.yaml:1:1: quote has no title; add "title: ..."`,
@@ -634,8 +634,8 @@ deposit:
 notes: [a]
 `},
 			want: []string{
-				"clients/acme/quotes/q-1.yaml:11:5: cannot unmarshal !!int `3` into bool",
-				"clients/acme/quotes/q-1.yaml:12:1: cannot unmarshal a list into string",
+				"clients/acme/quotes/q-1.yaml:11:5: expected true or false, not the number 3",
+				"clients/acme/quotes/q-1.yaml:12:1: expected text, not a list",
 			},
 		},
 		{
@@ -648,12 +648,12 @@ notes: [a]
 		{
 			name:  "quote list for a required text field",
 			files: map[string]string{"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "number: Q-1", "number: [Q, 1]", 1)},
-			want:  []string{"clients/acme/quotes/q-1.yaml:1:1: cannot unmarshal a list into string"},
+			want:  []string{"clients/acme/quotes/q-1.yaml:1:1: expected text, not a list"},
 		},
 		{
 			name:  "quote text for property",
 			files: map[string]string{"clients/acme/quotes/q-1.yaml": validQuote + "property: abc\n"},
-			want:  []string{"clients/acme/quotes/q-1.yaml:11:1: cannot unmarshal text `abc` into int"},
+			want:  []string{`clients/acme/quotes/q-1.yaml:11:1: expected a whole number, not the text "abc"`},
 		},
 		{
 			name:  "quote mapping for unit_price",
@@ -706,7 +706,7 @@ discounts:
   - percent: 50
 `},
 			// 60.00 + 50% of 100.00 = 110.00 > 100.00
-			want: []string{"clients/acme/quotes/q-1.yaml:5:1: totals cannot be computed: discounts (11000) are more than the subtotal (10000)"},
+			want: []string{"clients/acme/quotes/q-1.yaml:5:1: totals cannot be computed: the discounts ($110.00) add up to more than the subtotal ($100.00)"},
 		},
 
 		// deposits
@@ -761,8 +761,8 @@ discounts:
 			files: map[string]string{"clients/acme/invoices/i-1.yaml": `notes: Thanks
 `},
 			want: []string{
-				`clients/acme/invoices/i-1.yaml:1:1: invoice has no due; add "due: YYYY-MM-DD"`,
-				`clients/acme/invoices/i-1.yaml:1:1: invoice has no issued; add "issued: YYYY-MM-DD"`,
+				`clients/acme/invoices/i-1.yaml:1:1: invoice has no due date; add "due: YYYY-MM-DD"`,
+				`clients/acme/invoices/i-1.yaml:1:1: invoice has no issue date; add "issued: YYYY-MM-DD"`,
 				`clients/acme/invoices/i-1.yaml:1:1: invoice has no number; add "number: ..."`,
 				`clients/acme/invoices/i-1.yaml:1:1: invoice has no status; add "status:" with one of draft, awaiting_payment, paid, bad_debt`,
 				`clients/acme/invoices/i-1.yaml:1:1: invoice has no subject; add "subject: ..."`,
@@ -839,7 +839,7 @@ lines:
 		{
 			name:  "invoice discounts over the subtotal",
 			files: map[string]string{"clients/acme/invoices/i-1.yaml": validInvoice + "discounts:\n  - amount: 100.01\n"},
-			want:  []string{"clients/acme/invoices/i-1.yaml:6:1: totals cannot be computed: discounts (10001) are more than the subtotal (10000)"},
+			want:  []string{"clients/acme/invoices/i-1.yaml:6:1: totals cannot be computed: the discounts ($100.01) add up to more than the subtotal ($100.00)"},
 		},
 		{
 			name: "invoice quote does not exist",
@@ -940,7 +940,7 @@ body
 		{
 			name:  "portal wrong type",
 			files: map[string]string{"clients/acme/portals/kitchen/portal.md": "---\ntitle: \"\"\norder: abc\n---\n"},
-			want:  []string{"clients/acme/portals/kitchen/portal.md:3:1: cannot unmarshal text `abc` into int"},
+			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: expected a whole number, not the text "abc"`},
 		},
 		{
 			name: "portal cover outside its folder",
@@ -1007,7 +1007,7 @@ body
 			},
 			want: []string{
 				`clients/acme/portals/Kitchen: portal folder name "Kitchen" is not valid: use lower-case letters, digits and hyphens (it becomes part of the URL)`,
-				"clients/acme/portals/empty/portal.md: no such file or directory",
+				"clients/acme/portals/empty: portal folder has no portal.md; add one with front matter (title: ...) and Markdown notes",
 				"clients/acme/portals/notes.md: only folders belong in portals/: one folder per portal, holding portal.md",
 			},
 		},
@@ -1117,7 +1117,7 @@ func TestLoadBugs(t *testing.T) {
 				"clients/acme/quotes/q-1.yaml":   validQuote + "notes: [a]\n",
 				"clients/acme/invoices/i-1.yaml": validInvoice + "quote: Q-1\n",
 			},
-			want: []string{"clients/acme/quotes/q-1.yaml:11:1: cannot unmarshal a list into string"},
+			want: []string{"clients/acme/quotes/q-1.yaml:11:1: expected text, not a list"},
 		},
 		{
 			name:  "two documents and a bad quote reference",
@@ -1150,7 +1150,7 @@ func TestLoadBugs(t *testing.T) {
 			name:  "totals fail, deposit compared with a zero total",
 			bug:   `when ComputeTotals fails, validateQuote still treats totals as known and adds "deposit 10 is more than the quote's total $0.00"`,
 			files: map[string]string{"clients/acme/quotes/q-1.yaml": validQuote + "discounts:\n  - amount: 2000\ndeposit:\n  amount: 10\n"},
-			want:  []string{"clients/acme/quotes/q-1.yaml:7:1: totals cannot be computed: discounts (200000) are more than the subtotal (100000)"},
+			want:  []string{"clients/acme/quotes/q-1.yaml:7:1: totals cannot be computed: the discounts ($2,000.00) add up to more than the subtotal ($1,000.00)"},
 		},
 		{
 			name: "payments overflow",
@@ -1186,7 +1186,6 @@ func TestLoadBugs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Skip("BUG: " + tt.bug)
 			dir, _, ps := loadSite(t, tt.files)
 			if tt.someIn != "" {
 				f := filepath.Join(dir, filepath.FromSlash(tt.someIn))
@@ -1201,7 +1200,6 @@ func TestLoadBugs(t *testing.T) {
 }
 
 func TestLoadMessagesNameNoGoTypes(t *testing.T) {
-	t.Skip("BUG: yaml.v3 type errors reach people with Go type names and YAML tags, e.g. \"cannot unmarshal text `foo` into []site.Line\" and \"cannot unmarshal !!int `3` into bool\" (yamlError translates only !!str, !!seq and !!map)")
 	_, _, ps := loadSite(t, map[string]string{
 		"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "status: awaiting_response", "status: draft\noptional_lines: 3", 1) + "discounts: 5\n",
 		"clients/acme/client.yaml":     "name: Ana\ncontacts: ana@example.com\n",
@@ -1214,7 +1212,6 @@ func TestLoadMessagesNameNoGoTypes(t *testing.T) {
 }
 
 func TestLoadDiscountMessageUsesMoney(t *testing.T) {
-	t.Skip(`BUG: "totals cannot be computed: discounts (11000) are more than the subtotal (10000)" shows minor units, not money as written ($110.00, $100.00)`)
 	_, _, ps := loadSite(t, map[string]string{
 		"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "tax: state\n", "", 1) + "discounts:\n  - amount: 1100\n",
 	})
@@ -2004,7 +2001,7 @@ func TestComputeTotalsErrors(t *testing.T) {
 			name:      "discounts over subtotal",
 			lines:     []site.Line{line(t, "1", "100", "")},
 			discounts: []site.Discount{pct(t, "60"), pct(t, "50")},
-			want:      "discounts (11000) are more than the subtotal (10000)",
+			want:      "the discounts add up to more than the subtotal",
 		},
 		{
 			name:  "unknown line tax",
@@ -2042,7 +2039,6 @@ func TestComputeTotalsErrors(t *testing.T) {
 }
 
 func TestComputeTotalsOverflowBugs(t *testing.T) {
-	t.Skip("BUG: ComputeTotals adds discounts (t.Discount += a), tax bases, taxes and the total with plain + and no overflow check; sums past 2^63 wrap instead of returning ErrOverflow")
 	big := site.Money{Amt: 5_000_000_000_000_000_000, Set: true} // 50,000,000,000,000,000.00
 	taxes := []site.Tax{{ID: "state", Name: "State", Rate: num(t, "8.875")}}
 	tests := []struct {

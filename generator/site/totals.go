@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/hubhq/hub/generator/money"
@@ -49,20 +50,22 @@ func ComputeTotals(lines []Line, discounts []Discount, docTax string, taxes []Ta
 			return t, err
 		}
 	}
-	for _, d := range discounts {
+	for i, d := range discounts {
 		var a money.Amount
 		if d.Percent.Set {
 			if a, err = money.Percent(t.Subtotal, d.Percent.Dec); err != nil {
-				return t, err
+				return t, fmt.Errorf("discount %d: %w", i+1, err)
 			}
 		} else {
 			a = d.Amount.Amt
 		}
 		t.Discounts = append(t.Discounts, a)
-		t.Discount += a
+		if t.Discount, err = money.Add(t.Discount, a); err != nil {
+			return t, fmt.Errorf("discounts: %w", err)
+		}
 	}
 	if t.Discount > t.Subtotal && t.Subtotal >= 0 {
-		return t, fmt.Errorf("discounts (%d) are more than the subtotal (%d)", t.Discount, t.Subtotal)
+		return t, &DiscountsTooLargeError{Discount: t.Discount, Subtotal: t.Subtotal}
 	}
 	weights := make([]money.Amount, len(lines))
 	for i, a := range t.Lines {
@@ -92,7 +95,14 @@ func ComputeTotals(lines []Line, discounts []Discount, docTax string, taxes []Ta
 		if _, ok := bases[id]; !ok {
 			order = append(order, id)
 		}
-		bases[id] += t.Lines[i] - shares[i]
+		b, err := money.Sub(t.Lines[i], shares[i])
+		if err == nil {
+			b, err = money.Add(bases[id], b)
+		}
+		if err != nil {
+			return t, fmt.Errorf("tax %q: %w", id, err)
+		}
+		bases[id] = b
 	}
 	for _, id := range order {
 		tx, ok := byID[id]
@@ -104,8 +114,40 @@ func ComputeTotals(lines []Line, discounts []Discount, docTax string, taxes []Ta
 			return t, err
 		}
 		t.Taxes = append(t.Taxes, TaxTotal{Tax: tx, Base: bases[id], Amount: a})
-		t.Tax += a
+		if t.Tax, err = money.Add(t.Tax, a); err != nil {
+			return t, fmt.Errorf("taxes: %w", err)
+		}
 	}
-	t.Total = t.Subtotal - t.Discount + t.Tax
+	total, err := money.Sub(t.Subtotal, t.Discount)
+	if err == nil {
+		total, err = money.Add(total, t.Tax)
+	}
+	if err != nil {
+		return t, fmt.Errorf("total: %w", err)
+	}
+	t.Total = total
 	return t, nil
+}
+
+// DiscountsTooLargeError is ComputeTotals' error when the discounts add up
+// to more than the subtotal. Its message names no amounts (ComputeTotals
+// does not know the locale); callers that do can format Discount and
+// Subtotal.
+type DiscountsTooLargeError struct {
+	Discount money.Amount // all discounts together
+	Subtotal money.Amount
+}
+
+func (e *DiscountsTooLargeError) Error() string {
+	return "the discounts add up to more than the subtotal"
+}
+
+// totalsProblem words a ComputeTotals error for people, with amounts
+// formatted for the site's locale.
+func totalsProblem(err error, cfg *Config) string {
+	if de, ok := errors.AsType[*DiscountsTooLargeError](err); ok {
+		return fmt.Sprintf("totals cannot be computed: the discounts (%s) add up to more than the subtotal (%s)",
+			cfg.Locale.Format(de.Discount, cfg.Currency), cfg.Locale.Format(de.Subtotal, cfg.Currency))
+	}
+	return fmt.Sprintf("totals cannot be computed: %v", err)
 }

@@ -3,6 +3,7 @@ package site
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
 	"os"
@@ -113,7 +114,7 @@ func (l *loader) config(c *Config) {
 
 // checkAsset checks a file named in site.yaml exists inside the content folder.
 func (l *loader) checkAsset(d *doc, key, rel string) {
-	if filepath.IsAbs(rel) || strings.Contains(filepath.ToSlash(filepath.Clean(rel)), "..") {
+	if !filepath.IsLocal(rel) {
 		d.errorf([]any{key}, "%s %q must be a path inside the content folder", key, rel)
 		return
 	}
@@ -196,10 +197,14 @@ func checkStatus(d *doc, what, s string, allowed []string) {
 	}
 }
 
+// dateNames are how dates are called in messages, by key.
+var dateNames = map[string]string{"issued": "issue date", "due": "due date", "valid_until": "valid until date"}
+
 func checkDate(d *doc, key string, v *Date, required bool, what string) {
 	if !v.Set {
 		if required {
-			d.keyErrorf(nil, "%s has no %s; add \"%s: YYYY-MM-DD\"", what, key, key)
+			name := cmp.Or(dateNames[key], key)
+			d.keyErrorf(nil, "%s has no %s; add \"%s: YYYY-MM-DD\"", what, name, key)
 		}
 		return
 	}
@@ -222,13 +227,16 @@ func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
 	if q.Property != nil && (*q.Property < 1 || *q.Property > len(c.Properties)) {
 		d.errorf([]any{"property"}, "property %d does not exist; the client has %d properties (counting from 1)", *q.Property, len(c.Properties))
 	}
+	// ok: the totals are known, so checks that depend on them can be made.
 	ok := validateLines(d, q.Lines, q.Tax, q.Discounts, cfg, true)
 	if ok {
 		t, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, nil)
 		if err != nil {
-			d.keyErrorf([]any{"lines"}, "totals cannot be computed: %v", err)
+			d.keyErrorf([]any{"lines"}, "%s", totalsProblem(err, cfg))
+			ok = false
+		} else {
+			q.Totals = t
 		}
-		q.Totals = t
 	}
 	if q.Deposit != nil {
 		p := []any{"deposit"}
@@ -242,14 +250,19 @@ func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
 			} else if dep.Percent.Dec <= 0 || dep.Percent.Dec > 100*money.One {
 				d.errorf(append(p, "percent"), "deposit percent %s must be more than 0 and at most 100", dep.Percent.Raw)
 			} else if ok {
-				q.DepositDue, _ = money.Percent(q.Totals.Total, dep.Percent.Dec)
+				var err error
+				if q.DepositDue, err = money.Percent(q.Totals.Total, dep.Percent.Dec); err != nil {
+					d.errorf(append(p, "percent"), "deposit cannot be computed: %v", err)
+				}
 			}
 		case dep.Amount.Set:
 			if err := dep.Amount.parse(cfg.Currency); err != nil {
 				d.errorf(append(p, "amount"), "deposit amount: %v", err)
 			} else if dep.Amount.Amt <= 0 {
 				d.errorf(append(p, "amount"), "deposit amount must be more than 0")
-			} else if ok && dep.Amount.Amt > q.Totals.Total {
+			} else if !ok {
+				// The total is unknown; the deposit is checked against it once known.
+			} else if dep.Amount.Amt > q.Totals.Total {
 				d.errorf(append(p, "amount"), "deposit %s is more than the quote's total %s", dep.Amount.Raw, cfg.Locale.Format(q.Totals.Total, cfg.Currency))
 			} else {
 				q.DepositDue = dep.Amount.Amt
@@ -289,8 +302,12 @@ func validateInvoice(d *doc, inv *Invoice, cfg *Config, today time.Time) {
 		} else if pm.Amount.Amt <= 0 {
 			d.errorf(append(p, "amount"), "payment amount must be more than 0")
 			ok = false
+		} else if paid, err := money.Add(inv.Paid, pm.Amount.Amt); err != nil {
+			d.errorf(append(p, "amount"), "the payments add up to more than the largest amount supported (%s); check the amounts",
+				cfg.Locale.Format(math.MaxInt64, cfg.Currency))
+			ok = false
 		} else {
-			inv.Paid += pm.Amount.Amt
+			inv.Paid = paid
 		}
 		if pm.Method == "" {
 			d.keyErrorf(p, "payment %d has no method (check, cash, bank transfer, card...)", i+1)
@@ -301,11 +318,16 @@ func validateInvoice(d *doc, inv *Invoice, cfg *Config, today time.Time) {
 	}
 	t, err := ComputeTotals(inv.Lines, inv.Discounts, inv.Tax, cfg.Taxes, nil)
 	if err != nil {
-		d.keyErrorf([]any{"lines"}, "totals cannot be computed: %v", err)
+		d.keyErrorf([]any{"lines"}, "%s", totalsProblem(err, cfg))
 		return
 	}
 	inv.Totals = t
-	inv.Balance = t.Total - inv.Paid
+	// Both are non-negative here (payments are positive, discounts at most
+	// the subtotal, taxes at most 100%), but check rather than wrap.
+	if inv.Balance, err = money.Sub(t.Total, inv.Paid); err != nil {
+		d.keyErrorf([]any{"payments"}, "balance cannot be computed: %v", err)
+		return
+	}
 	if inv.Balance < 0 {
 		d.keyErrorf([]any{"payments"}, "payments add up to %s, more than the invoice total %s",
 			cfg.Locale.Format(inv.Paid, cfg.Currency), cfg.Locale.Format(t.Total, cfg.Currency))
@@ -511,28 +533,36 @@ func CheckNumbers(nums []Numbered) Problems {
 }
 
 // checkQuoteRefs checks that invoices name quotes of the same client.
-func (l *loader) checkQuoteRefs(c *Client) {
-	own := map[string]bool{}
-	for _, q := range c.Quotes {
-		own[q.Number] = true
+// quoteNums holds the lower-cased number of every quote file, including
+// those that failed to load; when unsure, some quote file failed before its
+// number was known, so no reference can be said to be wrong. invDocs are the
+// invoices' parsed files, to place problems.
+func (l *loader) checkQuoteRefs(c *Client, quoteNums map[string]bool, unsure bool, invDocs map[*Invoice]*doc) {
+	if unsure {
+		return
 	}
 	for _, inv := range c.Invoices {
-		if inv.Quote != "" && !own[inv.Quote] {
-			l.refError(inv.File, "quote", "quote %q is not one of this client's quotes (in %s)", inv.Quote, filepath.Join(c.Dir, "quotes"))
+		if inv.Quote == "" || quoteNums[strings.ToLower(inv.Quote)] {
+			continue
 		}
+		d := invDocs[inv]
+		if d == nil {
+			d = locate(inv.File, l.out)
+		}
+		d.errorf([]any{"quote"}, "quote %q is not one of this client's quotes (in %s)", inv.Quote, filepath.Join(c.Dir, "quotes"))
 	}
 }
 
 func (l *loader) numberDup(file, number, other string) {
-	src, _ := os.ReadFile(file)
-	d := &doc{file: file, out: l.out}
-	d.decode(src, new(map[string]any))
-	d.errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
+	locate(file, l.out).errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
 }
 
-func (l *loader) refError(file, key, format string, args ...any) {
-	src, _ := os.ReadFile(file)
-	d := &doc{file: file, out: l.out}
-	d.decode(src, new(map[string]any))
-	d.errorf([]any{key}, format, args...)
+// locate returns a doc for file that places problems (reported to out) but
+// reports none of its own: the file was checked when it was loaded.
+func locate(file string, out *Problems) *doc {
+	d := &doc{file: file, out: out}
+	if src, err := os.ReadFile(file); err == nil {
+		d.root, _, _ = parseRoot(src)
+	}
+	return d
 }

@@ -89,13 +89,32 @@ func (d *doc) keyPos(path ...any) (int, int) {
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// docStartRE matches a line that starts a new YAML document ("---") or
+// ends the current one ("...").
+var docStartRE = regexp.MustCompile(`^(?:---|\.\.\.)(?:[ \t].*)?\r?$`)
+
+// parseRoot parses the first YAML document of src and returns its top
+// node (unwrapped from the document node) and the decoder, positioned at
+// whatever follows it.
+func parseRoot(src []byte) (*yaml.Node, *yaml.Decoder, error) {
+	var top yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&top); err != nil {
+		return nil, dec, err
+	}
+	root := &top
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	return root, dec, nil
+}
+
 // decode parses src into v, reporting syntax errors, unknown fields and
 // type errors, all with positions. It reports whether v may be checked
 // further (false after a syntax or type error, to avoid follow-on noise).
 func (d *doc) decode(src []byte, v any) bool {
-	var top yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&top); err != nil {
+	root, dec, err := parseRoot(src)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			d.errorf(nil, "file is empty")
 			return false
@@ -103,13 +122,17 @@ func (d *doc) decode(src []byte, v any) bool {
 		d.yamlError(err)
 		return false
 	}
+	// Anything after the first document is a mistake, whether or not it
+	// parses: report it once, and nothing about its content.
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		*d.out = append(*d.out, Problem{File: d.file, Line: extra.Line + d.lineOffset, Col: 1, Msg: "only one YAML document is allowed per file (remove the second \"---\")"})
-	}
-	root := &top
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := 0
+		if err == nil {
+			line = extra.Line
+		} else {
+			line = secondDocLine(src, lastLine(root))
+		}
+		*d.out = append(*d.out, Problem{File: d.file, Line: line + d.lineOffset, Col: 1, Msg: "only one YAML document is allowed per file (remove the second \"---\")"})
 	}
 	if root.Kind != yaml.MappingNode {
 		*d.out = append(*d.out, Problem{File: d.file, Line: root.Line + d.lineOffset, Col: root.Column, Msg: "expected a mapping of fields (name: value)"})
@@ -126,6 +149,31 @@ func (d *doc) decode(src []byte, v any) bool {
 	return true
 }
 
+// lastLine is the last line a node of the tree n starts on.
+func lastLine(n *yaml.Node) int {
+	l := n.Line
+	for _, c := range n.Content {
+		l = max(l, lastLine(c))
+	}
+	return l
+}
+
+// secondDocLine finds the line of the "---" (or "...") that ends the first
+// document, looking below line after; 1 if there is none.
+func secondDocLine(src []byte, after int) int {
+	for i, l := range strings.Split(string(src), "\n") {
+		if i+1 > after && docStartRE.MatchString(l) {
+			return i + 1
+		}
+	}
+	return max(after, 1)
+}
+
+var (
+	typeErrRE  = regexp.MustCompile("(?s)^cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
+	dupFieldRE = regexp.MustCompile(`^field (.+) already set in type .+$`)
+)
+
 // yamlError turns a yaml.v3 error ("yaml: line 3: ...") into problems.
 func (d *doc) yamlError(err error) {
 	var te *yaml.TypeError
@@ -141,11 +189,76 @@ func (d *doc) yamlError(err error) {
 			col = d.firstColumnOn(line)
 		}
 		m = strings.TrimPrefix(m, "yaml: ")
-		m = strings.ReplaceAll(m, "!!str", "text")
-		m = strings.ReplaceAll(m, "!!seq", "a list")
-		m = strings.ReplaceAll(m, "!!map", "a mapping")
+		if sm := typeErrRE.FindStringSubmatch(m); sm != nil {
+			m = fmt.Sprintf("expected %s, not %s", goTypeWords(sm[3]), yamlValueWords(sm[1], sm[2]))
+		} else if sm := dupFieldRE.FindStringSubmatch(m); sm != nil {
+			m = fmt.Sprintf("field %q is written twice; keep one", sm[1])
+		}
 		*d.out = append(*d.out, Problem{File: d.file, Line: line + d.lineOffset, Col: col, Msg: m})
 	}
+}
+
+// yamlValueWords describes a YAML value by its tag, for people: "a list",
+// `the text "maybe"`. value is yaml.v3's (possibly shortened) text of a
+// scalar.
+func yamlValueWords(tag, value string) string {
+	value = strings.ToValidUTF8(value, "")
+	switch tag {
+	case "!!str":
+		return fmt.Sprintf("the text %q", value)
+	case "!!int", "!!float":
+		return "the number " + value
+	case "!!bool":
+		return "the value " + value
+	case "!!timestamp":
+		return "the date " + value
+	case "!!null":
+		return "nothing"
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!binary":
+		return "binary data"
+	}
+	return "a value tagged " + strings.TrimLeft(tag, "!")
+}
+
+// listNames names the things in lists of each type, for messages.
+var listNames = map[string]string{
+	reflect.TypeFor[Contact]().String():  "contacts",
+	reflect.TypeFor[Address]().String():  "addresses",
+	reflect.TypeFor[Line]().String():     "line items",
+	reflect.TypeFor[Discount]().String(): "discounts",
+	reflect.TypeFor[Payment]().String():  "payments",
+	reflect.TypeFor[Tax]().String():      "taxes",
+	reflect.TypeFor[Link]().String():     "links",
+	reflect.TypeFor[Embed]().String():    "embeds",
+	reflect.TypeFor[Update]().String():   "updates",
+}
+
+// goTypeWords describes what a Go type (as yaml.v3 prints it) expects,
+// for people: "a list (of contacts)", "true or false".
+func goTypeWords(t string) string {
+	t = strings.TrimLeft(t, "*")
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		if name, ok := listNames[strings.TrimLeft(t[2:], "*")]; ok {
+			return "a list (of " + name + ")"
+		}
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.Contains(t, "."):
+		return "a mapping of fields (name: value)"
+	case t == "string":
+		return "text"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	}
+	return "a different kind of value"
 }
 
 func (d *doc) firstColumnOn(line int) int {

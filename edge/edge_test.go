@@ -1,0 +1,459 @@
+package edge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/edge/sqlstore"
+	"github.com/hubhq/hub/generator"
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/themes"
+)
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// memMailer keeps sent messages.
+type memMailer struct {
+	mu   sync.Mutex
+	msgs []edge.Message
+	sent chan edge.Message
+}
+
+func (m *memMailer) Send(ctx context.Context, msg edge.Message) error {
+	m.mu.Lock()
+	m.msgs = append(m.msgs, msg)
+	m.mu.Unlock()
+	select {
+	case m.sent <- msg:
+	default:
+	}
+	return nil
+}
+
+func (m *memMailer) count() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.msgs) }
+
+// fixture is an edge serving a build of the sample content on 127.0.0.1.
+type fixture struct {
+	t       *testing.T
+	content string
+	out     string
+	keysDir string
+	srv     *edge.Server
+	url     string
+	store   *sqlstore.Store
+	mail    *memMailer
+	clock   *clock
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+var buildNow = time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newFixture builds a copy of the sample content (edited by edit, if set)
+// and starts an edge on it.
+func newFixture(t *testing.T, edit func(content string)) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &fixture{t: t, content: filepath.Join(dir, "content"), out: filepath.Join(dir, "public"), keysDir: filepath.Join(dir, "keys"),
+		mail: &memMailer{sent: make(chan edge.Message, 100)}, clock: &clock{t: buildNow}, logs: &syncBuffer{}}
+	copyDir(t, "../content", f.content)
+	if edit != nil {
+		edit(f.content)
+	}
+	f.rebuild()
+	var err error
+	if f.store, err = sqlstore.Open(filepath.Join(dir, "state")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.store.Close() })
+	f.start()
+	return f
+}
+
+// start runs a new edge server (on a new port) over the fixture's build and store.
+func (f *fixture) start() {
+	t := f.t
+	t.Helper()
+	keys, err := bundle.LoadKeySet(f.keysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.url = "http://" + ln.Addr().String()
+	base, _ := url.Parse(f.url)
+	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.srv, err = edge.New(context.Background(), edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log}, f.store, f.mail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	done := make(chan struct{})
+	go func() { f.srv.Run(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (f *fixture) rebuild() {
+	f.t.Helper()
+	if _, err := generator.Build(context.Background(), generator.Options{Content: f.content, Out: f.out, Keys: f.keysDir, Theme: themes.Default(), Now: buildNow}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// client is a browser without redirects followed, keeping cookies.
+func (f *fixture) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (f *fixture) do(c *http.Client, method, path string, body url.Values, hdr ...string) *http.Response {
+	f.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(body.Encode())
+	}
+	req, err := http.NewRequest(method, f.url+path, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func readBody(t *testing.T, r *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var linkRE = regexp.MustCompile(`/login/t/([A-Za-z0-9_-]+)`)
+
+// awaitLink waits for the next email and returns its login link's path.
+func (f *fixture) awaitLink() (string, edge.Message) {
+	f.t.Helper()
+	select {
+	case m := <-f.mail.sent:
+		p := linkRE.FindString(m.Text)
+		if p == "" {
+			f.t.Fatalf("email %q has no login link:\n%s", m.Subject, m.Text)
+		}
+		return p, m
+	case <-time.After(5 * time.Second):
+		f.t.Fatal("no email sent")
+	}
+	return "", edge.Message{}
+}
+
+const dana = "dana@whitfield-dental.example"
+
+func (f *fixture) contactEmail(client string) string {
+	c, ok := f.srv.Build().Client(client)
+	if !ok || len(c.Contacts) == 0 {
+		f.t.Fatalf("no client %s with contacts in the sample", client)
+	}
+	return c.Contacts[0].Email
+}
+
+// login signs a new browser in as the first contact of client.
+func (f *fixture) login(client string) *http.Client {
+	f.t.Helper()
+	link, err := f.srv.NewToken(context.Background(), edge.Token{Purpose: edge.TokenLogin, Email: f.contactEmail(client), ClientID: client})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	c := f.client()
+	r := f.do(c, "POST", u.Path, url.Values{})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/"+client+"/" {
+		f.t.Fatalf("POST link = %d to %q; want 303 to the hub", r.StatusCode, r.Header.Get("Location"))
+	}
+	return c
+}
+
+func TestLoginFlow(t *testing.T) {
+	f := newFixture(t, nil)
+	email := f.contactEmail("whitfield-dental")
+	c := f.client()
+
+	r := f.do(c, "POST", "/login", url.Values{"email": {strings.ToUpper(email)}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login/sent/" {
+		t.Fatalf("POST /login = %d %q; want 303 to /login/sent/", r.StatusCode, r.Header.Get("Location"))
+	}
+	link, msg := f.awaitLink()
+	if msg.To[0].Email != email || !strings.Contains(msg.HTML, link) || !strings.HasPrefix(msg.Links[0], f.url+"/login/t/") {
+		t.Errorf("login email = %+v; want it to %s with the link in both parts, built from the base URL", msg.To, email)
+	}
+
+	// Opening the link (GET, HEAD) shows Continue and spends nothing.
+	for i := 0; i < 2; i++ {
+		for _, m := range []string{"GET", "HEAD"} {
+			r = f.do(c, m, link, nil)
+			if r.StatusCode != 200 || len(r.Cookies()) != 0 {
+				t.Fatalf("%s link = %d with cookies %v; want 200 and no cookie", m, r.StatusCode, r.Cookies())
+			}
+			if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("%s link headers: Cache-Control %q, Referrer-Policy %q; want no-store, no-referrer", m, r.Header.Get("Cache-Control"), r.Header.Get("Referrer-Policy"))
+			}
+		}
+	}
+	if body := readBody(t, f.do(c, "GET", link, nil)); !strings.Contains(body, `method="post"`) && !strings.Contains(body, `method=post`) {
+		t.Errorf("continue page has no POST form:\n%.500s", body)
+	}
+
+	// POST spends it: a session cookie, 303 to the hub, without the token.
+	r = f.do(c, "POST", link, url.Values{})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/whitfield-dental/" {
+		t.Fatalf("POST link = %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, ck := range r.Cookies() {
+		if ck.Name == "hub_session" {
+			sess = ck
+		}
+	}
+	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || sess.Domain != "" {
+		t.Fatalf("session cookie = %+v; want HttpOnly, SameSite=Lax, Path=/, no Domain", sess)
+	}
+	r = f.do(c, "GET", "/c/whitfield-dental/", nil)
+	if r.StatusCode != 200 || !strings.Contains(readBody(t, r), "Whitfield") {
+		t.Fatalf("GET hub after login = %d", r.StatusCode)
+	}
+	// Used: a second POST or GET gets the invalid page.
+	if r = f.do(f.client(), "POST", link, url.Values{}); r.Header.Get("Location") != "/login/invalid/" {
+		t.Errorf("second POST of a link = %d %q; want /login/invalid/", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r = f.do(f.client(), "GET", link, nil); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET of a used link = %d; want 404 with the invalid page", r.StatusCode)
+	}
+	// The first login is recorded.
+	rows, err := edge.ClientsReport(context.Background(), f.srv.Build(), f.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if strings.EqualFold(row.Email, email) && row.State() != "joined" {
+			t.Errorf("after login, %s is %q; want joined", email, row.State())
+		}
+	}
+	// Tokens never reach the logs.
+	tok := strings.TrimPrefix(link, "/login/t/")
+	if strings.Contains(f.logs.String(), tok) {
+		t.Error("a login token appears in the logs")
+	}
+}
+
+func TestLoginSameAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	known := f.do(f.client(), "POST", "/login", url.Values{"email": {f.contactEmail("okafor-residence")}})
+	f.awaitLink()
+	unknown := f.do(f.client(), "POST", "/login", url.Values{"email": {"nobody@nowhere.example"}})
+	kb, ub := readBody(t, known), readBody(t, unknown)
+	if known.StatusCode != unknown.StatusCode || kb != ub {
+		t.Errorf("known: %d %q; unknown: %d %q; want the same", known.StatusCode, kb, unknown.StatusCode, ub)
+	}
+	for _, h := range []http.Header{known.Header, unknown.Header} {
+		h.Del("Date")
+	}
+	if fmt.Sprint(known.Header) != fmt.Sprint(unknown.Header) {
+		t.Errorf("headers differ:\nknown   %v\nunknown %v", known.Header, unknown.Header)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := f.mail.count(); n != 1 {
+		t.Errorf("%d emails sent; want 1 (none for the unknown address)", n)
+	}
+}
+
+func TestLoginLinkFromBaseURLNotHost(t *testing.T) {
+	f := newFixture(t, nil)
+	f.do(f.client(), "POST", "/login", url.Values{"email": {f.contactEmail("lindqvist")}}, "Host", "evil.example")
+	_, msg := f.awaitLink()
+	if !strings.HasPrefix(msg.Links[0], f.url) || strings.Contains(msg.Text, "evil.example") {
+		t.Errorf("link %q; want it built from the base URL %s", msg.Links[0], f.url)
+	}
+}
+
+func TestLoginRateLimits(t *testing.T) {
+	f := newFixture(t, nil)
+	email := f.contactEmail("lindqvist")
+	codes := map[int]int{}
+	for i := 0; i < 12; i++ {
+		codes[f.do(f.client(), "POST", "/login", url.Values{"email": {email}}).StatusCode]++
+	}
+	if codes[http.StatusTooManyRequests] == 0 {
+		t.Errorf("12 logins from one IP: %v; want some 429", codes)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := f.mail.count(); n > 5 {
+		t.Errorf("%d emails to one address in a burst; want at most 5", n)
+	}
+}
+
+func TestTokenSingleUseConcurrent(t *testing.T) {
+	f := newFixture(t, nil)
+	link, err := f.srv.NewToken(context.Background(), edge.Token{Purpose: edge.TokenLogin, Email: f.contactEmail("okafor-residence")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sessions := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", f.url+u.Path, strings.NewReader(""))
+			resp, err := f.client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if strings.HasPrefix(resp.Header.Get("Location"), "/c/") {
+				mu.Lock()
+				sessions++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if sessions != 1 {
+		t.Errorf("20 concurrent uses of one link made %d sessions; want exactly 1", sessions)
+	}
+}
+
+func TestTokenExpiresAndIsStoredHashed(t *testing.T) {
+	f := newFixture(t, nil)
+	link, _ := f.srv.NewToken(context.Background(), edge.Token{Purpose: edge.TokenLogin, Email: f.contactEmail("okafor-residence")})
+	tok := link[strings.LastIndex(link, "/")+1:]
+	if len(tok) < 22 { // 128 bits in base64url
+		t.Errorf("token %q is shorter than 128 bits", tok)
+	}
+	db, err := os.ReadFile(filepath.Join(filepath.Dir(f.out), "state", sqlstore.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(filepath.Join(filepath.Dir(f.out), "state", sqlstore.FileName+"-wal"))
+	if bytes.Contains(append(db, wal...), []byte(tok)) {
+		t.Error("the raw token is in the database; only its hash may be")
+	}
+	f.clock.Add(16 * time.Minute)
+	if r := f.do(f.client(), "POST", "/login/t/"+tok, url.Values{}); r.Header.Get("Location") != "/login/invalid/" {
+		t.Errorf("link after 16 minutes = %q; want /login/invalid/", r.Header.Get("Location"))
+	}
+}
+
+func TestNextAfterLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.client()
+	r := f.do(c, "GET", "/c/whitfield-dental/invoices/", nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+		t.Fatalf("GET hub without session = %d %q; want 303 to /", r.StatusCode, r.Header.Get("Location"))
+	}
+	f.do(c, "POST", "/login", url.Values{"email": {f.contactEmail("whitfield-dental")}})
+	link, _ := f.awaitLink()
+	r = f.do(c, "POST", link, url.Values{})
+	if r.Header.Get("Location") != "/c/whitfield-dental/invoices/" {
+		t.Errorf("after login, redirected to %q; want the page asked for", r.Header.Get("Location"))
+	}
+}
+
+func TestFreshSessionEachLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	u, _ := url.Parse(f.url)
+	before := c.Jar.Cookies(u)
+	link, _ := f.srv.NewToken(context.Background(), edge.Token{Purpose: edge.TokenLogin, Email: f.contactEmail("whitfield-dental")})
+	lu, _ := url.Parse(link)
+	r := f.do(c, "POST", lu.Path, url.Values{})
+	if r.Header.Get("Location") != "/c/whitfield-dental/" {
+		t.Fatalf("second login went to %q", r.Header.Get("Location"))
+	}
+	after := c.Jar.Cookies(u)
+	if len(before) == 0 || len(after) == 0 || before[0].Value == after[0].Value {
+		t.Error("a login kept the session the browser brought; want a fresh one")
+	}
+	if f.do(c, "GET", "/c/okafor-residence/", nil).StatusCode == 200 {
+		t.Error("the old client's hub is still open after logging in as another client")
+	}
+}

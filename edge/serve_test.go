@@ -1,0 +1,372 @@
+package edge_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/hubhq/hub/edge"
+)
+
+// forge makes a session cookie value with the given claims and key.
+func (f *fixture) forge(method jwt.SigningMethod, claims jwt.MapClaims, kid string, key any) string {
+	f.t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) withCookie(value string) *http.Client {
+	c := f.client()
+	u, _ := url.Parse(f.url)
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "hub_session", Value: value, Path: "/"}})
+	return c
+}
+
+func TestSessionValidation(t *testing.T) {
+	f := newFixture(t, nil)
+	keys, err := f.store.SessionKeys(context.Background(), f.clock.Now(), 1000*time.Hour)
+	if err != nil || len(keys) == 0 {
+		t.Fatal(keys, err)
+	}
+	k := keys[0]
+	now := f.clock.Now()
+	base := func() jwt.MapClaims {
+		return jwt.MapClaims{"iss": f.url, "aud": []string{edge.AudClient}, "sub": "dana@x.example", "cid": "okafor-residence", "ep": 0,
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	}
+	with := func(mod func(jwt.MapClaims)) jwt.MapClaims { c := base(); mod(c); return c }
+	tests := []struct {
+		name  string
+		value string
+		ok    bool
+	}{
+		{"valid", f.forge(jwt.SigningMethodHS256, base(), k.ID, k.Secret), true},
+		{"alg none", f.forge(jwt.SigningMethodNone, base(), k.ID, jwt.UnsafeAllowNoneSignatureType), false},
+		{"another algorithm", f.forge(jwt.SigningMethodHS512, base(), k.ID, k.Secret), false},
+		{"another key", f.forge(jwt.SigningMethodHS256, base(), k.ID, []byte("not the key, not the key, not it")), false},
+		{"unknown kid", f.forge(jwt.SigningMethodHS256, base(), "nope", k.Secret), false},
+		{"no kid", f.forge(jwt.SigningMethodHS256, base(), "", k.Secret), false},
+		{"no exp", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { delete(c, "exp") }), k.ID, k.Secret), false},
+		{"expired", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() }), k.ID, k.Secret), false},
+		{"future nbf", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }), k.ID, k.Secret), false},
+		{"wrong aud", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{"someone-else"} }), k.ID, k.Secret), false},
+		{"choose aud", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{edge.AudChoose} }), k.ID, k.Secret), false},
+		{"wrong iss", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), k.ID, k.Secret), false},
+		{"old epoch", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["ep"] = 7 }), k.ID, k.Secret), false},
+		{"delegate without staff", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{edge.AudDelegate} }), k.ID, k.Secret), false},
+		{"garbage", "abc.def.ghi", false},
+		{"oversized", strings.Repeat("a", 3000) + ".b.c", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(f.withCookie(tt.value), "GET", "/c/okafor-residence/", nil)
+			if got := r.StatusCode == 200; got != tt.ok {
+				t.Errorf("GET with %s session = %d; want ok=%v", tt.name, r.StatusCode, tt.ok)
+			}
+		})
+	}
+}
+
+func TestLogout(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	other := f.login("okafor-residence") // another device
+	r := f.do(c, "POST", "/logout", url.Values{})
+	var cleared bool
+	for _, ck := range r.Cookies() {
+		if ck.Name == "hub_session" && ck.MaxAge < 0 && ck.Path == "/" {
+			cleared = true
+		}
+	}
+	if r.StatusCode != http.StatusSeeOther || !cleared {
+		t.Errorf("POST /logout = %d, cookies %v; want 303 and the cookie cleared (Max-Age=0, Path=/)", r.StatusCode, r.Cookies())
+	}
+	if f.do(c, "GET", "/c/okafor-residence/", nil).StatusCode == 200 {
+		t.Error("hub still open after logout")
+	}
+	if f.do(other, "GET", "/c/okafor-residence/", nil).StatusCode != 200 {
+		t.Fatal("logout on one device ended the other device's session")
+	}
+	// Sign out everywhere.
+	third := f.login("okafor-residence")
+	if r := f.do(third, "POST", "/logout/all", url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST /logout/all = %d", r.StatusCode)
+	}
+	if f.do(other, "GET", "/c/okafor-residence/", nil).StatusCode == 200 {
+		t.Error("after sign out everywhere, another device's session still works")
+	}
+	// A new login works again.
+	if f.do(f.login("okafor-residence"), "GET", "/c/okafor-residence/", nil).StatusCode != 200 {
+		t.Error("cannot log in after sign out everywhere")
+	}
+	if r := f.do(f.client(), "GET", "/logout", nil); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /logout = %d; want 405", r.StatusCode)
+	}
+}
+
+func TestOnlyOwnBundle(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.login("okafor-residence")
+	if r := f.do(a, "GET", "/c/okafor-residence/", nil); r.StatusCode != 200 {
+		t.Fatalf("own hub = %d", r.StatusCode)
+	}
+	secret := "Whitfield" // a word only in the other client's pages
+	paths := []string{
+		"/c/whitfield-dental/",
+		"/c/whitfield-dental/index.html",
+		"/c/okafor-residence/../whitfield-dental/index.html",
+		"/c/okafor-residence/%2e%2e/whitfield-dental/index.html",
+		"/c/okafor-residence/..%2fwhitfield-dental/index.html",
+		"/c/okafor-residence/%2E%2E%2Fwhitfield-dental%2Findex.html",
+		"/c/okafor-residence/..%5cwhitfield-dental%5cindex.html",
+		"/c/okafor-residence/%5c..%5cwhitfield-dental/index.html",
+		"/c/okafor-residence/manifest.json",
+		"/c/okafor-residence/manifest.sig",
+		"/c/okafor-residence/.hidden",
+		"/c/okafor-residence/index.html/x.css",
+		"/c/okafor-residence//index.html",
+		"/c/OKAFOR-RESIDENCE/",
+	}
+	for _, p := range paths {
+		req, _ := http.NewRequest("GET", f.url+"/", nil)
+		req.URL.Opaque = p // send the path exactly as written
+		resp, err := a.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.Contains(body, secret) {
+			t.Errorf("GET %s = 200 with another client's page", p)
+		}
+		if resp.StatusCode == 200 && !strings.HasSuffix(p, "/") {
+			t.Errorf("GET %s = 200; want 3xx/403/404", p)
+		}
+	}
+}
+
+func TestSymlinkOutOfBundle(t *testing.T) {
+	f := newFixture(t, nil)
+	dir, _ := filepath.EvalSymlinks(filepath.Join(f.out, "c", "okafor-residence"))
+	for _, ext := range []string{"", ".gz", ".br"} {
+		os.Remove(filepath.Join(dir, "requests", "index.html"+ext))
+	}
+	os.Symlink("/etc/passwd", filepath.Join(dir, "requests", "index.html"))
+	r := f.do(f.login("okafor-residence"), "GET", "/c/okafor-residence/requests/", nil)
+	if body := readBody(t, r); r.StatusCode == 200 || strings.Contains(body, "root:") {
+		t.Errorf("GET of a symlink out of the bundle = %d; want it refused", r.StatusCode)
+	}
+}
+
+func TestAuthoriseBeforeConditionalAndRange(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	r := f.do(c, "GET", "/c/okafor-residence/", nil, "Accept-Encoding", "identity")
+	etag := r.Header.Get("ETag")
+	if etag == "" || r.Header.Get("Cache-Control") != "private, no-cache" {
+		t.Fatalf("page headers: ETag %q, Cache-Control %q", etag, r.Header.Get("Cache-Control"))
+	}
+	// With the session: 304 and 206 work.
+	if r := f.do(c, "GET", "/c/okafor-residence/", nil, "If-None-Match", etag, "Accept-Encoding", "identity"); r.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET = %d; want 304", r.StatusCode)
+	}
+	if r := f.do(c, "GET", "/c/okafor-residence/", nil, "Range", "bytes=0-9", "Accept-Encoding", "identity"); r.StatusCode != http.StatusPartialContent || len(readBody(t, r)) != 10 {
+		t.Errorf("Range GET = %d; want 206 with 10 bytes", r.StatusCode)
+	}
+	// Without: neither leaks.
+	anon := f.client()
+	for _, h := range [][]string{{"If-None-Match", etag}, {"Range", "bytes=0-9"}} {
+		if r := f.do(anon, "GET", "/c/okafor-residence/", nil, h...); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("anonymous GET with %s = %d; want 303 to sign in", h[0], r.StatusCode)
+		}
+	}
+}
+
+func TestCompressionAndHeaders(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.login("whitfield-dental")
+	for _, tt := range []struct{ accept, enc string }{{"br, gzip", "br"}, {"gzip", "gzip"}, {"identity", ""}, {"br;q=0, gzip", "gzip"}} {
+		r := f.do(c, "GET", "/c/whitfield-dental/", nil, "Accept-Encoding", tt.accept)
+		if r.Header.Get("Content-Encoding") != tt.enc || r.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(r.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, Content-Type %q, Vary %q", tt.accept, r.Header.Get("Content-Encoding"), r.Header.Get("Content-Type"), r.Header.Get("Vary"))
+		}
+	}
+	r := f.do(c, "GET", "/c/whitfield-dental/", nil)
+	h := r.Header
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "form-action 'self' https://checkout.stripe.com", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+		t.Errorf("security headers missing: %v", h)
+	}
+	// Public assets are public and immutable.
+	css := regexpFind(readBody(t, f.do(f.client(), "GET", "/", nil)), `/assets/style\.[0-9a-f]+\.css`)
+	if r := f.do(f.client(), "GET", css, nil); r.StatusCode != 200 || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("GET %s = %d %q", css, r.StatusCode, r.Header.Get("Cache-Control"))
+	}
+	// Documents download from the bundle.
+	if r := f.do(c, "GET", "/c/whitfield-dental/portals/", nil); r.StatusCode != 200 {
+		t.Errorf("portals page = %d", r.StatusCode)
+	}
+}
+
+func regexpFind(s, re string) string { return regexp.MustCompile(re).FindString(s) }
+
+func TestNotFoundAndMethods(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, p := range []string{"/nope", "/c/", "/assets/nope.css", "/login/t/", "/.env", "/public.d/state.gob"} {
+		if r := f.do(f.client(), "GET", p, nil); r.StatusCode != 404 && r.StatusCode != 301 && r.StatusCode != 303 {
+			t.Errorf("GET %s = %d; want 404", p, r.StatusCode)
+		}
+	}
+	if r := f.do(f.client(), "GET", "/login", nil); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /login = %d; want 405", r.StatusCode)
+	}
+	if r := f.do(f.client(), "PUT", "/", nil); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("PUT / = %d; want 405", r.StatusCode)
+	}
+}
+
+func TestCrossOriginAndBodyLimits(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+		if r := f.do(c, "POST", "/logout/all", url.Values{}, h...); r.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-origin POST (%s) = %d; want 403", h[0], r.StatusCode)
+		}
+	}
+	if f.do(c, "GET", "/c/okafor-residence/", nil).StatusCode != 200 {
+		t.Error("a refused cross-origin post still signed the client out")
+	}
+	big := url.Values{"email": {strings.Repeat("a", 64<<10) + "@x.example"}}
+	if r := f.do(f.client(), "POST", "/login", big); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("64 KB login form = %d; want 413", r.StatusCode)
+	}
+}
+
+func TestDelegate(t *testing.T) {
+	f := newFixture(t, nil)
+	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.client()
+	r := f.do(c, "POST", mustURL(link).Path, url.Values{})
+	if r.Header.Get("Location") != "/c/whitfield-dental/" {
+		t.Fatalf("delegate link = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	body := readBody(t, f.do(c, "GET", "/c/whitfield-dental/invoices/", nil))
+	if !strings.Contains(body, "delegate-banner") || !strings.Contains(body, "Viewing as") || !strings.Contains(body, "Sam (office)") {
+		t.Errorf("delegate page has no viewing-as banner:\n%.400s", body)
+	}
+	if r := f.do(c, "POST", "/logout/all", url.Values{}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("delegate POST /logout/all = %d; want 403", r.StatusCode)
+	}
+	ds, err := f.store.Delegations(context.Background(), 10)
+	if err != nil || len(ds) != 1 || ds[0].Staff != "Sam (office)" || ds[0].ClientID != "whitfield-dental" {
+		t.Errorf("delegations = %+v, %v; want the one login recorded with the staff identity", ds, err)
+	}
+	if _, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", ""); err == nil {
+		t.Error("a delegate link without a staff identity was made")
+	}
+}
+
+func TestChooseHub(t *testing.T) {
+	shared := "pat@both.example"
+	f := newFixture(t, func(content string) {
+		for _, id := range []string{"okafor-residence", "lindqvist"} {
+			p := filepath.Join(content, "clients", id, "client.yaml")
+			b, _ := os.ReadFile(p)
+			s := strings.Replace(string(b), "contacts:\n", "contacts:\n  - name: Pat Both\n    email: "+shared+"\n", 1)
+			os.WriteFile(p, []byte(s), 0o644)
+		}
+	})
+	c := f.client()
+	f.do(c, "POST", "/login", url.Values{"email": {shared}})
+	link, _ := f.awaitLink()
+	r := f.do(c, "POST", link, url.Values{})
+	if r.Header.Get("Location") != "/login/choose" {
+		t.Fatalf("login of a contact of two clients went to %q; want /login/choose", r.Header.Get("Location"))
+	}
+	body := readBody(t, f.do(c, "GET", "/login/choose", nil))
+	if !strings.Contains(body, `value="okafor-residence"`) || !strings.Contains(body, `value="lindqvist"`) {
+		t.Fatalf("choose page does not offer both hubs:\n%s", body)
+	}
+	if r := f.do(c, "POST", "/login/choose", url.Values{"client": {"whitfield-dental"}}); r.Header.Get("Location") != "/login/invalid/" {
+		t.Errorf("choosing a hub not offered went to %q", r.Header.Get("Location"))
+	}
+	r = f.do(c, "POST", "/login/choose", url.Values{"client": {"lindqvist"}})
+	if r.Header.Get("Location") != "/c/lindqvist/" {
+		t.Fatalf("choosing lindqvist went to %q", r.Header.Get("Location"))
+	}
+	if f.do(c, "GET", "/c/lindqvist/", nil).StatusCode != 200 {
+		t.Error("chosen hub does not open")
+	}
+}
+
+func TestTamperedBundleAndReload(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.login("okafor-residence")
+	b := f.login("whitfield-dental")
+	// A file changed on disk after the build is never served.
+	dir, _ := filepath.EvalSymlinks(filepath.Join(f.out, "c", "okafor-residence"))
+	page := filepath.Join(dir, "invoices", "index.html")
+	os.WriteFile(page, []byte("<h1>Pay to account 666</h1>"), 0o644)
+	os.Remove(page + ".br")
+	os.Remove(page + ".gz")
+	r := f.do(a, "GET", "/c/okafor-residence/invoices/", nil)
+	if body := readBody(t, r); r.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, "666") {
+		t.Errorf("tampered page = %d; want 503 and not its content", r.StatusCode)
+	}
+	// A bundle whose manifest fails to verify when a build is loaded: 503
+	// for that client only, logged; the others keep working.
+	os.WriteFile(filepath.Join(dir, "manifest.sig"), []byte("AAAA\n"), 0o644)
+	f.start()
+	a, b = f.login("okafor-residence"), f.login("whitfield-dental")
+	if r := f.do(a, "GET", "/c/okafor-residence/", nil); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("client with a bad bundle = %d; want 503", r.StatusCode)
+	}
+	if r := f.do(b, "GET", "/c/whitfield-dental/", nil); r.StatusCode != 200 {
+		t.Errorf("another client = %d; want 200", r.StatusCode)
+	}
+	if !strings.Contains(f.logs.String(), "bundle failed verification") {
+		t.Error("a bundle that failed verification was not logged")
+	}
+	// Rebuild content with a change and make the edge pick it up without a restart.
+	inv := filepath.Join(f.content, "clients", "whitfield-dental", "client.yaml")
+	data, _ := os.ReadFile(inv)
+	os.WriteFile(inv, []byte(strings.Replace(string(data), "company: ", "company: Dr. ", 1)), 0o644)
+	f.rebuild()
+	if err := f.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(b, "GET", "/c/whitfield-dental/", nil); r.StatusCode != 200 || !strings.Contains(readBody(t, r), "Dr. ") {
+		t.Errorf("after a rebuild, the edge does not serve the new page (%d)", r.StatusCode)
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
