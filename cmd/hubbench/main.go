@@ -22,14 +22,17 @@ func main() {
 	n := flag.Int("n", 10000, "number of clients")
 	hub := flag.String("hub", "bin/hub", "the hub binary")
 	dir := flag.String("dir", "", "work folder (default: a temporary folder, removed afterwards)")
+	conns := flag.Int("c", 64, "connections for the edge benchmark")
+	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
+	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
 	flag.Parse()
-	if err := run(*n, *hub, *dir); err != nil {
+	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, hub, dir string) error {
+func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) error {
 	hub, _ = filepath.Abs(hub)
 	if dir == "" {
 		d, err := os.MkdirTemp("", "hubbench")
@@ -84,7 +87,10 @@ func run(n int, hub, dir string) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	fmt.Printf("%-28s %10s %8s %10s %12s %8.0f MB\n", "hub verify (all bundles)", r.wall.Round(time.Millisecond), "", "", "", float64(r.maxRSS)/1024)
-	return nil
+	if skipEdge {
+		return nil
+	}
+	return benchEdge(hub, dir, conns, dur)
 }
 
 type result struct {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ConfigFile is the site configuration's name inside the content folder.
@@ -102,9 +103,14 @@ func (L *Loader) ClientIDs() ([]string, Problems) {
 	return ids, ps
 }
 
-// suggestID offers a valid ID close to name: lower-case, with runs of other
-// characters replaced by a hyphen. It returns "" if there is none.
+// suggestID offers a valid ID close to an ASCII name: lower-case, with runs
+// of other characters replaced by a hyphen. It returns "" if there is none.
 func suggestID(name string) string {
+	for _, r := range name {
+		if r >= utf8.RuneSelf {
+			return "" // dropping letters such as é would mislead
+		}
+	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(name) {
 		switch {

@@ -29,12 +29,18 @@ const absent = "\x00absent"
 // removes the file.
 func writeSiteFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
+	// Removals first: a later file may replace a removed file's folder
+	// ("clients" written over "clients/acme/client.yaml").
+	for name, content := range files {
+		if content == absent {
+			if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if content == absent {
-			if err := os.RemoveAll(p); err != nil {
-				t.Fatal(err)
-			}
 			continue
 		}
 		if strings.HasSuffix(name, "/") {
@@ -1098,8 +1104,8 @@ body
 	}
 }
 
-// TestLoadBugs holds cases where the loader's output is wrong today. Each
-// want is what a person should see.
+// TestLoadBugs holds cases where the loader's output was wrong (bug says
+// how), kept as regression tests. Each want is what a person should see.
 func TestLoadBugs(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -1183,6 +1189,42 @@ func TestLoadBugs(t *testing.T) {
 			},
 			want: nil,
 		},
+		{
+			name:  "second document with a syntax error, placed",
+			bug:   "decode ignored the error of the second Decode",
+			files: map[string]string{"site.yaml": "name: Maple\n# a comment\n--- # more\nphone: [\n"},
+			want:  []string{`site.yaml:3:1: only one YAML document is allowed per file (remove the second "---")`},
+		},
+		{
+			name: "quote with a syntax error named by an invoice",
+			bug:  "a quote file that does not parse has no known number, so an invoice naming it cannot be said to be wrong",
+			files: map[string]string{
+				"clients/acme/quotes/q-1.yaml":   "number: [\n",
+				"clients/acme/invoices/i-1.yaml": validInvoice + "quote: Q-1\n",
+			},
+			want: []string{"clients/acme/quotes/q-1.yaml:1:1: did not find expected node content"},
+		},
+		{
+			name: "quote reference in another case",
+			bug:  "numbers are compared without regard to case, but quote references were not",
+			files: map[string]string{
+				"clients/acme/quotes/q-1.yaml":   validQuote,
+				"clients/acme/invoices/i-1.yaml": validInvoice + "quote: q-1\n",
+			},
+			want: nil,
+		},
+		{
+			name:  "client folder name with letters that have no ASCII form",
+			bug:   `the suggested URL was strings.ToLower of the name, itself not a valid ID; dropping "é" would mislead`,
+			files: map[string]string{"clients/Café/client.yaml": bobClient},
+			want:  []string{`clients/Café: client folder name "Café" is not a valid client ID: use lower-case letters, digits and hyphens (it becomes part of the hub's URL)`},
+		},
+		{
+			name:  "payments overflow, worded",
+			bug:   "validateInvoice added payments with += and no overflow check",
+			files: map[string]string{"clients/acme/invoices/i-1.yaml": validInvoice + "payments:\n  - date: 2026-11-02\n    amount: 90000000000000000.00\n    method: cash\n  - date: 2026-11-03\n    amount: 90000000000000000.00\n    method: card\n"},
+			want:  []string{"clients/acme/invoices/i-1.yaml:14:13: the payments add up to more than the largest amount supported ($92,233,720,368,547,758.07); check the amounts"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1204,9 +1246,21 @@ func TestLoadMessagesNameNoGoTypes(t *testing.T) {
 		"clients/acme/quotes/q-1.yaml": strings.Replace(validQuote, "status: awaiting_response", "status: draft\noptional_lines: 3", 1) + "discounts: 5\n",
 		"clients/acme/client.yaml":     "name: Ana\ncontacts: ana@example.com\n",
 	})
+	if len(ps) == 0 {
+		t.Fatal("Load reported no problems")
+	}
 	for _, p := range ps {
 		if strings.Contains(p.Msg, "site.") || strings.Contains(p.Msg, "!!") || strings.Contains(p.Msg, "[]") {
 			t.Errorf("problem %q names a Go type or a YAML tag", p.Msg)
+		}
+	}
+	want := []string{
+		`expected a list (of contacts), not the text "ana@exa..."`,
+		"expected a list (of discounts), not the number 5",
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(ps, func(p site.Problem) bool { return p.Msg == w }) {
+			t.Errorf("Load problems = %q; want one saying %q", ps.Error(), w)
 		}
 	}
 }
@@ -2367,4 +2421,12 @@ func FuzzEmbedSource(f *testing.F) {
 			t.Errorf("EmbedSource(%q) = %q: unsafe characters in the frame URL", raw, src)
 		}
 	})
+}
+
+func TestComputeTotalsDiscountsTooLargeError(t *testing.T) {
+	_, err := site.ComputeTotals([]site.Line{line(t, "1", "100", "")}, []site.Discount{pct(t, "60"), pct(t, "50")}, "", nil, nil)
+	de, ok := errors.AsType[*site.DiscountsTooLargeError](err)
+	if !ok || de.Discount != 11000 || de.Subtotal != 10000 {
+		t.Errorf("ComputeTotals error = %#v; want a *DiscountsTooLargeError of 11000 over 10000", err)
+	}
 }

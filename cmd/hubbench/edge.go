@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchEdge measures the edge serving an authenticated client page against
+// nginx serving the same file without authentication, with wrk.
+func benchEdge(hub, dir string, conns int, dur time.Duration) error {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		fmt.Println("\nedge: skipped (needs wrk and nginx: apt-get install wrk nginx-light)")
+		return nil
+	}
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		fmt.Println("\nedge: skipped (needs nginx: apt-get install nginx-light)")
+		return nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	args := []string{"-site", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"), "-state", filepath.Join(dir, "state")}
+	edge := exec.Command(hub, append([]string{"edge", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-base-url", base}, args...)...)
+	var edgeOut bytes.Buffer
+	edge.Stdout, edge.Stderr = &edgeOut, &edgeOut
+	if err := edge.Start(); err != nil {
+		return err
+	}
+	defer func() { edge.Process.Kill(); edge.Wait() }()
+	if err := waitHTTP(base + "/"); err != nil {
+		return fmt.Errorf("edge did not start: %v\n%s", err, edgeOut.String())
+	}
+	// A session: a printed login link, spent like a browser would.
+	client := clientID(0)
+	out, err := exec.Command(hub, append([]string{"link", client, "-print", "-base-url", base}, args...)...).Output()
+	if err != nil {
+		return fmt.Errorf("hub link: %v", err)
+	}
+	m := regexp.MustCompile(`/login/t/\S+`).Find(out)
+	if m == nil {
+		return fmt.Errorf("hub link printed no link: %s", out)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Post(base+string(m), "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "hub_session" {
+			cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	if cookie == "" {
+		return fmt.Errorf("no session cookie from the login link (%s)", resp.Status)
+	}
+	page := "/c/" + client + "/invoices/"
+	bundleDir, err := filepath.EvalSymlinks(filepath.Join(dir, "public", "c", client))
+	if err != nil {
+		return err
+	}
+	st, _ := os.Stat(filepath.Join(bundleDir, "invoices", "index.html"))
+
+	// nginx over the same bundle folder, no authentication.
+	nport, _ := freePort()
+	ndir := filepath.Join(dir, "nginx")
+	os.MkdirAll(filepath.Join(ndir, "logs"), 0o755)
+	conf := fmt.Sprintf(`worker_processes auto;
+daemon off;
+pid %s/nginx.pid;
+error_log %s/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  open_file_cache max=1000;
+  types { text/html html; }
+  server { listen 127.0.0.1:%d; root %s; location /c/%s/ { alias %s/; } }
+}
+`, ndir, ndir, nport, dir, client, bundleDir)
+	os.WriteFile(filepath.Join(ndir, "nginx.conf"), []byte(conf), 0o644)
+	// nginx's workers run as nobody: the folders they read must be readable.
+	for d := bundleDir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o005 != 0o005 {
+			os.Chmod(d, st.Mode().Perm()|0o005)
+		}
+	}
+	ng := exec.Command(nginx, "-p", ndir, "-c", filepath.Join(ndir, "nginx.conf"))
+	ng.Stdout, ng.Stderr = os.Stderr, os.Stderr
+	if err := ng.Start(); err != nil {
+		return err
+	}
+	// SIGTERM: the master stops its workers too.
+	defer func() { ng.Process.Signal(syscall.SIGTERM); ng.Wait() }()
+	if err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page)); err != nil {
+		return fmt.Errorf("nginx did not start: %v", err)
+	}
+
+	fmt.Printf("\nedge vs nginx: GET %s (%d bytes, uncompressed), wrk -t2 -c%d -d%s on 127.0.0.1\n", page, st.Size(), conns, dur)
+	fmt.Printf("%-34s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
+	run := func(name, url string, hdr ...string) (wrkResult, error) {
+		a := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", "Accept-Encoding: identity"}
+		for _, h := range hdr {
+			a = append(a, "-H", h)
+		}
+		out, err := exec.Command(wrk, append(a, url)...).CombinedOutput()
+		if err != nil {
+			return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
+		}
+		r := parseWrk(string(out))
+		if r.non2xx > 0 {
+			return r, fmt.Errorf("%s: %d responses were not 2xx", name, r.non2xx)
+		}
+		fmt.Printf("%-34s %12.0f %10s %10s\n", name, r.rps, r.p50, r.p99)
+		return r, nil
+	}
+	ngr, err := run("nginx (static, no auth)", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page))
+	if err != nil {
+		return err
+	}
+	er, err := run("hub edge (session + signed bundle)", base+page, "Cookie: "+cookie)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("edge/nginx: %.0f%% of the requests per second; p99 %.2fx\n", 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
+	fmt.Printf("edge peak RSS: %s\n", peakRSS(edge.Process.Pid))
+	return nil
+}
+
+type wrkResult struct {
+	rps      float64
+	p50, p99 string
+	p99d     time.Duration
+	non2xx   int
+}
+
+func parseWrk(s string) wrkResult {
+	var r wrkResult
+	if m := regexp.MustCompile(`Requests/sec:\s+([\d.]+)`).FindStringSubmatch(s); m != nil {
+		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := regexp.MustCompile(`\s50%\s+(\S+)`).FindStringSubmatch(s); m != nil {
+		r.p50 = m[1]
+	}
+	if m := regexp.MustCompile(`\s99%\s+(\S+)`).FindStringSubmatch(s); m != nil {
+		r.p99 = m[1]
+		r.p99d, _ = time.ParseDuration(strings.Replace(m[1], "us", "µs", 1))
+	}
+	if m := regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`).FindStringSubmatch(s); m != nil {
+		r.non2xx, _ = strconv.Atoi(m[1])
+	}
+	return r
+}
+
+func peakRSS(pid int) string {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
+			return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+		}
+	}
+	return "unknown"
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitHTTP(url string) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		var resp *http.Response
+		if resp, err = http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
