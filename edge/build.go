@@ -25,7 +25,7 @@ type Build struct {
 	clients   map[string]*bundle.DirClient
 	byEmail   map[string][]string // lower-case email → client IDs
 	docs      map[string]docRef   // quote or invoice number → where
-	csp       string              // Content-Security-Policy for this build's pages
+	cspHeader []string            // Content-Security-Policy for this build's pages
 }
 
 type docRef struct {
@@ -63,7 +63,7 @@ func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error
 		Gen: filepath.Base(genDir), Directory: d,
 		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
 		byEmail: map[string][]string{}, docs: map[string]docRef{},
-		csp: csp(d.Site.FrameOrigins),
+		cspHeader: []string{csp(d.Site.FrameOrigins)}[:1:1],
 	}
 	if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
 		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,7 +106,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 	} else if _, ok := sv.m.Lookup(f.Path + ".gz"); ok {
 		h.Add("Vary", "Accept-Encoding")
 	}
-	h.Set("ETag", send.ETag())
+	h["Etag"] = []string{send.ETag()}
 	data, file, err := sv.open(send)
 	if err != nil {
 		s.log.Error("file does not match its signed manifest; not served", "dir", sv.dir, "path", send.Path, "err", err)
@@ -121,7 +122,33 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 		http.ServeContent(w, r, "", time.Time{}, file)
 		return
 	}
+	if plainGet(r) {
+		// The common case: no Range, no validators. Write it in one go.
+		h["Content-Length"] = []string{strconv.Itoa(len(data))}
+		h["Accept-Ranges"] = acceptRanges
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(data)
+		}
+		return
+	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+var acceptRanges = []string{"bytes"}[:1:1]
+
+// plainGet reports a GET or HEAD without Range or conditional headers,
+// which http.ServeContent would answer with the whole file anyway.
+func plainGet(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	for _, k := range []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // pickEncoding chooses brotli over gzip when both are accepted.

@@ -53,6 +53,7 @@ type Server struct {
 	jobs      chan loginJob
 	wg        sync.WaitGroup
 	handler   http.Handler
+	verified  sessionCache // cookies that verified
 }
 
 // New makes a Server and loads the current build.

@@ -138,3 +138,33 @@ func (n cookieNames) cookie(name, value string, maxAge time.Duration) *http.Cook
 	}
 	return c
 }
+
+// sessionCache remembers cookies that verified, so that a client's every
+// request does not pay for decoding and checking the JWT again. Expiry is
+// still checked on each use, and the epoch (revocation) is checked by the
+// caller; keys are the exact cookie values, so nothing forged can hit.
+type sessionCache struct {
+	mu sync.RWMutex
+	m  map[string]*Claims
+}
+
+const sessionCacheMax = 100_000
+
+func (c *sessionCache) get(tok string, now time.Time) *Claims {
+	c.mu.RLock()
+	cl := c.m[tok]
+	c.mu.RUnlock()
+	if cl == nil || cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Time) {
+		return nil
+	}
+	return cl
+}
+
+func (c *sessionCache) put(tok string, cl *Claims) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= sessionCacheMax {
+		c.m = make(map[string]*Claims)
+	}
+	c.m[tok] = cl
+	c.mu.Unlock()
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -163,6 +164,14 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // serveEdge starts the server on addr and runs it until ctx ends.
 func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, stdout io.Writer, ready func(*edge.Server, string)) error {
+	// The edge's live heap is small (a few MB plus cached pages): collect
+	// less often, within a memory limit, unless GOGC/GOMEMLIMIT say otherwise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

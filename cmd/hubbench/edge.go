@@ -91,6 +91,7 @@ http {
   sendfile on;
   open_file_cache max=1000;
   types { text/html html; }
+  gzip_static on;
   server { listen 127.0.0.1:%d; root %s; location /c/%s/ { alias %s/; } }
 }
 `, ndir, ndir, nport, dir, client, bundleDir)
@@ -112,10 +113,10 @@ http {
 		return fmt.Errorf("nginx did not start: %v", err)
 	}
 
-	fmt.Printf("\nedge vs nginx: GET %s (%d bytes, uncompressed), wrk -t2 -c%d -d%s on 127.0.0.1\n", page, st.Size(), conns, dur)
-	fmt.Printf("%-34s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
+	fmt.Printf("\nedge vs nginx: GET %s (%d bytes), wrk -t2 -c%d -d%s on 127.0.0.1\n", page, st.Size(), conns, dur)
+	fmt.Printf("%-46s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
 	run := func(name, url string, hdr ...string) (wrkResult, error) {
-		a := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", "Accept-Encoding: identity"}
+		a := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency"}
 		for _, h := range hdr {
 			a = append(a, "-H", h)
 		}
@@ -127,18 +128,20 @@ http {
 		if r.non2xx > 0 {
 			return r, fmt.Errorf("%s: %d responses were not 2xx", name, r.non2xx)
 		}
-		fmt.Printf("%-34s %12.0f %10s %10s\n", name, r.rps, r.p50, r.p99)
+		fmt.Printf("%-46s %12.0f %10s %10s\n", name, r.rps, r.p50, r.p99)
 		return r, nil
 	}
-	ngr, err := run("nginx (static, no auth)", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page))
-	if err != nil {
-		return err
+	for _, enc := range []string{"identity", "gzip"} {
+		ngr, err := run("nginx, no auth (Accept-Encoding: "+enc+")", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page), "Accept-Encoding: "+enc)
+		if err != nil {
+			return err
+		}
+		er, err := run("hub edge, session (Accept-Encoding: "+enc+")", base+page, "Cookie: "+cookie, "Accept-Encoding: "+enc)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  edge/nginx (%s): %.0f%% of the requests per second; p99 %.2fx\n", enc, 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
 	}
-	er, err := run("hub edge (session + signed bundle)", base+page, "Cookie: "+cookie)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("edge/nginx: %.0f%% of the requests per second; p99 %.2fx\n", 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
 	fmt.Printf("edge peak RSS: %s\n", peakRSS(edge.Process.Pid))
 	return nil
 }

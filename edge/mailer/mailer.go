@@ -130,8 +130,8 @@ func ParseURL(raw, from string) (*SMTP, error) {
 		}
 	}
 	if p := u.Port(); p != "" {
-		if s.Port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("SMTP URL port %q", p)
+		if s.Port, err = strconv.Atoi(p); err != nil || s.Port < 1 || s.Port > 65535 {
+			return nil, fmt.Errorf("SMTP URL port %q must be a number from 1 to 65535", p)
 		}
 	}
 	if u.User != nil {
@@ -150,7 +150,7 @@ func (s *SMTP) Send(ctx context.Context, m edge.Message) error {
 	if err != nil {
 		return err
 	}
-	opts := []mail.Option{mail.WithPort(s.Port), mail.WithTimeout(20 * time.Second)}
+	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
 	switch s.TLS {
 	case "none":
 		opts = append(opts, mail.WithTLSPortPolicy(mail.NoTLS))
@@ -161,6 +161,8 @@ func (s *SMTP) Send(ctx context.Context, m edge.Message) error {
 	default:
 		opts = append(opts, mail.WithTLSPortPolicy(mail.TLSMandatory))
 	}
+	// The port goes after the TLS options, which otherwise replace port 25.
+	opts = append(opts, mail.WithPort(s.Port))
 	if s.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(s.Username), mail.WithPassword(s.Password))
 	}

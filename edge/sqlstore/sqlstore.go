@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS logins (
 	ua        TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logins_email ON logins(email, client_id);
+CREATE TABLE IF NOT EXISTS invites (
+	email     TEXT NOT NULL,
+	client_id TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (email, client_id)
+);
 CREATE TABLE IF NOT EXISTS session_keys (
 	id      TEXT PRIMARY KEY,
 	secret  BLOB NOT NULL,
@@ -108,6 +114,14 @@ func (s *Store) CreateToken(ctx context.Context, t edge.Token) error {
 		t.Hash, t.Purpose, t.Email, t.ClientID, t.Staff, t.Next, ms(t.Created), ms(t.Expires))
 	if err != nil {
 		return err
+	}
+	// Invitations outlive their tokens: staff see who was invited.
+	if t.Purpose == edge.TokenLogin {
+		_, err = tx.ExecContext(ctx, `INSERT INTO invites (email, client_id, at) VALUES (?, ?, ?)
+			ON CONFLICT(email, client_id) DO UPDATE SET at = MAX(at, excluded.at)`, t.Email, t.ClientID, ms(t.Created))
+		if err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -190,7 +204,7 @@ func (s *Store) Activity(ctx context.Context) ([]edge.ContactActivity, error) {
 		out = append(out, a)
 	}
 	rows.Close()
-	rows, err = s.db.QueryContext(ctx, `SELECT email, client_id, MAX(created) FROM tokens WHERE purpose = ? GROUP BY email, client_id`, edge.TokenLogin)
+	rows, err = s.db.QueryContext(ctx, `SELECT email, client_id, at FROM invites`)
 	if err != nil {
 		return nil, err
 	}
