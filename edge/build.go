@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hubhq/hub/generator/bundle"
 )
@@ -19,6 +20,7 @@ import (
 // public files, and every client's bundle with its authenticated manifest.
 type Build struct {
 	Gen       string
+	stamp     string // what the build was loaded from: see buildStamp
 	Directory *bundle.Directory
 	public    *served
 	bundles   map[string]*served // by client ID
@@ -50,6 +52,41 @@ type cachedFile struct {
 // manifest does not verify is kept with its error (its client gets 503);
 // the public files and the directory must verify or the build is refused.
 func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error) {
+	return loadBuild(out, keys, log, nil)
+}
+
+// buildStamp identifies what out points to now: the generation, and the
+// version of its directory (rewritten, by rename, whenever any client's
+// bundle is swapped in place).
+func buildStamp(out string) (string, error) {
+	target, err := os.Readlink(out)
+	if err != nil {
+		return "", err
+	}
+	siteDir, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(filepath.Join(filepath.Dir(siteDir), bundle.DirectoryName))
+	if err != nil {
+		return "", err
+	}
+	ino := uint64(0)
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = uint64(sys.Ino)
+	}
+	return fmt.Sprintf("%s|%d|%d|%d", target, ino, st.Size(), st.ModTime().UnixNano()), nil
+}
+
+// loadBuild loads a build, reusing prev's bundles that did not change.
+func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (*Build, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	stamp, err := buildStamp(out)
+	if err != nil {
+		return nil, fmt.Errorf("no build at %s: %w", out, err)
+	}
 	siteDir, err := filepath.EvalSymlinks(out)
 	if err != nil {
 		return nil, fmt.Errorf("no build at %s: %w", out, err)
@@ -60,12 +97,14 @@ func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
 	b := &Build{
-		Gen: filepath.Base(genDir), Directory: d,
+		Gen: filepath.Base(genDir), Directory: d, stamp: stamp,
 		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
 		byEmail: map[string][]string{}, docs: map[string]docRef{},
 		cspHeader: []string{csp(d.Site.FrameOrigins)}[:1:1],
 	}
-	if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
+	if prev != nil && prev.public.dir == siteDir {
+		b.public = prev.public
+	} else if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
 		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
 	}
 	for i := range d.Clients {
@@ -90,9 +129,12 @@ func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error
 			for id := range ids {
 				dir, err := filepath.EvalSymlinks(filepath.Join(siteDir, "c", id))
 				var s *served
-				if err != nil {
+				switch {
+				case err != nil:
 					s = &served{err: err}
-				} else {
+				case prev != nil && prev.bundles[id] != nil && prev.bundles[id].dir == dir && prev.bundles[id].err == nil:
+					s = prev.bundles[id] // unchanged bundle: keep its checked files
+				default:
 					s = loadServed(dir, id, keys)
 				}
 				if s.err != nil {
@@ -202,9 +244,17 @@ func (s *served) open(f bundle.File) ([]byte, *os.File, error) {
 	return nil, fl, nil
 }
 
-// release gives back the memory of a build's cached files.
-func (b *Build) release() {
+// release gives back the memory of a build's cached files that next does
+// not reuse.
+func (b *Build) release(next *Build) {
+	reused := map[*served]bool{next.public: true}
+	for _, s := range next.bundles {
+		reused[s] = true
+	}
 	for _, s := range append([]*served{b.public}, mapValues(b.bundles)...) {
+		if reused[s] {
+			continue
+		}
 		s.cache.Range(func(k, v any) bool {
 			if d := v.(*cachedFile).data; d != nil {
 				cachedBytes.Add(-int64(len(d)))

@@ -145,19 +145,19 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // Reload loads the build out points to now, if it changed.
 func (s *Server) Reload() error {
 	cur := s.build.Load()
-	target, err := os.Readlink(s.cfg.Out)
+	stamp, err := buildStamp(s.cfg.Out)
 	if err != nil {
 		return err
 	}
-	if strings.Contains(target, cur.Gen) {
+	if stamp == cur.stamp {
 		return nil
 	}
-	b, err := LoadBuild(s.cfg.Out, s.cfg.Keys, s.log)
+	b, err := loadBuild(s.cfg.Out, s.cfg.Keys, s.log, cur)
 	if err != nil {
 		return err
 	}
 	s.build.Store(b)
-	cur.release()
+	cur.release(b)
 	s.log.Info("serving new build", "generation", b.Gen, "clients", len(b.Directory.Clients))
 	return nil
 }

@@ -241,38 +241,90 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	res.Clients = len(ids)
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
 
-	// Nothing changed at all: keep serving the current generation.
-	if cur, err := os.Readlink(dirs.Out); err == nil && old.Gen != "" && filepath.Base(filepath.Dir(cur)) == old.Gen &&
-		res.Rendered == 0 && old.Global == global && sameClients(old, next) {
-		res.UpToDate = true
-		res.Generation = old.Gen
-		res.Elapsed = time.Since(start)
-		return res, nil
-	}
-
+	cur, err := os.Readlink(dirs.Out)
+	current := err == nil && old.Gen != "" && filepath.Base(filepath.Dir(cur)) == old.Gen
+	sameSet := sameIDs(old, next)
 	directory := &bundle.Directory{Site: pres.directorySite(r.sv)}
 	for _, id := range ids {
 		directory.Clients = append(directory.Clients, next.Clients[id].Dir)
 	}
-	gen, err := writeGeneration(dirs, next, public, directory, w, key, ids)
-	if err != nil {
-		return nil, err
+
+	switch {
+	case current && old.Global == global && sameSet && sameClients(old, next):
+		// Nothing changed at all: keep serving the current generation.
+		res.UpToDate = true
+		res.Generation = old.Gen
+		res.Elapsed = time.Since(start)
+		return res, nil
+
+	case current && old.Global == global && sameSet:
+		// Only some clients changed: swap each one's link to its new bundle
+		// in the current generation (one rename each), then the directory.
+		next.Gen = old.Gen
+		if err := syncFS(dirs.Data); err != nil {
+			return nil, err
+		}
+		genDir := filepath.Join(dirs.Gens, old.Gen)
+		for _, id := range ids {
+			if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
+				if err := swapLink(filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := writeDirectory(genDir, directory, key); err != nil {
+			return nil, err
+		}
+
+	default:
+		// Site-wide change (config, theme, key, clients added or removed):
+		// a new generation, switched in with one rename.
+		gen, err := writeGeneration(dirs, next, public, directory, w, key, ids)
+		if err != nil {
+			return nil, err
+		}
+		next.Gen = gen
+		if err := syncFS(dirs.Data); err != nil {
+			return nil, err
+		}
+		if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
+			return nil, err
+		}
 	}
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
-	next.Gen = gen
-	if err := syncFS(dirs.Data); err != nil {
-		return nil, err
-	}
-	if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
-		return nil, err
-	}
 	if err := writeState(dirs.State, next); err != nil {
 		return nil, err
 	}
 	collect(dirs, old, next)
-	res.Generation = gen
+	res.Generation = next.Gen
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+func sameIDs(a, b *state) bool {
+	if len(a.Clients) != len(b.Clients) {
+		return false
+	}
+	for id := range b.Clients {
+		if _, ok := a.Clients[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// bundleLink is the target of c/<id> inside a generation's site folder.
+func bundleLink(id, key string) string {
+	return filepath.Join("..", "..", "..", "..", "bundles", id, key)
+}
+
+// writeDirectory (re)writes a generation's signed directory atomically.
+func writeDirectory(genDir string, d *bundle.Directory, key *bundle.PrivateKey) error {
+	data, err := bundle.SignDirectory(d, key)
+	if err != nil {
+		return err
+	}
+	return bundle.WriteFileAtomic(filepath.Join(genDir, bundle.DirectoryName), data, 0o600)
 }
 
 // checkOut refuses to replace an output path that is not a hub build.
@@ -552,14 +604,7 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, directory *bundle
 		return "", err
 	}
 	// The edge's directory sits beside the public files, never among them.
-	dirData, dirSig, err := bundle.SignDirectory(directory, key)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(top, bundle.DirectoryName), dirData, 0o600); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(top, bundle.DirectorySigName), dirSig, 0o644); err != nil {
+	if err := writeDirectory(top, directory, key); err != nil {
 		return "", err
 	}
 	entries, err := w.writeAll(tmp, public)
@@ -579,7 +624,7 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, directory *bundle
 	}
 	for _, id := range ids {
 		cs := next.Clients[id]
-		if err := os.Symlink(filepath.Join("..", "..", "..", "..", "bundles", id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
+		if err := os.Symlink(bundleLink(id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
 			return "", err
 		}
 	}

@@ -8,17 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // The directory is the part of a build that only the edge reads: who may
 // log in to which client's hub, and the documents that emails link to. It
-// lives beside a generation's public files, never inside them, as
-// directory.json with its signature directory.sig.
-const (
-	DirectoryName    = "directory.json"
-	DirectorySigName = "directory.sig"
-)
+// lives beside a generation's public files, never inside them, as one file,
+// directory.signed: a line with the base64 Ed25519 signature, then the JSON
+// that was signed. One file, so it is replaced (renamed) as a whole.
+const DirectoryName = "directory.signed"
 
 // Directory is what the edge needs to know about a build.
 type Directory struct {
@@ -74,31 +71,32 @@ type DirDocument struct {
 	Status string `json:"status"`
 }
 
-// SignDirectory encodes and signs a directory.
-func SignDirectory(d *Directory, key *PrivateKey) (data, sig []byte, err error) {
+// SignDirectory encodes and signs a directory into the file's bytes.
+func SignDirectory(d *Directory, key *PrivateKey) ([]byte, error) {
 	d.Version = FormatVersion
 	d.KeyID = key.ID
-	data, err = json.Marshal(d)
+	data, err := json.Marshal(d)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	data = append(data, '\n')
-	return data, []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data)) + "\n"), nil
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data))
+	return append([]byte(sig+"\n"), data...), nil
 }
 
 // ReadDirectory reads and authenticates the directory in a generation folder.
 func ReadDirectory(genDir string, keys *KeySet) (*Directory, error) {
-	data, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
 	if err != nil {
 		return nil, err
 	}
-	sigText, err := os.ReadFile(filepath.Join(genDir, DirectorySigName))
-	if err != nil {
-		return nil, err
+	sigText, data, ok := bytes.Cut(file, []byte("\n"))
+	if !ok {
+		return nil, fmt.Errorf("%s is malformed", DirectoryName)
 	}
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
+	sig, err := base64.StdEncoding.DecodeString(string(sigText))
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%s is malformed", DirectorySigName)
+		return nil, fmt.Errorf("%s: malformed signature", DirectoryName)
 	}
 	var d Directory
 	dec := json.NewDecoder(bytes.NewReader(data))
