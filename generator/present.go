@@ -3,9 +3,11 @@ package generator
 import (
 	"cmp"
 	"fmt"
+	"html/template"
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,12 +51,7 @@ func (p *presenter) siteView() *SiteView {
 		Year:       p.year,
 	}
 	if c.Phone != "" {
-		v.PhoneHref = "tel:" + strings.Map(func(r rune) rune {
-			if r == '+' || (r >= '0' && r <= '9') {
-				return r
-			}
-			return -1
-		}, c.Phone)
+		v.PhoneHref = template.URL("tel:" + telNumber(c.Phone, c.Locale.Region))
 	}
 	if u, err := url.Parse(c.Website); err == nil {
 		v.WebsiteHost = strings.TrimPrefix(u.Host, "www.")
@@ -62,9 +59,46 @@ func (p *presenter) siteView() *SiteView {
 	return v
 }
 
-func propertyView(a site.Address) PropertyView {
+func propertyView(i int, a site.Address) PropertyView {
 	lines := a.Lines()
-	return PropertyView{Label: a.Label, Lines: lines, OneLine: strings.Join(lines, ", ")}
+	return PropertyView{ID: strconv.Itoa(i + 1), Label: a.Label, Lines: lines, OneLine: strings.Join(lines, ", ")}
+}
+
+// telNumber keeps the digits of a phone number for a tel: link, adding the
+// country code of North American numbers written without it.
+func telNumber(phone, region string) string {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, phone)
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(phone), "+"):
+		return "+" + digits
+	case (region == "US" || region == "CA") && len(digits) == 10:
+		return "+1" + digits
+	case (region == "US" || region == "CA") && len(digits) == 11 && digits[0] == '1':
+		return "+" + digits
+	}
+	return digits
+}
+
+var methodLabels = map[string]string{
+	"check": "Check", "cheque": "Cheque", "cash": "Cash", "card": "Card", "credit card": "Credit card",
+	"bank transfer": "Bank transfer", "ach": "ACH bank transfer", "wire": "Wire transfer", "eft": "EFT",
+	"stripe": "Card (online)", "e-transfer": "E-transfer",
+}
+
+// methodLabel is a payment method as clients read it.
+func methodLabel(m string) string {
+	if l, ok := methodLabels[strings.ToLower(strings.TrimSpace(m))]; ok {
+		return l
+	}
+	if m == "" {
+		return ""
+	}
+	return strings.ToUpper(m[:1]) + m[1:]
 }
 
 func (p *presenter) clientView(c *site.Client) *ClientView {
@@ -72,8 +106,8 @@ func (p *presenter) clientView(c *site.Client) *ClientView {
 	for _, ct := range c.Contacts {
 		v.Contacts = append(v.Contacts, ContactView{Name: ct.Name, Email: ct.Email, Phone: ct.Phone})
 	}
-	for _, a := range c.Properties {
-		v.Properties = append(v.Properties, propertyView(a))
+	for i, a := range c.Properties {
+		v.Properties = append(v.Properties, propertyView(i, a))
 	}
 	return v
 }
@@ -174,7 +208,7 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	v := &QuoteView{
 		Number: q.Number, Title: q.Title, URL: root + "quotes/" + q.Number + "/",
 		Status: quoteBadge(q), Awaiting: q.Status == site.QuoteAwaitingResponse && !q.Expired,
-		Issued: p.date(q.Issued), IssuedISO: q.Issued.Raw, ValidUntil: p.date(q.ValidUntil), Expired: q.Expired,
+		Issued: p.date(q.Issued), IssuedISO: q.Issued.Raw, ValidUntil: p.date(q.ValidUntil), ValidUntilISO: q.ValidUntil.Raw, Expired: q.Expired,
 		Lines: p.lines(q.Lines, q.Totals, q.Tax), Totals: p.totals(q.Discounts, q.Totals), Total: p.money(q.Totals.Total),
 		Notes: Markdown(q.Notes), Terms: Markdown(q.Terms), Request: q.Request,
 	}
@@ -182,7 +216,7 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 		v.HasOptional = v.HasOptional || ln.Optional
 	}
 	if q.Property != nil && *q.Property >= 1 && *q.Property <= len(c.Properties) {
-		pv := propertyView(c.Properties[*q.Property-1])
+		pv := propertyView(*q.Property-1, c.Properties[*q.Property-1])
 		v.Property = &pv
 	}
 	if q.Deposit != nil && q.DepositDue > 0 {
@@ -212,7 +246,7 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 		id := fmt.Sprintf("%s-%d", inv.Number, i+1)
 		v.Payments = append(v.Payments, &ReceiptView{
 			ID: id, URL: root + "receipts/" + id + "/", Date: p.date(pm.Date), DateISO: pm.Date.Raw,
-			Amount: p.money(pm.Amount.Amt), Method: pm.Method, Reference: pm.Reference,
+			Amount: p.money(pm.Amount.Amt), Method: methodLabel(pm.Method), Reference: pm.Reference,
 			InvoiceNumber: inv.Number, InvoiceSubject: inv.Subject, InvoiceURL: v.URL,
 			InvoiceTotal: v.Total, BalanceAfter: p.money(max(left, 0)),
 		})
@@ -254,7 +288,7 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 		v.Updates = append(v.Updates, UpdateView{Title: u.Title, Date: p.date(u.Date), DateISO: u.Date.Raw, Body: Markdown(u.Body)})
 	}
 	if len(v.Updates) > 0 {
-		v.LastUpdate = v.Updates[0].Date
+		v.LastUpdate, v.LastUpdateISO = v.Updates[0].Date, v.Updates[0].DateISO
 	}
 	for _, d := range pt.Documents {
 		if len(v.Folders) == 0 || v.Folders[len(v.Folders)-1].Name != d.Folder {

@@ -32,7 +32,7 @@ type Page struct {
 type SiteView struct {
 	Name        string
 	Phone       string
-	PhoneHref   string // "tel:+15415550100"
+	PhoneHref   template.URL // "tel:+15035550142", made only of digits and "+"
 	Email       string
 	Website     string
 	WebsiteHost string // "greenleaf.example" for display
@@ -67,6 +67,7 @@ type ContactView struct{ Name, Email, Phone string }
 
 // PropertyView is one of a client's service addresses.
 type PropertyView struct {
+	ID      string // "1", "2"...: the number a quote's property: refers to
 	Label   string
 	Lines   []string
 	OneLine string // "12 Elm St, Portland, OR 97201"
@@ -101,25 +102,26 @@ type TotalsView struct {
 
 // QuoteView is a quote.
 type QuoteView struct {
-	Number      string
-	Title       string
-	URL         string
-	Status      Badge
-	Awaiting    bool // awaiting response: the client can act on it
-	Issued      string
-	IssuedISO   string
-	ValidUntil  string // "" when none
-	Expired     bool
-	Property    *PropertyView
-	Lines       []LineView
-	HasOptional bool
-	Totals      TotalsView
-	Total       string
-	Deposit     string // amount due on approval, "" when none
-	DepositRule string // "25% of the total", "" for a fixed deposit
-	Notes       template.HTML
-	Terms       template.HTML
-	Request     string // the request it answers
+	Number        string
+	Title         string
+	URL           string
+	Status        Badge
+	Awaiting      bool // awaiting response: the client can act on it
+	Issued        string
+	IssuedISO     string
+	ValidUntil    string // "" when none
+	ValidUntilISO string
+	Expired       bool
+	Property      *PropertyView
+	Lines         []LineView
+	HasOptional   bool
+	Totals        TotalsView
+	Total         string
+	Deposit       string // amount due on approval, "" when none
+	DepositRule   string // "25% of the total", "" for a fixed deposit
+	Notes         template.HTML
+	Terms         template.HTML
+	Request       string // the request it answers
 }
 
 // InvoiceView is an invoice.
@@ -152,7 +154,7 @@ type ReceiptView struct {
 	Date           string
 	DateISO        string
 	Amount         string
-	Method         string
+	Method         string // for display: "Check", "Bank transfer"
 	Reference      string
 	InvoiceNumber  string
 	InvoiceSubject string
@@ -163,20 +165,21 @@ type ReceiptView struct {
 
 // PortalView is a project, client or shared portal.
 type PortalView struct {
-	Slug       string
-	Title      string
-	URL        string
-	Kind       string // project, client, shared
-	KindLabel  string // "Project", "Your portal", "For all clients"
-	Summary    string
-	Cover      string // URL, "" when none
-	Body       template.HTML
-	Updates    []UpdateView
-	Folders    []FolderView
-	DocCount   int
-	Links      []LinkView
-	Embeds     []EmbedView
-	LastUpdate string // date of the newest update, "" when none
+	Slug          string
+	Title         string
+	URL           string
+	Kind          string // project, client, shared
+	KindLabel     string // "Project", "Your portal", "For all clients"
+	Summary       string
+	Cover         string // URL, "" when none
+	Body          template.HTML
+	Updates       []UpdateView
+	Folders       []FolderView
+	DocCount      int
+	Links         []LinkView
+	Embeds        []EmbedView
+	LastUpdate    string // date of the newest update, "" when none
+	LastUpdateISO string
 }
 
 // UpdateView is a dated portal update.
@@ -233,6 +236,6 @@ type RequestsView struct {
 
 // RequestView is one work request the client sent.
 type RequestView struct {
-	ID, Title, Date, Status string
-	Badge                   Badge
+	ID, Title, Date, DateISO string
+	Badge                    Badge
 }
