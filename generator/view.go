@@ -44,6 +44,9 @@ type SiteView struct {
 	Lang        string        // "en"
 	Hub         bool          // the hub is on (off: landing page without a login form)
 	Requests    bool
+	// RequestForm: the edge takes work requests, so the hub shows the form.
+	// (Off until the edge serves the requests route.)
+	RequestForm bool
 	Signature   bool
 	ChangeReqs  bool
 	Deposits    bool
