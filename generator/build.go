@@ -12,6 +12,7 @@
 package generator
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/gob"
@@ -106,6 +107,49 @@ func OutputDirs(out string) Dirs {
 // Build builds the site. Content problems come back as site.Problems and
 // leave the output untouched.
 func Build(ctx context.Context, opt Options) (*Result, error) {
+	return NewBuilder(opt).Build(ctx, nil)
+}
+
+// Builder builds the same site again and again (hub serve): it keeps what
+// the last build recorded in memory and can be told which files changed,
+// so that a rebuild after one saved file looks at that file's client only.
+type Builder struct {
+	opt     Options
+	old     *state          // after the last successful build; nil: read it from disk
+	pending map[string]bool // changed paths not yet built successfully
+}
+
+// NewBuilder returns a Builder for opt. opt.Now, when zero, is the time of each build.
+func NewBuilder(opt Options) *Builder { return &Builder{opt: opt, pending: map[string]bool{}} }
+
+// Build brings the output up to date. changed lists the paths that changed
+// since this Builder's last build; nil means unknown (every client's files
+// are looked at, as by hub build).
+func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) {
+	opt := b.opt
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	hint := changed != nil && b.old != nil
+	for _, p := range changed {
+		if abs, err := filepath.Abs(p); err == nil {
+			b.pending[abs] = true
+		}
+	}
+	res, next, err := build(ctx, opt, b.old, hint, b.pending)
+	if err != nil {
+		return nil, err
+	}
+	if next != nil {
+		b.old = next
+	}
+	clear(b.pending)
+	return res, nil
+}
+
+// build does one build. With hint, old is what the last build recorded and
+// a client whose folder holds no path of changed is taken as unchanged.
+func build(ctx context.Context, opt Options, old *state, hint bool, changed map[string]bool) (*Result, *state, error) {
 	start := time.Now()
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -113,7 +157,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	res := &Result{}
 	dirs := OutputDirs(opt.Out)
 	if err := checkOut(dirs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key, err := bundle.LoadSigningKey(opt.Keys)
 	if errors.Is(err, bundle.ErrNoKey) {
@@ -121,7 +165,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		res.NewKey = true
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, nil, fmt.Errorf("signing key: %w", err)
 	}
 	res.KeyID = key.ID
 
@@ -132,19 +176,37 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	ps = append(ps, more...)
 	theme, err := LoadTheme(opt.Theme, filepath.Join(opt.Content, "themes"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(ps) > 0 {
-		return nil, ps
+		return nil, nil, ps
 	}
 
-	old := readState(dirs.State)
+	if old == nil {
+		old = readState(dirs.State)
+		hint = false
+	}
 	if opt.Full || old.Version != stateVersion {
 		old = &state{Clients: map[string]*clientState{}}
+		hint = false
+	}
+	// With a hint, only clients with a changed path are looked at, and only
+	// while nothing every client depends on changed.
+	changedClient := func(id string) bool {
+		if !hint {
+			return true
+		}
+		dir, _ := filepath.Abs(loader.ClientDir(id))
+		for p := range changed {
+			if p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
 	}
 	for _, d := range []string{dirs.Gens, dirs.Bundles} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 
@@ -153,12 +215,12 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
 	pub, err := r.publicPages()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	public = append(public, pub...)
 	sharedSlugs := map[string]bool{}
@@ -191,7 +253,7 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 				if ctx.Err() != nil {
 					o.err = ctx.Err()
 				} else {
-					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, id, shared, sharedSlugs)
+					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs)
 				}
 				if opt.Progress != nil {
 					opt.Progress(int(done.Add(1)), len(ids))
@@ -233,10 +295,10 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 			}
 		}
 		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
+			return nil, nil, errors.Join(errs...)
 		}
 		slices.SortStableFunc(ps, func(a, b site.Problem) int { return strings.Compare(a.String(), b.String()) })
-		return nil, ps
+		return nil, nil, ps
 	}
 	res.Clients = len(ids)
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
@@ -255,25 +317,25 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		res.UpToDate = true
 		res.Generation = old.Gen
 		res.Elapsed = time.Since(start)
-		return res, nil
+		return res, old, nil
 
 	case current && old.Global == global && sameSet:
 		// Only some clients changed: swap each one's link to its new bundle
 		// in the current generation (one rename each), then the directory.
 		next.Gen = old.Gen
 		if err := syncFS(dirs.Data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		genDir := filepath.Join(dirs.Gens, old.Gen)
 		for _, id := range ids {
 			if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
 				if err := swapLink(filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
 		if err := writeDirectory(genDir, directory, key); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 
 	default:
@@ -281,24 +343,24 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		// a new generation, switched in with one rename.
 		gen, err := writeGeneration(dirs, next, public, directory, w, key, ids)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		next.Gen = gen
 		if err := syncFS(dirs.Data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
 	if err := writeState(dirs.State, next); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	collect(dirs, old, next)
 	res.Generation = next.Gen
 	res.Elapsed = time.Since(start)
-	return res, nil
+	return res, next, nil
 }
 
 func sameIDs(a, b *state) bool {
@@ -369,11 +431,17 @@ func sameClients(a, b *state) bool {
 }
 
 // buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
 	cs := &clientState{}
-	files, content, err := stampClient(l.ClientDir(id), old)
-	if err != nil {
-		return nil, false, 0, nil, err
+	var files []fileStamp
+	var content string
+	if unchanged && old != nil {
+		files, content = old.Files, old.Content // the watcher saw nothing change here
+	} else {
+		var err error
+		if files, content, err = stampClient(l.ClientDir(id), old); err != nil {
+			return nil, false, 0, nil, err
+		}
 	}
 	cs.Files, cs.Content = files, content
 	if old != nil && old.Content == content {
@@ -692,21 +760,9 @@ func readState(file string) *state {
 }
 
 func writeState(file string, s *state) error {
-	f, err := os.CreateTemp(filepath.Dir(file), ".state*")
-	if err != nil {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(s); err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := gob.NewEncoder(f).Encode(s); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), file)
+	return bundle.WriteFileAtomic(file, b.Bytes(), 0o644)
 }

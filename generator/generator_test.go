@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -222,8 +223,9 @@ func TestIncremental(t *testing.T) {
 	if before != after {
 		t.Errorf("unchanged client's bundle moved from %s to %s", before, after)
 	}
-	page, err := os.ReadFile(filepath.Join(e.out, "c", "okafor-residence", "invoices", strings.TrimSuffix(entries[0].Name(), ".yaml"), "index.html"))
-	if err == nil && !strings.Contains(string(page), "Thanks again!") {
+	number := regexp.MustCompile(`(?m)^number: (\S+)`).FindSubmatch(b)[1]
+	page, err := os.ReadFile(filepath.Join(e.out, "c", "okafor-residence", "invoices", string(number), "index.html"))
+	if err != nil || !strings.Contains(string(page), "Thanks again!") {
 		t.Errorf("the changed invoice's page does not show the change")
 	}
 
@@ -394,5 +396,53 @@ func TestThemeOverride(t *testing.T) {
 	os.WriteFile(filepath.Join(content, "themes", "hom.html"), []byte(`x`), 0o644)
 	if _, err := e.build(t, testNow); err == nil || !strings.Contains(err.Error(), "hom.html: not a theme file") {
 		t.Errorf("Build with a misnamed override = %v; want an error naming it", err)
+	}
+}
+
+func TestBuilderWithHints(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	b := NewBuilder(Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow})
+	ctx := context.Background()
+	if res, err := b.Build(ctx, nil); err != nil || res.Rendered != res.Clients {
+		t.Fatalf("first build = %+v, %v", res, err)
+	}
+	inv := filepath.Join(content, "clients", "okafor-residence", "invoices")
+	entries, _ := os.ReadDir(inv)
+	f := filepath.Join(inv, entries[0].Name())
+	orig, _ := os.ReadFile(f)
+
+	// A change the hint names is built; nothing else is looked at.
+	os.WriteFile(f, bytes.Replace(orig, []byte("subject: "), []byte("subject: Hinted "), 1), 0o644)
+	if res, err := b.Build(ctx, []string{f}); err != nil || res.Rendered != 1 {
+		t.Fatalf("build with the changed file named = %+v, %v; want 1 client rendered", res, err)
+	}
+
+	// A failed build keeps its changes pending: fixing only the broken file
+	// still builds the other change made with it.
+	client := filepath.Join(content, "clients", "lindqvist", "client.yaml")
+	good, _ := os.ReadFile(client)
+	os.WriteFile(f, bytes.Replace(orig, []byte("subject: "), []byte("subject: Second "), 1), 0o644)
+	os.WriteFile(client, append(good, []byte("bogus: 1\n")...), 0o644)
+	if _, err := b.Build(ctx, []string{f, client}); err == nil {
+		t.Fatal("build with a bad client.yaml succeeded")
+	}
+	os.WriteFile(client, good, 0o644)
+	res, err := b.Build(ctx, []string{client})
+	if err != nil || res.Rendered != 1 {
+		t.Fatalf("build after the fix = %+v, %v; want the invoice's client rendered (the fixed client is as before)", res, err)
+	}
+	number := regexp.MustCompile(`(?m)^number: (\S+)`).FindSubmatch(orig)[1]
+	page, _ := os.ReadFile(filepath.Join(e.out, "c", "okafor-residence", "invoices", string(number), "index.html"))
+	if !strings.Contains(string(page), "Second") {
+		t.Error("the change made alongside the failed one was lost")
+	}
+
+	// A site-wide change (site.yaml) re-renders everyone even with a hint.
+	cfg := filepath.Join(content, site.ConfigFile)
+	cb, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(cb, []byte("name: "), []byte("name: The "), 1), 0o644)
+	if res, err := b.Build(ctx, []string{cfg}); err != nil || res.Rendered != res.Clients {
+		t.Errorf("build after site.yaml changed = %+v, %v; want all clients rendered", res, err)
 	}
 }

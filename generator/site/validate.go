@@ -520,7 +520,25 @@ func (c *Client) Numbers() []Numbered {
 func CheckNumbers(nums []Numbered) Problems {
 	var ps Problems
 	l := &loader{out: &ps}
-	sorted := slices.Clone(nums)
+	// One pass with a map finds the numbers used more than once; only
+	// those are sorted, so the report is the same whatever the order.
+	seen := make(map[string]int, len(nums))
+	dup := map[string]bool{}
+	for _, n := range nums {
+		k := strings.ToLower(n.Number)
+		if seen[k]++; seen[k] > 1 {
+			dup[k] = true
+		}
+	}
+	if len(dup) == 0 {
+		return nil
+	}
+	var sorted []Numbered
+	for _, n := range nums {
+		if dup[strings.ToLower(n.Number)] {
+			sorted = append(sorted, n)
+		}
+	}
 	slices.SortFunc(sorted, func(a, b Numbered) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Number), strings.ToLower(b.Number)), cmp.Compare(a.File, b.File))
 	})
