@@ -35,6 +35,9 @@ func (s *Server) routes() http.Handler {
 	post("/logout/all", s.mutating(s.handleLogoutAll))
 	// Client bundles.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
+	if s.cfg.Preview != nil {
+		s.previewRoutes(mux)
+	}
 	// Everything else is 404 (GET) or 405 (other methods on known paths, by the mux).
 	mux.HandleFunc("/", s.handleNotFound)
 
@@ -42,7 +45,11 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, Errorf(EForbidden, "This form was sent from another site, so it was refused. Go back to the hub and try again."))
 	}))
-	return s.logRequests(s.secureHeaders(cop.Handler(mux)))
+	h := s.logRequests(s.secureHeaders(cop.Handler(mux)))
+	if s.cfg.Preview != nil {
+		h = previewInject(h)
+	}
+	return h
 }
 
 // secureHeaders sets the headers every response carries.
@@ -190,3 +197,13 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "POST")
 	http.Error(w, "method not allowed: use the form", http.StatusMethodNotAllowed)
 }
+
+// Flush lets streaming responses (the preview's events) through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -35,6 +35,9 @@ type Config struct {
 	Log          *slog.Logger
 	// TrustProxy: take the client IP from X-Forwarded-For (only behind a proxy you run).
 	TrustProxy bool
+	// Preview turns on hub serve's staff preview (live reload, /_preview/).
+	// Never set in production.
+	Preview *Preview
 }
 
 // Server is the edge's HTTP service.

@@ -73,16 +73,21 @@ func build(ctx context.Context, opt generator.Options, stdout, stderr io.Writer)
 	if err != nil {
 		return nil, err
 	}
+	summarize(res, opt, stdout, stderr)
+	return res, nil
+}
+
+// summarize prints what a build did.
+func summarize(res *generator.Result, opt generator.Options, stdout, stderr io.Writer) {
 	if res.NewKey {
 		fmt.Fprintf(stderr, "made a new signing key %s in %s (keep that folder out of git; see docs/architecture.md)\n", res.KeyID, opt.Keys)
 	}
 	if res.UpToDate {
 		fmt.Fprintf(stdout, "%s is up to date: %d clients, nothing changed (%s)\n", opt.Out, res.Clients, res.Elapsed.Round(time.Millisecond))
-		return res, nil
+		return
 	}
 	fmt.Fprintf(stdout, "built %s: %d clients (%d rendered), %d pages, %d files, %s in %s\n",
 		opt.Out, res.Clients, res.Rendered, res.Pages, res.Files, sizeString(res.Bytes), res.Elapsed.Round(time.Millisecond))
-	return res, nil
 }
 
 func sizeString(n int64) string {

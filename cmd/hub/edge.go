@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/site"
+	"github.com/hubhq/hub/generator/watch"
 	"github.com/hubhq/hub/themes"
 )
 
@@ -190,17 +193,46 @@ func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, st
 }
 
 // cmdServe builds the content and runs the edge locally with embedded
-// defaults: state and keys in .hub/, mail to an outbox, nothing external.
+// defaults (state and keys in .hub/, mail to an outbox, nothing external),
+// then watches the content: each save rebuilds what changed, swaps it in,
+// and reloads open tabs; content errors show in the browser and here.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	bf := addBuildFlags(fs)
 	ef := addEdgeFlags(fs, &bf)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	watchContent := fs.Bool("watch", true, "rebuild when the content changes, and reload open browser tabs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := build(ctx, bf.options(time.Now()), stdout, stderr); err != nil {
-		return err
+	if inside(*bf.out, *bf.content) {
+		return fmt.Errorf("-out %s is inside the content folder %s; choose an output outside it", *bf.out, *bf.content)
+	}
+	opt := bf.options(time.Time{}) // each build uses the time it runs
+	p := newProgress(stderr)
+	opt.Progress = p.update
+	builder := generator.NewBuilder(opt)
+	var mu sync.Mutex // one build at a time: the watcher's or the daily one
+	rebuild := func(ctx context.Context, changed []string) (*generator.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		res, err := builder.Build(ctx, changed)
+		p.finish()
+		return res, err
+	}
+	res, firstErr := rebuild(ctx, nil)
+	var ps site.Problems
+	switch {
+	case errors.As(firstErr, &ps):
+		printProblems(stderr, ps)
+		if _, err := os.Readlink(*bf.out); err != nil {
+			return errors.New("fix the content and run hub serve again (there is no earlier build to serve)")
+		}
+		fmt.Fprintln(stderr, "serving the last good build; fix the content and save")
+	case firstErr != nil:
+		return firstErr
+	default:
+		summarize(res, opt, stdout, stderr)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -213,11 +245,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer e.Close()
-	cfg := ef.config(e)
-	cfg.Rebuild = func(ctx context.Context) error {
-		_, err := generator.Build(ctx, bf.options(time.Now()))
-		return err
+	outbox := *ef.outbox
+	if outbox == "" {
+		outbox = filepath.Join(*ef.state, "outbox")
 	}
+	preview := edge.NewPreview(outbox)
+	if len(ps) > 0 {
+		preview.SetProblems(problemLines(ps))
+	}
+	cfg := ef.config(e)
+	cfg.Preview = preview
+	cfg.Rebuild = func(ctx context.Context) error { _, err := rebuild(ctx, nil); return err }
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
 		for _, c := range b.Directory.Clients {
@@ -232,12 +270,89 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid 15 minutes):\n  %s\n", ct.Name, c.DisplayName, link)
 			break
 		}
-		outbox := *ef.outbox
-		if outbox == "" {
-			outbox = filepath.Join(*ef.state, "outbox")
+		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from %s:\nsign-in emails are written to %s and their links printed here.\n", url, filepath.Join(*bf.content, "clients", "*", "client.yaml"), outbox)
+		fmt.Fprintf(stdout, "Staff preview (every client's hub without logging in, and the outbox): %s_preview/\n", url)
+		if *watchContent {
+			if err := startWatch(ctx, *bf.content, rebuild, srv, preview, stdout, stderr); err != nil {
+				fmt.Fprintf(stderr, "not watching %s: %v\n", *bf.content, err)
+			} else {
+				fmt.Fprintf(stdout, "Watching %s: saved changes rebuild and reload open tabs.\n", *bf.content)
+			}
 		}
-		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from content/clients/*/client.yaml:\nsign-in emails are written to %s and their links printed here.\nPress Ctrl+C to stop.\n\n", url, outbox)
+		fmt.Fprint(stdout, "Press Ctrl+C to stop.\n\n")
 	})
+}
+
+// startWatch rebuilds on every batch of content changes.
+func startWatch(ctx context.Context, content string, rebuild func(context.Context, []string) (*generator.Result, error), srv *edge.Server, preview *edge.Preview, stdout, stderr io.Writer) error {
+	w, err := watch.New(content, 40*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	batches := make(chan []string)
+	go w.Run(ctx, batches)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case err := <-w.Errors:
+				fmt.Fprintf(stderr, "watching: %v\n", err)
+			case batch := <-batches:
+				start := time.Now()
+				res, err := rebuild(ctx, batch)
+				var ps site.Problems
+				switch {
+				case errors.As(err, &ps):
+					printProblems(stderr, ps)
+					preview.SetProblems(problemLines(ps))
+				case err != nil:
+					fmt.Fprintf(stderr, "build failed: %v\n", err)
+					preview.SetProblems([]string{err.Error()})
+				default:
+					if err := srv.Reload(); err != nil {
+						fmt.Fprintf(stderr, "loading the new build: %v\n", err)
+						continue
+					}
+					preview.Reloaded()
+					if !res.UpToDate {
+						fmt.Fprintf(stdout, "%s changed: %d client(s) rebuilt, %d pages, served after %s\n",
+							describe(batch, content), res.Rendered, res.Pages, time.Since(start).Round(time.Millisecond))
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func problemLines(ps site.Problems) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func describe(batch []string, root string) string {
+	if len(batch) == 1 {
+		if rel, err := filepath.Rel(root, batch[0]); err == nil {
+			return rel
+		}
+		return batch[0]
+	}
+	return fmt.Sprintf("%d files", len(batch))
+}
+
+// inside reports whether path is inside dir.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // cmdLink sends (or prints) a login link: Jobber's "Send Login Email".
