@@ -14,6 +14,7 @@ package generator
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -66,7 +68,7 @@ type Result struct {
 	Elapsed    time.Duration
 }
 
-const stateVersion = 2
+const stateVersion = 3
 
 // state is what a build records for the next one (OUT.d/state.gob).
 type state struct {
@@ -78,20 +80,39 @@ type state struct {
 
 type clientState struct {
 	Files      []fileStamp
-	Content    string // hash of the client's files
-	Key        string // bundle key
-	Numbers    []site.Numbered
+	Dirs       []dirStamp
+	Content    string   // hash of the client's files
+	Key        string   // bundle key
+	Numbers    []string // quote and invoice numbers...
+	NumFiles   []string // ...and the file each is in, relative to the client's folder
 	Thresholds []string // dates on which a derived state changes
 	Pages      int
-	Dir        bundle.DirClient // the client's entry in the edge's directory
+	// dir is the client's entry in the edge's directory. It is not saved:
+	// a later build takes it from the directory file it wrote.
+	dir *bundle.DirClient
+}
+
+// numbered returns the client's numbers with their files.
+func (cs *clientState) numbered(clientDir string) []site.Numbered {
+	out := make([]site.Numbered, len(cs.Numbers))
+	for i, n := range cs.Numbers {
+		out[i] = site.Numbered{Number: n, File: filepath.Join(clientDir, filepath.FromSlash(cs.NumFiles[i]))}
+	}
+	return out
 }
 
 type fileStamp struct {
-	Path  string
+	Path  string // relative to the client's folder, slash-separated
 	Size  int64
 	MTime int64
 	Ino   uint64
-	SHA   string
+	SHA   [32]byte
+}
+
+type dirStamp struct {
+	Path  string
+	MTime int64
+	Ino   uint64
 }
 
 // Dirs names the parts of an output path.
@@ -279,7 +300,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 			continue
 		}
 		next.Clients[o.id] = o.cs
-		nums = append(nums, o.cs.Numbers...)
+		nums = append(nums, o.cs.numbered(loader.ClientDir(o.id))...)
 		if o.rendered {
 			res.Rendered++
 			res.Pages += o.pages
@@ -306,19 +327,19 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	cur, err := os.Readlink(dirs.Out)
 	current := err == nil && old.Gen != "" && filepath.Base(filepath.Dir(cur)) == old.Gen
 	sameSet := sameIDs(old, next)
-	directory := &bundle.Directory{Site: pres.directorySite(r.sv)}
-	for _, id := range ids {
-		directory.Clients = append(directory.Clients, next.Clients[id].Dir)
-	}
 
-	switch {
-	case current && old.Global == global && sameSet && sameClients(old, next):
+	if current && old.Global == global && sameSet && sameClients(old, next) {
 		// Nothing changed at all: keep serving the current generation.
 		res.UpToDate = true
 		res.Generation = old.Gen
 		res.Elapsed = time.Since(start)
 		return res, old, nil
-
+	}
+	directory, err := makeDirectory(dirs, old, next, ids, pres.directorySite(r.sv), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
 	case current && old.Global == global && sameSet:
 		// Only some clients changed: swap each one's link to its new bundle
 		// in the current generation (one rename each), then the directory.
@@ -380,6 +401,37 @@ func bundleLink(id, key string) string {
 	return filepath.Join("..", "..", "..", "..", "bundles", id, key)
 }
 
+// makeDirectory assembles the edge's directory: clients rendered now bring
+// their entry; the others' come from the previous build (kept in memory by
+// a Builder, else read back from the directory file it wrote, checked
+// against the signing key first so nothing changed on disk is re-signed).
+func makeDirectory(dirs Dirs, old, next *state, ids []string, siteEntry bundle.DirSite, key *bundle.PrivateKey) (*bundle.Directory, error) {
+	d := &bundle.Directory{Site: siteEntry, Clients: make([]bundle.DirClient, 0, len(ids))}
+	var prev map[string]*bundle.DirClient
+	for _, id := range ids {
+		cs := next.Clients[id]
+		if cs.dir == nil {
+			if prev == nil {
+				prev = map[string]*bundle.DirClient{}
+				if old.Gen != "" {
+					pd, err := bundle.ReadDirectory(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
+					if err != nil {
+						return nil, fmt.Errorf("reading the previous build's directory (run hub build -full): %w", err)
+					}
+					for i := range pd.Clients {
+						prev[pd.Clients[i].ID] = &pd.Clients[i]
+					}
+				}
+			}
+			if cs.dir = prev[id]; cs.dir == nil {
+				return nil, fmt.Errorf("client %s is missing from the previous build's directory (run hub build -full)", id)
+			}
+		}
+		d.Clients = append(d.Clients, *cs.dir)
+	}
+	return d, nil
+}
+
 // writeDirectory (re)writes a generation's signed directory atomically.
 func writeDirectory(genDir string, d *bundle.Directory, key *bundle.PrivateKey) error {
 	data, err := bundle.SignDirectory(d, key)
@@ -433,19 +485,17 @@ func sameClients(a, b *state) bool {
 // buildClient brings one client's bundle up to date.
 func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
 	cs := &clientState{}
-	var files []fileStamp
-	var content string
 	if unchanged && old != nil {
-		files, content = old.Files, old.Content // the watcher saw nothing change here
+		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
 	} else {
 		var err error
-		if files, content, err = stampClient(l.ClientDir(id), old); err != nil {
+		if cs.Files, cs.Dirs, cs.Content, err = stampClient(l.ClientDir(id), old); err != nil {
 			return nil, false, 0, nil, err
 		}
 	}
-	cs.Files, cs.Content = files, content
+	content := cs.Content
 	if old != nil && old.Content == content {
-		cs.Numbers, cs.Thresholds, cs.Pages, cs.Dir = old.Numbers, old.Thresholds, old.Pages, old.Dir
+		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
 			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
@@ -462,7 +512,12 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	if c == nil || len(ps) > 0 {
 		return nil, false, 0, ps, nil
 	}
-	cs.Numbers = c.Numbers()
+	cs.Numbers, cs.NumFiles = nil, nil
+	for _, n := range c.Numbers() {
+		rel, _ := filepath.Rel(l.ClientDir(id), n.File)
+		cs.Numbers = append(cs.Numbers, n.Number)
+		cs.NumFiles = append(cs.NumFiles, filepath.ToSlash(rel))
+	}
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
@@ -470,7 +525,8 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
 	cp := r.p.client(c, shared, r.sv, l.Today)
-	cs.Dir = directoryEntry(c, cp)
+	d := directoryEntry(c, cp)
+	cs.dir = &d
 	out, pages, err := r.clientFiles(cp, c, shared)
 	if err != nil {
 		return nil, false, 0, nil, err
@@ -511,70 +567,113 @@ func writeBundle(dir, id, inputs string, files []outFile, w *writer, key *bundle
 }
 
 // stampClient lists a client's files with their hashes, re-reading only
-// files whose size, modification time or inode changed since last time.
-func stampClient(dir string, old *clientState) ([]fileStamp, string, error) {
-	prev := map[string]fileStamp{}
+// files whose size, modification time or inode changed since last time,
+// and re-listing only folders whose own modification time or inode changed
+// (adding, removing or renaming an entry changes the folder's mtime).
+func stampClient(dir string, old *clientState) ([]fileStamp, []dirStamp, string, error) {
+	prevFiles := map[string]fileStamp{}
+	prevDirs := map[string]dirStamp{}
+	children := map[string][]string{} // folder → entries, as last listed
 	if old != nil {
 		for _, f := range old.Files {
-			prev[f.Path] = f
+			prevFiles[f.Path] = f
+			children[path.Dir(f.Path)] = append(children[path.Dir(f.Path)], path.Base(f.Path))
+		}
+		for _, d := range old.Dirs {
+			prevDirs[d.Path] = d
+			if d.Path != "." {
+				children[path.Dir(d.Path)] = append(children[path.Dir(d.Path)], path.Base(d.Path)+"/")
+			}
 		}
 	}
 	var files []fileStamp
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	var dirs []dirStamp
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		full := filepath.Join(dir, filepath.FromSlash(rel))
+		st, err := os.Lstat(full)
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".") {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		st := fileStamp{Path: filepath.ToSlash(rel), Size: info.Size(), MTime: info.ModTime().UnixNano()}
-		if sys, ok := info.Sys().(*syscall.Stat_t); ok {
-			st.Ino = uint64(sys.Ino)
-		}
-		if o, ok := prev[st.Path]; ok && o.Size == st.Size && o.MTime == st.MTime && o.Ino == st.Ino {
-			st.SHA = o.SHA
+		ds := dirStamp{Path: rel, MTime: st.ModTime().UnixNano(), Ino: inode(st)}
+		dirs = append(dirs, ds)
+		var names []string // files plain, folders with a trailing "/"
+		if o, ok := prevDirs[rel]; ok && o == ds {
+			names = children[rel]
 		} else {
-			sum, err := hashFile(p)
+			entries, err := os.ReadDir(full)
 			if err != nil {
 				return err
 			}
-			st.SHA = sum
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				if e.IsDir() {
+					names = append(names, e.Name()+"/")
+				} else {
+					names = append(names, e.Name())
+				}
+			}
 		}
-		files = append(files, st)
+		slices.Sort(names)
+		for _, n := range names {
+			if sub, isDir := strings.CutSuffix(n, "/"); isDir {
+				if err := walk(path.Join(rel, sub)); err != nil {
+					return err
+				}
+				continue
+			}
+			p := path.Join(rel, n)
+			info, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
+			if err != nil {
+				return err
+			}
+			if info.IsDir() { // a file replaced by a folder without the parent changing
+				if err := walk(p); err != nil {
+					return err
+				}
+				continue
+			}
+			fsm := fileStamp{Path: p, Size: info.Size(), MTime: info.ModTime().UnixNano(), Ino: inode(info)}
+			if o, ok := prevFiles[p]; ok && o.Size == fsm.Size && o.MTime == fsm.MTime && o.Ino == fsm.Ino {
+				fsm.SHA = o.SHA
+			} else if fsm.SHA, err = hashFile(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+				return err
+			}
+			files = append(files, fsm)
+		}
 		return nil
-	})
-	if err != nil {
-		return nil, "", err
 	}
+	if err := walk("."); err != nil {
+		return nil, nil, "", err
+	}
+	slices.SortFunc(files, func(a, b fileStamp) int { return strings.Compare(a.Path, b.Path) })
 	h := sha256.New()
 	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%s\n", f.Path, f.SHA)
+		fmt.Fprintf(h, "%s\x00%x\n", f.Path, f.SHA)
 	}
-	return files, hex.EncodeToString(h.Sum(nil)), nil
+	return files, dirs, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func hashFile(p string) (string, error) {
+func inode(fi os.FileInfo) uint64 {
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Ino)
+	}
+	return 0
+}
+
+func hashFile(p string) ([32]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", err
+		return [32]byte{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+		return [32]byte{}, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return [32]byte(h.Sum(nil)), nil
 }
 
 // thresholds are the dates on which something a client sees changes by
@@ -650,7 +749,7 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 	fmt.Fprintf(h, "css %s\n", cssName)
 	// Shared portals are in every bundle.
 	for _, p := range shared {
-		_, sum, err := stampClient(p.Dir, nil)
+		_, _, sum, err := stampClient(p.Dir, nil)
 		if err != nil {
 			return nil, "", err
 		}

@@ -229,6 +229,22 @@ func TestIncremental(t *testing.T) {
 		t.Errorf("the changed invoice's page does not show the change")
 	}
 
+	// A new file in an existing folder is noticed (the folder's mtime changes).
+	newInv := filepath.Join(inv, "INV-7777.yaml")
+	os.WriteFile(newInv, regexp.MustCompile(`(?m)^number: \S+`).ReplaceAll(b, []byte("number: INV-7777")), 0o644)
+	res = e.mustBuild(t, testNow)
+	if res.Rendered != 1 {
+		t.Errorf("rebuild after adding an invoice rendered %d clients; want 1", res.Rendered)
+	}
+	if _, err := os.Stat(filepath.Join(e.out, "c", "okafor-residence", "invoices", "INV-7777", "index.html")); err != nil {
+		t.Errorf("the added invoice has no page: %v", err)
+	}
+	os.Remove(newInv)
+	e.mustBuild(t, testNow) // back to the previous bundle (kept, so reused)
+	if _, err := os.Stat(filepath.Join(e.out, "c", "okafor-residence", "invoices", "INV-7777", "index.html")); err == nil {
+		t.Error("the removed invoice's page is still served")
+	}
+
 	// A day later, an invoice falls past due: its client is rebuilt by itself.
 	res = e.mustBuild(t, testNow.AddDate(0, 0, 22))
 	if res.Rendered == 0 || res.Rendered == res.Clients {
