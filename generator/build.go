@@ -68,7 +68,7 @@ type Result struct {
 	Elapsed    time.Duration
 }
 
-const stateVersion = 3
+const stateVersion = 4
 
 // state is what a build records for the next one (OUT.d/state.gob).
 type state struct {
@@ -106,7 +106,7 @@ type fileStamp struct {
 	Size  int64
 	MTime int64
 	Ino   uint64
-	SHA   [32]byte
+	SHA   string // the raw 32-byte SHA-256 (a string: gob encodes it in one piece)
 }
 
 type dirStamp struct {
@@ -521,12 +521,12 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
-	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
-		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
-	}
 	cp := r.p.client(c, shared, r.sv, l.Today)
 	d := directoryEntry(c, cp)
 	cs.dir = &d
+	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
+		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
+	}
 	out, pages, err := r.clientFiles(cp, c, shared)
 	if err != nil {
 		return nil, false, 0, nil, err
@@ -663,17 +663,17 @@ func inode(fi os.FileInfo) uint64 {
 	return 0
 }
 
-func hashFile(p string) ([32]byte, error) {
+func hashFile(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return [32]byte{}, err
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return [32]byte{}, err
+		return "", err
 	}
-	return [32]byte(h.Sum(nil)), nil
+	return string(h.Sum(nil)), nil
 }
 
 // thresholds are the dates on which something a client sees changes by

@@ -136,4 +136,3 @@ func (es *eventStream) next(t *testing.T, name string) string {
 		}
 	}
 }
-

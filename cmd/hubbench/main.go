@@ -87,6 +87,9 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 		return fmt.Errorf("verify: %w", err)
 	}
 	fmt.Printf("%-28s %10s %8s %10s %12s %8.0f MB\n", "hub verify (all bundles)", r.wall.Round(time.Millisecond), "", "", "", float64(r.maxRSS)/1024)
+	if err := benchServe(hub, dir, n); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if skipEdge {
 		return nil
 	}
