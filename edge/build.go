@@ -35,11 +35,19 @@ type docRef struct {
 	Doc    bundle.DirDocument
 }
 
-// served is a folder of files with its signed manifest.
+// served is a folder of files with its signed manifest. A client bundle's
+// manifest is authenticated when the build is loaded, then dropped, and
+// read again (and kept) when the client first asks for a page: memory
+// follows the clients in use, not the site.
 type served struct {
-	dir string
-	m   *bundle.Manifest
-	err error // the bundle failed to load: 503 for its client
+	dir    string
+	client string
+	keys   *bundle.KeySet
+	m      *bundle.Manifest // set at load for the public files; nil for lazy bundles
+	err    error            // the bundle failed to load: 503 for its client
+	once   sync.Once        // reads the manifest of a lazy bundle on first use...
+	lm     *bundle.Manifest // ...into these, written only inside once
+	lerr   error
 	// files whose content was checked against the manifest (and cached when small)
 	cache sync.Map // path → *cachedFile
 }
@@ -135,7 +143,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 				case prev != nil && prev.bundles[id] != nil && prev.bundles[id].dir == dir && prev.bundles[id].err == nil:
 					s = prev.bundles[id] // unchanged bundle: keep its checked files
 				default:
-					s = loadServed(dir, id, keys)
+					s = lazyServed(dir, id, keys)
 				}
 				if s.err != nil {
 					log.Error("bundle failed verification; its client gets 503 until a good build", "client", id, "build", b.Gen, "err", s.err)
@@ -155,18 +163,41 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 }
 
 func loadServed(dir, client string, keys *bundle.KeySet) *served {
-	s := &served{dir: dir}
-	fsys, closeFn, err := bundle.OpenDir(dir)
+	s := &served{dir: dir, client: client, keys: keys}
+	s.m, s.err = s.readManifest()
+	return s
+}
+
+// lazyServed checks a client bundle's manifest now and keeps only the outcome.
+func lazyServed(dir, client string, keys *bundle.KeySet) *served {
+	s := &served{dir: dir, client: client, keys: keys}
+	_, s.err = s.readManifest()
+	return s
+}
+
+func (s *served) readManifest() (*bundle.Manifest, error) {
+	fsys, closeFn, err := bundle.OpenDir(s.dir)
 	if err != nil {
-		s.err = err
-		return s
+		return nil, err
 	}
 	defer closeFn()
-	s.m, s.err = bundle.ReadManifest(fsys, keys)
-	if s.err == nil && s.m.Client != client {
-		s.err = fmt.Errorf("manifest is for client %q, not %q", s.m.Client, client)
+	m, err := bundle.ReadManifest(fsys, s.keys)
+	if err == nil && m.Client != s.client {
+		err = fmt.Errorf("manifest is for client %q, not %q", m.Client, s.client)
 	}
-	return s
+	return m, err
+}
+
+// manifest returns the bundle's manifest, reading it on first use.
+func (s *served) manifest() (*bundle.Manifest, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.m != nil {
+		return s.m, nil
+	}
+	s.once.Do(func() { s.lm, s.lerr = s.readManifest() })
+	return s.lm, s.lerr
 }
 
 // Client returns a client of this build.

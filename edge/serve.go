@@ -38,7 +38,9 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	if sv.err != nil {
+	m, err := sv.manifest()
+	if err != nil {
+		s.log.Error("bundle failed verification; not served", "client", client, "err", err)
 		s.errorPage(w, r, Errorf(EUnavailable, "Your hub is being updated. Please try again in a few minutes."))
 		return
 	}
@@ -47,10 +49,10 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	f, ok := sv.m.Lookup(p)
+	f, ok := m.Lookup(p)
 	if !ok {
 		// A folder without its slash: /c/acme/quotes → /c/acme/quotes/
-		if _, dir := sv.m.Lookup(strings.TrimSuffix(p, "/") + "/index.html"); dir && !strings.HasSuffix(r.URL.Path, "/") {
+		if _, dir := m.Lookup(strings.TrimSuffix(p, "/") + "/index.html"); dir && !strings.HasSuffix(r.URL.Path, "/") {
 			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
 			return
 		}
@@ -87,6 +89,7 @@ func bundlePath(r *http.Request) (string, bool) {
 // client accepts it, with the ETag from the content hash, conditional and
 // Range requests by http.ServeContent.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f bundle.File) {
+	m, _ := sv.manifest() // f came from it, so it is loaded
 	h := w.Header()
 	ctype := contentType(f.Path)
 	h.Set("Content-Type", ctype)
@@ -97,13 +100,13 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 			if e.ext == "" || (e.ext == ".gz" && !acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip")) {
 				continue
 			}
-			if side, ok := sv.m.Lookup(f.Path + e.ext); ok {
+			if side, ok := m.Lookup(f.Path + e.ext); ok {
 				send = side
 				h.Set("Content-Encoding", e.enc)
 				break
 			}
 		}
-	} else if _, ok := sv.m.Lookup(f.Path + ".gz"); ok {
+	} else if _, ok := m.Lookup(f.Path + ".gz"); ok {
 		h.Add("Vary", "Accept-Encoding")
 	}
 	h["Etag"] = []string{send.ETag()}

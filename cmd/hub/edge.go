@@ -162,19 +162,20 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	// The edge's live heap is small (manifests of the clients in use, and
+	// cached pages): collect less often, within a memory limit, unless
+	// GOGC/GOMEMLIMIT say otherwise. (Not for hub serve, which also builds.)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(512 << 20)
+	}
 	return serveEdge(ctx, cfg, e, *addr, stdout, nil)
 }
 
 // serveEdge starts the server on addr and runs it until ctx ends.
 func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, stdout io.Writer, ready func(*edge.Server, string)) error {
-	// The edge's live heap is small (a few MB plus cached pages): collect
-	// less often, within a memory limit, unless GOGC/GOMEMLIMIT say otherwise.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
