@@ -25,7 +25,27 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
+	only := flag.String("only", "", `"serve" or "edge": only that part, on a site left in -dir by an earlier run`)
 	flag.Parse()
+	if *only != "" {
+		if *dir == "" {
+			fmt.Fprintln(os.Stderr, "hubbench: -only needs -dir")
+			os.Exit(2)
+		}
+		abs, _ := filepath.Abs(*hub)
+		var err error
+		switch *only {
+		case "serve":
+			err = benchServe(abs, *dir, *n)
+		case "edge":
+			err = benchEdge(abs, *dir, *conns, *dur)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
