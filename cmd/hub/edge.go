@@ -169,7 +169,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(512 << 20)
+		debug.SetMemoryLimit(256 << 20)
 	}
 	return serveEdge(ctx, cfg, e, *addr, stdout, nil)
 }
