@@ -103,9 +103,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// logRequests logs each request at debug level, and errors at warn. Login
+// logRequests logs each request at debug level (hub edge -v), 5xx at warn. Login
 // link paths are logged without their token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		// Not logging requests: no wrapper on the hot path. Failures are
+		// logged where they happen (errorPage, bundle checks).
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
