@@ -135,7 +135,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				dir, err := filepath.EvalSymlinks(filepath.Join(siteDir, "c", id))
+				dir, err := bundleDir(siteDir, id)
 				var s *served
 				switch {
 				case err != nil:
@@ -306,4 +306,21 @@ func mapValues[K comparable, V any](m map[K]V) []V {
 func hashHex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// bundleDir resolves c/<id>: one readlink for the link the generator makes
+// (relative, to the bundle folder), EvalSymlinks for anything else.
+func bundleDir(siteDir, id string) (string, error) {
+	link := filepath.Join(siteDir, "c", id)
+	target, err := os.Readlink(link)
+	if err != nil {
+		return filepath.EvalSymlinks(link)
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(siteDir, "c", target)
+	}
+	if st, err := os.Lstat(target); err != nil || !st.IsDir() {
+		return filepath.EvalSymlinks(link)
+	}
+	return target, nil
 }

@@ -16,8 +16,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +75,7 @@ const stateVersion = 4
 // state is what a build records for the next one (OUT.d/state.gob).
 type state struct {
 	Version int
+	Seq     uint64 // one more at every build that changed something
 	Global  string // hash of what every client depends on
 	Gen     string
 	Clients map[string]*clientState
@@ -87,9 +90,9 @@ type clientState struct {
 	NumFiles   []string // ...and the file each is in, relative to the client's folder
 	Thresholds []string // dates on which a derived state changes
 	Pages      int
-	// dir is the client's entry in the edge's directory. It is not saved:
-	// a later build takes it from the directory file it wrote.
-	dir *bundle.DirClient
+	// dir is the client's entry in the edge's directory, as JSON. It is not
+	// saved: a later build takes it from the directory file it wrote.
+	dir json.RawMessage
 }
 
 // numbered returns the client's numbers with their files.
@@ -335,15 +338,18 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		res.Elapsed = time.Since(start)
 		return res, old, nil
 	}
-	directory, err := makeDirectory(dirs, old, next, ids, pres.directorySite(r.sv), key)
+	dirClients, err := makeDirectory(dirs, old, next, ids, key)
 	if err != nil {
 		return nil, nil, err
 	}
+	dirSite := pres.directorySite(r.sv)
+	incremental := false
 	switch {
 	case current && old.Global == global && sameSet:
 		// Only some clients changed: swap each one's link to its new bundle
 		// in the current generation (one rename each), then the directory.
 		next.Gen = old.Gen
+		incremental = true
 		if err := syncFS(dirs.Data); err != nil {
 			return nil, nil, err
 		}
@@ -355,14 +361,14 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 				}
 			}
 		}
-		if err := writeDirectory(genDir, directory, key); err != nil {
+		if err := writeDirectory(genDir, dirSite, dirClients, key); err != nil {
 			return nil, nil, err
 		}
 
 	default:
 		// Site-wide change (config, theme, key, clients added or removed):
 		// a new generation, switched in with one rename.
-		gen, err := writeGeneration(dirs, next, public, directory, w, key, ids)
+		gen, err := writeGeneration(dirs, next, public, dirSite, dirClients, w, key, ids)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -375,7 +381,13 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		}
 	}
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
-	if err := writeState(dirs.State, next); err != nil {
+	next.Seq = old.Seq + 1
+	if incremental {
+		err = appendState(dirs.State, old, next)
+	} else {
+		err = writeState(dirs.State, next)
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	collect(dirs, old, next)
@@ -405,21 +417,19 @@ func bundleLink(id, key string) string {
 // their entry; the others' come from the previous build (kept in memory by
 // a Builder, else read back from the directory file it wrote, checked
 // against the signing key first so nothing changed on disk is re-signed).
-func makeDirectory(dirs Dirs, old, next *state, ids []string, siteEntry bundle.DirSite, key *bundle.PrivateKey) (*bundle.Directory, error) {
-	d := &bundle.Directory{Site: siteEntry, Clients: make([]bundle.DirClient, 0, len(ids))}
-	var prev map[string]*bundle.DirClient
+func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.PrivateKey) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(ids))
+	var prev map[string]json.RawMessage
 	for _, id := range ids {
 		cs := next.Clients[id]
 		if cs.dir == nil {
 			if prev == nil {
-				prev = map[string]*bundle.DirClient{}
+				prev = map[string]json.RawMessage{}
 				if old.Gen != "" {
-					pd, err := bundle.ReadDirectory(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
+					var err error
+					prev, err = bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
 					if err != nil {
 						return nil, fmt.Errorf("reading the previous build's directory (run hub build -full): %w", err)
-					}
-					for i := range pd.Clients {
-						prev[pd.Clients[i].ID] = &pd.Clients[i]
 					}
 				}
 			}
@@ -427,14 +437,14 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, siteEntry bundle.D
 				return nil, fmt.Errorf("client %s is missing from the previous build's directory (run hub build -full)", id)
 			}
 		}
-		d.Clients = append(d.Clients, *cs.dir)
+		out = append(out, cs.dir)
 	}
-	return d, nil
+	return out, nil
 }
 
 // writeDirectory (re)writes a generation's signed directory atomically.
-func writeDirectory(genDir string, d *bundle.Directory, key *bundle.PrivateKey) error {
-	data, err := bundle.SignDirectory(d, key)
+func writeDirectory(genDir string, site bundle.DirSite, clients []json.RawMessage, key *bundle.PrivateKey) error {
+	data, err := bundle.SignDirectoryRaw(site, clients, key)
 	if err != nil {
 		return err
 	}
@@ -522,8 +532,11 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
 	cp := r.p.client(c, shared, r.sv, l.Today)
-	d := directoryEntry(c, cp)
-	cs.dir = &d
+	entry, err := json.Marshal(directoryEntry(c, cp))
+	if err != nil {
+		return nil, false, 0, nil, err
+	}
+	cs.dir = entry
 	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
 		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
@@ -760,7 +773,7 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 
 // writeGeneration writes a new generation folder: public files, their
 // signed manifest, and a link per client to its bundle.
-func writeGeneration(dirs Dirs, next *state, public []outFile, directory *bundle.Directory, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
+func writeGeneration(dirs Dirs, next *state, public []outFile, dirSite bundle.DirSite, dirClients []json.RawMessage, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
 	gen := time.Now().UTC().Format("20060102T150405.000000000")
 	gen = strings.ReplaceAll(gen, ".", "-")
 	dir := filepath.Join(dirs.Gens, gen)
@@ -771,7 +784,7 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, directory *bundle
 		return "", err
 	}
 	// The edge's directory sits beside the public files, never among them.
-	if err := writeDirectory(top, directory, key); err != nil {
+	if err := writeDirectory(top, dirSite, dirClients, key); err != nil {
 		return "", err
 	}
 	entries, err := w.writeAll(tmp, public)
@@ -845,23 +858,96 @@ func collect(dirs Dirs, old, next *state) {
 	}
 }
 
+// The state is a base file (state.gob) and a log of the builds since
+// (state.gob.log): an incremental build appends only the clients it
+// changed, instead of rewriting the state of every client.
+
+// stateRecord is one incremental build in the log.
+type stateRecord struct {
+	Seq     uint64
+	Global  string
+	Gen     string
+	Clients map[string]*clientState
+}
+
+// maxStateLog: past this size, the next build writes a new base instead.
+const maxStateLog = 4 << 20
+
 func readState(file string) *state {
 	s := &state{Clients: map[string]*clientState{}}
-	f, err := os.Open(file)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return s
 	}
-	defer f.Close()
-	if err := gob.NewDecoder(f).Decode(s); err != nil || s.Clients == nil {
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(s); err != nil || s.Clients == nil {
 		return &state{Clients: map[string]*clientState{}}
+	}
+	log, _ := os.ReadFile(file + ".log")
+	for len(log) >= 4 {
+		n := int(binary.BigEndian.Uint32(log))
+		if len(log) < 4+n {
+			break // a record cut short by a crash: the build it belonged to did not finish
+		}
+		var rec stateRecord
+		if err := gob.NewDecoder(bytes.NewReader(log[4 : 4+n])).Decode(&rec); err != nil {
+			break
+		}
+		log = log[4+n:]
+		if rec.Seq <= s.Seq {
+			continue // already in the base
+		}
+		s.Seq, s.Global, s.Gen = rec.Seq, rec.Global, rec.Gen
+		for id, cs := range rec.Clients {
+			s.Clients[id] = cs
+		}
 	}
 	return s
 }
 
+// writeState writes a new base and empties the log.
 func writeState(file string, s *state) error {
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(s); err != nil {
 		return err
 	}
-	return bundle.WriteFileAtomic(file, b.Bytes(), 0o644)
+	if err := bundle.WriteFileAtomic(file, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Remove(file + ".log"); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// appendState logs the clients that changed since old.
+func appendState(file string, old, next *state) error {
+	if st, err := os.Stat(file + ".log"); err == nil && st.Size() > maxStateLog {
+		return writeState(file, next)
+	}
+	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
+	for id, n := range next.Clients {
+		if o := old.Clients[id]; o == nil || o.Key != n.Key || o.Content != n.Content || !slices.Equal(o.Files, n.Files) || !slices.Equal(o.Dirs, n.Dirs) {
+			rec.Clients[id] = n
+		}
+	}
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, 0, 0})
+	if err := gob.NewEncoder(&b).Encode(&rec); err != nil {
+		return err
+	}
+	buf := b.Bytes()
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	f, err := os.OpenFile(file+".log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

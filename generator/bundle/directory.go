@@ -84,6 +84,71 @@ func SignDirectory(d *Directory, key *PrivateKey) ([]byte, error) {
 	return append([]byte(sig+"\n"), data...), nil
 }
 
+// SignDirectoryRaw signs a directory assembled from the site entry and each
+// client's JSON (as json.Marshal of a DirClient gives it), so a rebuild that
+// changed one client does not re-encode the others.
+func SignDirectoryRaw(site DirSite, clients []json.RawMessage, key *PrivateKey) ([]byte, error) {
+	siteJSON, err := json.Marshal(site)
+	if err != nil {
+		return nil, err
+	}
+	kid, _ := json.Marshal(key.ID)
+	n := 100 + len(siteJSON)
+	for _, c := range clients {
+		n += len(c) + 1
+	}
+	data := make([]byte, 0, n)
+	data = fmt.Appendf(data, `{"version":%d,"key_id":%s,"site":%s,"clients":[`, FormatVersion, kid, siteJSON)
+	for i, c := range clients {
+		if i > 0 {
+			data = append(data, ',')
+		}
+		data = append(data, c...)
+	}
+	data = append(data, "]}\n"...)
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data))
+	return append([]byte(sig+"\n"), data...), nil
+}
+
+// ReadDirectoryClients reads an authenticated directory, keeping each
+// client's entry as raw JSON (by ID), for a build to reuse.
+func ReadDirectoryClients(genDir string, keys *KeySet) (map[string]json.RawMessage, error) {
+	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	if err != nil {
+		return nil, err
+	}
+	sigText, data, ok := bytes.Cut(file, []byte("\n"))
+	if !ok {
+		return nil, fmt.Errorf("%s is malformed", DirectoryName)
+	}
+	sig, err := base64.StdEncoding.DecodeString(string(sigText))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("%s: malformed signature", DirectoryName)
+	}
+	var d struct {
+		KeyID   string            `json:"key_id"`
+		Clients []json.RawMessage `json:"clients"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("%s: %w", DirectoryName, err)
+	}
+	pub, ok := keys.Public(d.KeyID)
+	if !ok || !ed25519.Verify(pub, data, sig) {
+		return nil, fmt.Errorf("%s: %w", DirectoryName, ErrSignature)
+	}
+	out := make(map[string]json.RawMessage, len(d.Clients))
+	for _, c := range d.Clients {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(c, &id); err != nil {
+			return nil, err
+		}
+		out[id.ID] = c
+	}
+	return out, nil
+}
+
 // ReadDirectory reads and authenticates the directory in a generation folder.
 func ReadDirectory(genDir string, keys *KeySet) (*Directory, error) {
 	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
