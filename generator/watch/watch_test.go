@@ -12,7 +12,7 @@ import (
 func TestWatchBatchesAndNewFolders(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "clients", "acme"), 0o755)
-	w, err := New(root, 50*time.Millisecond)
+	w, err := New(root, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestWatchBatchesAndNewFolders(t *testing.T) {
 	select {
 	case extra := <-out:
 		t.Errorf("a burst of saves gave a second batch %v", extra)
-	case <-time.After(150 * time.Millisecond):
+	case <-time.After(400 * time.Millisecond):
 	}
 
 	// A new folder is watched as it appears: a file written in it is seen.
@@ -52,7 +52,7 @@ func TestWatchBatchesAndNewFolders(t *testing.T) {
 	select {
 	case b := <-out:
 		t.Errorf("an editor swap file gave a batch %v", b)
-	case <-time.After(200 * time.Millisecond):
+	case <-time.After(500 * time.Millisecond):
 	}
 }
 
