@@ -3,6 +3,7 @@ package edge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ type Build struct {
 	byEmail   map[string][]string // lower-case email → client IDs
 	docs      map[string]docRef   // quote or invoice number → where
 	cspHeader []string            // Content-Security-Policy for this build's pages
+	raw       map[string]string   // each client's directory entry as read, to spot changes
 }
 
 type docRef struct {
@@ -100,11 +102,33 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		return nil, fmt.Errorf("no build at %s: %w", out, err)
 	}
 	genDir := filepath.Dir(siteDir)
-	d, err := bundle.ReadDirectory(genDir, keys)
+	siteEntry, raws, err := bundle.ReadDirectoryParts(genDir, keys)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
+	// Decode only the entries that changed since prev; an unchanged entry
+	// (same bytes, so the same bundle key) keeps its client and bundle.
+	d := &bundle.Directory{Version: bundle.FormatVersion, Site: siteEntry, Clients: make([]bundle.DirClient, len(raws))}
+	raw := make(map[string]string, len(raws))
+	same := map[string]bool{}
+	for i, rc := range raws {
+		id, ok := bundle.EntryID(rc)
+		if !ok {
+			return nil, fmt.Errorf("build %s: directory: malformed entry", genDir)
+		}
+		if prev != nil && prev.raw[id] == string(rc) && prev.clients[id] != nil {
+			d.Clients[i] = *prev.clients[id]
+			raw[id] = prev.raw[id]
+			same[id] = true
+			continue
+		}
+		if err := json.Unmarshal(rc, &d.Clients[i]); err != nil {
+			return nil, fmt.Errorf("build %s: directory: %w", genDir, err)
+		}
+		raw[id] = string(rc)
+	}
 	b := &Build{
+		raw: raw,
 		Gen: filepath.Base(genDir), Directory: d, stamp: stamp,
 		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
 		byEmail: map[string][]string{}, docs: map[string]docRef{},
@@ -155,6 +179,12 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		}()
 	}
 	for _, c := range d.Clients {
+		if same[c.ID] && prev.bundles[c.ID] != nil && prev.bundles[c.ID].err == nil {
+			mu.Lock()
+			b.bundles[c.ID] = prev.bundles[c.ID] // same entry, same bundle key: nothing to resolve
+			mu.Unlock()
+			continue
+		}
 		ids <- c.ID
 	}
 	close(ids)

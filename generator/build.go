@@ -92,7 +92,8 @@ type clientState struct {
 	Pages      int
 	// dir is the client's entry in the edge's directory, as JSON. It is not
 	// saved: a later build takes it from the directory file it wrote.
-	dir json.RawMessage
+	dir    json.RawMessage
+	loaded bool // this build read the client's files
 }
 
 // numbered returns the client's numbers with their files.
@@ -292,6 +293,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	wg.Wait()
 
 	var nums []site.Numbered
+	anyLoaded := false
 	var errs []error
 	var created []string
 	for _, o := range outcomes {
@@ -304,13 +306,17 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		}
 		next.Clients[o.id] = o.cs
 		nums = append(nums, o.cs.numbered(loader.ClientDir(o.id))...)
+		anyLoaded = anyLoaded || o.cs.loaded
 		if o.rendered {
 			res.Rendered++
 			res.Pages += o.pages
 			created = append(created, filepath.Join(dirs.Bundles, o.id, o.cs.Key))
 		}
 	}
-	ps = append(ps, site.CheckNumbers(nums)...)
+	if anyLoaded || len(next.Clients) != len(old.Clients) {
+		// Numbers can only clash anew when a client's files were read.
+		ps = append(ps, site.CheckNumbers(nums)...)
+	}
 	if len(ps) > 0 || len(errs) > 0 {
 		// Nothing of this build is published: remove the bundles it made.
 		for _, d := range created {
@@ -338,7 +344,15 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		res.Elapsed = time.Since(start)
 		return res, old, nil
 	}
-	dirClients, err := makeDirectory(dirs, old, next, ids, key)
+	dirClients, err := makeDirectory(dirs, old, next, ids, key, func(id string) (json.RawMessage, error) {
+		c, ps := loader.Client(id)
+		if c == nil || len(ps) > 0 {
+			return nil, fmt.Errorf("cannot be loaded again: %v", ps)
+		}
+		de := directoryEntry(c, r.p.client(c, shared, r.sv, loader.Today))
+		de.Bundle = next.Clients[id].Key
+		return json.Marshal(de)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -350,10 +364,20 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		// in the current generation (one rename each), then the directory.
 		next.Gen = old.Gen
 		incremental = true
+		genDir := filepath.Join(dirs.Gens, old.Gen)
+		// The new directory is written first and made durable by the same
+		// syncfs as the bundles; it is renamed into place after the links.
+		data, err := bundle.SignDirectoryRaw(dirSite, dirClients, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		nextDir := filepath.Join(genDir, bundle.DirectoryName+".next")
+		if err := os.WriteFile(nextDir, data, 0o600); err != nil {
+			return nil, nil, err
+		}
 		if err := syncFS(dirs.Data); err != nil {
 			return nil, nil, err
 		}
-		genDir := filepath.Join(dirs.Gens, old.Gen)
 		for _, id := range ids {
 			if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
 				if err := swapLink(filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
@@ -361,7 +385,10 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 				}
 			}
 		}
-		if err := writeDirectory(genDir, dirSite, dirClients, key); err != nil {
+		if err := os.Rename(nextDir, filepath.Join(genDir, bundle.DirectoryName)); err != nil {
+			return nil, nil, err
+		}
+		if err := bundle.SyncDir(genDir); err != nil {
 			return nil, nil, err
 		}
 
@@ -417,7 +444,7 @@ func bundleLink(id, key string) string {
 // their entry; the others' come from the previous build (kept in memory by
 // a Builder, else read back from the directory file it wrote, checked
 // against the signing key first so nothing changed on disk is re-signed).
-func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.PrivateKey) ([]json.RawMessage, error) {
+func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.PrivateKey, entry func(id string) (json.RawMessage, error)) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, 0, len(ids))
 	var prev map[string]json.RawMessage
 	for _, id := range ids {
@@ -426,15 +453,16 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.Privat
 			if prev == nil {
 				prev = map[string]json.RawMessage{}
 				if old.Gen != "" {
-					var err error
-					prev, err = bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
-					if err != nil {
-						return nil, fmt.Errorf("reading the previous build's directory (run hub build -full): %w", err)
-					}
+					// Unreadable (an older format, or damaged): entries are
+					// made again from the content below.
+					prev, _ = bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
 				}
 			}
 			if cs.dir = prev[id]; cs.dir == nil {
-				return nil, fmt.Errorf("client %s is missing from the previous build's directory (run hub build -full)", id)
+				var err error
+				if cs.dir, err = entry(id); err != nil {
+					return nil, fmt.Errorf("client %s: %w", id, err)
+				}
 			}
 		}
 		out = append(out, cs.dir)
@@ -508,12 +536,16 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
+			if unchanged {
+				return cs, false, 0, nil, nil // the bundle was in use a moment ago
+			}
 			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
 				return cs, false, 0, nil, nil
 			}
 		}
 	}
 	c, ps := l.Client(id)
+	cs.loaded = true
 	for _, p := range c.PortalsOrNil() {
 		if sharedSlugs[p.Slug] {
 			ps = append(ps, site.Problem{File: p.File, Msg: fmt.Sprintf("portal %q has the same folder name as a shared portal in %s; rename one", p.Slug, l.SharedDir())})
@@ -532,7 +564,9 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
 	cp := r.p.client(c, shared, r.sv, l.Today)
-	entry, err := json.Marshal(directoryEntry(c, cp))
+	de := directoryEntry(c, cp)
+	de.Bundle = cs.Key
+	entry, err := json.Marshal(de)
 	if err != nil {
 		return nil, false, 0, nil, err
 	}

@@ -1,9 +1,11 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,3 +176,34 @@ func FuzzReadManifest(f *testing.F) {
 }
 
 func encodeSig(s []byte) string { return base64.StdEncoding.EncodeToString(s) }
+
+func TestDirectory(t *testing.T) {
+	keyDir := t.TempDir()
+	key, _ := GenerateKey(keyDir)
+	keys, _ := LoadKeySet(keyDir)
+	d := &Directory{Site: DirSite{Name: "Greenleaf"}, Clients: []DirClient{
+		{ID: "acme", Name: "Acme", Contacts: []DirContact{{Name: "A", Email: "a@acme.example"}}, Bundle: "k1"},
+		{ID: "zed", Name: "Zed\nCo", Bundle: "k2"},
+	}}
+	data, err := SignDirectory(d, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, DirectoryName), data, 0o600)
+	got, err := ReadDirectory(dir, keys)
+	if err != nil || len(got.Clients) != 2 || got.Clients[1].Name != "Zed\nCo" || got.Site.Name != "Greenleaf" {
+		t.Fatalf("ReadDirectory = %+v, %v", got, err)
+	}
+	_, lines, _ := ReadDirectoryParts(dir, keys)
+	for i, want := range []string{"acme", "zed"} {
+		if id, ok := EntryID(lines[i]); !ok || id != want {
+			t.Errorf("EntryID(line %d) = %q, %v; want %q", i, id, ok, want)
+		}
+	}
+	// Any change to a line breaks the signature.
+	os.WriteFile(filepath.Join(dir, DirectoryName), bytes.Replace(data, []byte("a@acme.example"), []byte("e@evil.example"), 1), 0o600)
+	if _, err := ReadDirectory(dir, keys); !errors.Is(err, ErrSignature) {
+		t.Errorf("tampered directory: %v; want ErrSignature", err)
+	}
+}

@@ -13,8 +13,15 @@ import (
 // The directory is the part of a build that only the edge reads: who may
 // log in to which client's hub, and the documents that emails link to. It
 // lives beside a generation's public files, never inside them, as one file,
-// directory.signed: a line with the base64 Ed25519 signature, then the JSON
-// that was signed. One file, so it is replaced (renamed) as a whole.
+// directory.signed, in lines:
+//
+//	<base64 Ed25519 signature of everything after this line>
+//	{"version":1,"key_id":"...","site":{...}}
+//	{"id":"client-a",...}        one line per client, sorted by ID
+//	{"id":"client-b",...}
+//
+// One file, so it is replaced (renamed) as a whole; one line per client, so
+// a reader can tell which entries changed without decoding the others.
 const DirectoryName = "directory.signed"
 
 // Directory is what the edge needs to know about a build.
@@ -53,6 +60,7 @@ type DirClient struct {
 	Language    string        `json:"language,omitempty"`
 	Contacts    []DirContact  `json:"contacts"`
 	Documents   []DirDocument `json:"documents,omitempty"`
+	Bundle      string        `json:"bundle"` // the key of its bundle: it changes when the bundle does
 }
 
 // DirContact is a person who may log in.
@@ -73,108 +81,134 @@ type DirDocument struct {
 
 // SignDirectory encodes and signs a directory into the file's bytes.
 func SignDirectory(d *Directory, key *PrivateKey) ([]byte, error) {
-	d.Version = FormatVersion
-	d.KeyID = key.ID
-	data, err := json.Marshal(d)
-	if err != nil {
-		return nil, err
+	clients := make([]json.RawMessage, len(d.Clients))
+	for i := range d.Clients {
+		b, err := json.Marshal(&d.Clients[i])
+		if err != nil {
+			return nil, err
+		}
+		clients[i] = b
 	}
-	data = append(data, '\n')
-	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data))
-	return append([]byte(sig+"\n"), data...), nil
+	return SignDirectoryRaw(d.Site, clients, key)
+}
+
+type dirHeader struct {
+	Version int     `json:"version"`
+	KeyID   string  `json:"key_id"`
+	Site    DirSite `json:"site"`
 }
 
 // SignDirectoryRaw signs a directory assembled from the site entry and each
-// client's JSON (as json.Marshal of a DirClient gives it), so a rebuild that
-// changed one client does not re-encode the others.
+// client's JSON (as json.Marshal of a DirClient gives it, on one line), so a
+// rebuild that changed one client does not re-encode the others.
 func SignDirectoryRaw(site DirSite, clients []json.RawMessage, key *PrivateKey) ([]byte, error) {
-	siteJSON, err := json.Marshal(site)
+	head, err := json.Marshal(dirHeader{Version: FormatVersion, KeyID: key.ID, Site: site})
 	if err != nil {
 		return nil, err
 	}
-	kid, _ := json.Marshal(key.ID)
-	n := 100 + len(siteJSON)
+	n := len(head) + 1
 	for _, c := range clients {
 		n += len(c) + 1
 	}
 	data := make([]byte, 0, n)
-	data = fmt.Appendf(data, `{"version":%d,"key_id":%s,"site":%s,"clients":[`, FormatVersion, kid, siteJSON)
-	for i, c := range clients {
-		if i > 0 {
-			data = append(data, ',')
+	data = append(append(data, head...), '\n')
+	for _, c := range clients {
+		if bytes.IndexByte(c, '\n') >= 0 {
+			return nil, fmt.Errorf("directory entry spans lines")
 		}
-		data = append(data, c...)
+		data = append(append(data, c...), '\n')
 	}
-	data = append(data, "]}\n"...)
 	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key.Key, data))
 	return append([]byte(sig+"\n"), data...), nil
+}
+
+// ReadDirectoryParts reads an authenticated directory, leaving each
+// client's entry as its raw JSON line, in order.
+func ReadDirectoryParts(genDir string, keys *KeySet) (DirSite, [][]byte, error) {
+	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	if err != nil {
+		return DirSite{}, nil, err
+	}
+	sigText, data, ok := bytes.Cut(file, []byte("\n"))
+	if !ok {
+		return DirSite{}, nil, fmt.Errorf("%s is malformed", DirectoryName)
+	}
+	sig, err := base64.StdEncoding.DecodeString(string(sigText))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return DirSite{}, nil, fmt.Errorf("%s: malformed signature", DirectoryName)
+	}
+	headLine, rest, _ := bytes.Cut(data, []byte("\n"))
+	var h dirHeader
+	dec := json.NewDecoder(bytes.NewReader(headLine))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return DirSite{}, nil, fmt.Errorf("%s: %w", DirectoryName, err)
+	}
+	pub, ok := keys.Public(h.KeyID)
+	if !ok {
+		return DirSite{}, nil, fmt.Errorf("%s is signed with key %q, which is not trusted", DirectoryName, h.KeyID)
+	}
+	if !ed25519.Verify(pub, data, sig) {
+		return DirSite{}, nil, fmt.Errorf("%s: %w", DirectoryName, ErrSignature)
+	}
+	if h.Version != FormatVersion {
+		return DirSite{}, nil, fmt.Errorf("%s: version %d; this hub reads version %d", DirectoryName, h.Version, FormatVersion)
+	}
+	var lines [][]byte
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		lines = append(lines, line)
+	}
+	return h.Site, lines, nil
+}
+
+// EntryID reads the client ID at the start of a directory line
+// ({"id":"acme",...}) without decoding the rest.
+func EntryID(line []byte) (string, bool) {
+	const prefix = `{"id":"`
+	if !bytes.HasPrefix(line, []byte(prefix)) {
+		return "", false
+	}
+	rest := line[len(prefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:end]), true
 }
 
 // ReadDirectoryClients reads an authenticated directory, keeping each
 // client's entry as raw JSON (by ID), for a build to reuse.
 func ReadDirectoryClients(genDir string, keys *KeySet) (map[string]json.RawMessage, error) {
-	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	_, lines, err := ReadDirectoryParts(genDir, keys)
 	if err != nil {
 		return nil, err
 	}
-	sigText, data, ok := bytes.Cut(file, []byte("\n"))
-	if !ok {
-		return nil, fmt.Errorf("%s is malformed", DirectoryName)
-	}
-	sig, err := base64.StdEncoding.DecodeString(string(sigText))
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%s: malformed signature", DirectoryName)
-	}
-	var d struct {
-		KeyID   string            `json:"key_id"`
-		Clients []json.RawMessage `json:"clients"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("%s: %w", DirectoryName, err)
-	}
-	pub, ok := keys.Public(d.KeyID)
-	if !ok || !ed25519.Verify(pub, data, sig) {
-		return nil, fmt.Errorf("%s: %w", DirectoryName, ErrSignature)
-	}
-	out := make(map[string]json.RawMessage, len(d.Clients))
-	for _, c := range d.Clients {
-		var id struct {
-			ID string `json:"id"`
+	out := make(map[string]json.RawMessage, len(lines))
+	for _, l := range lines {
+		id, ok := EntryID(l)
+		if !ok {
+			return nil, fmt.Errorf("%s: malformed entry", DirectoryName)
 		}
-		if err := json.Unmarshal(c, &id); err != nil {
-			return nil, err
-		}
-		out[id.ID] = c
+		out[id] = l
 	}
 	return out, nil
 }
 
 // ReadDirectory reads and authenticates the directory in a generation folder.
 func ReadDirectory(genDir string, keys *KeySet) (*Directory, error) {
-	file, err := os.ReadFile(filepath.Join(genDir, DirectoryName))
+	site, lines, err := ReadDirectoryParts(genDir, keys)
 	if err != nil {
 		return nil, err
 	}
-	sigText, data, ok := bytes.Cut(file, []byte("\n"))
-	if !ok {
-		return nil, fmt.Errorf("%s is malformed", DirectoryName)
+	d := &Directory{Version: FormatVersion, Site: site, Clients: make([]DirClient, len(lines))}
+	for i, l := range lines {
+		dec := json.NewDecoder(bytes.NewReader(l))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d.Clients[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", DirectoryName, err)
+		}
 	}
-	sig, err := base64.StdEncoding.DecodeString(string(sigText))
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%s: malformed signature", DirectoryName)
-	}
-	var d Directory
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("%s: %w", DirectoryName, err)
-	}
-	pub, ok := keys.Public(d.KeyID)
-	if !ok {
-		return nil, fmt.Errorf("%s is signed with key %q, which is not trusted", DirectoryName, d.KeyID)
-	}
-	if !ed25519.Verify(pub, data, sig) {
-		return nil, fmt.Errorf("%s: %w", DirectoryName, ErrSignature)
-	}
-	return &d, nil
+	return d, nil
 }
