@@ -455,7 +455,9 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.Privat
 				if old.Gen != "" {
 					// Unreadable (an older format, or damaged): entries are
 					// made again from the content below.
-					prev, _ = bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey)))
+					if pd, err := bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey))); err == nil {
+						prev = pd
+					}
 				}
 			}
 			if cs.dir = prev[id]; cs.dir == nil {

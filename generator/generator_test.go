@@ -462,3 +462,27 @@ func TestBuilderWithHints(t *testing.T) {
 		t.Errorf("build after site.yaml changed = %+v, %v; want all clients rendered", res, err)
 	}
 }
+
+// TestDirectoryRemade: a damaged directory file is made again from the
+// content by the next build (each client's entry once, not re-read per client).
+func TestDirectoryRemade(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	res := e.mustBuild(t, testNow)
+	genDir := filepath.Join(OutputDirs(e.out).Gens, res.Generation)
+	os.WriteFile(filepath.Join(genDir, bundle.DirectoryName), []byte("garbage\n{}\n"), 0o600)
+	f := filepath.Join(content, "clients", "lindqvist", "client.yaml")
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, bytes.Replace(b, []byte("name: "), []byte("name: New "), 1), 0o644)
+	e.mustBuild(t, testNow)
+	keys, _ := bundle.LoadKeySet(e.keys)
+	d, err := bundle.ReadDirectory(genDir, keys)
+	if err != nil || len(d.Clients) != res.Clients {
+		t.Fatalf("directory after the rebuild: %v, %d clients", err, len(d.Clients))
+	}
+	for _, c := range d.Clients {
+		if c.Bundle == "" || len(c.Contacts) == 0 {
+			t.Errorf("entry %s is incomplete: %+v", c.ID, c)
+		}
+	}
+}
