@@ -14,19 +14,21 @@ import (
 // the build's stylesheet so they look like the rest of the hub.
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}"></head>
-<body><header class="site-header"><div class="container"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}" class="brand-logo">{{else}}{{.Site.Name}}{{end}}</a></div></header>
-<main id="main" class="container"><h1>{{.Title}}</h1>{{.Body}}</main></body></html>`))
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}"><meta name="robots" content="noindex, nofollow"></head>
+<body><a class="skip" href="#main">Skip to main content</a>
+<header class="site-header"><div class="wrap bar"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}">{{else}}<span>{{.Site.Name}}</span>{{end}}</a></div></header>
+<main id="main" class="wrap narrow"><div class="page-head"><h1>{{.Title}}</h1></div>{{.Body}}</main>
+<footer class="site-footer"><div class="wrap"><address class="contact"><strong>{{.Site.Name}}</strong>{{if .Site.Phone}}<br>{{.Site.Phone}}{{end}}{{if .Site.Email}}<br><a href="mailto:{{.Site.Email}}">{{.Site.Email}}</a>{{end}}</address></div></footer></body></html>`))
 
 type chooseOption struct{ ID, Name string }
 
 var chooseTmpl = template.Must(template.New("choose").Parse(`<p>Your email address has access to more than one hub. Which would you like to open?</p>
-<form method="post" action="/login/choose" class="stack">{{range .}}
-<button class="button" type="submit" name="client" value="{{.ID}}">{{.Name}}</button>{{end}}
+<form method="post" action="/login/choose" class="panel stack">{{range .}}
+<button class="btn" type="submit" name="client" value="{{.ID}}">{{.Name}}</button>{{end}}
 </form>`))
 
-var errorTmpl = template.Must(template.New("error").Parse(`<p>{{.}}</p><p><a href="/">Go to the start page</a></p>`))
+var errorTmpl = template.Must(template.New("error").Parse(`<div class="panel"><p>{{.}}</p><p><a href="/">Go to the start page</a></p></div>`))
 
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any) {
 	var inner bytes.Buffer
