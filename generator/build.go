@@ -349,7 +349,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		if c == nil || len(ps) > 0 {
 			return nil, fmt.Errorf("cannot be loaded again: %v", ps)
 		}
-		de := directoryEntry(c, r.p.client(c, shared, r.sv, loader.Today))
+		de := directoryEntry(c, r.p.client(c, shared, r.sv))
 		de.Bundle = next.Clients[id].Key
 		return json.Marshal(de)
 	})
@@ -565,7 +565,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
-	cp := r.p.client(c, shared, r.sv, l.Today)
+	cp := r.p.client(c, shared, r.sv)
 	de := directoryEntry(c, cp)
 	de.Bundle = cs.Key
 	entry, err := json.Marshal(de)

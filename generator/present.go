@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/money"
@@ -321,7 +320,7 @@ func escapePath(p string) string {
 
 // attention lists what needs the client first: invoices past due, then
 // invoices with a balance by due date, then quotes awaiting a response.
-func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView, model map[string]*site.Invoice) []AttentionItem {
+func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []AttentionItem {
 	var out []AttentionItem
 	for pass := 0; pass < 2; pass++ {
 		for i := len(invs) - 1; i >= 0; i-- { // oldest first
@@ -357,7 +356,7 @@ type clientPages struct {
 	requests *RequestsView
 }
 
-func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, today time.Time) *clientPages {
+func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) *clientPages {
 	root := "/c/" + c.ID + "/"
 	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css}}
 	quoteURLs := map[string]string{}
@@ -368,7 +367,6 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, 
 			quoteURLs[q.Number] = qv.URL
 		}
 	}
-	model := map[string]*site.Invoice{}
 	var owed money.Amount
 	for _, inv := range c.Invoices {
 		if !InvoiceVisible(inv) {
@@ -377,7 +375,6 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, 
 		iv := p.invoice(root, inv, quoteURLs)
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
-		model[inv.Number] = inv
 		if iv.HasBalance {
 			owed += inv.Balance
 		}
@@ -388,7 +385,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView, 
 	for _, pt := range shared {
 		cp.portals = append(cp.portals, p.portal(root, pt))
 	}
-	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices, model), Portals: cp.portals}
+	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices), Portals: cp.portals}
 	h.Quotes = cp.quotes[:min(3, len(cp.quotes))]
 	h.Invoices = cp.invoices[:min(3, len(cp.invoices))]
 	sortReceipts(cp.receipts)
