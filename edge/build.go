@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,7 +138,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 	}
 	if prev != nil && prev.public.dir == siteDir {
 		b.public = prev.public
-	} else if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
+	} else if b.public = loadServed(siteDir, "", keys, true); b.public.err != nil {
 		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
 	}
 	for i := range d.Clients {
@@ -167,7 +169,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 				case prev != nil && prev.bundles[id] != nil && prev.bundles[id].dir == dir && prev.bundles[id].err == nil:
 					s = prev.bundles[id] // unchanged bundle: keep its checked files
 				default:
-					s = lazyServed(dir, id, keys)
+					s = loadServed(dir, id, keys, false)
 				}
 				if s.err != nil {
 					log.Error("bundle failed verification; its client gets 503 until a good build", "client", id, "build", b.Gen, "err", s.err)
@@ -192,16 +194,16 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 	return b, nil
 }
 
-func loadServed(dir, client string, keys *bundle.KeySet) *served {
+// loadServed checks a folder's signed manifest. keep holds on to it (the
+// public files); a client bundle keeps only the outcome and reads its
+// manifest again on first use.
+func loadServed(dir, client string, keys *bundle.KeySet, keep bool) *served {
 	s := &served{dir: dir, client: client, keys: keys}
-	s.m, s.err = s.readManifest()
-	return s
-}
-
-// lazyServed checks a client bundle's manifest now and keeps only the outcome.
-func lazyServed(dir, client string, keys *bundle.KeySet) *served {
-	s := &served{dir: dir, client: client, keys: keys}
-	_, s.err = s.readManifest()
+	m, err := s.readManifest()
+	s.err = err
+	if keep {
+		s.m = m
+	}
 	return s
 }
 
@@ -312,7 +314,7 @@ func (b *Build) release(next *Build) {
 	for _, s := range next.bundles {
 		reused[s] = true
 	}
-	for _, s := range append([]*served{b.public}, mapValues(b.bundles)...) {
+	for _, s := range append([]*served{b.public}, slices.Collect(maps.Values(b.bundles))...) {
 		if reused[s] {
 			continue
 		}
@@ -323,14 +325,6 @@ func (b *Build) release(next *Build) {
 			return true
 		})
 	}
-}
-
-func mapValues[K comparable, V any](m map[K]V) []V {
-	out := make([]V, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 func hashHex(b []byte) string {

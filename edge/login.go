@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -69,12 +70,8 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// NewToken records a new single-use link token (128+ random bits) and
-// returns the link.
-func (s *Server) NewToken(ctx context.Context, t Token) (string, error) {
-	return newToken(ctx, s.store, s.cfg.BaseURL, s.now(), s.cfg.TokenTTL, t)
-}
-
+// newToken records a new single-use link token (256 random bits, stored
+// only as its hash) and returns the link.
 func newToken(ctx context.Context, st Store, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
 	tok := randomToken(32) // 256 bits
 	t.Hash = hashToken(tok)
@@ -142,7 +139,7 @@ func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 	clients := b.ClientsOf(t.Email)
 	switch {
 	case t.ClientID != "":
-		if !contains(clients, t.ClientID) {
+		if !slices.Contains(clients, t.ClientID) {
 			http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
 			return
 		}
@@ -235,7 +232,7 @@ func (s *Server) handleChoosePost(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.chooser(r)
 	id := r.PostForm.Get("client")
-	if c == nil || !contains(c.Clients, id) || !contains(s.build.Load().ClientsOf(c.Subject), id) {
+	if c == nil || !slices.Contains(c.Clients, id) || !slices.Contains(s.build.Load().ClientsOf(c.Subject), id) {
 		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
 		return
 	}
@@ -283,15 +280,6 @@ func safeNext(p string) (string, bool) {
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func truncate(s string, n int) string {

@@ -4,6 +4,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -65,14 +66,14 @@ func (o *Outbox) Send(ctx context.Context, m edge.Message) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return err
 	}
-	var buf writerBuffer
+	var buf bytes.Buffer
 	if _, err := msg.WriteTo(&buf); err != nil {
 		return err
 	}
 	rnd := make([]byte, 4)
 	rand.Read(rnd)
 	name := filepath.Join(o.Dir, time.Now().UTC().Format("20060102T150405.000")+"-"+hex.EncodeToString(rnd)+".eml")
-	if err := bundle.WriteFileAtomic(name, buf.b, 0o600); err != nil {
+	if err := bundle.WriteFileAtomic(name, buf.Bytes(), 0o600); err != nil {
 		return err
 	}
 	if o.Log != nil {
@@ -89,10 +90,6 @@ func (o *Outbox) Send(ctx context.Context, m edge.Message) error {
 	}
 	return nil
 }
-
-type writerBuffer struct{ b []byte }
-
-func (w *writerBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 // SMTP sends through an SMTP server.
 type SMTP struct {
