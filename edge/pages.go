@@ -28,6 +28,9 @@ var chooseTmpl = template.Must(template.New("choose").Parse(`<p>Your email addre
 <button class="btn" type="submit" name="client" value="{{.ID}}">{{.Name}}</button>{{end}}
 </form>`))
 
+// mustPage parses the body of an edge page.
+func mustPage(src string) *template.Template { return template.Must(template.New("").Parse(src)) }
+
 var errorTmpl = template.Must(template.New("error").Parse(`<div class="panel"><p>{{.}}</p><p><a href="/">Go to the start page</a></p></div>`))
 
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any) {

@@ -33,6 +33,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login/choose", s.handleChoosePost)
 	post("/logout", http.HandlerFunc(s.handleLogout))
 	post("/logout/all", s.mutating(s.handleLogoutAll))
+	// Payments.
+	post("/c/{client}/invoices/{number}/pay", s.mutating(s.handlePayInvoice))
+	post("/c/{client}/quotes/{number}/deposit", s.mutating(s.handlePayDeposit))
+	mux.HandleFunc("GET /c/{client}/paid/{session}", s.handlePaid)
+	post("/stripe/webhook", http.HandlerFunc(s.handleWebhook))
 	// Client bundles.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
 	if s.cfg.Preview != nil {

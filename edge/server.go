@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,14 @@ type Config struct {
 	// Preview turns on hub serve's staff preview (live reload, /_preview/).
 	// Never set in production.
 	Preview *Preview
+	// Checkout takes payments (Stripe); nil turns paying online off.
+	Checkout Checkout
+	// RebuildClient, when set, rebuilds the bundles of the given clients
+	// (after a payment, an approval or a request was recorded) so their
+	// pages show it; the edge then loads the new build.
+	RebuildClient func(ctx context.Context, ids []string) error
+	// Uploads is the folder where request photos are kept (default: none, photos refused).
+	Uploads string
 }
 
 // Server is the edge's HTTP service.
@@ -57,6 +67,10 @@ type Server struct {
 	wg        sync.WaitGroup
 	handler   http.Handler
 	verified  sessionCache // cookies that verified
+	payLocks  keyedMutex
+	notices   chan Notice
+	rebuilds  chan string
+	formLocks keyedMutex
 }
 
 // New makes a Server and loads the current build.
@@ -89,6 +103,8 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 		ipLimit:   newLimiter(10, time.Minute),
 		mailLimit: newLimiter(5, 12*time.Minute),
 		jobs:      make(chan loginJob, 1024),
+		notices:   make(chan Notice, 1024),
+		rebuilds:  make(chan string, 1024),
 	}
 	if err := s.refreshKeys(ctx); err != nil {
 		return nil, err
@@ -125,10 +141,12 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s.wg.Add(3)
+	s.wg.Add(5)
 	go s.mailWorker(ctx)
 	go s.watch(ctx)
 	go s.rebuilder(ctx)
+	go s.noticeWorker(ctx)
+	go s.clientRebuilder(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -262,4 +280,86 @@ func csp(frames []string) string {
 	}
 	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src " + f +
 		"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+}
+
+// notify queues a notice email; a full queue drops it (logged), never
+// delaying the request that caused it.
+func (s *Server) notify(n Notice) {
+	if n.To.Email == "" {
+		return
+	}
+	select {
+	case s.notices <- n:
+	default:
+		s.log.Error("notice queue full; email not sent", "subject", n.Subject)
+	}
+}
+
+func (s *Server) messages() *Messages {
+	return &Messages{Site: s.build.Load().Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: s.mail, Now: s.now, TokenTTL: s.cfg.TokenTTL}
+}
+
+func (s *Server) noticeWorker(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-s.notices:
+			if err := s.messages().Notify(ctx, n); err != nil {
+				s.log.Error("sending a notice email", "subject", n.Subject, "err", err)
+			}
+		}
+	}
+}
+
+// rebuildSoon asks for a client's bundle to be rebuilt.
+func (s *Server) rebuildSoon(id string) {
+	if s.cfg.RebuildClient == nil {
+		return
+	}
+	select {
+	case s.rebuilds <- id:
+	default:
+		s.log.Error("rebuild queue full", "client", id)
+	}
+}
+
+// clientRebuilder rebuilds the clients asked for, several at once when
+// they come together, and loads the new build.
+func (s *Server) clientRebuilder(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		var id string
+		select {
+		case <-ctx.Done():
+			return
+		case id = <-s.rebuilds:
+		}
+		ids := map[string]bool{id: true}
+	more:
+		for {
+			select {
+			case id := <-s.rebuilds:
+				ids[id] = true
+			default:
+				break more
+			}
+		}
+		if err := s.rebuildNow(ctx, slices.Collect(maps.Keys(ids))); err != nil {
+			s.log.Error("rebuilding after recording; the pages show it after the next build", "clients", len(ids), "err", err)
+		}
+	}
+}
+
+// rebuildNow rebuilds clients and loads the result.
+func (s *Server) rebuildNow(ctx context.Context, ids []string) error {
+	if s.cfg.RebuildClient == nil {
+		return nil
+	}
+	slices.Sort(ids)
+	if err := s.cfg.RebuildClient(ctx, ids); err != nil {
+		return err
+	}
+	return s.Reload()
 }

@@ -3,6 +3,8 @@ package edge
 import (
 	"context"
 	"time"
+
+	"github.com/hubhq/hub/generator/events"
 )
 
 // Store is the edge's durable state. Every method that records something
@@ -31,6 +33,12 @@ type Store interface {
 	// SessionKeys returns the HMAC keys sessions are signed with, making
 	// one when there is none or the newest is older than rotateAfter.
 	SessionKeys(ctx context.Context, now time.Time, rotateAfter time.Duration) ([]SessionKey, error)
+
+	PaymentStore
+	ResponseStore
+	// Source gives the generator the recorded facts (the store is the
+	// events' source of truth).
+	events.Source
 
 	Close() error
 }
@@ -78,4 +86,78 @@ type SessionKey struct {
 	ID      string
 	Secret  []byte
 	Created time.Time
+}
+
+// PaymentStore records online payments and the Stripe events about them.
+// It is part of Store.
+type PaymentStore interface {
+	// CreatePayment records a pending payment: a Checkout Session made for it.
+	CreatePayment(ctx context.Context, p PaymentRecord) error
+	// OpenPayment finds a pending payment of the same client, document,
+	// kind and amount whose Checkout Session is still open after t (a
+	// double click reuses it).
+	OpenPayment(ctx context.Context, clientID, kind, doc string, amount int64, t time.Time) (PaymentRecord, bool, error)
+	// PaymentCount counts the payments ever made for a client's document.
+	PaymentCount(ctx context.Context, clientID, doc string) (int, error)
+	// Payment returns a payment by its Checkout Session's id.
+	Payment(ctx context.Context, id string) (PaymentRecord, error)
+	// Settling sums a document's processing and paid payments.
+	Settling(ctx context.Context, clientID, doc string) (int64, error)
+	// RecordWebhook records a Stripe event and what it did, in one durable
+	// write: an event id already recorded is a duplicate and changes
+	// nothing; a payment's state only moves forward (events.PaymentRank).
+	RecordWebhook(ctx context.Context, w WebhookRecord) (WebhookResult, error)
+	// Payments lists payments, newest first.
+	Payments(ctx context.Context, limit int) ([]PaymentRecord, error)
+	// WebhookProblems lists events that were refused or did not match, newest first.
+	WebhookProblems(ctx context.Context, limit int) ([]WebhookRecord, error)
+}
+
+// PaymentRecord is an online payment as the edge keeps it.
+type PaymentRecord struct {
+	events.Payment
+	ClientID string
+	URL      string    // the Checkout Session's page
+	Expires  time.Time // when the Checkout Session closes
+}
+
+// WebhookRecord is one Stripe event received.
+type WebhookRecord struct {
+	EventID   string
+	Type      string
+	Received  time.Time
+	PaymentID string // the Checkout Session it is about, "" if none
+	To        string // the state it moves the payment to, "" for no change
+	Method    string
+	Reference string
+	Problem   string // why it was refused or ignored, "" when it applied
+}
+
+// WebhookResult is what recording an event did.
+type WebhookResult struct {
+	Duplicate bool          // the event id was recorded before: nothing done
+	Changed   bool          // the payment's state moved forward
+	Payment   PaymentRecord // the payment after the event (when PaymentID is set)
+}
+
+// ResponseStore records what clients send through the hub's forms. Each
+// Record method takes the form's nonce: a nonce recorded before makes the
+// call a duplicate (true) that changes nothing. It is part of Store.
+type ResponseStore interface {
+	// RecordApproval records a quote's approval; a quote approved before is a conflict.
+	RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval) (dup bool, err error)
+	// RecordChangeRequest records a request for changes to a quote not yet approved.
+	RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest) (dup bool, err error)
+	// RecordRequest records a work request (its photos already stored).
+	RecordRequest(ctx context.Context, clientID, nonce string, r events.Request) (dup bool, err error)
+	// Requests lists work requests, newest first; status "" lists all.
+	Requests(ctx context.Context, status string, limit int) ([]RequestRecord, error)
+	Request(ctx context.Context, id string) (RequestRecord, error)
+	SetRequestStatus(ctx context.Context, id, status string) error
+}
+
+// RequestRecord is a work request and its client.
+type RequestRecord struct {
+	events.Request
+	ClientID string
 }

@@ -36,12 +36,13 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/site"
 )
 
 // Version changes whenever the generator's output for the same input
 // changes; it is part of every bundle's key.
-const Version = "hub-generator-1"
+const Version = "hub-generator-2"
 
 // Options configure a build.
 type Options struct {
@@ -54,6 +55,12 @@ type Options struct {
 	Full    bool      // ignore what earlier builds recorded and render everything
 	// Progress, when set, is called as clients finish.
 	Progress func(done, total int)
+	// Events, when set, gives what the edge recorded (payments, approvals,
+	// requests); it is folded into the pages. nil: content alone.
+	Events events.Source
+	// PayOnline overrides site.yaml's settings.online_payments: nil keeps
+	// it; false shows how to pay offline (there are no Stripe keys).
+	PayOnline *bool
 }
 
 // Result sums up a build.
@@ -70,7 +77,7 @@ type Result struct {
 	Elapsed    time.Duration
 }
 
-const stateVersion = 4
+const stateVersion = 5
 
 // state is what a build records for the next one (OUT.d/state.gob).
 type state struct {
@@ -85,6 +92,7 @@ type clientState struct {
 	Files      []fileStamp
 	Dirs       []dirStamp
 	Content    string   // hash of the client's files
+	Facts      int64    // version of the client's recorded facts (0: none)
 	Key        string   // bundle key
 	Numbers    []string // quote and invoice numbers...
 	NumFiles   []string // ...and the file each is in, relative to the client's folder
@@ -235,13 +243,17 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		}
 	}
 
+	if opt.PayOnline != nil {
+		loader.Config.Settings.OnlinePayments = opt.PayOnline
+	}
 	w := newWriter()
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year()}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments)}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
 		return nil, nil, err
 	}
+	global += fmt.Sprintf("|pay:%v", pres.payOnline)
 	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
 	pub, err := r.publicPages()
 	if err != nil {
@@ -252,6 +264,14 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	for _, p := range shared {
 		sharedSlugs[p.Slug] = true
 	}
+
+	var versions map[string]int64
+	if opt.Events != nil {
+		if versions, err = opt.Events.Versions(ctx); err != nil {
+			return nil, nil, fmt.Errorf("reading recorded payments, approvals and requests: %w", err)
+		}
+	}
+	facts := func(id string) clientFacts { return clientFacts{ctx: ctx, src: opt.Events, version: versions[id]} }
 
 	// Clients, in parallel.
 	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids))}
@@ -278,7 +298,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 				if ctx.Err() != nil {
 					o.err = ctx.Err()
 				} else {
-					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs)
+					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs, facts(id))
 				}
 				if opt.Progress != nil {
 					opt.Progress(int(done.Add(1)), len(ids))
@@ -349,7 +369,10 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		if c == nil || len(ps) > 0 {
 			return nil, fmt.Errorf("cannot be loaded again: %v", ps)
 		}
-		de := directoryEntry(c, r.p.client(c, shared, r.sv))
+		if err := facts(id).fold(loader, c); err != nil {
+			return nil, err
+		}
+		de := r.p.directoryEntry(c, r.p.client(c, shared, r.sv))
 		de.Bundle = next.Clients[id].Key
 		return json.Marshal(de)
 	})
@@ -523,8 +546,8 @@ func sameClients(a, b *state) bool {
 }
 
 // buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
-	cs := &clientState{}
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool, facts clientFacts) (*clientState, bool, int, site.Problems, error) {
+	cs := &clientState{Facts: facts.version}
 	if unchanged && old != nil {
 		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
 	} else {
@@ -534,7 +557,10 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		}
 	}
 	content := cs.Content
-	if old != nil && old.Content == content {
+	if cs.Facts != 0 {
+		content += fmt.Sprintf("+facts:%d", cs.Facts)
+	}
+	if old != nil && old.Content == cs.Content && old.Facts == cs.Facts {
 		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
@@ -556,6 +582,9 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	if c == nil || len(ps) > 0 {
 		return nil, false, 0, ps, nil
 	}
+	if err := facts.fold(l, c); err != nil {
+		return nil, false, 0, nil, err
+	}
 	cs.Numbers, cs.NumFiles = nil, nil
 	for _, n := range c.Numbers() {
 		rel, _ := filepath.Rel(l.ClientDir(id), n.File)
@@ -566,7 +595,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
 	cp := r.p.client(c, shared, r.sv)
-	de := directoryEntry(c, cp)
+	de := r.p.directoryEntry(c, cp)
 	de.Bundle = cs.Key
 	entry, err := json.Marshal(de)
 	if err != nil {
@@ -585,6 +614,26 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		return nil, false, 0, nil, fmt.Errorf("client %s: %w", id, err)
 	}
 	return cs, true, pages, nil, nil
+}
+
+// clientFacts is how a build reaches one client's recorded facts.
+type clientFacts struct {
+	ctx     context.Context
+	src     events.Source
+	version int64
+}
+
+// fold applies the client's recorded facts, if it has any.
+func (f clientFacts) fold(l *site.Loader, c *site.Client) error {
+	if f.version == 0 {
+		return nil
+	}
+	facts, err := f.src.Facts(f.ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("client %s: reading recorded payments, approvals and requests: %w", c.ID, err)
+	}
+	site.Fold(l.Config, c, facts, l.Today)
+	return nil
 }
 
 // writeBundle writes a bundle to a temporary folder, signs it, and renames
@@ -796,6 +845,14 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 	pres.css = "/" + cssName
 	out = append(out, outFile{path: cssName, data: css})
 	fmt.Fprintf(h, "css %s\n", cssName)
+	js, err := w.minifyJS(theme.JS)
+	if err != nil {
+		return nil, "", fmt.Errorf("hub.js: %w", err)
+	}
+	jsName := "assets/" + assetName("hub.js", bundle.Sum(js))
+	pres.js = "/" + jsName
+	out = append(out, outFile{path: jsName, data: js})
+	fmt.Fprintf(h, "js %s\n", jsName)
 	// Shared portals are in every bundle.
 	for _, p := range shared {
 		_, _, sum, err := stampClient(p.Dir, nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/tdewolff/minify/v2"
 	"github.com/tdewolff/minify/v2/css"
 	"github.com/tdewolff/minify/v2/html"
+	"github.com/tdewolff/minify/v2/js"
 	"github.com/tdewolff/minify/v2/svg"
 )
 
@@ -53,6 +54,7 @@ func newWriter() *writer {
 	m.Add("text/html", &html.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true, KeepDefaultAttrVals: true})
 	m.AddFunc("text/css", css.Minify)
 	m.AddFunc("image/svg+xml", svg.Minify)
+	m.AddFunc("application/javascript", js.Minify)
 	return &writer{min: m, brQuality: 6, gzLevel: gzip.BestCompression}
 }
 
@@ -64,6 +66,14 @@ func (w *writer) minifyHTML(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+func (w *writer) minifyJS(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := w.min.Minify("application/javascript", &buf, bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (w *writer) minifyCSS(b []byte) ([]byte, error) {

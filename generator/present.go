@@ -2,6 +2,7 @@ package generator
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -9,18 +10,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
 	"github.com/hubhq/hub/generator/site"
 )
 
 // presenter turns the content model into view models for one site.
 type presenter struct {
-	cfg    *site.Config
-	assets map[string]string // content-relative asset path → URL
-	css    string
-	year   int // for the copyright line
+	cfg       *site.Config
+	assets    map[string]string // content-relative asset path → URL
+	css       string
+	js        string // URL of hub.js
+	year      int    // for the copyright line
+	payOnline bool   // clients can pay online (settings, and Stripe is set up)
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -224,7 +229,103 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 			v.DepositRule = p.cfg.Locale.FormatDecimal(q.Deposit.Percent.Dec) + "% of the total"
 		}
 	}
+	v.Version = q.Version
+	cfg := p.cfg.Settings
+	awaiting := (q.Status == site.QuoteAwaitingResponse || q.Status == site.QuoteChangesRequested) && !q.Expired && q.Approval == nil
+	if awaiting && site.On(cfg.Hub) {
+		a := &ApproveView{Action: v.URL + "approve", Signature: site.On(cfg.RequireSignature), Terms: strings.TrimSpace(q.Terms) != "", Deposit: v.Deposit}
+		var opts []int
+		for i, ln := range q.Lines {
+			if ln.Optional {
+				opts = append(opts, i)
+				a.Options = append(a.Options, OptionView{Index: i, Name: ln.Name, Amount: p.money(q.Totals.Lines[i]), Selected: site.LineSelected(ln, i, nil)})
+				if a.Options[len(a.Options)-1].Amount == p.money(0) {
+					if t, err := site.ComputeTotals(q.Lines, q.Discounts, q.Tax, p.cfg.Taxes, map[int]bool{i: true}); err == nil {
+						a.Options[len(a.Options)-1].Amount = p.money(t.Lines[i])
+					}
+				}
+			}
+		}
+		a.Choices = p.choices(q, opts)
+		v.Approve = a
+		if site.On(cfg.ChangeRequests) && q.Status == site.QuoteAwaitingResponse {
+			v.ChangesURL = v.URL + "changes"
+		}
+	}
+	if ap := q.Approval; ap != nil {
+		av := &ApprovalView{Name: ap.Name, Email: ap.Email, Date: p.dateTime(ap.At), DateISO: p.isoDate(ap.At), Terms: ap.Terms, Version: ap.Version}
+		if len(ap.Signature) > 0 {
+			av.Signature = v.URL + "signature.png"
+		}
+		for _, i := range ap.Options {
+			if i >= 0 && i < len(q.Lines) {
+				av.Options = append(av.Options, q.Lines[i].Name)
+			}
+		}
+		v.Approval = av
+	}
+	for i, ch := range q.Changes {
+		v.History = append(v.History, HistoryView{Date: p.dateTime(ch.At), DateISO: p.isoDate(ch.At), Text: "Changes requested by " + ch.Email, Message: ch.Message})
+		next := q.Version
+		if i+1 < len(q.Changes) {
+			next = q.Changes[i+1].Version
+		}
+		if next != ch.Version {
+			v.History = append(v.History, HistoryView{Text: "Quote updated in answer"})
+		}
+	}
+	if q.DepositPaid > 0 {
+		v.DepositPaid = p.money(q.DepositPaid)
+	}
+	if q.DepositPending > 0 {
+		v.DepositProcessing = p.money(q.DepositPending)
+	}
+	for _, op := range q.DepositPayments {
+		if op.State == events.PaymentPaid {
+			id := onlineReceiptID(op)
+			v.DepositReceipts = append(v.DepositReceipts, &ReceiptView{ID: id, URL: root + "receipts/" + id + "/", Date: p.dateTime(op.Settled), DateISO: p.isoDate(op.Settled),
+				Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op), Reference: op.Reference, Online: true, QuoteNumber: q.Number, QuoteURL: v.URL})
+		}
+	}
+	if due := q.DepositDue - q.DepositPaid - q.DepositPending; q.Status == site.QuoteApproved && q.DepositDue > 0 && due > 0 && p.payOnline {
+		v.PayDeposit = &PayView{Action: v.URL + "deposit", Amount: p.money(due)}
+	}
 	return v
+}
+
+// maxChoices bounds the optional lines whose combinations are worked out
+// for the page (2^6 = 64 totals).
+const maxChoices = 6
+
+// choices is, for each combination of the optional lines opts, the total
+// and the deposit, as JSON: {"5":["$1,200.00","$360.00"],...}.
+func (p *presenter) choices(q *site.Quote, opts []int) string {
+	if len(opts) == 0 || len(opts) > maxChoices {
+		return ""
+	}
+	m := map[string][2]string{}
+	for mask := range 1 << len(opts) {
+		choose := map[int]bool{}
+		for b, i := range opts {
+			choose[i] = mask&(1<<b) != 0
+		}
+		t, err := site.ComputeTotals(q.Lines, q.Discounts, q.Tax, p.cfg.Taxes, choose)
+		if err != nil {
+			return ""
+		}
+		qq := *q
+		qq.Totals = t
+		dep := ""
+		if d := site.DepositDue(&qq); d > 0 {
+			dep = p.money(d)
+		}
+		m[strconv.Itoa(mask)] = [2]string{p.money(t.Total), dep}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string]string) *InvoiceView {
@@ -239,18 +340,119 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 	if inv.Paid > 0 {
 		v.Paid = p.money(inv.Paid)
 	}
-	left := inv.Totals.Total
+	// Payments staff entered and settled online payments, by date; each
+	// has a receipt.
+	type paid struct {
+		id, date, iso, method, ref string
+		amount                     money.Amount
+		online                     bool
+	}
+	var all []paid
 	for i, pm := range inv.Payments {
-		left -= pm.Amount.Amt
-		id := fmt.Sprintf("%s-%d", inv.Number, i+1)
+		all = append(all, paid{id: fmt.Sprintf("%s-%d", inv.Number, i+1), date: p.date(pm.Date), iso: pm.Date.Raw, method: methodLabel(pm.Method), ref: pm.Reference, amount: pm.Amount.Amt})
+	}
+	for _, op := range inv.Online {
+		if op.State != events.PaymentPaid {
+			v.Processing = append(v.Processing, ProcessingView{Date: p.dateTime(op.Created), DateISO: p.isoDate(op.Created), Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op)})
+			continue
+		}
+		all = append(all, paid{id: onlineReceiptID(op), date: p.dateTime(op.Settled), iso: p.isoDate(op.Settled), method: onlineMethod(op), ref: op.Reference, amount: money.Amount(op.Amount), online: true})
+	}
+	slices.SortStableFunc(all, func(a, b paid) int { return cmp.Compare(a.iso, b.iso) })
+	left := inv.Totals.Total
+	for _, pm := range all {
+		left -= pm.amount
 		v.Payments = append(v.Payments, &ReceiptView{
-			ID: id, URL: root + "receipts/" + id + "/", Date: p.date(pm.Date), DateISO: pm.Date.Raw,
-			Amount: p.money(pm.Amount.Amt), Method: methodLabel(pm.Method), Reference: pm.Reference,
+			ID: pm.id, URL: root + "receipts/" + pm.id + "/", Date: pm.date, DateISO: pm.iso,
+			Amount: p.money(pm.amount), Method: pm.method, Reference: pm.ref, Online: pm.online,
 			InvoiceNumber: inv.Number, InvoiceSubject: inv.Subject, InvoiceURL: v.URL,
 			InvoiceTotal: v.Total, BalanceAfter: p.money(max(left, 0)),
 		})
 	}
+	if inv.Processing > 0 {
+		v.ProcessingTotal = p.money(inv.Processing)
+		if inv.Balance-inv.Processing <= 0 && v.HasBalance {
+			v.Status = Badge{"Payment processing", "info"}
+		}
+	}
+	if inv.Balance < 0 {
+		v.Credit = p.money(-inv.Balance)
+	}
+	due := inv.Balance - inv.Processing
+	if v.HasBalance && due > 0 && p.payOnline {
+		v.Pay = &PayView{Action: v.URL + "pay", Amount: p.money(due)}
+		if minPart := p.cfg.Settings.MinimumPayment.Amt; site.On(p.cfg.Settings.Deposits) && due > minPart && due > 1 {
+			v.Pay.Part = true
+			v.Pay.Min = p.money(max(minPart, 1))
+			v.Pay.MinValue = p.plain(max(minPart, 1))
+			v.Pay.MaxValue = p.plain(due)
+			v.Pay.Step = p.step()
+		}
+	}
 	return v
+}
+
+// onlineReceiptID numbers an online payment's receipt by the document it
+// paid and the payment's place among the client's payments.
+func onlineReceiptID(op events.Payment) string {
+	if op.Kind == events.ForDeposit {
+		return fmt.Sprintf("%s-D%d", op.Document, op.Seq)
+	}
+	return fmt.Sprintf("%s-P%d", op.Document, op.Seq)
+}
+
+func onlineMethod(op events.Payment) string {
+	m := "Paid online"
+	switch op.Method {
+	case "card":
+		m = "Card, paid online"
+	case "us_bank_account", "sepa_debit", "bacs_debit", "au_becs_debit", "acss_debit":
+		m = "Bank debit, paid online"
+	case "link":
+		m = "Link, paid online"
+	}
+	if op.Kind == events.ForDeposit {
+		m = "Deposit on quote " + op.Document + " · " + m
+	}
+	return m
+}
+
+// dateTime formats when something happened on the site's calendar.
+func (p *presenter) dateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(p.cfg.Location)
+	return p.cfg.Locale.Date(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC))
+}
+
+func (p *presenter) isoDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(p.cfg.Location).Format(time.DateOnly)
+}
+
+// plain is an amount as a form field's number ("1234.50").
+func (p *presenter) plain(a money.Amount) string {
+	d := p.cfg.Currency.Digits
+	if d == 0 {
+		return fmt.Sprintf("%d", a)
+	}
+	scale := money.Amount(1)
+	for range d {
+		scale *= 10
+	}
+	return fmt.Sprintf("%d.%0*d", a/scale, d, a%scale)
+}
+
+// step is the smallest amount a form field takes ("0.01").
+func (p *presenter) step() string {
+	d := p.cfg.Currency.Digits
+	if d == 0 {
+		return "1"
+	}
+	return "0." + strings.Repeat("0", d-1) + "1"
 }
 
 func humanSize(n int64) string {
@@ -354,17 +556,21 @@ type clientPages struct {
 	receipts []*ReceiptView
 	portals  []*PortalView
 	requests *RequestsView
+	files    []outFile // files made from recorded facts (signature images)
 }
 
 func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) *clientPages {
 	root := "/c/" + c.ID + "/"
-	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css}}
+	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css, JS: p.js}}
 	quoteURLs := map[string]string{}
 	for _, q := range c.Quotes {
 		if QuoteVisible(q) {
 			qv := p.quote(root, c, q)
 			cp.quotes = append(cp.quotes, qv)
 			quoteURLs[q.Number] = qv.URL
+			if qv.Approval != nil && qv.Approval.Signature != "" {
+				cp.files = append(cp.files, outFile{path: "quotes/" + q.Number + "/signature.png", data: q.Approval.Signature})
+			}
 		}
 	}
 	var owed money.Amount
@@ -377,6 +583,19 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		cp.receipts = append(cp.receipts, iv.Payments...)
 		if iv.HasBalance {
 			owed += inv.Balance
+		}
+	}
+	// Deposits paid on quotes not invoiced yet have their receipts too.
+	seen := map[string]bool{}
+	for _, rc := range cp.receipts {
+		seen[rc.ID] = true
+	}
+	for _, qv := range cp.quotes {
+		for _, rc := range qv.DepositReceipts {
+			if !seen[rc.ID] {
+				cp.receipts = append(cp.receipts, rc)
+				seen[rc.ID] = true
+			}
 		}
 	}
 	for _, pt := range c.Portals {
@@ -402,21 +621,60 @@ func sortReceipts(rs []*ReceiptView) {
 	slices.SortStableFunc(rs, func(a, b *ReceiptView) int { return cmp.Compare(b.DateISO, a.DateISO) }) // newest first
 }
 
-// directoryEntry is the client's entry in the edge's directory.
-func directoryEntry(c *site.Client, cp *clientPages) bundle.DirClient {
+// directoryEntry is the client's entry in the edge's directory: who may
+// log in, and the facts the edge acts on for each visible document.
+func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirClient {
 	d := bundle.DirClient{ID: c.ID, Name: c.Name, DisplayName: c.DisplayName(), Language: c.Language}
 	for _, ct := range c.Contacts {
 		d.Contacts = append(d.Contacts, bundle.DirContact{Name: ct.Name, Email: ct.Email})
 	}
-	for _, q := range cp.quotes {
-		d.Documents = append(d.Documents, bundle.DirDocument{Kind: "quote", Number: q.Number, Title: q.Title, Path: strings.TrimPrefix(q.URL, cp.base.Root), Amount: q.Total, Status: q.Status.Label})
+	cur := p.cfg.Currency.Code
+	minPart := int64(0)
+	if site.On(p.cfg.Settings.Deposits) {
+		minPart = int64(max(p.cfg.Settings.MinimumPayment.Amt, 1))
 	}
-	for _, inv := range cp.invoices {
-		amt := inv.Total
-		if inv.HasBalance {
-			amt = inv.Balance
+	qi := 0
+	for _, q := range c.Quotes {
+		if !QuoteVisible(q) {
+			continue
 		}
-		d.Documents = append(d.Documents, bundle.DirDocument{Kind: "invoice", Number: inv.Number, Title: inv.Subject, Path: strings.TrimPrefix(inv.URL, cp.base.Root), Amount: amt, Status: inv.Status.Label})
+		v := cp.quotes[qi]
+		qi++
+		dd := bundle.DirDocument{Kind: "quote", Number: q.Number, Title: q.Title, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: v.Total, Status: v.Status.Label,
+			State: q.Status, Currency: cur, Total: int64(q.Totals.Total), Version: q.Version, Deposit: int64(q.DepositDue),
+			Settling: int64(q.DepositPaid + q.DepositPending), Terms: strings.TrimSpace(q.Terms) != "", Expired: q.Expired}
+		if q.Status == site.QuoteApproved && q.DepositDue > 0 {
+			dd.Due = int64(max(q.DepositDue-q.DepositPaid-q.DepositPending, 0))
+		}
+		for i, ln := range q.Lines {
+			if ln.Optional {
+				dd.Optional = append(dd.Optional, i)
+			}
+		}
+		d.Documents = append(d.Documents, dd)
+	}
+	ii := 0
+	for _, inv := range c.Invoices {
+		if !InvoiceVisible(inv) {
+			continue
+		}
+		v := cp.invoices[ii]
+		ii++
+		amt := v.Total
+		if v.HasBalance {
+			amt = v.Balance
+		}
+		dd := bundle.DirDocument{Kind: "invoice", Number: inv.Number, Title: inv.Subject, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: amt, Status: v.Status.Label,
+			State: inv.State, Currency: cur, Total: int64(inv.Totals.Total), MinPart: minPart}
+		for _, op := range inv.Online {
+			if op.Kind == events.ForInvoice {
+				dd.Settling += op.Amount
+			}
+		}
+		if v.HasBalance {
+			dd.Due = int64(max(inv.Balance-inv.Processing, 0))
+		}
+		d.Documents = append(d.Documents, dd)
 	}
 	return d
 }
@@ -427,5 +685,6 @@ func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
 		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
 		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
 		FrameOrigins: site.EmbedOrigins,
+		Currency:     p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
 	}
 }

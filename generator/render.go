@@ -92,11 +92,16 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 		}
 	}
 	for _, rc := range cp.receipts {
-		if err := add("receipt.html", "receipts/"+rc.ID+"/index.html", "Receipt for "+rc.InvoiceNumber, "receipts", func(p *Page) { p.Receipt, p.Doc = rc, true }); err != nil {
+		title := "Receipt for " + rc.InvoiceNumber
+		if rc.InvoiceNumber == "" {
+			title = "Deposit receipt for " + rc.QuoteNumber
+		}
+		if err := add("receipt.html", "receipts/"+rc.ID+"/index.html", title, "receipts", func(p *Page) { p.Receipt, p.Doc = rc, true }); err != nil {
 			return nil, 0, err
 		}
 	}
 	pages := len(out)
+	out = append(out, cp.files...)
 	portals := append(append([]*site.Portal{}, c.Portals...), shared...)
 	for i, pv := range cp.portals {
 		pt := portals[i]

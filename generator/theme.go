@@ -28,6 +28,7 @@ var themeBase = []string{"layout.html", "partials.html"}
 type Theme struct {
 	pages map[string]*template.Template
 	css   *texttemplate.Template
+	JS    []byte // hub.js: progressive enhancement of the forms
 	Hash  string // hash of every file the theme was made from
 }
 
@@ -68,9 +69,9 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 		return string(b), nil
 	}
 	for name := range overrides {
-		if !slices.Contains(Pages, name) && !slices.Contains(themeBase, name) && name != "style.css" {
+		if !slices.Contains(Pages, name) && !slices.Contains(themeBase, name) && name != "style.css" && name != "hub.js" {
 			known := append(append([]string{}, themeBase...), Pages...)
-			return nil, fmt.Errorf("%s: not a theme file; a site may override %s and style.css", filepath.Join(overrideDir, name), strings.Join(known, ", "))
+			return nil, fmt.Errorf("%s: not a theme file; a site may override %s, style.css and hub.js", filepath.Join(overrideDir, name), strings.Join(known, ", "))
 		}
 	}
 	base := template.New("").Funcs(funcs)
@@ -108,6 +109,11 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 	if t.css, err = texttemplate.New("style.css").Parse(css); err != nil {
 		return nil, fmt.Errorf("theme: %w", err)
 	}
+	js, err := read("hub.js")
+	if err != nil {
+		return nil, err
+	}
+	t.JS = []byte(js)
 	t.Hash = hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }

@@ -14,6 +14,7 @@ type Page struct {
 	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests
 	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
 	CSS    string      // URL of the fingerprinted stylesheet
+	JS     string      // URL of hub.js on client pages (forms work without it)
 	Doc    bool        // a printable document (quote, invoice, receipt): print styles apply
 
 	Home     *HomeView
@@ -125,6 +126,57 @@ type QuoteView struct {
 	Notes         template.HTML
 	Terms         template.HTML
 	Request       string // the request it answers
+
+	Version    string        // the version shown; the approve and change forms send it back
+	Approve    *ApproveView  // the approval form; nil unless the client can approve now
+	ChangesURL string        // where "Request changes" posts; "" when not offered
+	Approval   *ApprovalView // how it was approved through the hub; nil otherwise
+	History    []HistoryView // change requests and the versions that answered them, oldest first
+	// Deposit payments made online.
+	DepositPaid       string // "" when none
+	DepositProcessing string // "" when none
+	DepositReceipts   []*ReceiptView
+	PayDeposit        *PayView // the deposit can be paid now; nil otherwise
+}
+
+// ApproveView is a quote's approval form.
+type ApproveView struct {
+	Action    string
+	Signature bool // a typed name (and optionally a drawn signature) is required
+	Terms     bool // the client must accept the terms
+	Options   []OptionView
+	// Choices maps each combination of optional lines (a bit per entry
+	// of Options, as a decimal string) to the total and deposit, as JSON
+	// for the page's script; "" when there are too many combinations.
+	Choices string
+	Deposit string // due on approval with the default options, "" when none
+}
+
+// OptionView is an optional line the client may choose.
+type OptionView struct {
+	Index    int // the line's index in the quote
+	Name     string
+	Amount   string
+	Selected bool
+}
+
+// ApprovalView is an approval made in the hub: the evidence, for the client.
+type ApprovalView struct {
+	Name      string
+	Email     string
+	Date      string
+	DateISO   string
+	Signature string // URL of the drawn signature image, "" when typed only
+	Terms     bool
+	Options   []string // the optional lines chosen
+	Version   string
+}
+
+// HistoryView is one entry of a quote's history.
+type HistoryView struct {
+	Date, DateISO string
+	Text          string // "You asked for changes", "Quote updated"
+	Message       string // what the client wrote
 }
 
 // InvoiceView is an invoice.
@@ -148,6 +200,28 @@ type InvoiceView struct {
 	QuoteNumber string
 	QuoteURL    string // "" when the quote is not visible
 	Notes       template.HTML
+	// Online payments that have not settled (bank debits): shown, but
+	// not yet taken off the balance.
+	Processing      []ProcessingView
+	ProcessingTotal string   // "" when none
+	Credit          string   // paid more than the total: the difference, "" when not
+	Pay             *PayView // nil when nothing can be paid online now
+}
+
+// ProcessingView is an online payment still settling.
+type ProcessingView struct{ Date, DateISO, Amount, Method string }
+
+// PayView is the "Pay" form of an invoice (or a quote's deposit). The
+// amount is the edge's to work out from the signed directory; the form
+// only says which choice the client made.
+type PayView struct {
+	Action string // where the form posts
+	Amount string // the full amount due now, formatted
+	// Part: the client may pay part of it, at least Min (MinValue and
+	// MaxValue bound the number field, Step its precision).
+	Part                     bool
+	Min                      string
+	MinValue, MaxValue, Step string
 }
 
 // ReceiptView is one recorded payment and its receipt page.
@@ -164,6 +238,9 @@ type ReceiptView struct {
 	InvoiceURL     string
 	InvoiceTotal   string
 	BalanceAfter   string // the invoice's balance once this and earlier payments are counted
+	Online         bool   // paid online (confirmed by the payment provider)
+	QuoteNumber    string // a deposit on a quote not invoiced yet
+	QuoteURL       string
 }
 
 // PortalView is a project, client or shared portal.

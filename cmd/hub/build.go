@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -29,9 +30,9 @@ func defaultKeys() string {
 }
 
 type buildFlags struct {
-	content, out, keys *string
-	full               *bool
-	workers            *int
+	content, out, keys, state *string
+	full                      *bool
+	workers                   *int
 }
 
 func addBuildFlags(fs *flag.FlagSet) buildFlags {
@@ -41,6 +42,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		keys:    fs.String("keys", defaultKeys(), "signing keys folder (env HUB_KEYS); keep it out of git"),
 		full:    fs.Bool("full", false, "render every client, ignoring what earlier builds recorded"),
 		workers: fs.Int("j", 0, "clients built in parallel (default: number of CPUs)"),
+		state:   fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the edge's database, whose payments, approvals and requests the pages show (env HUB_STATE)"),
 	}
 }
 
@@ -54,7 +56,16 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	_, err := build(ctx, bf.options(time.Now()), stdout, stderr)
+	opt := bf.options(time.Now())
+	st, err := sqlstore.OpenExisting(*bf.state)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+		opt.Events = st
+	}
+	_, err = build(ctx, opt, stdout, stderr)
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/edge/mailer"
 	"github.com/hubhq/hub/edge/sqlstore"
+	"github.com/hubhq/hub/edge/stripepay"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -32,6 +33,7 @@ import (
 // from files in git.
 type edgeFlags struct {
 	site, state, keys, baseURL, smtp, outbox, from *string
+	stripeAPI                                      *string
 	sessionTTL                                     *time.Duration
 	trustProxy                                     *bool
 	verbose                                        *bool
@@ -48,7 +50,7 @@ func envOr(name, def string) string {
 // the built site and the keys are the build's.
 func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 	f := edgeFlags{
-		state:      fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins and sessions (env HUB_STATE)"),
+		stripeAPI:  fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
 		baseURL:    fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
 		smtp:       fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
 		outbox:     fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
@@ -58,10 +60,11 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 		verbose:    fs.Bool("v", false, "log every request"),
 	}
 	if b != nil {
-		f.site, f.keys = b.out, b.keys
+		f.site, f.keys, f.state = b.out, b.keys, b.state
 	} else {
 		f.site = fs.String("site", "public", "the built site (hub build's -out)")
 		f.keys = fs.String("keys", defaultKeys(), "keys folder; only the public keys (*.pub) are read (env HUB_KEYS)")
+		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins, sessions, payments and requests (env HUB_STATE)")
 	}
 	return f
 }
@@ -75,10 +78,12 @@ type edgeEnv struct {
 	base  *url.URL
 	log   *slog.Logger
 	msgs  *edge.Messages
+	// shared: the store belongs to the caller (hub serve), not Close's.
+	shared bool
 }
 
 func (e *edgeEnv) Close() {
-	if e.store != nil {
+	if e.store != nil && !e.shared {
 		e.store.Close()
 	}
 }
@@ -86,6 +91,11 @@ func (e *edgeEnv) Close() {
 // open loads the build, the store and the mailer. localBase, when set, is
 // the base URL of a local server (it wins over site.yaml's).
 func (f edgeFlags) open(localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
+	return f.openWith(nil, localBase, stdout, stderr)
+}
+
+// openWith is open with a store already opened (owned by the caller).
+func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
 	level := slog.LevelInfo
 	if *f.verbose {
 		level = slog.LevelDebug
@@ -130,15 +140,49 @@ func (f edgeFlags) open(localBase string, stdout, stderr io.Writer) (*edgeEnv, e
 		}
 		e.mail = &mailer.Outbox{Dir: dir, From: from, Log: stdout}
 	}
-	if e.store, err = sqlstore.Open(*f.state); err != nil {
+	if st != nil {
+		e.store, e.shared = st, true
+	} else if e.store, err = sqlstore.Open(*f.state); err != nil {
 		return nil, err
 	}
 	e.msgs = &edge.Messages{Site: site, Base: e.base, Store: e.store, Mail: e.mail, Now: time.Now, TokenTTL: 15 * time.Minute}
 	return e, nil
 }
 
-func (f edgeFlags) config(e *edgeEnv) edge.Config {
-	return edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustProxy: *f.trustProxy}
+func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
+	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustProxy: *f.trustProxy,
+		Uploads: filepath.Join(*f.state, "uploads")}
+	co, err := f.checkout()
+	if err != nil {
+		return cfg, err
+	}
+	if co != nil {
+		cfg.Checkout = co
+	}
+	return cfg, nil
+}
+
+// checkout is the Stripe adapter when keys are set (environment only:
+// secrets stay out of flags and files in git), else nil.
+func (f edgeFlags) checkout() (*stripepay.Checkout, error) {
+	key := os.Getenv("HUB_STRIPE_SECRET_KEY")
+	if key == "" {
+		return nil, nil
+	}
+	return stripepay.New(stripepay.Config{SecretKey: key, WebhookSecret: os.Getenv("HUB_STRIPE_WEBHOOK_SECRET"), APIURL: *f.stripeAPI})
+}
+
+// clientDirs are the content folders of clients, for a Builder's hint.
+func clientDirs(content string, ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		d, err := filepath.Abs(filepath.Join(content, "clients", id))
+		if err != nil {
+			d = filepath.Join(content, "clients", id)
+		}
+		out[i] = d
+	}
+	return out
 }
 
 // cmdEdge runs the edge in front of a built site.
@@ -155,12 +199,30 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer e.Close()
-	cfg := ef.config(e)
+	cfg, err := ef.config(e)
+	if err != nil {
+		return err
+	}
+	if cfg.Checkout == nil && e.build.Directory.Site.OnlinePayments {
+		e.log.Warn("online payments are on in site.yaml but HUB_STRIPE_SECRET_KEY is not set: Pay buttons will say paying online is not available")
+	}
 	if *content != "" {
+		builder := generator.NewBuilder(generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Events: e.store})
+		var mu sync.Mutex
 		cfg.Rebuild = func(ctx context.Context) error {
-			_, err := generator.Build(ctx, generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Now: time.Now()})
+			mu.Lock()
+			defer mu.Unlock()
+			_, err := builder.Build(ctx, nil)
 			return err
 		}
+		cfg.RebuildClient = func(ctx context.Context, ids []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			_, err := builder.Build(ctx, clientDirs(*content, ids))
+			return err
+		}
+	} else {
+		e.log.Info("no -content: payments, approvals and requests reach the pages at the next hub build")
 	}
 	// The edge's live heap is small (manifests of the clients in use, and
 	// cached pages): collect less often, within a memory limit, unless
@@ -210,6 +272,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-out %s is inside the content folder %s; choose an output outside it", *bf.out, *bf.content)
 	}
 	opt := bf.options(time.Time{}) // each build uses the time it runs
+	st, err := sqlstore.Open(*bf.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opt.Events = st
+	co, err := ef.checkout()
+	if err != nil {
+		return err
+	}
+	if co == nil {
+		off := false
+		opt.PayOnline = &off // no Stripe keys: the pages say how to pay offline
+	}
 	p := newProgress(stderr)
 	opt.Progress = p.update
 	builder := generator.NewBuilder(opt)
@@ -241,11 +317,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	local := "http://" + ln.Addr().String()
 	ln.Close()
-	e, err := ef.open(local, stdout, stderr)
+	e, err := ef.openWith(st, local, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
 	outbox := *ef.outbox
 	if outbox == "" {
 		outbox = filepath.Join(*ef.state, "outbox")
@@ -254,9 +329,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(ps) > 0 {
 		preview.SetProblems(problemLines(ps))
 	}
-	cfg := ef.config(e)
+	cfg, err := ef.config(e)
+	if err != nil {
+		return err
+	}
 	cfg.Preview = preview
 	cfg.Rebuild = func(ctx context.Context) error { _, err := rebuild(ctx, nil); return err }
+	cfg.RebuildClient = func(ctx context.Context, ids []string) error {
+		_, err := rebuild(ctx, clientDirs(*bf.content, ids))
+		return err
+	}
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
 		for _, c := range b.Directory.Clients {

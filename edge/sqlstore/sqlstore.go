@@ -67,6 +67,82 @@ CREATE TABLE IF NOT EXISTS session_keys (
 	secret  BLOB NOT NULL,
 	created INTEGER NOT NULL
 );
+-- The log of facts the generator folds into pages: one row per change, so
+-- that MAX(seq) per client is a version that moves whenever its facts do.
+CREATE TABLE IF NOT EXISTS events (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	client_id TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	ref       TEXT NOT NULL,
+	at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_client ON events(client_id, seq);
+CREATE TABLE IF NOT EXISTS payments (
+	id        TEXT PRIMARY KEY,
+	seq       INTEGER NOT NULL,
+	client_id TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	doc       TEXT NOT NULL,
+	amount    INTEGER NOT NULL,
+	currency  TEXT NOT NULL,
+	state     TEXT NOT NULL,
+	method    TEXT NOT NULL DEFAULT '',
+	reference TEXT NOT NULL DEFAULT '',
+	email     TEXT NOT NULL,
+	url       TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	expires   INTEGER NOT NULL,
+	settled   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS payments_doc ON payments(client_id, doc);
+-- Form nonces: a form sent twice records once.
+CREATE TABLE IF NOT EXISTS nonces (
+	nonce     TEXT PRIMARY KEY,
+	client_id TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	ref       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approvals (
+	client_id TEXT NOT NULL,
+	quote     TEXT NOT NULL,
+	version   TEXT NOT NULL,
+	page_sha  TEXT NOT NULL,
+	options   TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	signature BLOB,
+	terms     INTEGER NOT NULL,
+	email     TEXT NOT NULL,
+	ip        TEXT NOT NULL,
+	ua        TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (client_id, quote)
+);
+CREATE TABLE IF NOT EXISTS change_requests (
+	id        INTEGER PRIMARY KEY,
+	client_id TEXT NOT NULL,
+	quote     TEXT NOT NULL,
+	version   TEXT NOT NULL,
+	message   TEXT NOT NULL,
+	email     TEXT NOT NULL,
+	at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS change_requests_client ON change_requests(client_id, id);
+CREATE TABLE IF NOT EXISTS requests (
+	id        TEXT PRIMARY KEY,
+	client_id TEXT NOT NULL,
+	data      TEXT NOT NULL,
+	status    TEXT NOT NULL,
+	at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_client ON requests(client_id, at);
+CREATE TABLE IF NOT EXISTS webhook_events (
+	id        TEXT PRIMARY KEY,
+	type      TEXT NOT NULL,
+	received  INTEGER NOT NULL,
+	payment   TEXT NOT NULL,
+	new_state TEXT NOT NULL,
+	problem   TEXT NOT NULL
+);
 `
 
 // Open opens (creating if needed) the store in the state folder dir.
@@ -86,6 +162,16 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}
 	return &Store{db: db}, nil
+}
+
+// OpenExisting opens the store in dir if there is one there, and returns
+// nil (no error) if there is not: hub build reads what the edge recorded
+// without making an empty database where no edge ever ran.
+func OpenExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, FileName)); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return Open(dir)
 }
 
 // Close closes the database.

@@ -47,6 +47,9 @@ type DirSite struct {
 	ChangeRequests bool   `json:"change_requests"`
 	Deposits       bool   `json:"deposits"`
 	OnlinePayments bool   `json:"online_payments"`
+	Currency       string `json:"currency"`  // ISO 4217
+	Locale         string `json:"locale"`    // how amounts are written, e.g. "en-US"
+	TimeZone       string `json:"time_zone"` // e.g. "America/Los_Angeles"
 	// FrameOrigins are the origins portal embeds load frames from, for the
 	// edge's Content-Security-Policy frame-src.
 	FrameOrigins []string `json:"frame_origins"`
@@ -77,6 +80,27 @@ type DirDocument struct {
 	Path   string `json:"path"`   // inside the bundle, e.g. "quotes/Q-1001/"
 	Amount string `json:"amount"` // formatted total (quotes) or balance (invoices)
 	Status string `json:"status"`
+
+	// What the edge acts on (paying, approving). Amounts are minor units
+	// of Currency: the edge takes amounts from here, never from a form.
+	State    string `json:"state,omitempty"`    // awaiting_payment, past_due, paid; awaiting_response, approved, changes_requested, converted
+	Currency string `json:"currency,omitempty"` // ISO 4217
+	Total    int64  `json:"total,omitempty"`
+	// Due is what may be paid online now: an invoice's balance less
+	// payments still processing; an approved quote's deposit not yet paid.
+	Due int64 `json:"due,omitempty"`
+	// Settling is the sum of online payments (processing or paid) this
+	// build counted; the edge subtracts payments recorded since.
+	Settling int64 `json:"settling,omitempty"`
+	MinPart  int64 `json:"min_part,omitempty"` // smallest part payment; 0: only Due in full
+	// Quotes: the version shown (changes whenever staff edit it), the
+	// deposit asked on approval with the default options, the optional
+	// lines (indexes) a client may choose, whether it has terms to accept.
+	Version  string `json:"version,omitempty"`
+	Deposit  int64  `json:"deposit,omitempty"`
+	Optional []int  `json:"optional,omitempty"`
+	Terms    bool   `json:"terms,omitempty"`
+	Expired  bool   `json:"expired,omitempty"`
 }
 
 // SignDirectory encodes and signs a directory into the file's bytes.

@@ -236,6 +236,7 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 		q := &Quote{File: f}
 		d := l.readYAML(f, q)
 		if d != nil {
+			q.Version = Version(d.src)
 			validateQuote(d, q, c, cfg, today)
 			c.Quotes = append(c.Quotes, q)
 		}

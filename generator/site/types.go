@@ -8,6 +8,7 @@ package site
 import (
 	"time"
 
+	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
 )
 
@@ -209,9 +210,17 @@ type Quote struct {
 	Terms      string     `yaml:"terms"` // Markdown
 
 	File       string       `yaml:"-"`
+	Version    string       `yaml:"-"` // hash of the quote's file: changes whenever staff change the quote
 	Totals     Totals       `yaml:"-"`
 	DepositDue money.Amount `yaml:"-"`
 	Expired    bool         `yaml:"-"` // awaiting response past valid_until
+
+	// Folded in from what the edge recorded (see Fold).
+	Approval        *events.Approval
+	Changes         []events.ChangeRequest // requests for changes, oldest first
+	DepositPayments []events.Payment       // online deposit payments, processing or paid
+	DepositPaid     money.Amount           // settled deposit payments
+	DepositPending  money.Amount           // deposit payments still processing
 }
 
 // Invoice is clients/<id>/invoices/*.yaml.
@@ -230,9 +239,13 @@ type Invoice struct {
 
 	File    string       `yaml:"-"`
 	Totals  Totals       `yaml:"-"`
-	Paid    money.Amount `yaml:"-"` // sum of payments
-	Balance money.Amount `yaml:"-"` // total - paid
+	Paid    money.Amount `yaml:"-"` // sum of payments, online ones included
+	Balance money.Amount `yaml:"-"` // total - paid (negative: paid too much, a credit)
 	State   string       `yaml:"-"` // effective status: awaiting_payment, past_due, paid, ...
+
+	// Folded in from what the edge recorded (see Fold).
+	Online     []events.Payment // online payments, paid or processing, oldest first
+	Processing money.Amount     // paid online by a method that has not settled yet
 }
 
 // Portal is a project, client or shared portal: portal.md and its folder.

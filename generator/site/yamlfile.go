@@ -21,6 +21,7 @@ type doc struct {
 	root       *yaml.Node // the top mapping; nil if the file did not parse
 	lineOffset int        // added to YAML lines (front matter starts below "---")
 	out        *Problems
+	src        []byte // the file's bytes
 }
 
 // errorf reports a problem at the node found by path (keys and indexes from
@@ -113,6 +114,7 @@ func parseRoot(src []byte) (*yaml.Node, *yaml.Decoder, error) {
 // type errors, all with positions. It reports whether v may be checked
 // further (false after a syntax or type error, to avoid follow-on noise).
 func (d *doc) decode(src []byte, v any) bool {
+	d.src = src
 	root, dec, err := parseRoot(src)
 	if err != nil {
 		if errors.Is(err, io.EOF) {

@@ -1,0 +1,79 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Checkout is the payment provider: Stripe Checkout, behind this interface
+// so the edge does not depend on Stripe's library (the adapter is
+// edge/stripepay).
+type Checkout interface {
+	// CreateSession makes a hosted payment page for one amount.
+	CreateSession(ctx context.Context, r CheckoutRequest) (CheckoutSession, error)
+	// ParseWebhook verifies a webhook's signature (and its age) and decodes
+	// it. An event of another API version is an *APIVersionError.
+	ParseWebhook(payload []byte, signature string) (WebhookEvent, error)
+}
+
+// CheckoutRequest is a payment to ask for.
+type CheckoutRequest struct {
+	ClientID    string
+	Kind        string // events.ForInvoice or events.ForDeposit
+	Document    string // invoice or quote number
+	Description string // shown on the payment page: "Invoice INV-2001 — Spring cleanup"
+	Email       string // prefilled, and where Stripe sends its own receipt
+	Amount      int64  // minor units
+	Currency    string // ISO 4217
+	SuccessURL  string
+	CancelURL   string
+	// IdempotencyKey makes a retried or doubled request return the same session.
+	IdempotencyKey string
+	ExpiresAt      time.Time
+}
+
+// CheckoutSession is a made payment page.
+type CheckoutSession struct {
+	ID        string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// Webhook event types the edge acts on.
+const (
+	EventSessionCompleted     = "checkout.session.completed"
+	EventAsyncPaymentSucceded = "checkout.session.async_payment_succeeded"
+	EventAsyncPaymentFailed   = "checkout.session.async_payment_failed"
+	EventSessionExpired       = "checkout.session.expired"
+)
+
+// WebhookEvent is a verified event from the payment provider.
+type WebhookEvent struct {
+	ID      string
+	Type    string
+	Created time.Time
+	Session *SessionObject // for checkout.session.* events
+}
+
+// SessionObject is the Checkout Session an event is about.
+type SessionObject struct {
+	ID            string
+	PaymentStatus string // "paid", "unpaid", "no_payment_required"
+	AmountTotal   int64
+	Currency      string // ISO 4217, upper case
+	Metadata      map[string]string
+	PaymentIntent string
+	Method        string // the payment method type when known
+}
+
+// APIVersionError is an event sent with another API version than the one
+// the edge is built for: its objects might be read wrongly, so it is
+// refused (and logged loudly) rather than applied.
+type APIVersionError struct {
+	EventID, Got, Want string
+}
+
+func (e *APIVersionError) Error() string {
+	return fmt.Sprintf("webhook event %s has API version %s; hub expects %s: set the webhook endpoint's API version to %s in the Stripe dashboard", e.EventID, e.Got, e.Want, e.Want)
+}

@@ -1,0 +1,214 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/generator/events"
+)
+
+const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled`
+
+func scanPayment(row interface{ Scan(...any) error }) (edge.PaymentRecord, error) {
+	var p edge.PaymentRecord
+	var created, expires, settled int64
+	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
+		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled)
+	p.Created, p.Expires, p.Settled = fromMS(created), fromMS(expires), fromMS(settled)
+	return p, err
+}
+
+// CreatePayment implements edge.PaymentStore.
+func (s *Store) CreatePayment(ctx context.Context, p edge.PaymentRecord) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM payments WHERE client_id = ?`, p.ClientID).Scan(&seq); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+		p.ID, seq, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires))
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return edge.Errorf(edge.EConflict, "Stripe returned a Checkout Session id (%s) that is already recorded", p.ID)
+		}
+		return err
+	}
+	return tx.Commit()
+}
+
+// OpenPayment implements edge.PaymentStore.
+func (s *Store) OpenPayment(ctx context.Context, clientID, kind, doc string, amount int64, t time.Time) (edge.PaymentRecord, bool, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments
+		WHERE client_id = ? AND kind = ? AND doc = ? AND amount = ? AND state = ? AND expires > ?
+		ORDER BY created DESC LIMIT 1`, clientID, kind, doc, amount, events.PaymentPending, ms(t))
+	p, err := scanPayment(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, err
+}
+
+// PaymentCount implements edge.PaymentStore.
+func (s *Store) PaymentCount(ctx context.Context, clientID, doc string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE client_id = ? AND doc = ?`, clientID, doc).Scan(&n)
+	return n, err
+}
+
+// Payment implements edge.PaymentStore.
+func (s *Store) Payment(ctx context.Context, id string) (edge.PaymentRecord, error) {
+	p, err := scanPayment(s.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, edge.Errorf(edge.ENotFound, "No such payment.")
+	}
+	return p, err
+}
+
+// Settling implements edge.PaymentStore.
+func (s *Store) Settling(ctx context.Context, clientID, doc string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM payments WHERE client_id = ? AND doc = ? AND state IN (?, ?)`,
+		clientID, doc, events.PaymentProcessing, events.PaymentPaid).Scan(&n)
+	return n, err
+}
+
+// RecordWebhook implements edge.PaymentStore: the event id, the payment's
+// new state and the facts' version move in one transaction.
+func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord) (edge.WebhookResult, error) {
+	var res edge.WebhookResult
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, err
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (id, type, received, payment, new_state, problem) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO NOTHING`, w.EventID, w.Type, ms(w.Received), w.PaymentID, w.To, w.Problem)
+	if err != nil {
+		return res, err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return res, err
+	} else if n == 0 {
+		res.Duplicate = true
+		return res, nil
+	}
+	if w.PaymentID != "" {
+		p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = ?`, w.PaymentID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// Not ours (or not recorded): the event is kept with its problem.
+		case err != nil:
+			return res, err
+		default:
+			if w.To != "" && w.Problem == "" && events.PaymentRank(w.To) > events.PaymentRank(p.State) {
+				p.State = w.To
+				if w.Method != "" {
+					p.Method = w.Method
+				}
+				if w.Reference != "" {
+					p.Reference = w.Reference
+				}
+				if w.To == events.PaymentPaid || w.To == events.PaymentFailed {
+					p.Settled = w.Received
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = ?, method = ?, reference = ?, settled = ? WHERE id = ?`,
+					p.State, p.Method, p.Reference, ms(p.Settled), p.ID); err != nil {
+					return res, err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, 'payment', ?, ?)`, p.ClientID, p.ID, ms(w.Received)); err != nil {
+					return res, err
+				}
+				res.Changed = true
+			}
+			res.Payment = p
+		}
+	}
+	return res, tx.Commit()
+}
+
+// Payments implements edge.PaymentStore.
+func (s *Store) Payments(ctx context.Context, limit int) ([]edge.PaymentRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments ORDER BY created DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []edge.PaymentRecord
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// WebhookProblems implements edge.PaymentStore.
+func (s *Store) WebhookProblems(ctx context.Context, limit int) ([]edge.WebhookRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, type, received, payment, new_state, problem FROM webhook_events WHERE problem != '' ORDER BY received DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []edge.WebhookRecord
+	for rows.Next() {
+		var w edge.WebhookRecord
+		var at int64
+		if err := rows.Scan(&w.EventID, &w.Type, &at, &w.PaymentID, &w.To, &w.Problem); err != nil {
+			return nil, err
+		}
+		w.Received = fromMS(at)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// Versions implements events.Source.
+func (s *Store) Versions(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT client_id, MAX(seq) FROM events GROUP BY client_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		m[id] = v
+	}
+	return m, rows.Err()
+}
+
+// Facts implements events.Source.
+func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, error) {
+	f := &events.Facts{}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE client_id = ? AND state NOT IN (?, ?) ORDER BY seq`,
+		clientID, events.PaymentPending, events.PaymentExpired)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		f.Payments = append(f.Payments, p.Payment)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return f, s.quoteFacts(ctx, clientID, f)
+}

@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/generator/events"
+)
+
+// claimNonce records a form's nonce in tx; false means it was recorded
+// before (the same form sent again).
+func claimNonce(ctx context.Context, tx *sql.Tx, nonce, clientID, kind, ref string) (bool, error) {
+	if nonce == "" {
+		return true, nil
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO nonces (nonce, client_id, kind, ref) VALUES (?, ?, ?, ?) ON CONFLICT(nonce) DO NOTHING`, nonce, clientID, kind, ref)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+func logEvent(ctx context.Context, tx *sql.Tx, clientID, kind, ref string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, ?, ?, ?)`, clientID, kind, ref, at)
+	return err
+}
+
+// record runs fn in a transaction after claiming nonce; a nonce seen
+// before makes it a duplicate that changes nothing.
+func (s *Store) record(ctx context.Context, nonce, clientID, kind, ref string, fn func(tx *sql.Tx) error) (dup bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	fresh, err := claimNonce(ctx, tx, nonce, clientID, kind, ref)
+	if err != nil {
+		return false, err
+	}
+	if !fresh {
+		return true, nil
+	}
+	if err := fn(tx); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}
+
+// RecordApproval implements edge.Store.
+func (s *Store) RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval) (bool, error) {
+	return s.record(ctx, nonce, clientID, "approval", a.Quote, func(tx *sql.Tx) error {
+		opts := make([]string, len(a.Options))
+		for i, o := range a.Options {
+			opts[i] = strconv.Itoa(o)
+		}
+		terms := 0
+		if a.Terms {
+			terms = 1
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO approvals (client_id, quote, version, page_sha, options, name, signature, terms, email, ip, ua, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientID, a.Quote, a.Version, a.PageSHA, strings.Join(opts, ","), a.Name, a.Signature, terms, a.Email, a.IP, a.UA, ms(a.At))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return edge.Errorf(edge.EConflict, "Quote %s was already approved.", a.Quote)
+			}
+			return err
+		}
+		return logEvent(ctx, tx, clientID, "approval", a.Quote, ms(a.At))
+	})
+}
+
+// RecordChangeRequest implements edge.Store.
+func (s *Store) RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest) (bool, error) {
+	return s.record(ctx, nonce, clientID, "change", c.Quote, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM approvals WHERE client_id = ? AND quote = ?`, clientID, c.Quote).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return edge.Errorf(edge.EConflict, "Quote %s was already approved; call or email us to change it.", c.Quote)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO change_requests (client_id, quote, version, message, email, at) VALUES (?, ?, ?, ?, ?, ?)`,
+			clientID, c.Quote, c.Version, c.Message, c.Email, ms(c.At)); err != nil {
+			return err
+		}
+		return logEvent(ctx, tx, clientID, "change", c.Quote, ms(c.At))
+	})
+}
+
+// RecordRequest implements edge.Store.
+func (s *Store) RecordRequest(ctx context.Context, clientID, nonce string, r events.Request) (bool, error) {
+	return s.record(ctx, nonce, clientID, "request", r.ID, func(tx *sql.Tx) error {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, client_id, data, status, at) VALUES (?, ?, ?, ?, ?)`,
+			r.ID, clientID, data, r.Status, ms(r.At)); err != nil {
+			return err
+		}
+		return logEvent(ctx, tx, clientID, "request", r.ID, ms(r.At))
+	})
+}
+
+// Requests implements edge.Store.
+func (s *Store) Requests(ctx context.Context, status string, limit int) ([]edge.RequestRecord, error) {
+	q := `SELECT client_id, data, status FROM requests`
+	args := []any{}
+	if status != "" {
+		q += ` WHERE status = ?`
+		args = append(args, status)
+	}
+	q += ` ORDER BY at DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []edge.RequestRecord
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanRequest(row interface{ Scan(...any) error }) (edge.RequestRecord, error) {
+	var r edge.RequestRecord
+	var data []byte
+	if err := row.Scan(&r.ClientID, &data, &r.Status); err != nil {
+		return r, err
+	}
+	st := r.Status
+	if err := json.Unmarshal(data, &r.Request); err != nil {
+		return r, err
+	}
+	r.Status = st
+	return r, nil
+}
+
+// Request implements edge.Store.
+func (s *Store) Request(ctx context.Context, id string) (edge.RequestRecord, error) {
+	r, err := scanRequest(s.db.QueryRowContext(ctx, `SELECT client_id, data, status FROM requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, edge.Errorf(edge.ENotFound, "No request %s.", id)
+	}
+	return r, err
+}
+
+// SetRequestStatus implements edge.Store.
+func (s *Store) SetRequestStatus(ctx context.Context, id, status string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var clientID string
+	var at int64
+	if err := tx.QueryRowContext(ctx, `UPDATE requests SET status = ? WHERE id = ? RETURNING client_id, at`, status, id).Scan(&clientID, &at); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return edge.Errorf(edge.ENotFound, "No request %s.", id)
+		}
+		return err
+	}
+	if err := logEvent(ctx, tx, clientID, "request", id, at); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// quoteFacts adds a client's approvals, change requests and work requests.
+func (s *Store) quoteFacts(ctx context.Context, clientID string, f *events.Facts) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT quote, version, page_sha, options, name, signature, terms, email, ip, ua, at FROM approvals WHERE client_id = ? ORDER BY at`, clientID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var a events.Approval
+		var opts string
+		var terms int
+		var at int64
+		if err := rows.Scan(&a.Quote, &a.Version, &a.PageSHA, &opts, &a.Name, &a.Signature, &terms, &a.Email, &a.IP, &a.UA, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		for o := range strings.SplitSeq(opts, ",") {
+			if n, err := strconv.Atoi(o); err == nil {
+				a.Options = append(a.Options, n)
+			}
+		}
+		a.Terms, a.At = terms == 1, fromMS(at)
+		f.Approvals = append(f.Approvals, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT quote, version, message, email, at FROM change_requests WHERE client_id = ? ORDER BY id`, clientID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c events.ChangeRequest
+		var at int64
+		if err := rows.Scan(&c.Quote, &c.Version, &c.Message, &c.Email, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		c.At = fromMS(at)
+		f.Changes = append(f.Changes, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT client_id, data, status FROM requests WHERE client_id = ? ORDER BY at`, clientID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return err
+		}
+		f.Requests = append(f.Requests, r.Request)
+	}
+	return rows.Err()
+}

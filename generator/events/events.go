@@ -1,0 +1,135 @@
+// Package events is the format of the dynamic facts the edge records
+// (payments, quote approvals, change requests, work requests) and the
+// generator folds into a client's pages. It is shared data, not behaviour:
+// the edge writes it, the generator reads it, neither imports the other.
+package events
+
+import (
+	"context"
+	"time"
+)
+
+// Source gives the generator what the edge recorded.
+type Source interface {
+	// Versions returns, for every client with recorded facts, a number
+	// that changes whenever any of its facts change (clients without facts
+	// are absent). A bundle's key includes it, so a new fact rebuilds just
+	// that client.
+	Versions(ctx context.Context) (map[string]int64, error)
+	// Facts returns one client's facts, folded to their current state.
+	Facts(ctx context.Context, clientID string) (*Facts, error)
+}
+
+// Facts is everything recorded for one client, oldest first in each list.
+type Facts struct {
+	Payments  []Payment
+	Approvals []Approval
+	Changes   []ChangeRequest
+	Requests  []Request
+}
+
+// Payment kinds: what a payment is for.
+const (
+	ForInvoice = "invoice" // the balance (or part of it) of an invoice
+	ForDeposit = "deposit" // the deposit of an approved quote
+)
+
+// Payment states. They only move forward: pending → processing → paid or
+// failed, and paid is final whatever order Stripe's events arrive in.
+const (
+	PaymentPending    = "pending"    // a Checkout Session was made; nothing paid yet
+	PaymentProcessing = "processing" // paid by a method that settles later (bank debit)
+	PaymentPaid       = "paid"       // settled: confirmed by a verified webhook
+	PaymentFailed     = "failed"     // the delayed payment failed
+	PaymentExpired    = "expired"    // the Checkout Session expired unpaid
+)
+
+// PaymentRank orders states so that an update never moves one back.
+func PaymentRank(state string) int {
+	switch state {
+	case PaymentPending:
+		return 0
+	case PaymentExpired:
+		return 1
+	case PaymentProcessing:
+		return 2
+	case PaymentFailed:
+		return 3
+	case PaymentPaid:
+		return 4
+	}
+	return -1
+}
+
+// Payment is one online payment (a Stripe Checkout Session).
+type Payment struct {
+	ID        string // the Checkout Session's id
+	Seq       int64  // order of creation for this client: receipts are numbered by it
+	Kind      string // ForInvoice or ForDeposit
+	Document  string // the invoice or quote number
+	Amount    int64  // minor units of Currency
+	Currency  string // ISO 4217, upper case
+	State     string
+	Method    string // "card", "us_bank_account", ... ("" until known)
+	Reference string // the PaymentIntent's id
+	Email     string // the contact who paid
+	Created   time.Time
+	Settled   time.Time // when it became paid (or failed); zero before
+}
+
+// Approval is a client's approval of a quote: the evidence of what was
+// signed.
+type Approval struct {
+	Quote     string // number
+	Version   string // the quote's content version shown (see site.Quote.Version)
+	PageSHA   string // hex SHA-256 of the quote page the client saw, from the signed manifest
+	Options   []int  // the optional lines chosen (indexes into the quote's lines)
+	Name      string // the name typed as a signature
+	Signature []byte // the drawn signature as PNG, nil when none was drawn
+	Terms     bool   // the client ticked "I accept the terms"
+	Email     string // the contact
+	IP        string
+	UA        string
+	At        time.Time
+}
+
+// ChangeRequest is a client asking for changes to a quote.
+type ChangeRequest struct {
+	Quote   string
+	Version string // the version the client asked about
+	Message string
+	Email   string
+	At      time.Time
+}
+
+// Request statuses.
+const (
+	RequestNew       = "new"
+	RequestImported  = "imported"  // turned into content by hub requests import
+	RequestConverted = "converted" // a quote answers it
+)
+
+// Request is a work request a client sent.
+type Request struct {
+	ID       string
+	Title    string
+	Details  string
+	Dates    []string // preferred dates, YYYY-MM-DD
+	Time     string   // preferred time of day: "morning", "afternoon", "evening", "any"
+	Property string   // the property's ID ("1", "2"...), or an address typed in
+	Photos   []Photo
+	Email    string
+	Name     string
+	Phone    string
+	Status   string
+	At       time.Time
+}
+
+// Photo is a picture attached to a request, stored by the edge.
+type Photo struct {
+	Name string // as uploaded, cleaned
+	Type string // "image/jpeg", "image/png", "image/webp", "image/heic"
+	Size int64
+	SHA  string // hex SHA-256 of the bytes
+	Path string // absolute path where the edge keeps it
+}

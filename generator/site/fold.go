@@ -1,0 +1,139 @@
+package site
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubhq/hub/generator/events"
+	"github.com/hubhq/hub/generator/money"
+)
+
+// Version names one version of a document's source: the first 16 hex
+// digits of the SHA-256 of its file.
+func Version(src []byte) string {
+	h := sha256.Sum256(src)
+	return hex.EncodeToString(h[:8])
+}
+
+// Fold applies what the edge recorded for a client to its loaded content:
+//
+//   - online payments: a paid one counts towards its invoice like a payment
+//     staff entered; one still processing (a bank debit) is shown as such
+//     and is not yet taken off the balance; a quote's deposit payments
+//     count towards the deposit, and towards the invoice made from the quote;
+//   - an approval makes its quote approved, with the optional lines the
+//     client chose (totals and deposit follow);
+//   - a change request makes the quote "changes requested" while the quote
+//     is the version the client saw; once staff change it, it is awaiting
+//     a response again, with the requests kept as its history.
+//
+// Statuses staff wrote that go further (converted, archived, paid) win.
+// Fold is deterministic: the same content and facts give the same result.
+func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) {
+	if f == nil {
+		return
+	}
+	quotes := map[string]*Quote{}
+	for _, q := range c.Quotes {
+		quotes[strings.ToLower(q.Number)] = q
+	}
+	for i := range f.Approvals {
+		a := &f.Approvals[i]
+		q := quotes[strings.ToLower(a.Quote)]
+		if q == nil {
+			continue
+		}
+		q.Approval = a
+		if q.Status == QuoteAwaitingResponse || q.Status == QuoteChangesRequested {
+			q.Status = QuoteApproved
+		}
+		choose := map[int]bool{}
+		for j, ln := range q.Lines {
+			if ln.Optional {
+				choose[j] = slices.Contains(a.Options, j)
+			}
+		}
+		if t, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, choose); err == nil {
+			q.Totals = t
+			q.DepositDue = DepositDue(q)
+		}
+	}
+	for _, ch := range f.Changes {
+		q := quotes[strings.ToLower(ch.Quote)]
+		if q == nil {
+			continue
+		}
+		q.Changes = append(q.Changes, ch)
+	}
+	for _, q := range c.Quotes {
+		if n := len(q.Changes); n > 0 && q.Approval == nil && q.Status == QuoteAwaitingResponse && q.Changes[n-1].Version == q.Version {
+			q.Status = QuoteChangesRequested
+		}
+		q.Expired = q.Status == QuoteAwaitingResponse && q.ValidUntil.Set && q.ValidUntil.T.Before(today)
+	}
+	invoices := map[string]*Invoice{}
+	byQuote := map[string]*Invoice{} // the first invoice made from each quote
+	for _, inv := range c.Invoices {
+		invoices[strings.ToLower(inv.Number)] = inv
+		if inv.Quote != "" && inv.Status != InvoiceDraft {
+			byQuote[strings.ToLower(inv.Quote)] = inv
+		}
+	}
+	for _, p := range f.Payments {
+		if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
+			continue
+		}
+		if p.Currency != "" && !strings.EqualFold(p.Currency, cfg.Currency.Code) {
+			continue // recorded in another currency: never mixed into totals
+		}
+		var inv *Invoice
+		switch p.Kind {
+		case events.ForInvoice:
+			inv = invoices[strings.ToLower(p.Document)]
+		case events.ForDeposit:
+			if q := quotes[strings.ToLower(p.Document)]; q != nil {
+				q.DepositPayments = append(q.DepositPayments, p)
+				if p.State == events.PaymentPaid {
+					q.DepositPaid += money.Amount(p.Amount)
+				} else {
+					q.DepositPending += money.Amount(p.Amount)
+				}
+			}
+			inv = byQuote[strings.ToLower(p.Document)] // a deposit is part payment of the invoice that follows
+		}
+		if inv == nil {
+			continue
+		}
+		inv.Online = append(inv.Online, p)
+		if p.State == events.PaymentPaid {
+			inv.Paid += money.Amount(p.Amount)
+		} else {
+			inv.Processing += money.Amount(p.Amount)
+		}
+	}
+	for _, inv := range c.Invoices {
+		if len(inv.Online) == 0 {
+			continue
+		}
+		inv.Balance = inv.Totals.Total - inv.Paid
+		inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
+	}
+}
+
+// DepositDue is what a quote asks on approval for its current totals.
+func DepositDue(q *Quote) money.Amount {
+	if q.Deposit == nil {
+		return 0
+	}
+	if q.Deposit.Percent.Set {
+		d, err := money.Percent(q.Totals.Total, q.Deposit.Percent.Dec)
+		if err != nil {
+			return 0
+		}
+		return d
+	}
+	return min(q.Deposit.Amount.Amt, q.Totals.Total)
+}
