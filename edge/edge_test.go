@@ -72,6 +72,10 @@ type fixture struct {
 	clock   *clock
 	logs    *syncBuffer
 	cancel  context.CancelFunc
+	// checkout, when set before start, takes payments; builder rebuilds
+	// clients after the edge records something.
+	checkout edge.Checkout
+	builder  *generator.Builder
 }
 
 type syncBuffer struct {
@@ -113,6 +117,12 @@ func copyDir(t *testing.T, src, dst string) {
 // and starts an edge on it.
 func newFixture(t *testing.T, edit func(content string)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, edit, nil)
+}
+
+// newFixtureWith is newFixture with setup run before the edge starts.
+func newFixtureWith(t *testing.T, edit func(content string), setup func(*fixture)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, content: filepath.Join(dir, "content"), out: filepath.Join(dir, "public"), keysDir: filepath.Join(dir, "keys"),
 		mail: &memMailer{sent: make(chan edge.Message, 100)}, clock: &clock{t: buildNow}, logs: &syncBuffer{}}
@@ -120,12 +130,16 @@ func newFixture(t *testing.T, edit func(content string)) *fixture {
 	if edit != nil {
 		edit(f.content)
 	}
-	f.rebuild()
 	var err error
 	if f.store, err = sqlstore.Open(filepath.Join(dir, "state")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.store.Close() })
+	f.builder = generator.NewBuilder(f.buildOptions())
+	f.rebuild()
+	if setup != nil {
+		setup(f)
+	}
 	f.start()
 	return f
 }
@@ -145,7 +159,17 @@ func (f *fixture) start() {
 	f.url = "http://" + ln.Addr().String()
 	base, _ := url.Parse(f.url)
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.srv, err = edge.New(context.Background(), edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log}, f.store, f.mail)
+	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
+		RebuildClient: func(ctx context.Context, ids []string) error {
+			var dirs []string
+			for _, id := range ids {
+				d, _ := filepath.Abs(filepath.Join(f.content, "clients", id))
+				dirs = append(dirs, d)
+			}
+			_, err := f.builder.Build(ctx, dirs)
+			return err
+		}}
+	f.srv, err = edge.New(context.Background(), cfg, f.store, f.mail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +180,25 @@ func (f *fixture) start() {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+func (f *fixture) buildOptions() generator.Options {
+	return generator.Options{Content: f.content, Out: f.out, Keys: f.keysDir, Theme: themes.Default(), Now: buildNow, Events: f.store}
+}
+
+// rebuildFresh builds as hub build does: a new Builder, reading what
+// the last build recorded from disk; the edge then loads the result.
+func (f *fixture) rebuildFresh() {
+	f.t.Helper()
+	f.builder = generator.NewBuilder(f.buildOptions())
+	f.rebuild()
+	if err := f.srv.Reload(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// rebuild builds the content with the fixture's Builder.
 func (f *fixture) rebuild() {
 	f.t.Helper()
-	if _, err := generator.Build(context.Background(), generator.Options{Content: f.content, Out: f.out, Keys: f.keysDir, Theme: themes.Default(), Now: buildNow}); err != nil {
+	if _, err := f.builder.Build(context.Background(), nil); err != nil {
 		f.t.Fatal(err)
 	}
 }
