@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/pdf"
 	"github.com/hubhq/hub/generator/site"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	Now     time.Time // decides derived states (past due, expired)
 	Workers int       // parallel clients; 0 means GOMAXPROCS
 	Full    bool      // ignore what earlier builds recorded and render everything
+	// NoPDF leaves out the PDFs and the documents archive (pages still
+	// link to them); it exists to measure what PDFs cost.
+	NoPDF bool
 	// Progress, when set, is called as clients finish.
 	Progress func(done, total int)
 }
@@ -61,6 +65,9 @@ type Result struct {
 	Clients    int
 	Rendered   int // clients rendered this time (the rest were unchanged)
 	Pages      int // pages rendered this time
+	PDFs       int           // PDFs rendered this time
+	PDFsReused int           // PDFs copied unchanged from a client's previous bundle
+	PDFTime    time.Duration // time spent rendering PDFs, summed over workers
 	Files      int64
 	Bytes      int64
 	Generation string // the generation now served
@@ -90,6 +97,7 @@ type clientState struct {
 	NumFiles   []string // ...and the file each is in, relative to the client's folder
 	Thresholds []string // dates on which a derived state changes
 	Pages      int
+	PDFs       map[string]string // bundle path → key of the PDF's inputs (pdf.Doc.Key)
 	// dir is the client's entry in the edge's directory, as JSON. It is not
 	// saved: a later build takes it from the directory file it wrote.
 	dir    json.RawMessage
@@ -236,13 +244,14 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	}
 
 	w := newWriter()
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year()}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
 		return nil, nil, err
 	}
 	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
+	r.biz = pres.business(r.sv)
 	pub, err := r.publicPages()
 	if err != nil {
 		return nil, nil, err
@@ -260,6 +269,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		cs       *clientState
 		rendered bool
 		pages    int
+		pdfs     *pdfSet
 		ps       site.Problems
 		err      error
 	}
@@ -278,7 +288,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 				if ctx.Err() != nil {
 					o.err = ctx.Err()
 				} else {
-					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs)
+					o.cs, o.rendered, o.pages, o.pdfs, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs)
 				}
 				if opt.Progress != nil {
 					opt.Progress(int(done.Add(1)), len(ids))
@@ -310,6 +320,11 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		if o.rendered {
 			res.Rendered++
 			res.Pages += o.pages
+			if o.pdfs != nil {
+				res.PDFs += o.pdfs.rendered
+				res.PDFsReused += o.pdfs.reused
+				res.PDFTime += o.pdfs.elapsed
+			}
 			created = append(created, filepath.Join(dirs.Bundles, o.id, o.cs.Key))
 		}
 	}
@@ -523,26 +538,26 @@ func sameClients(a, b *state) bool {
 }
 
 // buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, site.Problems, error) {
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool) (*clientState, bool, int, *pdfSet, site.Problems, error) {
 	cs := &clientState{}
 	if unchanged && old != nil {
 		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
 	} else {
 		var err error
 		if cs.Files, cs.Dirs, cs.Content, err = stampClient(l.ClientDir(id), old); err != nil {
-			return nil, false, 0, nil, err
+			return nil, false, 0, nil, nil, err
 		}
 	}
 	content := cs.Content
 	if old != nil && old.Content == content {
-		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.dir
+		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.PDFs, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.PDFs, old.dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
 			if unchanged {
-				return cs, false, 0, nil, nil // the bundle was in use a moment ago
+				return cs, false, 0, nil, nil, nil // the bundle was in use a moment ago
 			}
 			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
-				return cs, false, 0, nil, nil
+				return cs, false, 0, nil, nil, nil
 			}
 		}
 	}
@@ -554,7 +569,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		}
 	}
 	if c == nil || len(ps) > 0 {
-		return nil, false, 0, ps, nil
+		return nil, false, 0, nil, ps, nil
 	}
 	cs.Numbers, cs.NumFiles = nil, nil
 	for _, n := range c.Numbers() {
@@ -570,21 +585,33 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	de.Bundle = cs.Key
 	entry, err := json.Marshal(de)
 	if err != nil {
-		return nil, false, 0, nil, err
+		return nil, false, 0, nil, nil, err
 	}
 	cs.dir = entry
 	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
-		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
+		return cs, false, 0, nil, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
-	out, pages, err := r.clientFiles(cp, c, shared)
+	var pdfs *pdfSet
+	if r.p.pdfs {
+		// PDFs whose inputs did not change are copied from the bundle in use.
+		oldDir := ""
+		if old != nil && old.Key != "" {
+			oldDir = filepath.Join(dirs.Bundles, id, old.Key)
+		}
+		pdfs = newPDFSet(old, oldDir)
+	}
+	out, pages, err := r.clientFiles(cp, c, shared, pdfs)
 	if err != nil {
-		return nil, false, 0, nil, err
+		return nil, false, 0, nil, nil, err
 	}
 	cs.Pages = pages
-	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
-		return nil, false, 0, nil, fmt.Errorf("client %s: %w", id, err)
+	if pdfs != nil {
+		cs.PDFs = pdfs.keys
 	}
-	return cs, true, pages, nil, nil
+	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
+		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
+	}
+	return cs, true, pages, pdfs, nil, nil
 }
 
 // writeBundle writes a bundle to a temporary folder, signs it, and renames
@@ -760,7 +787,7 @@ func bundleKey(global, content string, thresholds []string, today time.Time) str
 func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pres *presenter, shared []*site.Portal, keyID string) ([]outFile, string, error) {
 	var out []outFile
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\nkey %s\nyear %d\n", Version, theme.Hash, keyID, pres.year)
+	fmt.Fprintf(h, "%s\n%s\nkey %s\nyear %d\npdf %s %v\n", Version, theme.Hash, keyID, pres.year, pdf.Version, pres.pdfs)
 	cfgBytes, err := os.ReadFile(filepath.Join(content, site.ConfigFile))
 	if err != nil {
 		return nil, "", err
@@ -782,6 +809,9 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		}
 		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
 		pres.assets[a] = "/" + name
+		if a == cfg.Logo {
+			pres.logo, pres.logoType = pdfImage(a, b)
+		}
 		out = append(out, outFile{path: name, data: b})
 		fmt.Fprintf(h, "%s %s\n", a, name)
 	}
@@ -796,6 +826,10 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 	pres.css = "/" + cssName
 	out = append(out, outFile{path: cssName, data: css})
 	fmt.Fprintf(h, "css %s\n", cssName)
+	jsName := "assets/" + assetName("print.js", bundle.Sum(theme.PrintJS))
+	pres.print = "/" + jsName
+	out = append(out, outFile{path: jsName, data: theme.PrintJS})
+	fmt.Fprintf(h, "js %s\n", jsName)
 	// Shared portals are in every bundle.
 	for _, p := range shared {
 		_, _, sum, err := stampClient(p.Dir, nil)

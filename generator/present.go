@@ -21,6 +21,12 @@ type presenter struct {
 	assets map[string]string // content-relative asset path → URL
 	css    string
 	year   int // for the copyright line
+	print  string // URL of print.js
+	// pdfs: documents get PDFs (and clients a zip of every document);
+	// off only for measuring what PDFs cost (Options.NoPDF).
+	pdfs     bool
+	logo     []byte // the logo when it is a PNG or JPEG, for PDFs
+	logoType string // "png", "jpg"
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -37,6 +43,7 @@ func (p *presenter) siteView() *SiteView {
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
 		Address:    c.Address.Lines(),
 		Logo:       p.assets[c.Logo],
+		Brand:      c.Color,
 		Cover:      p.assets[c.Cover],
 		Landing:    Markdown(c.Landing),
 		PayOffline: Markdown(c.PaymentInstructions),
@@ -101,7 +108,11 @@ func methodLabel(m string) string {
 }
 
 func (p *presenter) clientView(c *site.Client) *ClientView {
-	v := &ClientView{ID: c.ID, Name: c.Name, Company: c.Company, DisplayName: c.DisplayName(), Billing: c.BillingAddress.Lines()}
+	root := "/c/" + c.ID + "/"
+	v := &ClientView{ID: c.ID, Name: c.Name, Company: c.Company, DisplayName: c.DisplayName(), Billing: c.BillingAddress.Lines(), Statement: root + "statement/"}
+	if p.pdfs {
+		v.Archive = root + archivePath(c.ID)
+	}
 	for _, ct := range c.Contacts {
 		v.Contacts = append(v.Contacts, ContactView{Name: ct.Name, Email: ct.Email, Phone: ct.Phone})
 	}
@@ -214,6 +225,9 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	for _, ln := range q.Lines {
 		v.HasOptional = v.HasOptional || ln.Optional
 	}
+	if p.pdfs {
+		v.PDF = root + quotePDF(q.Number)
+	}
 	if q.Property != nil && *q.Property >= 1 && *q.Property <= len(c.Properties) {
 		pv := propertyView(*q.Property-1, c.Properties[*q.Property-1])
 		v.Property = &pv
@@ -239,16 +253,23 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 	if inv.Paid > 0 {
 		v.Paid = p.money(inv.Paid)
 	}
+	if p.pdfs {
+		v.PDF = root + invoicePDF(inv.Number)
+	}
 	left := inv.Totals.Total
 	for i, pm := range inv.Payments {
 		left -= pm.Amount.Amt
 		id := fmt.Sprintf("%s-%d", inv.Number, i+1)
-		v.Payments = append(v.Payments, &ReceiptView{
+		rv := &ReceiptView{
 			ID: id, URL: root + "receipts/" + id + "/", Date: p.date(pm.Date), DateISO: pm.Date.Raw,
 			Amount: p.money(pm.Amount.Amt), Method: methodLabel(pm.Method), Reference: pm.Reference,
 			InvoiceNumber: inv.Number, InvoiceSubject: inv.Subject, InvoiceURL: v.URL,
 			InvoiceTotal: v.Total, BalanceAfter: p.money(max(left, 0)),
-		})
+		}
+		if p.pdfs {
+			rv.PDF = root + receiptPDF(id)
+		}
+		v.Payments = append(v.Payments, rv)
 	}
 	return v
 }
@@ -352,13 +373,14 @@ type clientPages struct {
 	quotes   []*QuoteView
 	invoices []*InvoiceView
 	receipts []*ReceiptView
-	portals  []*PortalView
-	requests *RequestsView
+	portals   []*PortalView
+	requests  *RequestsView
+	statement *StatementView
 }
 
 func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) *clientPages {
 	root := "/c/" + c.ID + "/"
-	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css}}
+	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css, Print: p.print}}
 	quoteURLs := map[string]string{}
 	for _, q := range c.Quotes {
 		if QuoteVisible(q) {
@@ -368,10 +390,12 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		}
 	}
 	var owed money.Amount
+	var visible []*site.Invoice
 	for _, inv := range c.Invoices {
 		if !InvoiceVisible(inv) {
 			continue
 		}
+		visible = append(visible, inv)
 		iv := p.invoice(root, inv, quoteURLs)
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
@@ -394,6 +418,14 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		h.Balance = p.money(owed)
 	}
 	cp.home = h
+	cp.statement = p.statement(c.ID, visible, cp.invoices)
+	hasDocs := len(cp.quotes) > 0 || len(cp.invoices) > 0
+	for _, pv := range cp.portals {
+		hasDocs = hasDocs || pv.DocCount > 0
+	}
+	if !hasDocs {
+		cp.base.Client.Archive = "" // no zip is made
+	}
 	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
 	return cp
 }

@@ -20,6 +20,7 @@ var Pages = []string{
 	"landing.html", "login-sent.html", "login-continue.html", "login-invalid.html", "404.html",
 	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html",
 	"receipts.html", "receipt.html", "portals.html", "portal.html", "requests.html",
+	"statement.html",
 }
 
 var themeBase = []string{"layout.html", "partials.html"}
@@ -28,7 +29,10 @@ var themeBase = []string{"layout.html", "partials.html"}
 type Theme struct {
 	pages map[string]*template.Template
 	css   *texttemplate.Template
-	Hash  string // hash of every file the theme was made from
+	// PrintJS wires the Print buttons of document pages (the CSP allows
+	// no inline script); it is published as a fingerprinted asset.
+	PrintJS []byte
+	Hash    string // hash of every file the theme was made from
 }
 
 // ResolveTemplate says where the theme file name comes from: the site's
@@ -68,9 +72,9 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 		return string(b), nil
 	}
 	for name := range overrides {
-		if !slices.Contains(Pages, name) && !slices.Contains(themeBase, name) && name != "style.css" {
+		if !slices.Contains(Pages, name) && !slices.Contains(themeBase, name) && name != "style.css" && name != "print.js" {
 			known := append(append([]string{}, themeBase...), Pages...)
-			return nil, fmt.Errorf("%s: not a theme file; a site may override %s and style.css", filepath.Join(overrideDir, name), strings.Join(known, ", "))
+			return nil, fmt.Errorf("%s: not a theme file; a site may override %s, style.css and print.js", filepath.Join(overrideDir, name), strings.Join(known, ", "))
 		}
 	}
 	base := template.New("").Funcs(funcs)
@@ -108,6 +112,11 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 	if t.css, err = texttemplate.New("style.css").Parse(css); err != nil {
 		return nil, fmt.Errorf("theme: %w", err)
 	}
+	js, err := read("print.js")
+	if err != nil {
+		return nil, err
+	}
+	t.PrintJS = []byte(js)
 	t.Hash = hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }

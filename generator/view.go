@@ -14,7 +14,8 @@ type Page struct {
 	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests
 	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
 	CSS    string      // URL of the fingerprinted stylesheet
-	Doc    bool        // a printable document (quote, invoice, receipt): print styles apply
+	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
+	Print  string      // URL of the script that wires the Print buttons of document pages
 
 	Home     *HomeView
 	Quotes   []*QuoteView
@@ -25,7 +26,8 @@ type Page struct {
 	Receipt  *ReceiptView
 	Portals  []*PortalView
 	Portal   *PortalView
-	Requests *RequestsView
+	Requests  *RequestsView
+	Statement *StatementView
 }
 
 // SiteView is the business, from site.yaml.
@@ -38,6 +40,7 @@ type SiteView struct {
 	WebsiteHost string // "greenleaf.example" for display
 	Address     []string
 	Logo        string // URL, "" when none
+	Brand       string // brand colour "#rrggbb" as configured, "" when none
 	Cover       string // URL, "" when none
 	Landing     template.HTML
 	PayOffline  template.HTML // how to pay when paying online is off
@@ -63,6 +66,8 @@ type ClientView struct {
 	Contacts    []ContactView
 	Billing     []string // address lines
 	Properties  []PropertyView
+	Statement   string // URL of the statement page
+	Archive     string // URL of the zip of every document, "" when PDFs are off
 }
 
 // ContactView is one contact of a client.
@@ -125,6 +130,7 @@ type QuoteView struct {
 	Notes         template.HTML
 	Terms         template.HTML
 	Request       string // the request it answers
+	PDF           string // URL of the PDF, "" when PDFs are off
 }
 
 // InvoiceView is an invoice.
@@ -148,6 +154,7 @@ type InvoiceView struct {
 	QuoteNumber string
 	QuoteURL    string // "" when the quote is not visible
 	Notes       template.HTML
+	PDF         string // URL of the PDF, "" when PDFs are off
 }
 
 // ReceiptView is one recorded payment and its receipt page.
@@ -164,6 +171,35 @@ type ReceiptView struct {
 	InvoiceURL     string
 	InvoiceTotal   string
 	BalanceAfter   string // the invoice's balance once this and earlier payments are counted
+	PDF            string // URL of the PDF, "" when PDFs are off
+}
+
+// StatementView is a client's account: every visible invoice and payment in
+// date order with a running balance. It covers all activity to date; its
+// period runs from the first entry to the last (not to the build day, so a
+// bundle's bytes depend on its inputs only).
+type StatementView struct {
+	From, FromISO string // first entry's date, "" when there are none
+	To, ToISO     string // last entry's date
+	Entries       []StatementEntry
+	Charges       string // sum of invoice totals
+	Payments      string // sum of payments and settlements
+	Owed          string // what the client owes now
+	HasOwed       bool
+	PDF           string // URL of the PDF, "" when there is none
+}
+
+// StatementEntry is one line of a statement: an invoice (a charge) or a
+// payment (a credit).
+type StatementEntry struct {
+	Date, DateISO string
+	Kind          string // "invoice", "payment", "settled" (marked paid without a recorded payment)
+	Ref           string // the invoice number
+	URL           string // the invoice or the receipt
+	Detail        string // "Courtyard renovation", "Check #1021"
+	Charge        string // "" for a credit
+	Credit        string // "" for a charge
+	Balance       string // running balance after this entry
 }
 
 // PortalView is a project, client or shared portal.

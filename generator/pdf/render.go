@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/text/encoding/charmap"
@@ -21,6 +22,9 @@ const (
 	smallLineH = 3.8
 	cellPad    = 1.8 // above and below a table row's text
 )
+
+// undated is the creation date of a Doc without one.
+var undated = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type rgb struct{ r, g, b int }
 
@@ -89,8 +93,12 @@ func Render(d *Doc) ([]byte, error) {
 	f := fpdf.New("P", "mm", size, "")
 	f.SetCompression(true)
 	f.SetCatalogSort(true)
-	f.SetCreationDate(d.Date)
-	f.SetModificationDate(d.Date)
+	date := d.Date
+	if date.IsZero() {
+		date = undated // fpdf would take the current time
+	}
+	f.SetCreationDate(date)
+	f.SetModificationDate(date)
 	f.SetTitle(strings.TrimSpace(d.Kind+" "+d.Number), true)
 	f.SetSubject(d.Subject, true)
 	f.SetAuthor(d.Business.Name, true)
