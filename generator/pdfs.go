@@ -201,7 +201,7 @@ func (r *renderer) quoteDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
 	}
 	d.Facts = addFact(d.Facts, "In response to", q.Request)
 	d.Highlight = &pdf.Field{Label: "Quote total", Value: q.Total}
-	if q.ValidUntil != "" && !q.Expired {
+	if q.ValidUntil != "" && q.Awaiting {
 		d.Detail = "valid until " + q.ValidUntil
 	}
 	t := linesTable(q.Lines)

@@ -320,7 +320,7 @@ func (l *layout) parties() {
 	}
 	fy := top
 	x := l.left + colW
-	labelW := colW * 0.45
+	labelW := colW * 0.36
 	for _, fd := range d.Facts {
 		l.text(font, "", bodySize, grey)
 		f.SetXY(x, fy)
