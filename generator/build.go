@@ -63,8 +63,8 @@ type Options struct {
 // Result sums up a build.
 type Result struct {
 	Clients    int
-	Rendered   int // clients rendered this time (the rest were unchanged)
-	Pages      int // pages rendered this time
+	Rendered   int           // clients rendered this time (the rest were unchanged)
+	Pages      int           // pages rendered this time
 	PDFs       int           // PDFs rendered this time
 	PDFsReused int           // PDFs copied unchanged from a client's previous bundle
 	PDFTime    time.Duration // time spent rendering PDFs, summed over workers

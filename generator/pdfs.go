@@ -134,6 +134,14 @@ func addFact(fs []pdf.Field, label, value string) []pdf.Field {
 	return append(fs, pdf.Field{Label: label, Value: value})
 }
 
+// noted adds "(note)" to a non-empty value when on.
+func noted(v string, on bool, note string) string {
+	if on && v != "" {
+		return v + " (" + note + ")"
+	}
+	return v
+}
+
 // linesTable is the line items of a quote or invoice.
 func linesTable(lines []LineView) pdf.Table {
 	t := pdf.Table{Columns: []pdf.Column{{Head: "Item", Width: 6}, {Head: "Qty", Width: 1.6, Right: true}, {Head: "Unit price", Width: 2, Right: true}, {Head: "Total", Width: 2, Right: true}}}
@@ -185,13 +193,7 @@ func (r *renderer) quoteDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
 	d.Status = q.Status.Label
 	d.Facts = addFact(d.Facts, "Quote number", q.Number)
 	d.Facts = addFact(d.Facts, "Issued", q.Issued)
-	if q.ValidUntil != "" {
-		v := q.ValidUntil
-		if q.Expired {
-			v += " (expired)"
-		}
-		d.Facts = addFact(d.Facts, "Valid until", v)
-	}
+	d.Facts = addFact(d.Facts, "Valid until", noted(q.ValidUntil, q.Expired, "expired"))
 	if q.Property != nil {
 		prop := q.Property.OneLine
 		if q.Property.Label != "" {
@@ -230,13 +232,7 @@ func (r *renderer) invoiceDoc(cp *clientPages, inv *InvoiceView) *pdf.Doc {
 	d.Status = inv.Status.Label
 	d.Facts = addFact(d.Facts, "Invoice number", inv.Number)
 	d.Facts = addFact(d.Facts, "Issued", inv.Issued)
-	if inv.Due != "" {
-		due := inv.Due
-		if inv.PastDue {
-			due += " (past due)"
-		}
-		d.Facts = addFact(d.Facts, "Due", due)
-	}
+	d.Facts = addFact(d.Facts, "Due", noted(inv.Due, inv.PastDue, "past due"))
 	d.Facts = addFact(d.Facts, "Quote", inv.QuoteNumber)
 	switch {
 	case inv.HasBalance && inv.PastDue:

@@ -126,25 +126,7 @@ func TestGoldenPDF(t *testing.T) {
 		}
 		return
 	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run make golden to create it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("INV-2001.pdf text differs from %s at line %d:\n got: %q\nwant: %q\n(run make golden after an intended change)", file, i+1, g, w)
-			}
-		}
-	}
+	checkGolden(t, "INV-2001.pdf's text", []byte(got), file)
 }
 
 // TestBuildPDFsDeterministic: two builds of the same content give the same

@@ -20,7 +20,7 @@ type presenter struct {
 	cfg    *site.Config
 	assets map[string]string // content-relative asset path → URL
 	css    string
-	year   int // for the copyright line
+	year   int    // for the copyright line
 	print  string // URL of print.js
 	// pdfs: documents get PDFs (and clients a zip of every document);
 	// off only for measuring what PDFs cost (Options.NoPDF).
@@ -368,11 +368,11 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 
 // clientPages is every page of one client's bundle, as view models.
 type clientPages struct {
-	base     Page // shared fields
-	home     *HomeView
-	quotes   []*QuoteView
-	invoices []*InvoiceView
-	receipts []*ReceiptView
+	base      Page // shared fields
+	home      *HomeView
+	quotes    []*QuoteView
+	invoices  []*InvoiceView
+	receipts  []*ReceiptView
 	portals   []*PortalView
 	requests  *RequestsView
 	statement *StatementView

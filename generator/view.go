@@ -17,15 +17,15 @@ type Page struct {
 	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
 	Print  string      // URL of the script that wires the Print buttons of document pages
 
-	Home     *HomeView
-	Quotes   []*QuoteView
-	Quote    *QuoteView
-	Invoices []*InvoiceView
-	Invoice  *InvoiceView
-	Receipts []*ReceiptView
-	Receipt  *ReceiptView
-	Portals  []*PortalView
-	Portal   *PortalView
+	Home      *HomeView
+	Quotes    []*QuoteView
+	Quote     *QuoteView
+	Invoices  []*InvoiceView
+	Invoice   *InvoiceView
+	Receipts  []*ReceiptView
+	Receipt   *ReceiptView
+	Portals   []*PortalView
+	Portal    *PortalView
 	Requests  *RequestsView
 	Statement *StatementView
 }

@@ -26,9 +26,9 @@ func invoice(n int) *Doc {
 	d := &Doc{
 		Kind: "Invoice", Number: "INV-9001", Subject: "Courtyard renovation — phase 2", Status: "Partially paid",
 		Paper: Letter, Lang: "en-US", Date: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC),
-		Business: business(),
-		To:       Party{Label: "Bill to", Lines: []string{"Lindqvist Family", "12 Elm St", "Portland, OR 97201"}},
-		Facts:    []Field{{"Invoice number", "INV-9001"}, {"Issued", "Oct 1, 2026"}, {"Due", "Oct 31, 2026"}},
+		Business:  business(),
+		To:        Party{Label: "Bill to", Lines: []string{"Lindqvist Family", "12 Elm St", "Portland, OR 97201"}},
+		Facts:     []Field{{"Invoice number", "INV-9001"}, {"Issued", "Oct 1, 2026"}, {"Due", "Oct 31, 2026"}},
 		Highlight: &Field{"Balance due", "$1,234.50"}, Detail: "due Oct 31, 2026",
 		Totals: []Row{{Cells: []string{"Subtotal", "$2,000.00"}}, {Cells: []string{"Total", "$2,000.00"}, Strong: true}},
 		After: []Table{{Title: "Payments", Columns: []Column{{"Date", 2, false}, {"Method", 3, false}, {"Amount", 2, true}},

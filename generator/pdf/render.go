@@ -384,6 +384,15 @@ func (l *layout) widths(cols []Column) []float64 {
 
 const colGap = 3.0 // space between a cell's text and the next column
 
+// cellBox is where the text of a cell at x, w wide, goes: 2 mm in from the
+// table's edge side, half the column gap from its neighbours.
+func cellBox(x, w float64, right bool) (tx, tw float64, align string) {
+	if right {
+		return x + colGap/2, w - colGap/2 - 2, "R"
+	}
+	return x + 2, w - 2 - colGap/2, "L"
+}
+
 func (l *layout) tableHead(t *Table, ws []float64) {
 	f := l.f
 	const h = 7.0
@@ -393,12 +402,7 @@ func (l *layout) tableHead(t *Table, ws []float64) {
 	l.text(font, "B", smallSize+0.5, l.onFill)
 	x := l.left
 	for i, c := range t.Columns {
-		align := "L"
-		tx, tw := x+2, ws[i]-2-colGap/2
-		if c.Right {
-			align = "R"
-			tx, tw = x+colGap/2, ws[i]-colGap/2-2
-		}
+		tx, tw, align := cellBox(x, ws[i], c.Right)
 		f.SetXY(tx, y)
 		f.CellFormat(tw, h, Latin(c.Head), "", 0, align, false, 0, "")
 		x += ws[i]
@@ -508,12 +512,7 @@ func (l *layout) row(t *Table, r *Row, rl rowLines, ws []float64) {
 	}
 	x := l.left
 	for i, c := range t.Columns {
-		align := "L"
-		tx, tw := x+2, ws[i]-2-colGap/2
-		if c.Right {
-			align = "R"
-			tx, tw = x+colGap/2, ws[i]-colGap/2-2
-		}
+		tx, tw, align := cellBox(x, ws[i], c.Right)
 		st := style
 		if i == 0 && r.Sub != "" {
 			st = "B"
