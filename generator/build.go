@@ -53,8 +53,8 @@ type Options struct {
 	Now     time.Time // decides derived states (past due, expired)
 	Workers int       // parallel clients; 0 means GOMAXPROCS
 	Full    bool      // ignore what earlier builds recorded and render everything
-	// NoPDF leaves out the PDFs and the documents archive (pages still
-	// link to them); it exists to measure what PDFs cost.
+	// NoPDF leaves out the PDFs, the documents zip and the links to them;
+	// it exists to measure what PDFs cost.
 	NoPDF bool
 	// Progress, when set, is called as clients finish.
 	Progress func(done, total int)

@@ -41,7 +41,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		keys:    fs.String("keys", defaultKeys(), "signing keys folder (env HUB_KEYS); keep it out of git"),
 		full:    fs.Bool("full", false, "render every client, ignoring what earlier builds recorded"),
 		workers: fs.Int("j", 0, "clients built in parallel (default: number of CPUs)"),
-		noPDF:   fs.Bool("no-pdf", false, "leave out PDFs and document zips (pages still link to them); for measuring what they cost"),
+		noPDF:   fs.Bool("no-pdf", false, "leave out PDFs, document zips and the links to them; for measuring what they cost"),
 	}
 }
 
