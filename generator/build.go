@@ -37,6 +37,7 @@ import (
 
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
+	"github.com/hubhq/hub/generator/pdf"
 	"github.com/hubhq/hub/generator/site"
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 	Now     time.Time // decides derived states (past due, expired)
 	Workers int       // parallel clients; 0 means GOMAXPROCS
 	Full    bool      // ignore what earlier builds recorded and render everything
+	// NoPDF leaves out the PDFs, the documents zip and the links to them;
+	// it exists to measure what PDFs cost.
+	NoPDF bool
 	// Progress, when set, is called as clients finish.
 	Progress func(done, total int)
 	// Events, when set, gives what the edge recorded (payments, approvals,
@@ -66,8 +70,11 @@ type Options struct {
 // Result sums up a build.
 type Result struct {
 	Clients    int
-	Rendered   int // clients rendered this time (the rest were unchanged)
-	Pages      int // pages rendered this time
+	Rendered   int           // clients rendered this time (the rest were unchanged)
+	Pages      int           // pages rendered this time
+	PDFs       int           // PDFs rendered this time
+	PDFsReused int           // PDFs copied unchanged from a client's previous bundle
+	PDFTime    time.Duration // time spent rendering PDFs, summed over workers
 	Files      int64
 	Bytes      int64
 	Generation string // the generation now served
@@ -98,6 +105,7 @@ type clientState struct {
 	NumFiles   []string // ...and the file each is in, relative to the client's folder
 	Thresholds []string // dates on which a derived state changes
 	Pages      int
+	PDFs       map[string]string // bundle path → key of the PDF's inputs (pdf.Doc.Key)
 	// dir is the client's entry in the edge's directory, as JSON. It is not
 	// saved: a later build takes it from the directory file it wrote.
 	dir    json.RawMessage
@@ -247,7 +255,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		loader.Config.Settings.OnlinePayments = opt.PayOnline
 	}
 	w := newWriter()
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments)}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
@@ -255,6 +263,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	}
 	global += fmt.Sprintf("|pay:%v", pres.payOnline)
 	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
+	r.biz = pres.business(r.sv)
 	pub, err := r.publicPages()
 	if err != nil {
 		return nil, nil, err
@@ -280,6 +289,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		cs       *clientState
 		rendered bool
 		pages    int
+		pdfs     *pdfSet
 		ps       site.Problems
 		err      error
 	}
@@ -298,7 +308,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 				if ctx.Err() != nil {
 					o.err = ctx.Err()
 				} else {
-					o.cs, o.rendered, o.pages, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs, facts(id))
+					o.cs, o.rendered, o.pages, o.pdfs, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs, facts(id))
 				}
 				if opt.Progress != nil {
 					opt.Progress(int(done.Add(1)), len(ids))
@@ -330,6 +340,11 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		if o.rendered {
 			res.Rendered++
 			res.Pages += o.pages
+			if o.pdfs != nil {
+				res.PDFs += o.pdfs.rendered
+				res.PDFsReused += o.pdfs.reused
+				res.PDFTime += o.pdfs.elapsed
+			}
 			created = append(created, filepath.Join(dirs.Bundles, o.id, o.cs.Key))
 		}
 	}
@@ -546,14 +561,14 @@ func sameClients(a, b *state) bool {
 }
 
 // buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool, facts clientFacts) (*clientState, bool, int, site.Problems, error) {
+func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool, facts clientFacts) (*clientState, bool, int, *pdfSet, site.Problems, error) {
 	cs := &clientState{Facts: facts.version}
 	if unchanged && old != nil {
 		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
 	} else {
 		var err error
 		if cs.Files, cs.Dirs, cs.Content, err = stampClient(l.ClientDir(id), old); err != nil {
-			return nil, false, 0, nil, err
+			return nil, false, 0, nil, nil, err
 		}
 	}
 	content := cs.Content
@@ -561,14 +576,14 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		content += fmt.Sprintf("+facts:%d", cs.Facts)
 	}
 	if old != nil && old.Content == cs.Content && old.Facts == cs.Facts {
-		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.dir
+		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.PDFs, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.PDFs, old.dir
 		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 		if cs.Key == old.Key {
 			if unchanged {
-				return cs, false, 0, nil, nil // the bundle was in use a moment ago
+				return cs, false, 0, nil, nil, nil // the bundle was in use a moment ago
 			}
 			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
-				return cs, false, 0, nil, nil
+				return cs, false, 0, nil, nil, nil
 			}
 		}
 	}
@@ -580,10 +595,10 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 		}
 	}
 	if c == nil || len(ps) > 0 {
-		return nil, false, 0, ps, nil
+		return nil, false, 0, nil, ps, nil
 	}
 	if err := facts.fold(l, c); err != nil {
-		return nil, false, 0, nil, err
+		return nil, false, 0, nil, nil, err
 	}
 	cs.Numbers, cs.NumFiles = nil, nil
 	for _, n := range c.Numbers() {
@@ -599,21 +614,33 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	de.Bundle = cs.Key
 	entry, err := json.Marshal(de)
 	if err != nil {
-		return nil, false, 0, nil, err
+		return nil, false, 0, nil, nil, err
 	}
 	cs.dir = entry
 	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
-		return cs, false, 0, nil, nil // built before (e.g. the day flipped back after a failed build)
+		return cs, false, 0, nil, nil, nil // built before (e.g. the day flipped back after a failed build)
 	}
-	out, pages, err := r.clientFiles(cp, c, shared)
+	var pdfs *pdfSet
+	if r.p.pdfs {
+		// PDFs whose inputs did not change are copied from the bundle in use.
+		oldDir := ""
+		if old != nil && old.Key != "" {
+			oldDir = filepath.Join(dirs.Bundles, id, old.Key)
+		}
+		pdfs = newPDFSet(old, oldDir)
+	}
+	out, pages, err := r.clientFiles(cp, c, shared, pdfs)
 	if err != nil {
-		return nil, false, 0, nil, err
+		return nil, false, 0, nil, nil, err
 	}
 	cs.Pages = pages
-	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
-		return nil, false, 0, nil, fmt.Errorf("client %s: %w", id, err)
+	if pdfs != nil {
+		cs.PDFs = pdfs.keys
 	}
-	return cs, true, pages, nil, nil
+	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
+		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
+	}
+	return cs, true, pages, pdfs, nil, nil
 }
 
 // clientFacts is how a build reaches one client's recorded facts.
@@ -809,7 +836,7 @@ func bundleKey(global, content string, thresholds []string, today time.Time) str
 func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pres *presenter, shared []*site.Portal, keyID string) ([]outFile, string, error) {
 	var out []outFile
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\nkey %s\nyear %d\n", Version, theme.Hash, keyID, pres.year)
+	fmt.Fprintf(h, "%s\n%s\nkey %s\nyear %d\npdf %s %v\n", Version, theme.Hash, keyID, pres.year, pdf.Version, pres.pdfs)
 	cfgBytes, err := os.ReadFile(filepath.Join(content, site.ConfigFile))
 	if err != nil {
 		return nil, "", err
@@ -831,6 +858,9 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		}
 		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
 		pres.assets[a] = "/" + name
+		if a == cfg.Logo {
+			pres.logo, pres.logoType = pdfImage(a, b)
+		}
 		out = append(out, outFile{path: name, data: b})
 		fmt.Fprintf(h, "%s %s\n", a, name)
 	}

@@ -44,25 +44,32 @@ func TestGolden(t *testing.T) {
 				}
 				return
 			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run make golden to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-				for i := 0; i < max(len(gl), len(wl)); i++ {
-					var g, w string
-					if i < len(gl) {
-						g = gl[i]
-					}
-					if i < len(wl) {
-						w = wl[i]
-					}
-					if g != w {
-						t.Fatalf("%s differs from %s at line %d:\n got: %s\nwant: %s\n(run make golden after an intended change)", p, file, i+1, g, w)
-					}
-				}
-			}
+			checkGolden(t, p, got, file)
 		})
+	}
+}
+
+// checkGolden compares got, the output named name, with the golden file.
+func checkGolden(t *testing.T, name string, got []byte, file string) {
+	t.Helper()
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run make golden to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(gl), len(wl)) {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Fatalf("%s differs from %s at line %d:\n got: %q\nwant: %q\n(run make golden after an intended change)", name, file, i+1, g, w)
+		}
 	}
 }

@@ -26,6 +26,11 @@ type presenter struct {
 	js        string // URL of hub.js
 	year      int    // for the copyright line
 	payOnline bool   // clients can pay online (settings, and Stripe is set up)
+	// pdfs: documents get PDFs (and clients a zip of every document);
+	// off only for measuring what PDFs cost (Options.NoPDF).
+	pdfs     bool
+	logo     []byte // the logo when it is a PNG or JPEG, for PDFs
+	logoType string // "png", "jpg"
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -42,6 +47,7 @@ func (p *presenter) siteView() *SiteView {
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
 		Address:    c.Address.Lines(),
 		Logo:       p.assets[c.Logo],
+		Brand:      c.Color,
 		Cover:      p.assets[c.Cover],
 		Landing:    Markdown(c.Landing),
 		PayOffline: Markdown(c.PaymentInstructions),
@@ -106,7 +112,11 @@ func methodLabel(m string) string {
 }
 
 func (p *presenter) clientView(c *site.Client) *ClientView {
-	v := &ClientView{ID: c.ID, Name: c.Name, Company: c.Company, DisplayName: c.DisplayName(), Billing: c.BillingAddress.Lines()}
+	root := "/c/" + c.ID + "/"
+	v := &ClientView{ID: c.ID, Name: c.Name, Company: c.Company, DisplayName: c.DisplayName(), Billing: c.BillingAddress.Lines(), Statement: root + "statement/"}
+	if p.pdfs {
+		v.Archive = root + archivePath(c.ID)
+	}
 	for _, ct := range c.Contacts {
 		v.Contacts = append(v.Contacts, ContactView{Name: ct.Name, Email: ct.Email, Phone: ct.Phone})
 	}
@@ -219,6 +229,9 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	for _, ln := range q.Lines {
 		v.HasOptional = v.HasOptional || ln.Optional
 	}
+	if p.pdfs {
+		v.PDF = root + quotePDF(q.Number)
+	}
 	if q.Property != nil && *q.Property >= 1 && *q.Property <= len(c.Properties) {
 		pv := propertyView(*q.Property-1, c.Properties[*q.Property-1])
 		v.Property = &pv
@@ -283,8 +296,12 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	for _, op := range q.DepositPayments {
 		if op.State == events.PaymentPaid {
 			id := onlineReceiptID(op)
-			v.DepositReceipts = append(v.DepositReceipts, &ReceiptView{ID: id, URL: root + "receipts/" + id + "/", Date: p.dateTime(op.Settled), DateISO: p.isoDate(op.Settled),
-				Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op), Reference: op.Reference, Online: true, QuoteNumber: q.Number, QuoteURL: v.URL})
+			rv := &ReceiptView{ID: id, URL: root + "receipts/" + id + "/", Date: p.dateTime(op.Settled), DateISO: p.isoDate(op.Settled),
+				Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op), Reference: op.Reference, Online: true, QuoteNumber: q.Number, QuoteURL: v.URL, amount: money.Amount(op.Amount)}
+			if p.pdfs {
+				rv.PDF = root + receiptPDF(id)
+			}
+			v.DepositReceipts = append(v.DepositReceipts, rv)
 		}
 	}
 	if due := q.DepositDue - q.DepositPaid - q.DepositPending; q.Status == site.QuoteApproved && q.DepositDue > 0 && due > 0 && p.payOnline {
@@ -359,15 +376,23 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 		all = append(all, paid{id: onlineReceiptID(op), date: p.dateTime(op.Settled), iso: p.isoDate(op.Settled), method: onlineMethod(op), ref: op.Reference, amount: money.Amount(op.Amount), online: true})
 	}
 	slices.SortStableFunc(all, func(a, b paid) int { return cmp.Compare(a.iso, b.iso) })
+	if p.pdfs {
+		v.PDF = root + invoicePDF(inv.Number)
+	}
 	left := inv.Totals.Total
 	for _, pm := range all {
 		left -= pm.amount
-		v.Payments = append(v.Payments, &ReceiptView{
+		id := pm.id
+		rv := &ReceiptView{
 			ID: pm.id, URL: root + "receipts/" + pm.id + "/", Date: pm.date, DateISO: pm.iso,
-			Amount: p.money(pm.amount), Method: pm.method, Reference: pm.ref, Online: pm.online,
+			Amount: p.money(pm.amount), Method: pm.method, Reference: pm.ref, Online: pm.online, amount: pm.amount,
 			InvoiceNumber: inv.Number, InvoiceSubject: inv.Subject, InvoiceURL: v.URL,
 			InvoiceTotal: v.Total, BalanceAfter: p.money(max(left, 0)),
-		})
+		}
+		if p.pdfs {
+			rv.PDF = root + receiptPDF(id)
+		}
+		v.Payments = append(v.Payments, rv)
 	}
 	if inv.Processing > 0 {
 		v.ProcessingTotal = p.money(inv.Processing)
@@ -549,14 +574,15 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 
 // clientPages is every page of one client's bundle, as view models.
 type clientPages struct {
-	base     Page // shared fields
-	home     *HomeView
-	quotes   []*QuoteView
-	invoices []*InvoiceView
-	receipts []*ReceiptView
-	portals  []*PortalView
-	requests *RequestsView
-	files    []outFile // files made from recorded facts (signature images)
+	base      Page // shared fields
+	home      *HomeView
+	quotes    []*QuoteView
+	invoices  []*InvoiceView
+	receipts  []*ReceiptView
+	portals   []*PortalView
+	requests  *RequestsView
+	files     []outFile // files made from recorded facts (signature images)
+	statement *StatementView
 }
 
 func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) *clientPages {
@@ -574,10 +600,12 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		}
 	}
 	var owed money.Amount
+	var visible []*site.Invoice
 	for _, inv := range c.Invoices {
 		if !InvoiceVisible(inv) {
 			continue
 		}
+		visible = append(visible, inv)
 		iv := p.invoice(root, inv, quoteURLs)
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
@@ -613,6 +641,14 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		h.Balance = p.money(owed)
 	}
 	cp.home = h
+	cp.statement = p.statement(c.ID, visible, cp.invoices)
+	hasDocs := len(cp.quotes) > 0 || len(cp.invoices) > 0
+	for _, pv := range cp.portals {
+		hasDocs = hasDocs || pv.DocCount > 0
+	}
+	if !hasDocs {
+		cp.base.Client.Archive = "" // no zip is made
+	}
 	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
 	return cp
 }

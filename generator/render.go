@@ -4,9 +4,14 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
+	"github.com/hubhq/hub/generator/pdf"
 	"github.com/hubhq/hub/generator/site"
 )
+
+// undatedArchive is the modification time in a zip of documents without dates.
+var undatedArchive = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // renderer renders pages of one build. It is safe for concurrent use.
 type renderer struct {
@@ -14,6 +19,7 @@ type renderer struct {
 	w     *writer
 	p     *presenter
 	sv    *SiteView
+	biz   pdf.Business // the letterhead of PDFs
 }
 
 func (r *renderer) page(name string, pg *Page) ([]byte, error) {
@@ -44,8 +50,9 @@ func (r *renderer) publicPages() ([]outFile, error) {
 	return out, nil
 }
 
-// clientFiles renders every file of one client's bundle.
-func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.Portal) ([]outFile, int, error) {
+// clientFiles renders every file of one client's bundle. ps, nil when PDFs
+// are off, renders or reuses the PDFs.
+func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.Portal, ps *pdfSet) ([]outFile, int, error) {
 	var out []outFile
 	add := func(tmpl, file, title, nav string, set func(*Page)) error {
 		pg := cp.base
@@ -77,6 +84,9 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 		func() error {
 			return add("requests.html", "requests/index.html", "Requests", "requests", func(p *Page) { p.Requests = cp.requests })
 		},
+		func() error {
+			return add("statement.html", "statement/index.html", "Statement", "invoices", func(p *Page) { p.Statement, p.Doc = cp.statement, true })
+		},
 	)
 	if err != nil {
 		return nil, 0, err
@@ -102,6 +112,20 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 	}
 	pages := len(out)
 	out = append(out, cp.files...)
+	var docs []zipEntry // for the archive of every document
+	if ps != nil {
+		if err := r.clientPDFs(cp, ps); err != nil {
+			return nil, 0, fmt.Errorf("client %s: %w", c.ID, err)
+		}
+		out = append(out, ps.files...)
+		for _, f := range ps.files {
+			name := path.Base(f.path)
+			if dir, _, ok := strings.Cut(f.path, "/"); ok && dir != "statement" {
+				name = dir + "/" + name
+			}
+			docs = append(docs, zipEntry{name: name, file: f})
+		}
+	}
 	portals := append(append([]*site.Portal{}, c.Portals...), shared...)
 	for i, pv := range cp.portals {
 		pt := portals[i]
@@ -113,8 +137,27 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			out = append(out, outFile{path: portalFile(pt, "cover/"+pt.Cover), src: path.Join(pt.Dir, pt.Cover)})
 		}
 		for _, d := range pt.Documents {
-			out = append(out, outFile{path: portalFile(pt, "docs/"+d.Path), src: d.File})
+			f := outFile{path: portalFile(pt, "docs/"+d.Path), src: d.File}
+			out = append(out, f)
+			docs = append(docs, zipEntry{name: "portals/" + pt.Slug + "/" + d.Path, file: f})
 		}
+	}
+	if ps != nil && cp.base.Client.Archive != "" {
+		top := c.ID + "-documents/"
+		for i := range docs {
+			docs[i].name = top + docs[i].name
+		}
+		modified := undatedArchive
+		for _, d := range ps.dates {
+			if d.After(modified) {
+				modified = d
+			}
+		}
+		b, err := archiveZip(docs, modified)
+		if err != nil {
+			return nil, 0, fmt.Errorf("client %s: %w", c.ID, err)
+		}
+		out = append(out, outFile{path: archivePath(c.ID), data: b})
 	}
 	return out, pages, nil
 }

@@ -1,6 +1,10 @@
 package generator
 
-import "html/template"
+import (
+	"html/template"
+
+	"github.com/hubhq/hub/generator/money"
+)
 
 // The view model: what templates see. Everything is formatted in Go (money
 // in the site's locale, dates, sizes), so templates only lay things out.
@@ -15,18 +19,19 @@ type Page struct {
 	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
 	CSS    string      // URL of the fingerprinted stylesheet
 	JS     string      // URL of hub.js on client pages (forms work without it)
-	Doc    bool        // a printable document (quote, invoice, receipt): print styles apply
+	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
 
-	Home     *HomeView
-	Quotes   []*QuoteView
-	Quote    *QuoteView
-	Invoices []*InvoiceView
-	Invoice  *InvoiceView
-	Receipts []*ReceiptView
-	Receipt  *ReceiptView
-	Portals  []*PortalView
-	Portal   *PortalView
-	Requests *RequestsView
+	Home      *HomeView
+	Quotes    []*QuoteView
+	Quote     *QuoteView
+	Invoices  []*InvoiceView
+	Invoice   *InvoiceView
+	Receipts  []*ReceiptView
+	Receipt   *ReceiptView
+	Portals   []*PortalView
+	Portal    *PortalView
+	Requests  *RequestsView
+	Statement *StatementView
 }
 
 // SiteView is the business, from site.yaml.
@@ -39,6 +44,7 @@ type SiteView struct {
 	WebsiteHost string // "greenleaf.example" for display
 	Address     []string
 	Logo        string // URL, "" when none
+	Brand       string // brand colour "#rrggbb" as configured, "" when none
 	Cover       string // URL, "" when none
 	Landing     template.HTML
 	PayOffline  template.HTML // how to pay when paying online is off
@@ -64,6 +70,8 @@ type ClientView struct {
 	Contacts    []ContactView
 	Billing     []string // address lines
 	Properties  []PropertyView
+	Statement   string // URL of the statement page
+	Archive     string // URL of the zip of every document, "" when PDFs are off
 }
 
 // ContactView is one contact of a client.
@@ -126,6 +134,7 @@ type QuoteView struct {
 	Notes         template.HTML
 	Terms         template.HTML
 	Request       string // the request it answers
+	PDF           string // URL of the PDF, "" when PDFs are off
 
 	Version    string        // the version shown; the approve and change forms send it back
 	Approve    *ApproveView  // the approval form; nil unless the client can approve now
@@ -200,6 +209,7 @@ type InvoiceView struct {
 	QuoteNumber string
 	QuoteURL    string // "" when the quote is not visible
 	Notes       template.HTML
+	PDF         string // URL of the PDF, "" when PDFs are off
 	// Online payments that have not settled (bank debits): shown, but
 	// not yet taken off the balance.
 	Processing      []ProcessingView
@@ -239,8 +249,38 @@ type ReceiptView struct {
 	InvoiceTotal   string
 	BalanceAfter   string // the invoice's balance once this and earlier payments are counted
 	Online         bool   // paid online (confirmed by the payment provider)
+	amount         money.Amount
 	QuoteNumber    string // a deposit on a quote not invoiced yet
 	QuoteURL       string
+	PDF            string // URL of the PDF, "" when PDFs are off
+}
+
+// StatementView is a client's account: every visible invoice and payment in
+// date order with a running balance. It covers all activity to date; its
+// period runs from the first entry to the last (not to the build day, so a
+// bundle's bytes depend on its inputs only).
+type StatementView struct {
+	From, FromISO string // first entry's date, "" when there are none
+	To, ToISO     string // last entry's date
+	Entries       []StatementEntry
+	Charges       string // sum of invoice totals
+	Payments      string // sum of payments and settlements
+	Owed          string // what the client owes now
+	HasOwed       bool
+	PDF           string // URL of the PDF, "" when there is none
+}
+
+// StatementEntry is one line of a statement: an invoice (a charge) or a
+// payment (a credit).
+type StatementEntry struct {
+	Date, DateISO string
+	Kind          string // "invoice", "payment", "settled" (marked paid without a recorded payment)
+	Ref           string // the invoice number
+	URL           string // the invoice or the receipt
+	Detail        string // "Courtyard renovation", "Check #1021"
+	Charge        string // "" for a credit
+	Credit        string // "" for a charge
+	Balance       string // running balance after this entry
 }
 
 // PortalView is a project, client or shared portal.

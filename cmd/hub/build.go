@@ -31,7 +31,7 @@ func defaultKeys() string {
 
 type buildFlags struct {
 	content, out, keys, state *string
-	full                      *bool
+	full, noPDF               *bool
 	workers                   *int
 }
 
@@ -43,11 +43,12 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		full:    fs.Bool("full", false, "render every client, ignoring what earlier builds recorded"),
 		workers: fs.Int("j", 0, "clients built in parallel (default: number of CPUs)"),
 		state:   fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the edge's database, whose payments, approvals and requests the pages show (env HUB_STATE)"),
+		noPDF:   fs.Bool("no-pdf", false, "leave out PDFs, document zips and the links to them; for measuring what they cost"),
 	}
 }
 
 func (b buildFlags) options(now time.Time) generator.Options {
-	return generator.Options{Content: *b.content, Out: *b.out, Keys: *b.keys, Theme: themes.Default(), Now: now, Full: *b.full, Workers: *b.workers}
+	return generator.Options{Content: *b.content, Out: *b.out, Keys: *b.keys, Theme: themes.Default(), Now: now, Full: *b.full, Workers: *b.workers, NoPDF: *b.noPDF}
 }
 
 func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -97,8 +98,8 @@ func summarize(res *generator.Result, opt generator.Options, stdout, stderr io.W
 		fmt.Fprintf(stdout, "%s is up to date: %d clients, nothing changed (%s)\n", opt.Out, res.Clients, res.Elapsed.Round(time.Millisecond))
 		return
 	}
-	fmt.Fprintf(stdout, "built %s: %d clients (%d rendered), %d pages, %d files, %s in %s\n",
-		opt.Out, res.Clients, res.Rendered, res.Pages, res.Files, sizeString(res.Bytes), res.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "built %s: %d clients (%d rendered), %d pages, %d PDFs (%d reused, %s rendering), %d files, %s in %s\n",
+		opt.Out, res.Clients, res.Rendered, res.Pages, res.PDFs, res.PDFsReused, res.PDFTime.Round(time.Millisecond), res.Files, sizeString(res.Bytes), res.Elapsed.Round(time.Millisecond))
 }
 
 func sizeString(n int64) string {

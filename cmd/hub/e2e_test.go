@@ -82,7 +82,7 @@ func TestCheckBuildVerify(t *testing.T) {
 	}
 
 	r = hub(t, dir, "build")
-	if r.code != 0 || !regexp.MustCompile(`built public: \d+ clients \(\d+ rendered\), \d+ pages, \d+ files`).MatchString(r.stdout) {
+	if r.code != 0 || !regexp.MustCompile(`built public: \d+ clients \(\d+ rendered\), \d+ pages, \d+ PDFs \(\d+ reused, [0-9.a-zµ]+ rendering\), \d+ files`).MatchString(r.stdout) {
 		t.Fatalf("hub build = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "made a new signing key") || !strings.Contains(r.stderr, filepath.Join(".hub", "keys")) {

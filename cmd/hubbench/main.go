@@ -1,6 +1,7 @@
 // Command hubbench measures hub builds of a generated site: a cold full
 // build, a no-op rebuild and a rebuild after one invoice changed, each with
-// wall time, pages per second and the peak RSS of the hub process.
+// wall time, pages per second and the peak RSS of the hub process, and
+// what PDFs cost: the cold build is also run with -no-pdf.
 //
 //	go run ./cmd/hubbench -n 10000 -hub bin/hub
 package main
@@ -68,14 +69,19 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 		return err
 	}
 	fmt.Printf("generated %d clients (a portal, 3 quotes and 5 invoices each) in %s\n\n", n, time.Since(t0).Round(time.Millisecond))
-	fmt.Printf("%-28s %10s %8s %10s %12s %10s\n", "build", "wall", "clients", "pages", "pages/s", "peak RSS")
+	fmt.Printf("%-28s %10s %8s %10s %12s %10s %8s %10s\n", "build", "wall", "clients", "pages", "pages/s", "peak RSS", "PDFs", "PDFs/s")
 	args := []string{"build", "-content", content, "-out", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys")}
+	noPDF := []string{"build", "-content", content, "-out", filepath.Join(dir, "public-nopdf"), "-keys", filepath.Join(dir, "keys"), "-full", "-no-pdf"}
+	var cold, coldNoPDF result
 	steps := []struct {
 		name   string
 		before func() error
 		extra  []string
+		args   []string // instead of args + extra
+		keep   *result
 	}{
-		{name: "cold full build", extra: []string{"-full"}},
+		{name: "cold full build, no PDFs", args: noPDF, keep: &coldNoPDF},
+		{name: "cold full build", extra: []string{"-full"}, keep: &cold},
 		{name: "no-op rebuild"},
 		{name: "one invoice changed", before: func() error {
 			f := filepath.Join(content, "clients", clientID(n/2), "invoices", "INV-"+strconv.Itoa(n/2)+"-3.yaml")
@@ -92,15 +98,31 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 				return err
 			}
 		}
-		r, err := measure(hub, append(args, s.extra...)...)
+		a := s.args
+		if a == nil {
+			a = append(append([]string{}, args...), s.extra...)
+		}
+		r, err := measure(hub, a...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		pps := "-"
+		if s.keep != nil {
+			*s.keep = r
+		}
+		pps, pdfps := "-", "-"
 		if r.pages > 0 {
 			pps = fmt.Sprintf("%.0f", float64(r.pages)/r.wall.Seconds())
 		}
-		fmt.Printf("%-28s %10s %8d %10d %12s %8.0f MB\n", s.name, r.wall.Round(time.Millisecond), r.rendered, r.pages, pps, float64(r.maxRSS)/1024)
+		if r.pdfs > 0 {
+			pdfps = fmt.Sprintf("%.0f", float64(r.pdfs)/r.wall.Seconds())
+		}
+		fmt.Printf("%-28s %10s %8d %10d %12s %8.0f MB %8d %10s\n", s.name, r.wall.Round(time.Millisecond), r.rendered, r.pages, pps, float64(r.maxRSS)/1024, r.pdfs, pdfps)
+	}
+	if cold.pdfs > 0 {
+		fmt.Printf("\nPDFs in the cold build: %d rendered (%d reused) in %s of rendering summed over workers (%.0f PDFs/s per worker);\n"+
+			"they add %s to the cold build's wall time (%s without them).\n",
+			cold.pdfs, cold.pdfsReused, cold.pdfTime.Round(time.Millisecond), float64(cold.pdfs)/cold.pdfTime.Seconds(),
+			(cold.wall - coldNoPDF.wall).Round(time.Millisecond), coldNoPDF.wall.Round(time.Millisecond))
 	}
 	r, err := measure(hub, "verify", "-out", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"))
 	if err != nil {
@@ -117,13 +139,19 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 }
 
 type result struct {
-	wall     time.Duration
-	maxRSS   int64 // KiB
-	rendered int
-	pages    int
+	wall       time.Duration
+	maxRSS     int64 // KiB
+	rendered   int
+	pages      int
+	pdfs       int
+	pdfsReused int
+	pdfTime    time.Duration // rendering, summed over workers
 }
 
-var summaryRE = regexp.MustCompile(`\((\d+) rendered\), (\d+) pages`)
+var (
+	summaryRE = regexp.MustCompile(`\((\d+) rendered\), (\d+) pages`)
+	pdfRE     = regexp.MustCompile(`(\d+) PDFs \((\d+) reused, (\S+) rendering\)`)
+)
 
 func measure(hub string, args ...string) (result, error) {
 	cmd := exec.Command(hub, args...)
@@ -141,6 +169,11 @@ func measure(hub string, args ...string) (result, error) {
 	if m := summaryRE.FindStringSubmatch(out.String()); m != nil {
 		r.rendered, _ = strconv.Atoi(m[1])
 		r.pages, _ = strconv.Atoi(m[2])
+	}
+	if m := pdfRE.FindStringSubmatch(out.String()); m != nil {
+		r.pdfs, _ = strconv.Atoi(m[1])
+		r.pdfsReused, _ = strconv.Atoi(m[2])
+		r.pdfTime, _ = time.ParseDuration(m[3])
 	}
 	return r, nil
 }

@@ -1,0 +1,71 @@
+package generator
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/hubhq/hub/generator/money"
+	"github.com/hubhq/hub/generator/site"
+)
+
+// statement lists a client's visible invoices (invs, with their views) and
+// their payments in date order with a running balance. An invoice marked
+// paid without payments recorded for all of it gets a "settled" credit, so
+// the last balance is what the client owes, as on the home page.
+func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*InvoiceView) *StatementView {
+	type entry struct {
+		date  string
+		order int // invoices before their payments on the same day
+		amt   money.Amount
+		e     StatementEntry
+	}
+	var es []entry
+	for i, inv := range invs {
+		v := views[i]
+		es = append(es, entry{inv.Issued.Raw, 0, inv.Totals.Total, StatementEntry{
+			Date: v.Issued, DateISO: inv.Issued.Raw, Kind: "invoice", Ref: inv.Number, URL: v.URL, Detail: v.Subject, Charge: v.Total,
+		}})
+		for _, rv := range v.Payments { // entered by staff and paid online
+			detail := strings.TrimPrefix(rv.Method+" · "+rv.Reference, " · ")
+			detail = strings.TrimSuffix(detail, " · ")
+			es = append(es, entry{rv.DateISO, 1, -rv.amount, StatementEntry{
+				Date: rv.Date, DateISO: rv.DateISO, Kind: "payment", Ref: inv.Number, URL: rv.URL, Detail: detail, Credit: rv.Amount,
+			}})
+		}
+		if inv.State == site.InvoicePaid && inv.Balance > 0 {
+			d := inv.Due
+			if !d.Set {
+				d = inv.Issued
+			}
+			es = append(es, entry{d.Raw, 2, -inv.Balance, StatementEntry{
+				Date: p.date(d), DateISO: d.Raw, Kind: "settled", Ref: inv.Number, URL: v.URL, Detail: "Marked paid", Credit: p.money(inv.Balance),
+			}})
+		}
+	}
+	slices.SortStableFunc(es, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.date, b.date), cmp.Compare(a.order, b.order))
+	})
+	sv := &StatementView{}
+	if p.pdfs && len(es) > 0 {
+		sv.PDF = "/c/" + clientID + "/" + statementPDF(clientID)
+	}
+	var bal, charges, credits money.Amount
+	for _, e := range es {
+		bal += e.amt // amounts were checked when loaded: no overflow
+		if e.amt > 0 {
+			charges += e.amt
+		} else {
+			credits -= e.amt
+		}
+		e.e.Balance = p.money(bal)
+		sv.Entries = append(sv.Entries, e.e)
+	}
+	if n := len(sv.Entries); n > 0 {
+		sv.From, sv.FromISO = sv.Entries[0].Date, sv.Entries[0].DateISO
+		sv.To, sv.ToISO = sv.Entries[n-1].Date, sv.Entries[n-1].DateISO
+	}
+	sv.Charges, sv.Payments = p.money(charges), p.money(credits)
+	sv.Owed, sv.HasOwed = p.money(max(bal, 0)), bal > 0
+	return sv
+}
