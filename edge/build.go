@@ -348,3 +348,18 @@ func bundleDir(siteDir, id string) (string, error) {
 	}
 	return target, nil
 }
+
+// PageSHA returns the SHA-256 (hex) of a file of a client's bundle, from
+// its signed manifest: the evidence of exactly what the client was shown.
+func (b *Build) PageSHA(client, path string) (string, bool) {
+	sv, ok := b.bundles[client]
+	if !ok {
+		return "", false
+	}
+	m, err := sv.manifest()
+	if err != nil {
+		return "", false
+	}
+	f, ok := m.Lookup(path)
+	return f.SHA256, ok
+}

@@ -22,6 +22,7 @@ const (
 	EForbidden    = "forbidden"
 	EConflict     = "conflict"
 	ETooMany      = "too_many_requests"
+	ETooLarge     = "too_large"
 	EUnavailable  = "unavailable"
 	EInternal     = "internal"
 )
@@ -81,6 +82,8 @@ func StatusOf(code string) int {
 		return http.StatusConflict
 	case ETooMany:
 		return http.StatusTooManyRequests
+	case ETooLarge:
+		return http.StatusRequestEntityTooLarge
 	case EUnavailable:
 		return http.StatusServiceUnavailable
 	}

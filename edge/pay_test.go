@@ -355,8 +355,16 @@ func TestWebhookStatesAndChecks(t *testing.T) {
 	// Mismatches: amount, currency, metadata naming another document or client.
 	p4 := f.startPayment(c, "/c/whitfield-dental/invoices/INV-2001/pay", url.Values{"choice": {"part"}, "part": {"40"}})
 	bad := []event{
-		func() event { e := event{ID: "m1", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p4); e.Amount++; return e }(),
-		func() event { e := event{ID: "m2", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p4); e.Currency = "eur"; return e }(),
+		func() event {
+			e := event{ID: "m1", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p4)
+			e.Amount++
+			return e
+		}(),
+		func() event {
+			e := event{ID: "m2", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p4)
+			e.Currency = "eur"
+			return e
+		}(),
 		func() event {
 			e := event{ID: "m3", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p4)
 			e.Meta = map[string]string{"client": "okafor-residence", "document": "INV-2002", "kind": "invoice"}

@@ -37,6 +37,11 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/invoices/{number}/pay", s.mutating(s.handlePayInvoice))
 	post("/c/{client}/quotes/{number}/deposit", s.mutating(s.handlePayDeposit))
 	mux.HandleFunc("GET /c/{client}/paid/{session}", s.handlePaid)
+	// Quotes.
+	post("/c/{client}/quotes/{number}/approve", s.mutatingCap(s.handleApprove, maxApproveBody))
+	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))
+	// Work requests (their own body cap: photos).
+	post("/c/{client}/requests/new", s.mutatingCap(s.handleRequest, maxRequestBody))
 	post("/stripe/webhook", http.HandlerFunc(s.handleWebhook))
 	// Client bundles.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
@@ -172,7 +177,10 @@ func SessionFrom(ctx context.Context) *Claims {
 
 // mutating wraps a state-changing handler: it needs a client's own session
 // (a staff delegate is read-only: 403), and its body is capped.
-func (s *Server) mutating(h http.HandlerFunc) http.Handler {
+func (s *Server) mutating(h http.HandlerFunc) http.Handler { return s.mutatingCap(h, maxFormBody) }
+
+// mutatingCap is mutating with a body cap of limit bytes.
+func (s *Server) mutatingCap(h http.HandlerFunc, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := s.session(r)
 		if c == nil {
@@ -183,14 +191,19 @@ func (s *Server) mutating(h http.HandlerFunc) http.Handler {
 			s.errorPage(w, r, Errorf(EForbidden, "You are viewing this hub as %s on behalf of staff; viewing is read-only.", c.Client))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
 	})
 }
 
 // parseForm parses a capped form body, answering 413 when it is too big.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	return s.parseFormCap(w, r, maxFormBody)
+}
+
+// parseFormCap is parseForm with a cap of limit bytes.
+func (s *Server) parseFormCap(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -45,20 +46,21 @@ func (p *presenter) siteView() *SiteView {
 	c := p.cfg
 	v := &SiteView{
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
-		Address:    c.Address.Lines(),
-		Logo:       p.assets[c.Logo],
-		Brand:      c.Color,
-		Cover:      p.assets[c.Cover],
-		Landing:    Markdown(c.Landing),
-		PayOffline: Markdown(c.PaymentInstructions),
-		Lang:       strings.SplitN(c.LocaleTag, "-", 2)[0],
-		Hub:        site.On(c.Settings.Hub),
-		Requests:   site.On(c.Settings.Requests),
-		Signature:  site.On(c.Settings.RequireSignature),
-		ChangeReqs: site.On(c.Settings.ChangeRequests),
-		Deposits:   site.On(c.Settings.Deposits),
-		PayOnline:  site.On(c.Settings.OnlinePayments),
-		Year:       p.year,
+		Address:     c.Address.Lines(),
+		Logo:        p.assets[c.Logo],
+		Brand:       c.Color,
+		Cover:       p.assets[c.Cover],
+		Landing:     Markdown(c.Landing),
+		PayOffline:  Markdown(c.PaymentInstructions),
+		Lang:        strings.SplitN(c.LocaleTag, "-", 2)[0],
+		Hub:         site.On(c.Settings.Hub),
+		Requests:    site.On(c.Settings.Requests),
+		RequestForm: site.On(c.Settings.Requests) && site.On(c.Settings.Hub),
+		Signature:   site.On(c.Settings.RequireSignature),
+		ChangeReqs:  site.On(c.Settings.ChangeRequests),
+		Deposits:    site.On(c.Settings.Deposits),
+		PayOnline:   site.On(c.Settings.OnlinePayments),
+		Year:        p.year,
 	}
 	if c.Phone != "" {
 		v.PhoneHref = template.URL("tel:" + telNumber(c.Phone, c.Locale.Region))
@@ -650,6 +652,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		cp.base.Client.Archive = "" // no zip is made
 	}
 	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
+	cp.requests.Items, cp.files = p.requests(root, c, cp, cp.files)
 	return cp
 }
 
@@ -723,4 +726,51 @@ func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
 		FrameOrigins: site.EmbedOrigins,
 		Currency:     p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
 	}
+}
+
+var timeLabels = map[string]string{"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening"}
+
+// requests are the client's work requests, newest first, with their
+// photos as files of the bundle (only this client sees them).
+func (p *presenter) requests(root string, c *site.Client, cp *clientPages, files []outFile) ([]RequestView, []outFile) {
+	quoteOf := map[string]*QuoteView{}
+	for _, q := range cp.quotes {
+		if q.Request != "" {
+			quoteOf[strings.ToUpper(q.Request)] = q
+		}
+	}
+	var out []RequestView
+	for i := len(c.Requests) - 1; i >= 0; i-- {
+		r := c.Requests[i]
+		v := RequestView{ID: r.ID, Title: r.Title, Date: p.dateTime(r.At), DateISO: p.isoDate(r.At), Details: r.Details, Time: timeLabels[r.Time],
+			Badge: Badge{"Received", "info"}, Property: r.Property}
+		if r.Status == events.RequestImported {
+			v.Badge = Badge{"In review", "warn"}
+		}
+		if q := quoteOf[strings.ToUpper(r.ID)]; q != nil {
+			v.Badge, v.QuoteNumber, v.QuoteURL = Badge{"Quoted", "ok"}, q.Number, q.URL
+		}
+		if n, err := strconv.Atoi(r.Property); err == nil && n >= 1 && n <= len(c.Properties) {
+			pv := propertyView(n-1, c.Properties[n-1])
+			v.Property = pv.OneLine
+			if pv.Label != "" {
+				v.Property = pv.Label + ": " + pv.OneLine
+			}
+		}
+		for _, d := range r.Dates {
+			if t, err := time.Parse(time.DateOnly, d); err == nil {
+				v.Dates = append(v.Dates, p.cfg.Locale.Date(t))
+			}
+		}
+		for _, ph := range r.Photos {
+			if _, err := os.Stat(ph.Path); err != nil {
+				continue // kept by an edge on another machine: listed by hub requests, not in this build
+			}
+			rel := "requests/" + r.ID + "/" + path.Base(ph.Path)
+			files = append(files, outFile{path: rel, src: ph.Path})
+			v.Photos = append(v.Photos, PhotoView{Name: ph.Name, URL: root + rel})
+		}
+		out = append(out, v)
+	}
+	return out, files
 }

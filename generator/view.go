@@ -51,8 +51,7 @@ type SiteView struct {
 	Lang        string        // "en"
 	Hub         bool          // the hub is on (off: landing page without a login form)
 	Requests    bool
-	// RequestForm: the edge takes work requests, so the hub shows the form.
-	// (Off until the edge serves the requests route.)
+	// RequestForm: the hub shows the "New request" form (requests on, hub on).
 	RequestForm bool
 	Signature   bool
 	ChangeReqs  bool
@@ -358,4 +357,13 @@ type RequestsView struct {
 type RequestView struct {
 	ID, Title, Date, DateISO string
 	Badge                    Badge
+	Details                  string   // as written (the template keeps its line breaks)
+	Dates                    []string // preferred dates, formatted
+	Time                     string   // "Morning", "" for any time
+	Property                 string   // the property, as a line
+	Photos                   []PhotoView
+	QuoteNumber, QuoteURL    string // the quote that answers it, if visible
 }
+
+// PhotoView is a photo attached to a request.
+type PhotoView struct{ Name, URL string }

@@ -36,6 +36,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) {
 	if f == nil {
 		return
 	}
+	c.Requests = f.Requests
 	quotes := map[string]*Quote{}
 	for _, q := range c.Quotes {
 		quotes[strings.ToLower(q.Number)] = q

@@ -119,11 +119,12 @@ type Client struct {
 	BillingAddress Address   `yaml:"billing_address"`
 	Properties     []Address `yaml:"properties"`
 
-	Dir      string     `yaml:"-"`
-	File     string     `yaml:"-"`
-	Quotes   []*Quote   `yaml:"-"` // sorted by issued date, newest first
-	Invoices []*Invoice `yaml:"-"` // sorted by issued date, newest first
-	Portals  []*Portal  `yaml:"-"` // this client's own portals
+	Dir      string           `yaml:"-"`
+	File     string           `yaml:"-"`
+	Quotes   []*Quote         `yaml:"-"` // sorted by issued date, newest first
+	Invoices []*Invoice       `yaml:"-"` // sorted by issued date, newest first
+	Portals  []*Portal        `yaml:"-"` // this client's own portals
+	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
 }
 
 // DisplayName is the company when there is one, else the name.

@@ -1,0 +1,290 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
+)
+
+// Work requests: POST /c/{client}/requests/new from a signed-in client.
+// The request and its photos are durable before the answer; the business
+// is emailed; the client's bundle is rebuilt so "Requests" lists it.
+
+// Limits of the request form.
+const (
+	maxPhotos       = 6
+	maxPhotoSize    = 10 << 20
+	maxRequestBody  = maxPhotos*maxPhotoSize + 1<<20
+	maxRequestTitle = 200
+	maxRequestText  = 5000
+)
+
+// photoTypes are the pictures a request may carry, by sniffed type.
+var photoTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic"}
+
+// sniffPhoto says what kind of picture b starts with ("" for none we take).
+func sniffPhoto(b []byte) string {
+	if t := http.DetectContentType(b); photoTypes[t] != "" {
+		return t
+	}
+	// HEIC (iPhone photos): an ISO-BMFF "ftyp" box with a HEIF brand.
+	if len(b) >= 12 && string(b[4:8]) == "ftyp" {
+		switch string(b[8:12]) {
+		case "heic", "heix", "heim", "heis", "mif1", "msf1":
+			return "image/heic"
+		}
+	}
+	return ""
+}
+
+// requestForm is a work request as sent, checked.
+type requestForm struct {
+	title, details, time, property string
+	dates                          []string
+	photos                         []*multipart.FileHeader
+}
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+func readRequestForm(r *http.Request) (requestForm, error) {
+	var rf requestForm
+	f := r.MultipartForm
+	get := func(k string) string {
+		if f != nil && len(f.Value[k]) > 0 {
+			return f.Value[k][0]
+		}
+		return r.PostForm.Get(k)
+	}
+	var ok bool
+	if rf.title, ok = cleanText(get("title"), false); !ok {
+		return rf, Errorf(EInvalid, "“What do you need?” has characters we cannot keep. Please type it again.")
+	}
+	if rf.title == "" {
+		return rf, Errorf(EInvalid, "Please say what you need, in a few words.")
+	}
+	if utf8.RuneCountInString(rf.title) > maxRequestTitle {
+		return rf, Errorf(EInvalid, "“What do you need?” is longer than %d characters; put the rest under Details.", maxRequestTitle)
+	}
+	if rf.details, ok = cleanText(get("details"), true); !ok || utf8.RuneCountInString(rf.details) > maxRequestText {
+		return rf, Errorf(EInvalid, "Details must be plain text of at most %d characters.", maxRequestText)
+	}
+	for _, k := range []string{"date1", "date2"} {
+		v := strings.TrimSpace(get(k))
+		if v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, v); err != nil || !dateRE.MatchString(v) {
+			return rf, Errorf(EInvalid, "%q is not a date; choose one from the calendar (YYYY-MM-DD).", v)
+		}
+		rf.dates = append(rf.dates, v)
+	}
+	switch rf.time = get("time"); rf.time {
+	case "", "any", "morning", "afternoon", "evening":
+	default:
+		return rf, Errorf(EInvalid, "Choose a preferred time from the list.")
+	}
+	if rf.property, ok = cleanText(get("property"), false); !ok || utf8.RuneCountInString(rf.property) > 300 {
+		return rf, Errorf(EInvalid, "The property must be one of yours, or an address of at most 300 characters.")
+	}
+	if f != nil {
+		for _, fh := range f.File["photos"] {
+			if fh.Size == 0 && fh.Filename == "" {
+				continue // the empty file input of a form sent without photos
+			}
+			rf.photos = append(rf.photos, fh)
+		}
+	}
+	if len(rf.photos) > maxPhotos {
+		return rf, Errorf(EInvalid, "Attach at most %d photos.", maxPhotos)
+	}
+	return rf, nil
+}
+
+// savePhotos checks each photo's type and size and stores it durably
+// under dir (written, synced, renamed, the folder synced).
+func savePhotos(dir string, fhs []*multipart.FileHeader) ([]events.Photo, error) {
+	var out []events.Photo
+	for i, fh := range fhs {
+		name := cleanFileName(fh.Filename, i)
+		if fh.Size > maxPhotoSize {
+			return nil, Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(f, maxPhotoSize+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxPhotoSize {
+			return nil, Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+		}
+		typ := sniffPhoto(b)
+		if typ == "" {
+			return nil, Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
+		}
+		sum := sha256.Sum256(b)
+		sha := hex.EncodeToString(sum[:])
+		ext := photoTypes[typ]
+		base := strings.TrimSuffix(name, filepath.Ext(name))
+		file := fmt.Sprintf("%d-%s%s", i+1, base, ext)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, file)
+		if err := bundle.WriteFileAtomic(p, b, 0o600); err != nil {
+			return nil, err
+		}
+		out = append(out, events.Photo{Name: base + ext, Type: typ, Size: int64(len(b)), SHA: sha, Path: p})
+	}
+	if len(out) > 0 {
+		if err := bundle.SyncDir(dir); err != nil {
+			return nil, err
+		}
+		if err := bundle.SyncDir(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// cleanFileName keeps an uploaded file's name to safe characters.
+func cleanFileName(n string, i int) string {
+	n = filepath.Base(strings.ReplaceAll(n, "\\", "/"))
+	n = strings.Trim(unsafeName.ReplaceAllString(n, "-"), "-.")
+	if len(n) > 60 {
+		n = n[len(n)-60:]
+	}
+	if n == "" {
+		n = fmt.Sprintf("photo-%d", i+1)
+	}
+	return n
+}
+
+// newRequestID is a short id staff can say on the phone: "R-7KQ3XM".
+func newRequestID() string {
+	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+	b := make([]byte, 6)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "R-" + string(b)
+}
+
+// parseRequestBody reads a request form (multipart or urlencoded) within maxRequestBody.
+func (s *Server) parseRequestBody(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(1 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.errorPage(w, r, Errorf(ETooLarge, "The request is too large: attach at most %d photos of up to %d MB each.", maxPhotos, maxPhotoSize>>20))
+			return false
+		}
+		s.errorPage(w, r, Errorf(EInvalid, "The form could not be read."))
+		return false
+	}
+	return true
+}
+
+// recordRequest saves a work request's photos and the request, durably.
+func (s *Server) recordRequest(ctx context.Context, clientID, nonce string, req events.Request, photos []*multipart.FileHeader) (bool, error) {
+	if len(photos) > 0 {
+		if s.cfg.Uploads == "" {
+			return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the request without them.")
+		}
+		ps, err := savePhotos(filepath.Join(s.cfg.Uploads, clientID, req.ID), photos)
+		if err != nil {
+			return false, err
+		}
+		req.Photos = ps
+	}
+	return s.store.RecordRequest(ctx, clientID, nonce, req)
+}
+
+func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := SessionFrom(ctx)
+	site := s.build.Load().Directory.Site
+	if !site.Requests || c.Client != r.PathValue("client") {
+		s.errorPage(w, r, Errorf(ENotFound, "This page does not exist."))
+		return
+	}
+	if !s.parseRequestBody(w, r) {
+		return
+	}
+	rf, err := readRequestForm(r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	req := events.Request{ID: newRequestID(), Title: rf.title, Details: rf.details, Dates: rf.dates, Time: rf.time, Property: rf.property,
+		Email: c.Subject, Status: events.RequestNew, At: s.now()}
+	nonce := formNonce(r, append([]string{"request", c.Client, rf.title, rf.details, rf.time, rf.property}, rf.dates...)...)
+	if v := r.MultipartForm; v != nil && len(v.Value["nonce"]) > 0 && v.Value["nonce"][0] != "" && len(v.Value["nonce"][0]) <= 64 {
+		nonce = "form:" + v.Value["nonce"][0]
+	}
+	dup, err := s.recordRequest(ctx, c.Client, nonce, req, rf.photos)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if !dup {
+		s.requestNotice(c.Client, c.Subject, req, len(rf.photos))
+	}
+	if err := s.rebuildWithin(ctx, c.Client); err != nil {
+		s.log.Error("rebuilding after a work request", "client", c.Client, "err", err)
+	}
+	http.Redirect(w, r, "/c/"+c.Client+"/requests/", http.StatusSeeOther)
+}
+
+func (s *Server) requestNotice(client, email string, req events.Request, photos int) {
+	site := s.build.Load().Directory.Site
+	name := client
+	if cl, ok := s.build.Load().Client(client); ok {
+		name = cl.DisplayName
+	}
+	rows := [][2]string{{"Request", req.ID}, {"From", name + " <" + email + ">"}, {"What", req.Title}}
+	if len(req.Dates) > 0 {
+		rows = append(rows, [2]string{"Preferred dates", strings.Join(req.Dates, ", ")})
+	}
+	if req.Time != "" && req.Time != "any" {
+		rows = append(rows, [2]string{"Preferred time", req.Time})
+	}
+	if req.Property != "" {
+		rows = append(rows, [2]string{"Property", req.Property})
+	}
+	if photos > 0 {
+		rows = append(rows, [2]string{"Photos", fmt.Sprint(photos)})
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s sent a work request through the client hub. See it with “hub requests”, and turn it into content with “hub requests import %s”.", name, req.ID)
+	s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("New work request %s from %s: %s", req.ID, name, req.Title),
+		Intro: b.String(), Rows: rows, Quote: req.Details})
+}
