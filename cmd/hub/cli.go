@@ -24,6 +24,9 @@ Usage:
   hub delegate CLIENT-ID -staff NAME        print a one-time, read-only link into a client's hub
   hub send quote|invoice NUMBER             email the client's contacts a link to the document
   hub clients                               list contacts: invited, joined, last login
+  hub payments                              list online payments, and Stripe events that were refused
+  hub requests [-status new]                list work requests
+  hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
 Run "hub COMMAND -h" for a command's flags.
 `
@@ -47,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"delegate": cmdDelegate,
 		"send":     cmdSend,
 		"clients":  cmdClients,
+		"payments": cmdPayments,
+		"requests": cmdRequests,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -212,3 +212,17 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 	}
 	return f, s.quoteFacts(ctx, clientID, f)
 }
+
+// EventCount counts the recorded changes of facts (for tests and reports).
+func (s *Store) EventCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
+	return n, err
+}
+
+// WebhookEventCount counts the Stripe events recorded.
+func (s *Store) WebhookEventCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/edge/sqlstore"
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
+	"github.com/hubhq/hub/generator/money"
+	"gopkg.in/yaml.v3"
+)
+
+// formatMoney writes minor units in the site's currency and locale.
+func formatMoney(site bundle.DirSite, amount int64, currency string) string {
+	cur, ok := money.LookupCurrency(currency)
+	loc, ok2 := money.LookupLocale(site.Locale)
+	if !ok || !ok2 {
+		return fmt.Sprintf("%d (minor units) %s", amount, currency)
+	}
+	return loc.Format(money.Amount(amount), cur)
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// cmdPayments lists online payments and the webhook events that were
+// refused or did not match a payment.
+func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("payments", stderr)
+	ef := addEdgeFlags(fs, nil)
+	limit := fs.Int("n", 50, "how many payments to list, newest first")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	e, err := ef.open("", io.Discard, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	ps, err := e.store.Payments(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	site := e.build.Directory.Site
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tCLIENT\tFOR\tAMOUNT\tSTATE\tSETTLED\tMETHOD\tSESSION\tPAYMENT INTENT")
+	for _, p := range ps {
+		what := p.Document
+		if p.Kind == events.ForDeposit {
+			what = "deposit " + p.Document
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(p.Created), p.ClientID, what, formatMoney(site, p.Amount, p.Currency),
+			p.State, when(p.Settled), dash(p.Method), p.ID, dash(p.Reference))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(stdout, "No online payments yet.")
+	}
+	probs, err := e.store.WebhookProblems(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	if len(probs) > 0 {
+		fmt.Fprintf(stdout, "\n%d Stripe event(s) refused or not matching a payment:\n", len(probs))
+		tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RECEIVED\tEVENT\tTYPE\tSESSION\tPROBLEM")
+		for _, w := range probs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", when(w.Received), w.EventID, w.Type, dash(w.PaymentID), w.Problem)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cmdRequests lists work requests, or imports one into the content.
+func cmdRequests(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "import" {
+		return cmdRequestsImport(ctx, args[1:], stdout, stderr)
+	}
+	fs := newFlags("requests", stderr)
+	ef := addEdgeFlags(fs, nil)
+	status := fs.String("status", "", "only requests with this status: new, imported")
+	limit := fs.Int("n", 100, "how many to list, newest first")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rs, err := st.Requests(ctx, *status, *limit)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(stdout, "No work requests.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSENT\tCLIENT\tSTATUS\tFROM\tPHOTOS\tWHAT")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, when(r.At), r.ClientID, r.Status, r.Email, len(r.Photos), r.Title)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nTurn one into content (a YAML file in the client's folder, ready for a quote): hub requests import ID")
+	return nil
+}
+
+// importedRequest is a request as written into the content.
+type importedRequest struct {
+	ID       string   `yaml:"id"`
+	Title    string   `yaml:"title"`
+	Details  string   `yaml:"details,omitempty"`
+	Sent     string   `yaml:"sent"`
+	From     string   `yaml:"from"`
+	Name     string   `yaml:"name,omitempty"`
+	Phone    string   `yaml:"phone,omitempty"`
+	Dates    []string `yaml:"preferred_dates,omitempty"`
+	Time     string   `yaml:"preferred_time,omitempty"`
+	Property string   `yaml:"property,omitempty"`
+	Photos   []string `yaml:"photos,omitempty"`
+}
+
+func cmdRequestsImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("requests import", stderr)
+	ef := addEdgeFlags(fs, nil)
+	content := fs.String("content", "content", "content folder")
+	pos, err := parseArgs(fs, args, 1, "REQUEST-ID")
+	if err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := st.Request(ctx, strings.ToUpper(pos[0]))
+	if err != nil {
+		return errors.New(edge.ErrorMessage(err))
+	}
+	clientDir := filepath.Join(*content, "clients", r.ClientID)
+	if _, err := os.Stat(filepath.Join(clientDir, "client.yaml")); err != nil {
+		return fmt.Errorf("client %s has no folder %s yet: create it (client.yaml with the contact %s) and run the import again", r.ClientID, clientDir, r.Email)
+	}
+	dir := filepath.Join(clientDir, "requests")
+	file := filepath.Join(dir, r.ID+".yaml")
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s exists already: request %s was imported before", file, r.ID)
+	}
+	ir := importedRequest{ID: r.ID, Title: r.Title, Details: r.Details, Sent: r.At.Format(time.RFC3339), From: r.Email, Name: r.Name, Phone: r.Phone,
+		Dates: r.Dates, Time: r.Time, Property: r.Property}
+	for _, ph := range r.Photos {
+		b, err := os.ReadFile(ph.Path)
+		if err != nil {
+			return fmt.Errorf("photo %s of request %s: %w (run the import where the edge keeps its state)", ph.Name, r.ID, err)
+		}
+		rel := filepath.Join(r.ID, filepath.Base(ph.Path))
+		if err := os.MkdirAll(filepath.Join(dir, r.ID), 0o755); err != nil {
+			return err
+		}
+		if err := bundle.WriteFileAtomic(filepath.Join(dir, rel), b, 0o644); err != nil {
+			return err
+		}
+		ir.Photos = append(ir.Photos, filepath.ToSlash(rel))
+	}
+	body, err := yaml.Marshal(ir)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Work request %s, sent through the client hub and imported by hub requests import.\n", r.ID)
+	b.Write(body)
+	fmt.Fprintf(&b, `
+# To quote it, copy this into quotes/ as a new file and fill it in:
+#
+# number: Q-XXXX
+# title: %s
+# status: draft              # awaiting_response once it is ready for the client
+# issued: %s
+# request: %s             # links the quote to this request: the client sees "Quoted"
+# lines:
+#   - name: ...
+#     quantity: 1
+#     unit_price: "0.00"
+`, r.Title, time.Now().Format(time.DateOnly), r.ID)
+	if err := bundle.WriteFileAtomic(file, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if err := st.SetRequestStatus(ctx, r.ID, events.RequestImported); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\nrequest %s is now \"in review\" for the client (after the next build)\n", file, r.ID)
+	return nil
+}
+
+// openStore opens the state database, which must exist (an edge has run).
+func openStore(dir string) (*sqlstore.Store, error) {
+	st, err := sqlstore.OpenExisting(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", dir)
+	}
+	return st, nil
+}
