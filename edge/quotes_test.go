@@ -34,7 +34,9 @@ func pngBytes(t *testing.T, w, h int) []byte {
 	return b.Bytes()
 }
 
-func signatureURL(b []byte) string { return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b) }
+func signatureURL(b []byte) string {
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b)
+}
 
 func (f *fixture) quoteDoc(number string) (version string, state string) {
 	_, d, ok := f.srv.Build().Document(number)
@@ -410,5 +412,82 @@ func TestWorkRequestWithPhoto(t *testing.T) {
 	ct, body = multipartRequest(t, map[string]string{"title": "big"}, map[string][]byte{"big.png": bytes.Repeat([]byte{0}, 70<<20)})
 	if r := f.postMultipart(c, "/c/okafor-residence/requests/new", ct, body); r.StatusCode != 413 {
 		t.Errorf("a 70 MB upload = %d; want 413", r.StatusCode)
+	}
+}
+
+func TestPublicRequestForm(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.do(f.client(), "GET", "/request/", nil); r.StatusCode != 200 {
+		t.Fatalf("GET /request/ = %d", r.StatusCode)
+	}
+	form := func(name, email, title, honeypot string) url.Values {
+		return url.Values{"name": {name}, "email": {email}, "title": {title}, "details": {"Front yard"}, "property": {"9 Oak St, Portland"}, "website": {honeypot}}
+	}
+	ctx := context.Background()
+	// A robot fills the honeypot: it is told all is well, nothing is recorded.
+	if r := f.do(f.client(), "POST", "/request", form("Bot", "bot@example.com", "Buy now", "http://spam.example")); r.StatusCode != 303 || r.Header.Get("Location") != "/request/sent/" {
+		t.Errorf("honeypot = %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if rs, _ := f.store.Requests(ctx, "", 10); len(rs) != 0 {
+		t.Fatalf("the honeypot recorded %d requests", len(rs))
+	}
+	// A new person lands in a hub of their own.
+	c := f.client()
+	r := f.do(c, "POST", "/request", form("Jane Q. Doe", "jane@example.com", "New hedge", ""))
+	loc := r.Header.Get("Location")
+	if r.StatusCode != 303 || !strings.HasPrefix(loc, "/c/new-jane-q-doe-") || !strings.HasSuffix(loc, "/requests/") {
+		t.Fatalf("new person's request = %d %q; want 303 into their hub\n%s", r.StatusCode, loc, readBody(t, r))
+	}
+	page := readBody(t, f.do(c, "GET", loc, nil))
+	if !strings.Contains(page, "New hedge") || !strings.Contains(page, "Jane Q. Doe") {
+		t.Errorf("the pending client's hub does not show the request:\n%.500s", page)
+	}
+	var link, told bool
+	for _, m := range f.drain() {
+		link = link || m.To[0].Email == "jane@example.com" && strings.Contains(m.Text, "/login/t/")
+		told = told || strings.Contains(m.Subject, "New work request") && strings.Contains(m.Subject, "New hedge")
+	}
+	if !link || !told {
+		t.Errorf("emails: sign-in link to the person %v, notice to the business %v", link, told)
+	}
+	// The same email again: no session without the emailed link.
+	r = f.do(f.client(), "POST", "/request", form("Jane Doe", "jane@example.com", "Also the fence", ""))
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/request/sent/" || len(r.Cookies()) != 0 {
+		t.Errorf("second request from the same email = %d %q, cookies %v; want /request/sent/ without a session", r.StatusCode, r.Header.Get("Location"), r.Cookies())
+	}
+	// A client's contact: filed with that client.
+	r = f.do(f.client(), "POST", "/request", form("Dana", dana, "Winter check", ""))
+	if r.Header.Get("Location") != "/request/sent/" {
+		t.Errorf("contact's public request = %q", r.Header.Get("Location"))
+	}
+	if facts, _ := f.store.Facts(ctx, "whitfield-dental"); len(facts.Requests) != 1 || facts.Requests[0].Title != "Winter check" {
+		t.Errorf("whitfield-dental requests = %+v", facts.Requests)
+	}
+	// Bad input; rate limits.
+	if r := f.do(f.client(), "POST", "/request", form("X", "not-an-email", "t", "")); r.StatusCode != 400 {
+		t.Errorf("bad email = %d; want 400", r.StatusCode)
+	}
+	limited := false
+	for i := range 8 {
+		r := f.do(f.client(), "POST", "/request", form("Spam", "s"+strconv.Itoa(i)+"@example.com", "x", ""))
+		limited = limited || r.StatusCode == 429
+	}
+	if !limited {
+		t.Error("public requests are not rate-limited per IP")
+	}
+	if r := f.do(f.client(), "GET", "/request", nil); r.StatusCode != 405 {
+		t.Errorf("GET /request = %d; want 405", r.StatusCode)
+	}
+}
+
+func TestPublicRequestOff(t *testing.T) {
+	f := newFixture(t, func(content string) {
+		editFile(t, filepath.Join(content, "site.yaml"), "requests: true", "requests: false")
+	})
+	if r := f.do(f.client(), "GET", "/request/", nil); r.StatusCode != 404 {
+		t.Errorf("GET /request/ with requests off = %d; want 404", r.StatusCode)
+	}
+	if r := f.do(f.client(), "POST", "/request", url.Values{"name": {"A"}, "email": {"a@example.com"}, "title": {"x"}}); r.StatusCode != 404 {
+		t.Errorf("POST /request with requests off = %d; want 404", r.StatusCode)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -287,4 +288,132 @@ func (s *Server) requestNotice(client, email string, req events.Request, photos 
 	fmt.Fprintf(&b, "%s sent a work request through the client hub. See it with “hub requests”, and turn it into content with “hub requests import %s”.", name, req.ID)
 	s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("New work request %s from %s: %s", req.ID, name, req.Title),
 		Intro: b.String(), Rows: rows, Quote: req.Details})
+}
+
+// The public request form (POST /request, from /request/ or the
+// business's own website): a person who is not signed in. A contact of a
+// client files it with that client and gets a sign-in link; anyone else
+// becomes a pending client with a hub of their own: the first time, they
+// land in it at once (it holds nothing but what they just sent); after
+// that, only through the emailed link. A honeypot field and rate limits
+// keep robots out without a third-party captcha.
+
+// pendingID makes a pending client's ID from the name and email.
+func pendingID(name, email string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+		if b.Len() >= 24 {
+			break
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	h := sha256.Sum256([]byte(strings.ToLower(email)))
+	if slug == "" {
+		return "new-" + hex.EncodeToString(h[:4])
+	}
+	return "new-" + slug + "-" + hex.EncodeToString(h[:3])
+}
+
+func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	site := s.build.Load().Directory.Site
+	if !site.Requests || !site.Hub {
+		s.errorPage(w, r, Errorf(ENotFound, "This page does not exist."))
+		return
+	}
+	ip := s.clientIP(r)
+	if !s.requestLimit.allow(ip, s.now()) {
+		s.errorPage(w, r, Errorf(ETooMany, "Too many requests from your network. Please wait a few minutes and try again, or call us."))
+		return
+	}
+	if !s.parseRequestBody(w, r) {
+		return
+	}
+	get := func(k string) string {
+		if f := r.MultipartForm; f != nil && len(f.Value[k]) > 0 {
+			return f.Value[k][0]
+		}
+		return r.PostForm.Get(k)
+	}
+	if get("website") != "" { // the honeypot: people never see it, robots fill it in
+		s.log.Info("public request dropped by the honeypot", "ip", ip)
+		http.Redirect(w, r, "/request/sent/", http.StatusSeeOther)
+		return
+	}
+	name, ok := cleanText(get("name"), false)
+	if !ok || name == "" || utf8.RuneCountInString(name) > maxName {
+		s.errorPage(w, r, Errorf(EInvalid, "Please give your name (at most %d characters).", maxName))
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(get("email")))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		s.errorPage(w, r, Errorf(EInvalid, "%q is not an email address we can write to. Please check it.", email))
+		return
+	}
+	phone, ok := cleanText(get("phone"), false)
+	if !ok || utf8.RuneCountInString(phone) > 40 {
+		s.errorPage(w, r, Errorf(EInvalid, "Please give a phone number of at most 40 characters, or none."))
+		return
+	}
+	rf, err := readRequestForm(r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if !s.mailLimit.allow("request:"+email, s.now()) {
+		s.errorPage(w, r, Errorf(ETooMany, "We already have several requests from %s just now. Please wait a few minutes.", email))
+		return
+	}
+	req := events.Request{ID: newRequestID(), Title: rf.title, Details: rf.details, Dates: rf.dates, Time: rf.time, Property: rf.property,
+		Email: email, Name: name, Phone: phone, Status: events.RequestNew, At: s.now()}
+	nonce := formNonce(r, append([]string{"public-request", email, rf.title, rf.details, rf.time, rf.property}, rf.dates...)...)
+	if f := r.MultipartForm; f != nil && len(f.Value["nonce"]) > 0 && f.Value["nonce"][0] != "" && len(f.Value["nonce"][0]) <= 64 {
+		nonce = "form:" + f.Value["nonce"][0]
+	}
+	b := s.build.Load()
+	client, fresh := "", false
+	if ids := b.ClientsOf(email); len(ids) > 0 {
+		client = ids[0]
+	} else {
+		pc, created, err := s.store.CreatePending(ctx, events.PendingClient{ID: pendingID(name, email), Name: name, Email: email, Phone: phone, Address: rf.property, At: s.now()})
+		if err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
+		client, fresh = pc.ID, created
+	}
+	dup, err := s.recordRequest(ctx, client, nonce, req, rf.photos)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if !dup {
+		s.requestNotice(client, email, req, len(rf.photos))
+	}
+	if err := s.rebuildWithin(ctx, client); err != nil {
+		s.log.Error("rebuilding after a public request", "client", client, "err", err)
+	}
+	if _, ok := s.build.Load().Client(client); fresh && ok {
+		// A new person: their hub holds only what they just sent.
+		s.startSession(w, r, Claims{Client: client}, email, "/c/"+client+"/requests/")
+		s.queueLoginLink(email, "/c/"+client+"/requests/")
+		return
+	}
+	s.queueLoginLink(email, "/c/"+client+"/requests/")
+	http.Redirect(w, r, "/request/sent/", http.StatusSeeOther)
+}
+
+// queueLoginLink sends a sign-in link in the background.
+func (s *Server) queueLoginLink(email, next string) {
+	select {
+	case s.jobs <- loginJob{email: email, next: next}:
+	default:
+		s.log.Error("login mail queue full; a sign-in link after a request was not sent")
+	}
 }

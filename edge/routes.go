@@ -42,6 +42,9 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))
 	// Work requests (their own body cap: photos).
 	post("/c/{client}/requests/new", s.mutatingCap(s.handleRequest, maxRequestBody))
+	mux.HandleFunc("GET /request/{$}", s.handlePublic("request/index.html", http.StatusOK))
+	mux.HandleFunc("GET /request/sent/{$}", s.handlePublic("request/sent/index.html", http.StatusOK))
+	post("/request", http.HandlerFunc(s.handlePublicRequest))
 	post("/stripe/webhook", http.HandlerFunc(s.handleWebhook))
 	// Client bundles.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)

@@ -63,14 +63,16 @@ type Server struct {
 	epochs    atomic.Pointer[map[string]int64]
 	ipLimit   *limiter
 	mailLimit *limiter
-	jobs      chan loginJob
-	wg        sync.WaitGroup
-	handler   http.Handler
-	verified  sessionCache // cookies that verified
-	payLocks  keyedMutex
-	notices   chan Notice
-	rebuilds  chan string
-	formLocks keyedMutex
+	// requestLimit bounds public work requests per IP.
+	requestLimit *limiter
+	jobs         chan loginJob
+	wg           sync.WaitGroup
+	handler      http.Handler
+	verified     sessionCache // cookies that verified
+	payLocks     keyedMutex
+	notices      chan Notice
+	rebuilds     chan string
+	formLocks    keyedMutex
 }
 
 // New makes a Server and loads the current build.
@@ -98,13 +100,14 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	}
 	s := &Server{
 		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,
-		sess:      &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now},
-		cookies:   newCookieNames(cfg.BaseURL.Scheme == "https"),
-		ipLimit:   newLimiter(10, time.Minute),
-		mailLimit: newLimiter(5, 12*time.Minute),
-		jobs:      make(chan loginJob, 1024),
-		notices:   make(chan Notice, 1024),
-		rebuilds:  make(chan string, 1024),
+		sess:         &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now},
+		cookies:      newCookieNames(cfg.BaseURL.Scheme == "https"),
+		ipLimit:      newLimiter(10, time.Minute),
+		mailLimit:    newLimiter(5, 12*time.Minute),
+		requestLimit: newLimiter(5, 10*time.Minute),
+		jobs:         make(chan loginJob, 1024),
+		notices:      make(chan Notice, 1024),
+		rebuilds:     make(chan string, 1024),
 	}
 	if err := s.refreshKeys(ctx); err != nil {
 		return nil, err

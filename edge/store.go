@@ -154,6 +154,9 @@ type ResponseStore interface {
 	Requests(ctx context.Context, status string, limit int) ([]RequestRecord, error)
 	Request(ctx context.Context, id string) (RequestRecord, error)
 	SetRequestStatus(ctx context.Context, id, status string) error
+	// CreatePending records a person who sent a request through the public
+	// form; an email recorded before returns that pending client (false).
+	CreatePending(ctx context.Context, pc events.PendingClient) (events.PendingClient, bool, error)
 }
 
 // RequestRecord is a work request and its client.

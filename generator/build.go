@@ -280,7 +280,29 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 			return nil, nil, fmt.Errorf("reading recorded payments, approvals and requests: %w", err)
 		}
 	}
-	facts := func(id string) clientFacts { return clientFacts{ctx: ctx, src: opt.Events, version: versions[id]} }
+	// People who asked for work through the public form get a hub of their
+	// own until staff add a client folder with the same ID.
+	pending := map[string]*events.PendingClient{}
+	if opt.Events != nil {
+		pcs, err := opt.Events.Pending(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading pending clients: %w", err)
+		}
+		have := map[string]bool{}
+		for _, id := range ids {
+			have[id] = true
+		}
+		for i := range pcs {
+			if id := pcs[i].ID; !have[id] && site.ValidID(id) {
+				pending[id] = &pcs[i]
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+	}
+	facts := func(id string) clientFacts {
+		return clientFacts{ctx: ctx, src: opt.Events, version: versions[id], pending: pending[id]}
+	}
 
 	// Clients, in parallel.
 	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids))}
@@ -380,7 +402,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		return res, old, nil
 	}
 	dirClients, err := makeDirectory(dirs, old, next, ids, key, func(id string) (json.RawMessage, error) {
-		c, ps := loader.Client(id)
+		c, ps := facts(id).load(loader, id)
 		if c == nil || len(ps) > 0 {
 			return nil, fmt.Errorf("cannot be loaded again: %v", ps)
 		}
@@ -563,7 +585,9 @@ func sameClients(a, b *state) bool {
 // buildClient brings one client's bundle up to date.
 func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool, facts clientFacts) (*clientState, bool, int, *pdfSet, site.Problems, error) {
 	cs := &clientState{Facts: facts.version}
-	if unchanged && old != nil {
+	if facts.pending != nil {
+		cs.Content = "pending:" + facts.pending.ID + ":" + facts.pending.Email
+	} else if unchanged && old != nil {
 		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
 	} else {
 		var err error
@@ -587,7 +611,7 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 			}
 		}
 	}
-	c, ps := l.Client(id)
+	c, ps := facts.load(l, id)
 	cs.loaded = true
 	for _, p := range c.PortalsOrNil() {
 		if sharedSlugs[p.Slug] {
@@ -648,6 +672,19 @@ type clientFacts struct {
 	ctx     context.Context
 	src     events.Source
 	version int64
+	pending *events.PendingClient // a pending client: no content folder
+}
+
+// load loads the client from its folder, or makes a pending client's.
+func (f clientFacts) load(l *site.Loader, id string) (*site.Client, site.Problems) {
+	if pc := f.pending; pc != nil {
+		c := &site.Client{ID: pc.ID, Name: pc.Name, Contacts: []site.Contact{{Name: pc.Name, Email: pc.Email, Phone: pc.Phone}}}
+		if pc.Address != "" {
+			c.Properties = []site.Address{{Street: pc.Address}}
+		}
+		return c, nil
+	}
+	return l.Client(id)
 }
 
 // fold applies the client's recorded facts, if it has any.

@@ -39,9 +39,13 @@ func (r *renderer) publicPages() ([]outFile, error) {
 		{"login-invalid.html", "login/invalid/index.html", "This link has expired"},
 		{"404.html", "404.html", "Page not found"},
 	}
+	if r.sv.Requests && r.sv.Hub {
+		pages = append(pages, struct{ tmpl, out, title string }{"request.html", "request/index.html", "Request work from " + r.sv.Name},
+			struct{ tmpl, out, title string }{"request-sent.html", "request/sent/index.html", "Request sent"})
+	}
 	var out []outFile
 	for _, p := range pages {
-		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, CSS: r.p.css})
+		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"}})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.tmpl, err)
 		}

@@ -349,3 +349,54 @@ func TestWebhookCrash(t *testing.T) {
 	t.Logf("crash test: %d events (%d unique) sent %d times, %d failed sends while the edge was down, %d SIGKILLs; %d acknowledged, %d of them duplicates; %d recorded once each; %d state changes for %d payments, all paid",
 		len(stream), unique, sends, failures, kills, len(stream), dupAcks, recorded, changes, payments)
 }
+
+// TestRequestsImport: a public work request from a new person, listed by
+// hub requests, imported into the content (a client folder and the request
+// as YAML), which still checks and builds; the client then sees it "in review".
+func TestRequestsImport(t *testing.T) {
+	dir := t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	if r := hub(t, dir, "build", "-content", "content", "-out", "public"); r.code != 0 {
+		t.Fatalf("hub build: %s", r.stderr)
+	}
+	addr := freeAddr(t)
+	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-site", "public", "-content", "content", "-addr", addr)
+	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
+	c := browser()
+	r, _ := fetch(t, c, "POST", base+"/request", url.Values{"name": {"Ada Park"}, "email": {"ada@example.com"}, "phone": {"503-555-0100"},
+		"title": {"Backyard drainage"}, "details": {"Water pools by the shed."}, "property": {"14 Elm St"}})
+	hubURL := r.Header.Get("Location")
+	if r.StatusCode != 303 || !strings.HasPrefix(hubURL, "/c/new-ada-park-") {
+		t.Fatalf("public request = %d %q", r.StatusCode, hubURL)
+	}
+	client := strings.Split(hubURL, "/")[2]
+	list := hub(t, dir, "requests")
+	m := regexp.MustCompile(`(R-[0-9A-Z]{6})\s`).FindStringSubmatch(list.stdout)
+	if list.code != 0 || m == nil || !strings.Contains(list.stdout, "Backyard drainage") || !strings.Contains(list.stdout, client) {
+		t.Fatalf("hub requests = %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+	imp := hub(t, dir, "requests", "import", m[1], "-content", "content")
+	if imp.code != 0 {
+		t.Fatalf("hub requests import = %d\n%s%s", imp.code, imp.stdout, imp.stderr)
+	}
+	y, err := os.ReadFile(filepath.Join(dir, "content", "clients", client, "requests", m[1]+".yaml"))
+	if err != nil || !strings.Contains(string(y), "title: Backyard drainage") || !strings.Contains(string(y), "request: "+m[1]) {
+		t.Errorf("imported request: %v\n%s", err, y)
+	}
+	if cy, err := os.ReadFile(filepath.Join(dir, "content", "clients", client, "client.yaml")); err != nil || !strings.Contains(string(cy), "ada@example.com") {
+		t.Errorf("client.yaml for the new client: %v\n%s", err, cy)
+	}
+	if again := hub(t, dir, "requests", "import", m[1], "-content", "content"); again.code == 0 {
+		t.Error("importing the same request twice succeeded")
+	}
+	if chk := hub(t, dir, "check", "-content", "content"); chk.code != 0 {
+		t.Fatalf("hub check after the import = %d\n%s%s", chk.code, chk.stdout, chk.stderr)
+	}
+	if b := hub(t, dir, "build", "-content", "content", "-out", "public"); b.code != 0 {
+		t.Fatalf("hub build after the import: %s", b.stderr)
+	}
+	waitFor(t, func() bool {
+		_, page := fetch(t, c, "GET", base+"/c/"+client+"/requests/", nil)
+		return strings.Contains(page, "In review")
+	})
+}

@@ -165,9 +165,14 @@ func cmdRequestsImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	clientDir := filepath.Join(*content, "clients", r.ClientID)
 	if _, err := os.Stat(filepath.Join(clientDir, "client.yaml")); err != nil {
-		return fmt.Errorf("client %s has no folder %s yet: create it (client.yaml with the contact %s) and run the import again", r.ClientID, clientDir, r.Email)
+		if err := writePendingClient(ctx, st, r.ClientID, clientDir, stdout); err != nil {
+			return err
+		}
 	}
 	dir := filepath.Join(clientDir, "requests")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	file := filepath.Join(dir, r.ID+".yaml")
 	if _, err := os.Stat(file); err == nil {
 		return fmt.Errorf("%s exists already: request %s was imported before", file, r.ID)
@@ -228,4 +233,58 @@ func openStore(dir string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", dir)
 	}
 	return st, nil
+}
+
+// pendingClientFile is the client.yaml written for a person who asked for
+// work through the public form.
+type pendingClientFile struct {
+	Name     string `yaml:"name"`
+	Contacts []struct {
+		Name  string `yaml:"name"`
+		Email string `yaml:"email"`
+		Phone string `yaml:"phone,omitempty"`
+	} `yaml:"contacts"`
+	Properties []struct {
+		Street string `yaml:"street"`
+	} `yaml:"properties,omitempty"`
+}
+
+// writePendingClient makes the client folder of a pending client (same ID,
+// so its hub, requests and sign-ins carry on).
+func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string, stdout io.Writer) error {
+	pcs, err := st.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	for _, pc := range pcs {
+		if pc.ID != id {
+			continue
+		}
+		var f pendingClientFile
+		f.Name = pc.Name
+		f.Contacts = append(f.Contacts, struct {
+			Name  string `yaml:"name"`
+			Email string `yaml:"email"`
+			Phone string `yaml:"phone,omitempty"`
+		}{pc.Name, pc.Email, pc.Phone})
+		if pc.Address != "" {
+			f.Properties = append(f.Properties, struct {
+				Street string `yaml:"street"`
+			}{pc.Address})
+		}
+		body, err := yaml.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		text := "# A new client, from the public request form (hub requests import).\n# Check the property: split it into street, city, region and postal_code.\n" + string(body)
+		if err := bundle.WriteFileAtomic(filepath.Join(dir, "client.yaml"), []byte(text), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (a new client from the public request form)\n", filepath.Join(dir, "client.yaml"))
+		return nil
+	}
+	return fmt.Errorf("client %s has no folder %s: create it (client.yaml) and run the import again", id, dir)
 }

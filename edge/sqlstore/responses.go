@@ -237,3 +237,51 @@ func (s *Store) quoteFacts(ctx context.Context, clientID string, f *events.Facts
 	}
 	return rows.Err()
 }
+
+// CreatePending implements edge.Store: one pending client per email.
+func (s *Store) CreatePending(ctx context.Context, pc events.PendingClient) (events.PendingClient, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return pc, false, err
+	}
+	defer tx.Rollback()
+	var got events.PendingClient
+	var at int64
+	err = tx.QueryRowContext(ctx, `SELECT id, email, name, phone, address, at FROM pending_clients WHERE email = ?`, pc.Email).
+		Scan(&got.ID, &got.Email, &got.Name, &got.Phone, &got.Address, &at)
+	if err == nil {
+		got.At = fromMS(at)
+		return got, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return pc, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pending_clients (id, email, name, phone, address, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		pc.ID, pc.Email, pc.Name, pc.Phone, pc.Address, ms(pc.At)); err != nil {
+		return pc, false, err
+	}
+	if err := logEvent(ctx, tx, pc.ID, "pending", pc.Email, ms(pc.At)); err != nil {
+		return pc, false, err
+	}
+	return pc, true, tx.Commit()
+}
+
+// Pending implements events.Source.
+func (s *Store) Pending(ctx context.Context) ([]events.PendingClient, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, email, name, phone, address, at FROM pending_clients ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []events.PendingClient
+	for rows.Next() {
+		var pc events.PendingClient
+		var at int64
+		if err := rows.Scan(&pc.ID, &pc.Email, &pc.Name, &pc.Phone, &pc.Address, &at); err != nil {
+			return nil, err
+		}
+		pc.At = fromMS(at)
+		out = append(out, pc)
+	}
+	return out, rows.Err()
+}

@@ -95,6 +95,14 @@ CREATE TABLE IF NOT EXISTS payments (
 	settled   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS payments_doc ON payments(client_id, doc);
+CREATE TABLE IF NOT EXISTS pending_clients (
+	id      TEXT PRIMARY KEY,
+	email   TEXT NOT NULL UNIQUE,
+	name    TEXT NOT NULL,
+	phone   TEXT NOT NULL,
+	address TEXT NOT NULL,
+	at      INTEGER NOT NULL
+);
 -- Form nonces: a form sent twice records once.
 CREATE TABLE IF NOT EXISTS nonces (
 	nonce     TEXT PRIMARY KEY,

@@ -18,6 +18,20 @@ type Source interface {
 	Versions(ctx context.Context) (map[string]int64, error)
 	// Facts returns one client's facts, folded to their current state.
 	Facts(ctx context.Context, clientID string) (*Facts, error)
+	// Pending lists the people who sent a work request through the public
+	// form without being a client yet: each gets a hub of its own until
+	// staff add a client folder with the same ID.
+	Pending(ctx context.Context) ([]PendingClient, error)
+}
+
+// PendingClient is a person who asked for work through the public form.
+type PendingClient struct {
+	ID      string // a client ID: "new-" + their name + a short hash of the email
+	Name    string
+	Email   string
+	Phone   string
+	Address string // as typed
+	At      time.Time
 }
 
 // Facts is everything recorded for one client, oldest first in each list.

@@ -465,3 +465,6 @@ func fileType(name string) string {
 	}
 	return strings.ToUpper(ext[1:]) + " file"
 }
+
+// ValidID reports whether id can be a client ID (a URL path segment).
+func ValidID(id string) bool { return idRE.MatchString(id) }
