@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,6 +146,16 @@ func TestApproveQuoteWithSignature(t *testing.T) {
 	}
 	if r := f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/signature.png", nil); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("signature image = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	r = f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/approval-Q-1002.pdf", nil)
+	if pdfBody := readBody(t, r); r.StatusCode != 200 || !strings.HasPrefix(pdfBody, "%PDF") {
+		t.Errorf("approval PDF = %d", r.StatusCode)
+	} else if text := pdfText(t, []byte(pdfBody)); text != "" {
+		for _, want := range []string{"Quote approval", "Grace Okafor", version, a.PageSHA, "127.0.0.1"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("approval PDF text lacks %q", want)
+			}
+		}
 	}
 	mails := f.drain()
 	var toClient, toBusiness bool
@@ -490,4 +501,19 @@ func TestPublicRequestOff(t *testing.T) {
 	if r := f.do(f.client(), "POST", "/request", url.Values{"name": {"A"}, "email": {"a@example.com"}, "title": {"x"}}); r.StatusCode != 404 {
 		t.Errorf("POST /request with requests off = %d; want 404", r.StatusCode)
 	}
+}
+
+// pdfText extracts a PDF's text with pdftotext ("" when it is not installed).
+func pdfText(t *testing.T, b []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		return ""
+	}
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }

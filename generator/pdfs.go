@@ -14,7 +14,10 @@ import (
 
 // Where a client's PDFs and documents archive are published in its bundle.
 // Each file name carries the document's number so a download is well named.
-func quotePDF(number string) string   { return "quotes/" + number + "/" + number + ".pdf" }
+func quotePDF(number string) string { return "quotes/" + number + "/" + number + ".pdf" }
+func approvalPDF(number string) string {
+	return "quotes/" + number + "/approval-" + number + ".pdf"
+}
 func invoicePDF(number string) string { return "invoices/" + number + "/" + number + ".pdf" }
 func receiptPDF(id string) string     { return "receipts/" + id + "/receipt-" + id + ".pdf" }
 func statementPDF(client string) string {
@@ -224,6 +227,45 @@ func (r *renderer) quoteDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
 		d.Sections = sections("This quote has expired", "Prices and availability may have changed. Please get in touch if you'd still like to go ahead.")
 	}
 	d.Sections = append(d.Sections, sections("Notes", plainText(q.Notes), "Terms", plainText(q.Terms))...)
+	if a := q.Approval; a != nil {
+		d.Sections = append(d.Sections, pdf.Section{Title: "Approved", Text: approvalText(a)})
+		d.Signature, d.SignatureLabel = a.sig, a.Name+" · "+a.Date
+	}
+	return d
+}
+
+func approvalText(a *ApprovalView) string {
+	t := "Approved by " + a.Name + " (" + a.Email + ") on " + a.Date + "."
+	if a.Terms {
+		t += " The terms were accepted."
+	}
+	if len(a.Options) > 0 {
+		t += " Optional items chosen: " + strings.Join(a.Options, ", ") + "."
+	}
+	return t
+}
+
+// approvalDoc is the record of a quote's approval: what was signed, by
+// whom, when and from where, with the signature.
+func (r *renderer) approvalDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
+	a := q.Approval
+	d := r.newDoc(cp, "Quote approval", q.Number, q.Title, "Approved by", a.DateISO)
+	d.Status = "Approved"
+	d.Facts = addFact(d.Facts, "Quote number", q.Number)
+	d.Facts = addFact(d.Facts, "Approved", a.At)
+	d.Facts = addFact(d.Facts, "Signed by", a.Name)
+	d.Facts = addFact(d.Facts, "Email", a.Email)
+	d.Highlight = &pdf.Field{Label: "Approved total", Value: q.Total}
+	if q.Deposit != "" {
+		d.Detail = "deposit " + q.Deposit
+	}
+	t := linesTable(q.Lines)
+	t.Title = "What was approved"
+	d.Tables = []pdf.Table{t}
+	d.Totals = totalsRows(q.Totals)
+	d.Sections = sections("Record", approvalText(a)+"\nFrom IP address "+a.IP+".\nQuote version "+a.Version+"; SHA-256 of the page shown: "+a.PageSHA+".",
+		"Terms", plainText(q.Terms))
+	d.Signature, d.SignatureLabel = a.sig, a.Name+" · "+a.At
 	return d
 }
 
@@ -334,6 +376,11 @@ func (r *renderer) clientPDFs(cp *clientPages, ps *pdfSet) error {
 	for _, q := range cp.quotes {
 		if err := ps.add(quotePDF(q.Number), r.quoteDoc(cp, q)); err != nil {
 			return err
+		}
+		if q.Approval != nil {
+			if err := ps.add(approvalPDF(q.Number), r.approvalDoc(cp, q)); err != nil {
+				return err
+			}
 		}
 	}
 	for _, inv := range cp.invoices {

@@ -268,7 +268,11 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 		}
 	}
 	if ap := q.Approval; ap != nil {
-		av := &ApprovalView{Name: ap.Name, Email: ap.Email, Date: p.dateTime(ap.At), DateISO: p.isoDate(ap.At), Terms: ap.Terms, Version: ap.Version}
+		av := &ApprovalView{Name: ap.Name, Email: ap.Email, Date: p.dateTime(ap.At), DateISO: p.isoDate(ap.At), Terms: ap.Terms, Version: ap.Version,
+			At: ap.At.In(p.cfg.Location).Format("2006-01-02 15:04 MST"), IP: ap.IP, PageSHA: ap.PageSHA, sig: ap.Signature}
+		if p.pdfs {
+			av.PDF = root + approvalPDF(q.Number)
+		}
 		if len(ap.Signature) > 0 {
 			av.Signature = v.URL + "signature.png"
 		}

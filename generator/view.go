@@ -178,6 +178,11 @@ type ApprovalView struct {
 	Terms     bool
 	Options   []string // the optional lines chosen
 	Version   string
+	At        string // date and time, for the record
+	IP        string
+	PageSHA   string // SHA-256 of the quote page the client saw
+	PDF       string // URL of the approval's PDF, "" when PDFs are off
+	sig       []byte // the drawn signature (PNG)
 }
 
 // HistoryView is one entry of a quote's history.

@@ -17,7 +17,7 @@ import (
 
 // Version changes whenever Render's output for the same Doc changes; it is
 // part of every Doc's key.
-const Version = "hub-pdf-1"
+const Version = "hub-pdf-2"
 
 // Paper sizes.
 const (
@@ -100,7 +100,11 @@ type Doc struct {
 	Totals    []Row // label and amount; Strong rows are ruled and bold
 	After     []Table
 	Sections  []Section
-	Closing   string // a last line: "Thank you for your payment."
+	// Signature is a drawn signature (PNG) printed after the sections,
+	// above SignatureLabel (the signer's name and date).
+	Signature      []byte
+	SignatureLabel string
+	Closing        string // a last line: "Thank you for your payment."
 }
 
 // Key identifies the output of Render for d: equal keys, equal bytes.

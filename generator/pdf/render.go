@@ -134,6 +134,7 @@ func Render(d *Doc) ([]byte, error) {
 	for _, s := range d.Sections {
 		l.section(s)
 	}
+	l.signature()
 	if d.Closing != "" {
 		l.gap(4)
 		l.room(lineH + 2)
@@ -613,4 +614,37 @@ func (l *layout) section(s Section) {
 		f.CellFormat(l.width, lineH, ln, "", 1, "L", false, 0, "")
 	}
 	l.gap(5)
+}
+
+// signature prints a drawn signature (PNG) with its label under a rule.
+func (l *layout) signature() {
+	d, f := l.d, l.f
+	if len(d.Signature) == 0 && d.SignatureLabel == "" {
+		return
+	}
+	l.room(40)
+	y := f.GetY()
+	h := 0.0
+	if len(d.Signature) > 0 {
+		opt := fpdf.ImageOptions{ImageType: "png"}
+		info := f.RegisterImageOptionsReader("signature", opt, bytes.NewReader(d.Signature))
+		if f.Ok() && info != nil && info.Width() > 0 {
+			w := 60.0
+			h = w * info.Height() / info.Width()
+			if h > 25 {
+				h, w = 25, 25*info.Width()/info.Height()
+			}
+			f.ImageOptions("signature", l.left, y, w, h, false, opt, 0, "")
+		} else {
+			f.ClearError() // an unreadable image: the typed name stands
+		}
+	}
+	f.SetY(y + h + 1)
+	f.SetDrawColor(120, 120, 120)
+	f.Line(l.left, f.GetY(), l.left+80, f.GetY())
+	l.gap(1.5)
+	l.text(font, "", 9, black)
+	f.SetX(l.left)
+	f.CellFormat(l.width, lineH, Latin(d.SignatureLabel), "", 1, "L", false, 0, "")
+	l.gap(4)
 }
