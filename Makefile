@@ -30,6 +30,11 @@ fuzz:
 	$(GO) test ./generator/site -run '^$$' -fuzz FuzzFrontMatter -fuzztime $(FUZZTIME)
 	$(GO) test ./generator/money -run '^$$' -fuzz FuzzParseDecimal -fuzztime $(FUZZTIME)
 	$(GO) test ./generator/bundle -run '^$$' -fuzz FuzzReadManifest -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzDecodeSignature -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzRequestForm -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzPendingID -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
+	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 
 check: build
 	./$(BIN) check -content content
