@@ -13,7 +13,7 @@ import (
 
 const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled`
 
-func scanPayment(row interface{ Scan(...any) error }) (edge.PaymentRecord, error) {
+func scanPayment(row scanner) (edge.PaymentRecord, error) {
 	var p edge.PaymentRecord
 	var created, expires, settled int64
 	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
@@ -136,40 +136,18 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord) (edge.W
 
 // Payments implements edge.PaymentStore.
 func (s *Store) Payments(ctx context.Context, limit int) ([]edge.PaymentRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments ORDER BY created DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []edge.PaymentRecord
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanPayment, `SELECT `+paymentCols+` FROM payments ORDER BY created DESC LIMIT ?`, limit)
 }
 
 // WebhookProblems implements edge.PaymentStore.
 func (s *Store) WebhookProblems(ctx context.Context, limit int) ([]edge.WebhookRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, type, received, payment, new_state, problem FROM webhook_events WHERE problem != '' ORDER BY received DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []edge.WebhookRecord
-	for rows.Next() {
+	return queryAll(ctx, s.db, func(r scanner) (edge.WebhookRecord, error) {
 		var w edge.WebhookRecord
 		var at int64
-		if err := rows.Scan(&w.EventID, &w.Type, &at, &w.PaymentID, &w.To, &w.Problem); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&w.EventID, &w.Type, &at, &w.PaymentID, &w.To, &w.Problem)
 		w.Received = fromMS(at)
-		out = append(out, w)
-	}
-	return out, rows.Err()
+		return w, err
+	}, `SELECT id, type, received, payment, new_state, problem FROM webhook_events WHERE problem != '' ORDER BY received DESC LIMIT ?`, limit)
 }
 
 // Versions implements events.Source.
@@ -194,22 +172,14 @@ func (s *Store) Versions(ctx context.Context) (map[string]int64, error) {
 // Facts implements events.Source.
 func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, error) {
 	f := &events.Facts{}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE client_id = ? AND state NOT IN (?, ?) ORDER BY seq`,
-		clientID, events.PaymentPending, events.PaymentExpired)
+	ps, err := queryAll(ctx, s.db, func(r scanner) (events.Payment, error) {
+		p, err := scanPayment(r)
+		return p.Payment, err
+	}, `SELECT `+paymentCols+` FROM payments WHERE client_id = ? AND state NOT IN (?, ?) ORDER BY seq`, clientID, events.PaymentPending, events.PaymentExpired)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		f.Payments = append(f.Payments, p.Payment)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	f.Payments = ps
 	return f, s.quoteFacts(ctx, clientID, f)
 }
 

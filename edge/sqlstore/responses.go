@@ -118,23 +118,10 @@ func (s *Store) Requests(ctx context.Context, status string, limit int) ([]edge.
 	}
 	q += ` ORDER BY at DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []edge.RequestRecord
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanRequest, q, args...)
 }
 
-func scanRequest(row interface{ Scan(...any) error }) (edge.RequestRecord, error) {
+func scanRequest(row scanner) (edge.RequestRecord, error) {
 	var r edge.RequestRecord
 	var data []byte
 	if err := row.Scan(&r.ClientID, &data, &r.Status); err != nil {
@@ -180,18 +167,14 @@ func (s *Store) SetRequestStatus(ctx context.Context, id, status string) error {
 
 // quoteFacts adds a client's approvals, change requests and work requests.
 func (s *Store) quoteFacts(ctx context.Context, clientID string, f *events.Facts) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT quote, version, page_sha, options, name, signature, terms, email, ip, ua, at FROM approvals WHERE client_id = ? ORDER BY at`, clientID)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	var err error
+	f.Approvals, err = queryAll(ctx, s.db, func(r scanner) (events.Approval, error) {
 		var a events.Approval
 		var opts string
 		var terms int
 		var at int64
-		if err := rows.Scan(&a.Quote, &a.Version, &a.PageSHA, &opts, &a.Name, &a.Signature, &terms, &a.Email, &a.IP, &a.UA, &at); err != nil {
-			rows.Close()
-			return err
+		if err := r.Scan(&a.Quote, &a.Version, &a.PageSHA, &opts, &a.Name, &a.Signature, &terms, &a.Email, &a.IP, &a.UA, &at); err != nil {
+			return a, err
 		}
 		for o := range strings.SplitSeq(opts, ",") {
 			if n, err := strconv.Atoi(o); err == nil {
@@ -199,43 +182,26 @@ func (s *Store) quoteFacts(ctx context.Context, clientID string, f *events.Facts
 			}
 		}
 		a.Terms, a.At = terms == 1, fromMS(at)
-		f.Approvals = append(f.Approvals, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT quote, version, message, email, at FROM change_requests WHERE client_id = ? ORDER BY id`, clientID)
+		return a, nil
+	}, `SELECT quote, version, page_sha, options, name, signature, terms, email, ip, ua, at FROM approvals WHERE client_id = ? ORDER BY at`, clientID)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	f.Changes, err = queryAll(ctx, s.db, func(r scanner) (events.ChangeRequest, error) {
 		var c events.ChangeRequest
 		var at int64
-		if err := rows.Scan(&c.Quote, &c.Version, &c.Message, &c.Email, &at); err != nil {
-			rows.Close()
-			return err
-		}
+		err := r.Scan(&c.Quote, &c.Version, &c.Message, &c.Email, &at)
 		c.At = fromMS(at)
-		f.Changes = append(f.Changes, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT client_id, data, status FROM requests WHERE client_id = ? ORDER BY at`, clientID)
+		return c, err
+	}, `SELECT quote, version, message, email, at FROM change_requests WHERE client_id = ? ORDER BY id`, clientID)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return err
-		}
-		f.Requests = append(f.Requests, r.Request)
-	}
-	return rows.Err()
+	f.Requests, err = queryAll(ctx, s.db, func(r scanner) (events.Request, error) {
+		rr, err := scanRequest(r)
+		return rr.Request, err
+	}, `SELECT client_id, data, status FROM requests WHERE client_id = ? ORDER BY at`, clientID)
+	return err
 }
 
 // CreatePending implements edge.Store: one pending client per email.
@@ -268,20 +234,11 @@ func (s *Store) CreatePending(ctx context.Context, pc events.PendingClient) (eve
 
 // Pending implements events.Source.
 func (s *Store) Pending(ctx context.Context) ([]events.PendingClient, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, email, name, phone, address, at FROM pending_clients ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []events.PendingClient
-	for rows.Next() {
+	return queryAll(ctx, s.db, func(r scanner) (events.PendingClient, error) {
 		var pc events.PendingClient
 		var at int64
-		if err := rows.Scan(&pc.ID, &pc.Email, &pc.Name, &pc.Phone, &pc.Address, &at); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&pc.ID, &pc.Email, &pc.Name, &pc.Phone, &pc.Address, &at)
 		pc.At = fromMS(at)
-		out = append(out, pc)
-	}
-	return out, rows.Err()
+		return pc, err
+	}, `SELECT id, email, name, phone, address, at FROM pending_clients ORDER BY id`)
 }

@@ -222,7 +222,7 @@ func (s *Store) CreateToken(ctx context.Context, t edge.Token) error {
 
 const tokenCols = `hash, purpose, email, client_id, staff, next, created, expires`
 
-func scanToken(row interface{ Scan(...any) error }) (edge.Token, error) {
+func scanToken(row scanner) (edge.Token, error) {
 	var t edge.Token
 	var created, expires int64
 	err := row.Scan(&t.Hash, &t.Purpose, &t.Email, &t.ClientID, &t.Staff, &t.Next, &created, &expires)
@@ -317,22 +317,13 @@ func (s *Store) Activity(ctx context.Context) ([]edge.ContactActivity, error) {
 
 // Delegations implements edge.Store.
 func (s *Store) Delegations(ctx context.Context, limit int) ([]edge.Login, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, client_id, staff, at, ip, ua FROM logins WHERE staff != '' ORDER BY at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []edge.Login
-	for rows.Next() {
+	return queryAll(ctx, s.db, func(r scanner) (edge.Login, error) {
 		var l edge.Login
 		var at int64
-		if err := rows.Scan(&l.Email, &l.ClientID, &l.Staff, &at, &l.IP, &l.UA); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&l.Email, &l.ClientID, &l.Staff, &at, &l.IP, &l.UA)
 		l.At = fromMS(at)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		return l, err
+	}, `SELECT email, client_id, staff, at, ip, ua FROM logins WHERE staff != '' ORDER BY at DESC LIMIT ?`, limit)
 }
 
 // SessionKeys implements edge.Store.
@@ -355,20 +346,32 @@ func (s *Store) SessionKeys(ctx context.Context, now time.Time, rotateAfter time
 }
 
 func (s *Store) sessionKeys(ctx context.Context) ([]edge.SessionKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, secret, created FROM session_keys ORDER BY created DESC`)
+	return queryAll(ctx, s.db, func(r scanner) (edge.SessionKey, error) {
+		var k edge.SessionKey
+		var created int64
+		err := r.Scan(&k.ID, &k.Secret, &created)
+		k.Created = fromMS(created)
+		return k, err
+	}, `SELECT id, secret, created FROM session_keys ORDER BY created DESC`)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []edge.SessionKey
+	var out []T
 	for rows.Next() {
-		var k edge.SessionKey
-		var created int64
-		if err := rows.Scan(&k.ID, &k.Secret, &created); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		k.Created = fromMS(created)
-		out = append(out, k)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
