@@ -27,9 +27,15 @@ type proc struct {
 
 func startHub(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return startHubEnv(t, dir, nil, args...)
+}
+
+// startHubEnv is startHub with more environment variables (NAME=value).
+func startHubEnv(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(hubBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HUB_KEYS=", "HUB_STATE=", "HUB_SMTP_URL=", "HUB_BASE_URL=")
+	cmd.Env = append(append(os.Environ(), "HUB_KEYS=", "HUB_STATE=", "HUB_SMTP_URL=", "HUB_BASE_URL="), env...)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
 	p := &proc{cmd: cmd, seen: make(chan string, 1000)}
