@@ -56,7 +56,15 @@ func startStripeMock(t *testing.T) string {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+			t.Errorf("stripe-mock stopped before the journeys ended (%v):\n%s", cmd.ProcessState, out.String())
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()

@@ -301,7 +301,8 @@ var clientJourney = []step{
 		},
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, j.root()+"requests/")
-			j.contains("page", pg.Main, "Your requests", "Side gate latch is broken", "no longer catches", "Morning")
+			j.contains("page", pg.Main, "Your requests", "Side gate latch is broken", "no longer catches", "Preferred: Dec 7, 2026 · Morning")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Received")
 			if loaded, src := j.imageLoaded(`main .request img[alt="Photo: gate-latch.png"]`); !loaded {
 				j.t.Errorf("the request's photo is not shown (src %q)", src)
 			}
@@ -358,6 +359,15 @@ var clientJourney = []step{
 			if pg.has(j.root() + "quotes/Q-1002/deposit") {
 				j.t.Error("the quote whose deposit is paid still has a Pay form")
 			}
+		},
+	},
+	{
+		name: "receipts",
+		do:   func(j *journey) error { return j.follow("nav", "Receipts") },
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"receipts/")
+			j.want("heading", pg.H1, "Receipts")
+			j.contains("page", pg.Main, "Deposit on quote Q-1002 · Card, paid online "+j.deposit)
 		},
 	},
 	signedOut("signed-out-okafor"),
@@ -592,6 +602,12 @@ func TestBrowserJourneys(t *testing.T) {
 				})
 				if stuck {
 					break
+				}
+			}
+			// What the journey did, the edge did without an error.
+			for _, l := range strings.Split(p.output(), "\n") {
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+					t.Errorf("hub edge logged: %s", l)
 				}
 			}
 		})
