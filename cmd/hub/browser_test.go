@@ -404,6 +404,15 @@ var clientJourney = []step{
 			j.want("badges", strings.Join(pg.Badges, ", "), "Changes requested")
 			j.contains("page", pg.Main, "History", "Changes requested by board@pearl-commons.example.org",
 				"Please quote the spring cleanup as a separate option.")
+			// The request's date, for machines too.
+			tm, err := chromedp.Run(j.ctx, chromedp.Evaluate[struct{ Text, ISO string }](
+				`(t => t ? {Text: t.innerText, ISO: t.dateTime} : {})(document.querySelector('main .history time'))`))
+			if err != nil {
+				j.t.Fatal(err)
+			}
+			if d, err := time.Parse("2006-01-02", tm.ISO); err != nil || !strings.HasPrefix(tm.Text, d.Format("Jan 2, 2006")) {
+				j.t.Errorf("the change request's date is %q with datetime=%q; want the same day", tm.Text, tm.ISO)
+			}
 		},
 	},
 	signedOut("signed-out-pearl-commons"),
