@@ -316,10 +316,7 @@ var clientJourney = []step{
 	{
 		name: "quote-options",
 		do: func(j *journey) error {
-			if err := j.follow("nav", "Quotes"); err != nil {
-				return err
-			}
-			if err := j.follow("main", "Backyard rain garden and native planting"); err != nil {
+			if err := j.openQuote("Backyard rain garden and native planting"); err != nil {
 				return err
 			}
 			before, err := chromedp.Run(j.ctx, chromedp.Text(chromedp.CSS(`form [data-deposit]`), chromedp.NodeVisible))
@@ -376,12 +373,7 @@ var clientJourney = []step{
 	signIn("board@pearl-commons.example.org", "pearl-commons-hoa", "2027 grounds maintenance agreement"),
 	{
 		name: "quote-changes",
-		do: func(j *journey) error {
-			if err := j.follow("nav", "Quotes"); err != nil {
-				return err
-			}
-			return j.follow("main", "2027 grounds maintenance agreement")
-		},
+		do:   func(j *journey) error { return j.openQuote("2027 grounds maintenance agreement") },
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, j.root()+"quotes/Q-1006/")
 			j.want("badges", strings.Join(pg.Badges, ", "), "Awaiting response")
@@ -460,6 +452,15 @@ func signedOut(name string) step {
 			j.signedIn(pg, false)
 		},
 	}
+}
+
+// openQuote opens the quote with this title from the Quotes page, as a
+// person would.
+func (j *journey) openQuote(title string) error {
+	if err := j.follow("nav", "Quotes"); err != nil {
+		return err
+	}
+	return j.follow("main", title)
 }
 
 // clickButton clicks the button with this text in <main>, as a person
