@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/generator/events"
 )
 
 // The browser tests drive Debian's Chromium (headless) through the real hub
@@ -38,15 +41,20 @@ var viewports = []viewport{
 	{name: "desktop", width: 1366, height: 900, scale: 1},
 }
 
-// journey is one person's session in one tab.
+// journey is people's sessions, one after another, in one tab, against a
+// hub of the journey's own (its payments and approvals are its own).
 type journey struct {
-	t      *testing.T
+	t      *testing.T      // the step's
 	ctx    context.Context // the tab
+	touch  bool            // the tab has a touch screen (a finger draws the signature)
 	hub    *proc
-	dir    string // the hub's working folder (its outbox is under .hub/state)
+	dir    string // the hub's working folder (its outbox and state are under .hub/state)
 	base   string // http://127.0.0.1:PORT
-	email  string // the contact who signs in
+	email  string // the contact signed in (or signing in)
 	client string // their client ID; the hub is at /c/CLIENT/
+
+	payment edge.PaymentRecord // the last payment made through Stripe Checkout
+	deposit string             // the deposit the quote form showed before approving
 }
 
 // root is the client's hub, as a path.
@@ -127,14 +135,17 @@ type step struct {
 }
 
 // clientJourney: a client signs in through the landing page's form and the
-// emailed link, looks at a quote awaiting their response, an invoice with a
-// balance, a portal and the requests page, and signs out.
+// emailed link, looks at a quote awaiting their response and approves it
+// with a drawn signature, downloads an invoice's PDF and pays its balance
+// (through stripe-mock), sees the receipt, a portal, sends a request with a
+// photo and signs out. Then a second client approves a quote and pays its
+// deposit in one go, and a third asks for changes to a quote.
 //
-// To add a journey step (approving the quote with a drawn signature, paying
-// the invoice through stripe-mock, downloading a PDF, sending a request),
-// insert a step after the page it starts from: open or follow to get there,
-// act with chromedp actions on j.ctx, and check the page it leads to. Each
-// step gets its screenshot and accessibility check without more code.
+// To add a journey step, insert it after the page it starts from: open or
+// follow to get there, act with chromedp actions on j.ctx, and check the
+// page it leads to. Each step gets its screenshot and accessibility check
+// without more code. Each viewport's journey has a hub of its own, so each
+// approves and pays the same documents.
 var clientJourney = []step{
 	{
 		name: "landing",
@@ -185,10 +196,84 @@ var clientJourney = []step{
 	},
 	menuPage("Quotes", "quotes/", "Quote Q-1009", "Quote Q-1001"),
 	document("quote", "Winter planters and holiday lighting", "quotes/Q-1009/", "Quote Q-1009", "Awaiting response",
-		"Valid until", "Winter planter refresh", "Deposit due on approval"),
+		"Valid until", "Winter planter refresh", "Deposit due on approval", "Approve this quote", "Request changes"),
+	{
+		// Approve with the typed name and a drawn signature; the deposit is
+		// left to pay later.
+		name: "quote-approved",
+		do: func(j *journey) error {
+			if err := chromedp.Do(j.ctx, chromedp.SendKeys(chromedp.ID("sig-name"), "Dana Whitfield")); err != nil {
+				return err
+			}
+			if err := j.drawSignature(); err != nil {
+				return err
+			}
+			return j.clickButton("Approve, pay later")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"quotes/Q-1009/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Approved")
+			j.contains("page", pg.Main, "Approved by Dana Whitfield (dana@whitfield-dental.example)", "Deposit due", "Pay ")
+			if pg.has(j.root() + "quotes/Q-1009/approve") {
+				j.t.Error("the approved quote still has the approval form")
+			}
+			if loaded, src := j.imageLoaded(`main img.signature`); !loaded {
+				j.t.Errorf("the drawn signature is not shown (img.signature src %.80q)", src)
+			}
+		},
+	},
 	menuPage("Invoices", "invoices/", "Invoice INV-2001", "Invoice INV-2005"),
 	document("invoice", "Front courtyard renovation", "invoices/INV-2001/", "Invoice INV-2001", "Partially paid",
 		"Balance due", "$5,806.25", "Payments"),
+	{
+		name: "invoice-pdf",
+		do:   func(j *journey) error { return nil }, // fetched in check, from the invoice page
+		check: func(j *journey, pg page) {
+			d, err := j.fetchDownload()
+			if err != nil {
+				j.t.Fatal(err)
+			}
+			j.want("PDF link", d.Path, j.root()+"invoices/INV-2001/INV-2001.pdf")
+			if !d.Download || d.Status != 200 || d.Type != "application/pdf" || d.Magic != "%PDF-" || d.Size < 2000 {
+				j.t.Errorf("Download PDF = %+v; want a download link to a PDF (200, application/pdf, %%PDF-, 2 kB or more)", d)
+			}
+		},
+	},
+	{
+		name: "invoice-paid",
+		do: func(j *journey) error {
+			return j.pay(`//main//form[contains(@action, "/pay")]//button[normalize-space(.)="Pay online"]`, "INV-2001", "invoices/INV-2001/")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"invoices/INV-2001/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Paid")
+			j.want("amount paid", fmt.Sprint(j.payment.Amount), "580625")
+			j.contains("page", pg.Main, "Balance due $0.00", "$5,806.25")
+			if pg.has(j.root() + "invoices/INV-2001/pay") {
+				j.t.Error("the paid invoice still has the Pay online form")
+			}
+		},
+	},
+	{
+		name: "receipt",
+		do: func(j *journey) error {
+			href := fmt.Sprintf("%sreceipts/INV-2001-P%d/", j.root(), j.payment.Seq)
+			links, err := chromedp.Run(j.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main a[href*="/receipts/"]')].map(a => a.getAttribute('href'))`))
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(links, href) {
+				return fmt.Errorf("the invoice links to the receipts %q; want %s", links, href)
+			}
+			// The date is what shows of the link (the rest is for screen readers).
+			return j.click(fmt.Sprintf(`main a[href=%q] time`, href))
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, fmt.Sprintf("%sreceipts/INV-2001-P%d/", j.root(), j.payment.Seq))
+			j.want("heading", pg.H1, "Receipt for INV-2001")
+			j.contains("page", pg.Main, "Amount paid $5,806.25", "pi_"+j.payment.ID, "Front courtyard renovation")
+		},
+	},
 	menuPage("Portals", "portals/", "Front courtyard renovation", "Seasonal care guide"),
 	{
 		name: "portal",
@@ -198,17 +283,191 @@ var clientJourney = []step{
 			j.want("heading", pg.H1, "Front courtyard renovation")
 		},
 	},
-	menuPage("Requests", "requests/"),
-	// More steps go here (see the comment above clientJourney).
+	menuPage("Requests", "requests/", "New request"),
 	{
-		name: "signed-out",
+		name: "request-sent",
+		do: func(j *journey) error {
+			err := chromedp.Do(j.ctx,
+				chromedp.SendKeys(chromedp.ID("r-title"), "Side gate latch is broken"),
+				chromedp.SendKeys(chromedp.ID("r-details"), "The latch on the side gate by the bins no longer catches. Photo attached."),
+				chromedp.SetValue(chromedp.ID("r-date1"), "2026-12-07"),
+				chromedp.SetValue(chromedp.ID("r-time"), "morning"),
+				chromedp.SetUploadFiles(chromedp.ID("r-photos"), []string{photo(j.t, "gate-latch.png")}),
+			)
+			if err != nil {
+				return err
+			}
+			return j.clickButton("Send request")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"requests/")
+			j.contains("page", pg.Main, "Your requests", "Side gate latch is broken", "no longer catches", "Preferred: Dec 7, 2026 · Morning")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Received")
+			if loaded, src := j.imageLoaded(`main .request img[alt="Photo: gate-latch.png"]`); !loaded {
+				j.t.Errorf("the request's photo is not shown (src %q)", src)
+			}
+		},
+	},
+	signedOut("signed-out"),
+
+	// A second client approves a quote, with an optional item, and pays its
+	// deposit in one go.
+	signIn("ngozi.okafor@example.com", "okafor-residence", "Backyard rain garden and native planting"),
+	{
+		name: "quote-options",
+		do: func(j *journey) error {
+			if err := j.openQuote("Backyard rain garden and native planting"); err != nil {
+				return err
+			}
+			before, err := chromedp.Run(j.ctx, chromedp.Text(chromedp.CSS(`form [data-deposit]`), chromedp.NodeVisible))
+			if err != nil {
+				return err
+			}
+			if err := chromedp.Do(j.ctx, chromedp.Click(`//main//label[contains(., "Western red cedar bench")]/input`, chromedp.NodeVisible)); err != nil {
+				return err
+			}
+			// hub.js updates the deposit to include the bench.
+			j.deposit, err = chromedp.Run(j.ctx, chromedp.Poll[string](fmt.Sprintf(
+				`(d => d !== %q && d)(document.querySelector('form [data-deposit]').textContent)`, before), chromedp.WithPollingTimeout(5*time.Second)))
+			return err
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"quotes/Q-1002/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Awaiting response")
+			j.contains("page", pg.Main, "deposit on approval: "+j.deposit)
+			if !pg.has(j.root() + "quotes/Q-1002/approve") {
+				j.t.Errorf("forms = %v; want the approval form", pg.Forms)
+			}
+		},
+	},
+	{
+		name: "deposit-paid",
+		do: func(j *journey) error {
+			if err := chromedp.Do(j.ctx, chromedp.SendKeys(chromedp.ID("sig-name"), "Ngozi Okafor")); err != nil {
+				return err
+			}
+			return j.pay(`//main//button[normalize-space(.)="Approve & pay deposit"]`, "Q-1002", "quotes/Q-1002/")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"quotes/Q-1002/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Approved")
+			j.want("payment", j.payment.Kind, events.ForDeposit)
+			j.contains("page", pg.Main, "Deposit paid "+j.deposit, "Approved by Ngozi Okafor", "Optional items chosen:", "Western red cedar bench")
+			if pg.has(j.root() + "quotes/Q-1002/deposit") {
+				j.t.Error("the quote whose deposit is paid still has a Pay form")
+			}
+		},
+	},
+	{
+		name: "receipts",
+		do:   func(j *journey) error { return j.follow("nav", "Receipts") },
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"receipts/")
+			j.want("heading", pg.H1, "Receipts")
+			j.contains("page", pg.Main, "Deposit on quote Q-1002 · Card, paid online "+j.deposit)
+		},
+	},
+	signedOut("signed-out-okafor"),
+
+	// A third client asks for changes to a quote.
+	signIn("board@pearl-commons.example.org", "pearl-commons-hoa", "2027 grounds maintenance agreement"),
+	{
+		name: "quote-changes",
+		do:   func(j *journey) error { return j.openQuote("2027 grounds maintenance agreement") },
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"quotes/Q-1006/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Awaiting response")
+			j.contains("page", pg.Main, "Request changes")
+		},
+	},
+	{
+		name: "changes-requested",
+		do: func(j *journey) error {
+			err := chromedp.Do(j.ctx,
+				chromedp.Click(`//main//summary[normalize-space(.)="Request changes"]`, chromedp.NodeVisible),
+				chromedp.SendKeys(chromedp.ID("changes-message"), "Please quote the spring cleanup as a separate option."))
+			if err != nil {
+				return err
+			}
+			return j.clickButton("Send change request")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"quotes/Q-1006/")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Changes requested")
+			j.contains("page", pg.Main, "History", "Changes requested by board@pearl-commons.example.org",
+				"Please quote the spring cleanup as a separate option.")
+			// The request's date, for machines too.
+			tm, err := chromedp.Run(j.ctx, chromedp.Evaluate[struct{ Text, ISO string }](
+				`(t => t ? {Text: t.innerText, ISO: t.dateTime} : {})(document.querySelector('main .history time'))`))
+			if err != nil {
+				j.t.Fatal(err)
+			}
+			if d, err := time.Parse("2006-01-02", tm.ISO); err != nil || !strings.HasPrefix(tm.Text, d.Format("Jan 2, 2006")) {
+				j.t.Errorf("the change request's date is %q with datetime=%q; want the same day", tm.Text, tm.ISO)
+			}
+		},
+	},
+	signedOut("signed-out-pearl-commons"),
+}
+
+// signIn is a step in which another client signs in through the landing
+// page's form and the emailed link, and lands on their home page, which
+// shows the texts.
+func signIn(email, client string, texts ...string) step {
+	return step{
+		name: "sign-in-" + client,
+		do: func(j *journey) error {
+			j.email, j.client = email, client
+			if err := j.open("/"); err != nil {
+				return err
+			}
+			if err := chromedp.Do(j.ctx, chromedp.SendKeys(chromedp.ID("email"), email)); err != nil {
+				return err
+			}
+			if err := j.click(`form[action="/login"] button`); err != nil {
+				return err
+			}
+			if err := j.open(outboxLink(j.t, j.hub, j.dir, email)); err != nil {
+				return err
+			}
+			return j.click(`main form button`)
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root())
+			j.want("heading", pg.H1, "Home")
+			j.contains("page", pg.Main, texts...)
+			j.signedIn(pg, true)
+		},
+	}
+}
+
+// signedOut is a step (named name) that signs out, back to the landing page.
+func signedOut(name string) step {
+	return step{
+		name: name,
 		do:   func(j *journey) error { return j.click(`form[action="/logout"] button`) },
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, "/")
 			j.want("heading", pg.H1, "Greenleaf Gardens")
 			j.signedIn(pg, false)
 		},
-	},
+	}
+}
+
+// openQuote opens the quote with this title from the Quotes page, as a
+// person would.
+func (j *journey) openQuote(title string) error {
+	if err := j.follow("nav", "Quotes"); err != nil {
+		return err
+	}
+	return j.follow("main", title)
+}
+
+// clickButton clicks the button with this text in <main>, as a person
+// would, and waits for the page it leads to.
+func (j *journey) clickButton(text string) error {
+	_, err := chromedp.RunResponse(j.ctx, chromedp.Click(fmt.Sprintf(`//main//button[normalize-space(.)=%q]`, text), chromedp.NodeVisible))
+	return err
 }
 
 // menuPage is a step that opens a page of the hub's main menu: its path
@@ -267,21 +526,14 @@ func (j *journey) contains(what, got string, wants ...string) {
 	}
 }
 
-// TestBrowserJourneys runs clientJourney in headless Chromium against `hub
-// edge` serving a build of content/, at each viewport in a tab of its own
-// (its own cookies) of one browser.
+// TestBrowserJourneys runs clientJourney in headless Chromium at each
+// viewport, at the same time, each in a tab of its own (its own cookies) of
+// one browser and against a hub of its own: `hub edge -content` serving a
+// build of content/, with online payments through stripe-mock.
 func TestBrowserJourneys(t *testing.T) {
 	chromium := browserPath(t)
 	axe := axeScript(t)
-
-	dir := t.TempDir()
-	copyContent(t, filepath.Join(dir, "content"))
-	if r := hub(t, dir, "build"); r.code != 0 {
-		t.Fatalf("hub build = %d\n%s", r.code, r.stderr)
-	}
-	base := "http://" + freeAddr(t)
-	p := startHub(t, dir, "edge", "-addr", strings.TrimPrefix(base, "http://"), "-base-url", base)
-	p.await(t, `hub edge serving`)
+	stripeAPI := startStripeMock(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
 		// Only the hub is reached: other hosts (a portal's video and
@@ -290,12 +542,14 @@ func TestBrowserJourneys(t *testing.T) {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses to run as root
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // about 30s on an idle machine
-	defer cancel()
+	// The viewports' journeys run in parallel, after this function returns:
+	// the browser is stopped by cleanups, which run after them.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // about a minute on an idle machine
+	t.Cleanup(cancel)
 	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
+	t.Cleanup(cancel)
 	browser, cancel := chromedp.NewContext(ctx)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(browser); err != nil { // starts the browser
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
@@ -304,8 +558,11 @@ func TestBrowserJourneys(t *testing.T) {
 	if a := os.Getenv("HUB_ARTIFACTS"); a != "" {
 		shots = filepath.Join(a, "screenshots")
 	}
+	t.Logf("screenshots in %s", shots)
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
+			t.Parallel()
+			p, dir, base := startJourneyHub(t, stripeAPI)
 			tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 			defer cancel()
 			emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
@@ -316,14 +573,19 @@ func TestBrowserJourneys(t *testing.T) {
 				t.Fatal(err)
 			}
 			console := watchConsole(t, tab, base)
+			stubCheckout(t, tab)
 			folder := filepath.Join(shots, vp.name)
 			if err := os.MkdirAll(folder, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			j := &journey{ctx: tab, touch: vp.mobile, hub: p, dir: dir, base: base, email: "dana@whitfield-dental.example", client: "whitfield-dental"}
 			for i, s := range clientJourney {
 				stuck := false // the step's actions failed: later steps cannot start
 				t.Run(s.name, func(t *testing.T) {
-					j := &journey{t: t, ctx: tab, hub: p, dir: dir, base: base, email: "dana@whitfield-dental.example", client: "whitfield-dental"}
+					// A step that waits for what never comes fails alone.
+					ctx, cancel := context.WithTimeout(tab, time.Minute)
+					defer cancel()
+					j.t, j.ctx = t, ctx
 					if err := s.do(j); err != nil {
 						stuck = true
 						t.Fatal(err)
@@ -352,9 +614,14 @@ func TestBrowserJourneys(t *testing.T) {
 					break
 				}
 			}
+			// What the journey did, the edge did without an error.
+			for _, l := range strings.Split(p.output(), "\n") {
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+					t.Errorf("hub edge logged: %s", l)
+				}
+			}
 		})
 	}
-	t.Logf("screenshots in %s", shots)
 }
 
 // browserPath is Debian's Chromium, or a skip (a failure with
