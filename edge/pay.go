@@ -198,7 +198,7 @@ func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *ht
 		return Errorf(EUnavailable, "The payment page could not be opened just now. Please try again in a minute.")
 	}
 	exp := sess.ExpiresAt
-	if exp.IsZero() || exp.After(now.Add(24*time.Hour)) {
+	if exp.IsZero() || exp.Before(now) || exp.After(now.Add(24*time.Hour)) { // not a sensible expiry: assume ours
 		exp = now.Add(checkoutTTL)
 	}
 	rec := PaymentRecord{

@@ -177,7 +177,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	if f.Get("pay_deposit") == "yes" && now.Due > 0 && s.cfg.Checkout != nil && site.OnlinePayments {
 		if err := s.startCheckout(ctx, w, r, c, now, events.ForDeposit, "full", ""); err != nil {
 			s.log.Warn("deposit payment after approval", "client", c.Client, "quote", doc.Number, "err", err)
-			http.Redirect(w, r, back, http.StatusSeeOther)
+			s.renderPage(w, r, StatusOf(ErrorCode(err)), "Quote approved", depositNotStartedTmpl, struct{ Doc, Back, Why string }{doc.Number, back, ErrorMessage(err)})
 		}
 		return
 	}
@@ -185,6 +185,12 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 }
 
 // truncate cuts s to at most n bytes, on a character boundary.
+var depositNotStartedTmpl = mustPage(`<div class="panel stack">
+<p><strong>Quote {{.Doc}} is approved.</strong> Thank you! We have emailed you the details.</p>
+<p>The deposit payment could not be started: {{.Why}} You can pay the deposit from the quote page.</p>
+<p><a class="btn" href="{{.Back}}">Back to quote {{.Doc}}</a></p>
+</div>`)
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -517,3 +517,22 @@ func pdfText(t *testing.T, b []byte) string {
 	}
 	return strings.Join(strings.Fields(string(out)), " ")
 }
+
+// TestApproveDepositWhenStripeFails: the approval stands and the client is
+// told the deposit payment did not start.
+func TestApproveDepositWhenStripeFails(t *testing.T) {
+	f, fs := newPayFixture(t, nil)
+	fs.mu.Lock()
+	fs.fail = true
+	fs.mu.Unlock()
+	c := f.login("whitfield-dental")
+	version, _ := f.quoteDoc("Q-1009")
+	r := f.do(c, "POST", "/c/whitfield-dental/quotes/Q-1009/approve", url.Values{"version": {version}, "name": {"Dana Whitfield"}, "pay_deposit": {"yes"}})
+	body := readBody(t, r)
+	if r.StatusCode != 503 || !strings.Contains(body, "is approved") || !strings.Contains(body, "could not be started") {
+		t.Errorf("approve & pay with Stripe down = %d\n%.600s", r.StatusCode, body)
+	}
+	if _, state := f.quoteDoc("Q-1009"); state != "approved" {
+		t.Errorf("Q-1009 = %s; want approved", state)
+	}
+}
