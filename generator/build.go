@@ -664,6 +664,9 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
 		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
 	}
+	if pdfs != nil {
+		pdfs.files, pdfs.dates = nil, nil // written: only the counts are kept for the build's summary
+	}
 	return cs, true, pages, pdfs, nil, nil
 }
 
