@@ -66,12 +66,7 @@ func (k *keyedMutex) lock(key string) func() {
 // money formats an amount in the site's currency and locale.
 func (s *Server) money(a int64) string {
 	site := s.build.Load().Directory.Site
-	cur, ok := money.LookupCurrency(site.Currency)
-	loc, ok2 := money.LookupLocale(site.Locale)
-	if !ok || !ok2 {
-		return fmt.Sprintf("%d %s (minor units)", a, site.Currency)
-	}
-	return loc.Format(money.Amount(a), cur)
+	return money.FormatIn(money.Amount(a), site.Currency, site.Locale)
 }
 
 // clientDoc finds the session's own visible document of kind.
@@ -390,10 +385,7 @@ func (s *Server) afterPayment(p PaymentRecord) {
 	}
 	rows := [][2]string{{"Amount", amount}, {"For", what}, {"Reference", p.Reference}}
 	if p.State == events.PaymentPaid {
-		id := fmt.Sprintf("%s-P%d", p.Document, p.Seq)
-		if p.Kind == events.ForDeposit {
-			id = fmt.Sprintf("%s-D%d", p.Document, p.Seq)
-		}
+		id := p.ReceiptID()
 		s.notify(Notice{To: Address{Email: p.Email}, Subject: fmt.Sprintf("Receipt: %s paid to %s", amount, site.Name),
 			Intro: fmt.Sprintf("Thank you: we received your payment of %s for %s.", amount, what), Rows: rows,
 			Path: "/c/" + p.ClientID + "/receipts/" + id + "/", Button: "View your receipt"})

@@ -65,13 +65,7 @@ var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 func readRequestForm(r *http.Request) (requestForm, error) {
 	var rf requestForm
-	f := r.MultipartForm
-	get := func(k string) string {
-		if f != nil && len(f.Value[k]) > 0 {
-			return f.Value[k][0]
-		}
-		return r.PostForm.Get(k)
-	}
+	get := r.PostForm.Get // multipart values are in PostForm too
 	var ok bool
 	if rf.title, ok = cleanText(get("title"), false); !ok {
 		return rf, Errorf(EInvalid, "“What do you need?” has characters we cannot keep. Please type it again.")
@@ -103,7 +97,7 @@ func readRequestForm(r *http.Request) (requestForm, error) {
 	if rf.property, ok = cleanText(get("property"), false); !ok || utf8.RuneCountInString(rf.property) > 300 {
 		return rf, Errorf(EInvalid, "The property must be one of yours, or an address of at most 300 characters.")
 	}
-	if f != nil {
+	if f := r.MultipartForm; f != nil {
 		for _, fh := range f.File["photos"] {
 			if fh.Size == 0 && fh.Filename == "" {
 				continue // the empty file input of a form sent without photos
@@ -248,9 +242,6 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	req := events.Request{ID: newRequestID(), Title: rf.title, Details: rf.details, Dates: rf.dates, Time: rf.time, Property: rf.property,
 		Email: c.Subject, Status: events.RequestNew, At: s.now()}
 	nonce := formNonce(r, append([]string{"request", c.Client, rf.title, rf.details, rf.time, rf.property}, rf.dates...)...)
-	if v := r.MultipartForm; v != nil && len(v.Value["nonce"]) > 0 && v.Value["nonce"][0] != "" && len(v.Value["nonce"][0]) <= 64 {
-		nonce = "form:" + v.Value["nonce"][0]
-	}
 	dup, err := s.recordRequest(ctx, c.Client, nonce, req, rf.photos)
 	if err != nil {
 		s.errorPage(w, r, err)
@@ -335,12 +326,7 @@ func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
 	if !s.parseRequestBody(w, r) {
 		return
 	}
-	get := func(k string) string {
-		if f := r.MultipartForm; f != nil && len(f.Value[k]) > 0 {
-			return f.Value[k][0]
-		}
-		return r.PostForm.Get(k)
-	}
+	get := r.PostForm.Get     // multipart values are in PostForm too
 	if get("website") != "" { // the honeypot: people never see it, robots fill it in
 		s.log.Info("public request dropped by the honeypot", "ip", ip)
 		http.Redirect(w, r, "/request/sent/", http.StatusSeeOther)
@@ -373,9 +359,6 @@ func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
 	req := events.Request{ID: newRequestID(), Title: rf.title, Details: rf.details, Dates: rf.dates, Time: rf.time, Property: rf.property,
 		Email: email, Name: name, Phone: phone, Status: events.RequestNew, At: s.now()}
 	nonce := formNonce(r, append([]string{"public-request", email, rf.title, rf.details, rf.time, rf.property}, rf.dates...)...)
-	if f := r.MultipartForm; f != nil && len(f.Value["nonce"]) > 0 && f.Value["nonce"][0] != "" && len(f.Value["nonce"][0]) <= 64 {
-		nonce = "form:" + f.Value["nonce"][0]
-	}
 	b := s.build.Load()
 	client, fresh := "", false
 	if ids := b.ClientsOf(email); len(ids) > 0 {

@@ -301,7 +301,7 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	}
 	for _, op := range q.DepositPayments {
 		if op.State == events.PaymentPaid {
-			id := onlineReceiptID(op)
+			id := op.ReceiptID()
 			rv := &ReceiptView{ID: id, URL: root + "receipts/" + id + "/", Date: p.dateTime(op.Settled), DateISO: p.isoDate(op.Settled),
 				Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op), Reference: op.Reference, Online: true, QuoteNumber: q.Number, QuoteURL: v.URL, amount: money.Amount(op.Amount)}
 			if p.pdfs {
@@ -379,7 +379,7 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 			v.Processing = append(v.Processing, ProcessingView{Date: p.dateTime(op.Created), DateISO: p.isoDate(op.Created), Amount: p.money(money.Amount(op.Amount)), Method: onlineMethod(op)})
 			continue
 		}
-		all = append(all, paid{id: onlineReceiptID(op), date: p.dateTime(op.Settled), iso: p.isoDate(op.Settled), method: onlineMethod(op), ref: op.Reference, amount: money.Amount(op.Amount), online: true})
+		all = append(all, paid{id: op.ReceiptID(), date: p.dateTime(op.Settled), iso: p.isoDate(op.Settled), method: onlineMethod(op), ref: op.Reference, amount: money.Amount(op.Amount), online: true})
 	}
 	slices.SortStableFunc(all, func(a, b paid) int { return cmp.Compare(a.iso, b.iso) })
 	if p.pdfs {
@@ -421,15 +421,6 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 		}
 	}
 	return v
-}
-
-// onlineReceiptID numbers an online payment's receipt by the document it
-// paid and the payment's place among the client's payments.
-func onlineReceiptID(op events.Payment) string {
-	if op.Kind == events.ForDeposit {
-		return fmt.Sprintf("%s-D%d", op.Document, op.Seq)
-	}
-	return fmt.Sprintf("%s-P%d", op.Document, op.Seq)
 }
 
 func onlineMethod(op events.Payment) string {

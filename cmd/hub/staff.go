@@ -21,12 +21,7 @@ import (
 
 // formatMoney writes minor units in the site's currency and locale.
 func formatMoney(site bundle.DirSite, amount int64, currency string) string {
-	cur, ok := money.LookupCurrency(currency)
-	loc, ok2 := money.LookupLocale(site.Locale)
-	if !ok || !ok2 {
-		return fmt.Sprintf("%d (minor units) %s", amount, currency)
-	}
-	return loc.Format(money.Amount(amount), cur)
+	return money.FormatIn(money.Amount(amount), currency, site.Locale)
 }
 
 func when(t time.Time) string {

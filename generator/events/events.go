@@ -6,6 +6,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -89,6 +90,17 @@ type Payment struct {
 	Email     string // the contact who paid
 	Created   time.Time
 	Settled   time.Time // when it became paid (or failed); zero before
+}
+
+// ReceiptID names the receipt of a settled payment: the document it paid
+// and its place among the client's payments ("INV-2001-P3"; deposits
+// "Q-1002-D2"). The generator publishes the receipt there; the edge links
+// to it in the receipt email.
+func (p Payment) ReceiptID() string {
+	if p.Kind == ForDeposit {
+		return fmt.Sprintf("%s-D%d", p.Document, p.Seq)
+	}
+	return fmt.Sprintf("%s-P%d", p.Document, p.Seq)
 }
 
 // Approval is a client's approval of a quote: the evidence of what was

@@ -186,3 +186,15 @@ func (l Locale) Date(t time.Time) string {
 	}
 	return b.String()
 }
+
+// FormatIn formats minor units of the currency code in the locale tag,
+// for callers that hold the codes (the edge, staff commands). Unknown codes
+// give the plain number and the code, never an error.
+func FormatIn(a Amount, currency, locale string) string {
+	cur, ok := LookupCurrency(currency)
+	loc, ok2 := LookupLocale(locale)
+	if !ok || !ok2 {
+		return fmt.Sprintf("%d (minor units) %s", a, currency)
+	}
+	return loc.Format(a, cur)
+}
