@@ -65,6 +65,9 @@ type Options struct {
 	// PayOnline overrides site.yaml's settings.online_payments: nil keeps
 	// it; false shows how to pay offline (there are no Stripe keys).
 	PayOnline *bool
+	// Waiting, when set, is called when the build has to wait for another
+	// build of the same output to finish.
+	Waiting func()
 }
 
 // Result sums up a build.
@@ -151,12 +154,19 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	return NewBuilder(opt).Build(ctx, nil)
 }
 
-// Builder builds the same site again and again (hub serve): it keeps what
-// the last build recorded in memory and can be told which files changed,
-// so that a rebuild after one saved file looks at that file's client only.
+// Builder builds the same site again and again (hub serve, the edge): it
+// keeps what the last build recorded in memory and can be told which files
+// changed, so that a rebuild after one saved file looks at that file's
+// client only.
+//
+// The state on disk is the one truth. Every build takes the output's lock
+// (another process may be building the same output: hub build beside a
+// running edge) and, if the state on disk is not the one this Builder wrote
+// last, reads it from disk and looks at every client.
 type Builder struct {
 	opt     Options
 	old     *state          // after the last successful build; nil: read it from disk
+	stamp   stateStamp      // the state files as they were after that build
 	pending map[string]bool // changed paths not yet built successfully
 }
 
@@ -168,24 +178,55 @@ func NewBuilder(opt Options) *Builder { return &Builder{opt: opt, pending: map[s
 // are looked at, as by hub build).
 func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) {
 	opt := b.opt
+	dirs := OutputDirs(opt.Out)
+	unlock, err := lockOutput(ctx, dirs, opt.Waiting)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
-	hint := changed != nil && b.old != nil
 	for _, p := range changed {
 		if abs, err := filepath.Abs(p); err == nil {
 			b.pending[abs] = true
 		}
 	}
+	if b.old != nil && b.stamp != readStamp(dirs.State) {
+		b.old = nil // another build wrote the output since: start from its state
+	}
+	hint := changed != nil && b.old != nil
 	res, next, err := build(ctx, opt, b.old, hint, b.pending)
 	if err != nil {
+		b.old = nil // what the failed build left is read from disk next time
 		return nil, err
 	}
 	if next != nil {
-		b.old = next
+		b.old, b.stamp = next, readStamp(dirs.State)
 	}
 	clear(b.pending)
 	return res, nil
+}
+
+// stateStamp identifies the state files' contents without reading them:
+// every build that changes the state replaces state.gob (a new inode) or
+// appends to state.gob.log (a new size).
+type stateStamp struct{ base, log fileID }
+
+type fileID struct {
+	ino, size uint64
+	mtime     int64
+}
+
+func readStamp(file string) stateStamp {
+	id := func(p string) fileID {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fileID{}
+		}
+		return fileID{ino: inode(fi), size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
+	}
+	return stateStamp{base: id(file), log: id(file + ".log")}
 }
 
 // build does one build. With hint, old is what the last build recorded and
@@ -988,13 +1029,17 @@ func swapLink(link, target string) error {
 }
 
 // collect removes generations and bundles that neither the new nor the
-// previous generation uses (a reader may still be in the previous one).
+// previous generation uses (a reader may still be in the previous one). A
+// bundle that a kept generation's link names is kept whatever the states
+// say: what is published is the truth.
 func collect(dirs Dirs, old, next *state) {
 	keep := map[string]bool{next.Gen: true, old.Gen: true}
+	removed := false
 	if entries, err := os.ReadDir(dirs.Gens); err == nil {
 		for _, e := range entries {
 			if !keep[e.Name()] {
 				os.RemoveAll(filepath.Join(dirs.Gens, e.Name()))
+				removed = true
 			}
 		}
 	}
@@ -1005,16 +1050,27 @@ func collect(dirs Dirs, old, next *state) {
 	for _, e := range ids {
 		id := e.Name()
 		n, o := next.Clients[id], old.Clients[id]
-		switch {
-		case n == nil && o == nil:
+		if !removed && n != nil && o != nil && n.Key == o.Key {
+			continue // unchanged, and no generation went: nothing new to collect
+		}
+		inUse := map[string]bool{}
+		for _, s := range []*clientState{n, o} {
+			if s != nil {
+				inUse[s.Key] = true
+			}
+		}
+		for gen := range keep {
+			if t, err := os.Readlink(filepath.Join(dirs.Gens, gen, "site", "c", id)); err == nil {
+				inUse[filepath.Base(t)] = true
+			}
+		}
+		if len(inUse) == 0 {
 			os.RemoveAll(filepath.Join(dirs.Bundles, id))
 			continue
-		case n != nil && o != nil && n.Key == o.Key:
-			continue // unchanged: nothing new to collect
 		}
 		keys, _ := os.ReadDir(filepath.Join(dirs.Bundles, id))
 		for _, k := range keys {
-			if (n == nil || k.Name() != n.Key) && (o == nil || k.Name() != o.Key) {
+			if !inUse[k.Name()] {
 				os.RemoveAll(filepath.Join(dirs.Bundles, id, k.Name()))
 			}
 		}

@@ -1,0 +1,187 @@
+package generator
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/site"
+	"github.com/hubhq/hub/themes"
+)
+
+// checkPublished fails unless the output verifies and every client link
+// leads to a bundle with its signature.
+func checkPublished(t *testing.T, step string, out, keys string) {
+	t.Helper()
+	ks, err := bundle.LoadKeySet(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(out, ks)
+	if err != nil {
+		t.Fatalf("%s: Verify: %v", step, err)
+	}
+	for _, f := range rep.Failures {
+		t.Errorf("%s: hub verify: %v", step, f)
+	}
+	links, _ := filepath.Glob(filepath.Join(out, "c", "*"))
+	if len(links) == 0 {
+		t.Fatalf("%s: no client links", step)
+	}
+	for _, l := range links {
+		if _, err := os.Stat(filepath.Join(l, bundle.SignatureName)); err != nil {
+			t.Errorf("%s: client %s: %v", step, filepath.Base(l), err)
+		}
+	}
+}
+
+// TestStaffBuildsAndEdgeRebuilds is issue 11's first defect: the edge's
+// long-lived Builder rebuilds one client after a fact while staff run
+// hub build in between (site-wide and single-client changes). The edge's
+// builder must start from the state on disk, and no bundle that the
+// published output names may be removed.
+func TestStaffBuildsAndEdgeRebuilds(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	opt := Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow}
+	ctx := context.Background()
+	staff := func(step string) {
+		t.Helper()
+		if _, err := Build(ctx, opt); err != nil {
+			t.Fatalf("%s: hub build: %v", step, err)
+		}
+		checkPublished(t, step, e.out, e.keys)
+	}
+	edgeBuilder := NewBuilder(opt)
+	edgeClient := filepath.Join(content, "clients", "okafor-residence")
+	edge := func(step string) {
+		t.Helper()
+		// A fact for okafor-residence: the edge rebuilds just that client.
+		f := filepath.Join(edgeClient, "client.yaml")
+		b, _ := os.ReadFile(f)
+		os.WriteFile(f, append(b, []byte("# "+step+"\n")...), 0o644)
+		if _, err := edgeBuilder.Build(ctx, []string{f}); err != nil {
+			t.Fatalf("%s: edge rebuild: %v", step, err)
+		}
+		checkPublished(t, step, e.out, e.keys)
+	}
+	cfg := filepath.Join(content, site.ConfigFile)
+	orig, _ := os.ReadFile(cfg)
+
+	staff("first build")
+	edge("first request")
+	os.WriteFile(cfg, bytes.Replace(orig, []byte("phone: "), []byte("phone: +1 "), 1), 0o644)
+	staff("phone changed")
+	other := filepath.Join(content, "clients", "lindqvist", "client.yaml")
+	ob, _ := os.ReadFile(other)
+	os.WriteFile(other, append(ob, []byte("# an update\n")...), 0o644)
+	staff("another client changed")
+	os.WriteFile(cfg, orig, 0o644)
+	staff("phone restored")
+	edge("second request")
+	edge("third request")
+	staff("staff again")
+}
+
+// TestBuildsInterleaved runs staff builds (site-wide and one client) and
+// edge rebuilds at the same time: builds take turns on the output's lock,
+// and after each one the published output is whole.
+func TestBuildsInterleaved(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	opt := Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow, Workers: 1}
+	ctx := context.Background()
+	if _, err := Build(ctx, opt); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(content, site.ConfigFile)
+	orig, _ := os.ReadFile(cfg)
+	edgeBuilder := NewBuilder(opt)
+	var mu sync.Mutex // content edits only; builds lock the output themselves
+	edit := func(f string, fn func([]byte) []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		b, _ := os.ReadFile(f)
+		// Replaced whole, as editors and git do: a build never reads half a file.
+		if err := bundle.WriteFileAtomic(f, fn(b), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	const rounds = 4
+	wg.Add(2)
+	go func() { // staff
+		defer wg.Done()
+		for i := range rounds {
+			edit(cfg, func([]byte) []byte {
+				if i%2 == 0 {
+					return bytes.Replace(orig, []byte("phone: "), []byte("phone: +1 "), 1)
+				}
+				return orig
+			})
+			if _, err := Build(ctx, opt); err != nil {
+				errs <- err
+			}
+			f := filepath.Join(content, "clients", "lindqvist", "client.yaml")
+			edit(f, func(b []byte) []byte { return append(b, []byte("# staff\n")...) })
+			if _, err := Build(ctx, opt); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	go func() { // the edge
+		defer wg.Done()
+		f := filepath.Join(content, "clients", "okafor-residence", "client.yaml")
+		for range rounds * 2 {
+			edit(f, func(b []byte) []byte { return append(b, []byte("# fact\n")...) })
+			if _, err := edgeBuilder.Build(ctx, []string{f}); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	checkPublished(t, "after the builds", e.out, e.keys)
+	if _, err := edgeBuilder.Build(ctx, []string{filepath.Join(content, "clients", "okafor-residence", "client.yaml")}); err != nil {
+		t.Fatal(err)
+	}
+	checkPublished(t, "after one more edge rebuild", e.out, e.keys)
+}
+
+// TestCollectKeepsPublished: a state that does not name a bundle the
+// previous generation still links (a state written by another build, or
+// lost) must not get that bundle removed while readers may be in it.
+func TestCollectKeepsPublished(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	opt := Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow}
+	ctx := context.Background()
+	if _, err := Build(ctx, opt); err != nil {
+		t.Fatal(err)
+	}
+	prev, _ := filepath.EvalSymlinks(e.out)
+	dirs := OutputDirs(e.out)
+	st := readState(dirs.State)
+	st.Clients["lindqvist"].Key = "0123456789abcdef01234567" // not what is published
+	if err := writeState(dirs.State, st); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(content, site.ConfigFile)
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(b, []byte("phone: "), []byte("phone: +1 "), 1), 0o644)
+	if _, err := Build(ctx, opt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(prev, "c", "lindqvist", bundle.SignatureName)); err != nil {
+		t.Errorf("the previous generation's bundle of lindqvist was removed: %v", err)
+	}
+	checkPublished(t, "after the build", e.out, e.keys)
+}
