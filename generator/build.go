@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -96,6 +97,23 @@ type state struct {
 	Global  string // hash of what every client depends on
 	Gen     string
 	Clients map[string]*clientState
+	// Assets are the fingerprinted public assets the generation serves:
+	// its own, and those of earlier generations still within AssetGrace.
+	Assets map[string]assetUse
+}
+
+// AssetGrace is how long a fingerprinted asset (a stylesheet, a script,
+// an image, and their sidecars) stays servable after the last generation
+// that used it was replaced: a page loaded before a site-wide build still
+// gets its stylesheet. Each new generation carries the assets of the one
+// before (hard links) until they are this old.
+const AssetGrace = 7 * 24 * time.Hour
+
+// assetUse is one asset and the last build whose pages used it.
+type assetUse struct {
+	Size int64
+	SHA  string // hex
+	Used int64  // Unix seconds
 }
 
 type clientState struct {
@@ -346,7 +364,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	}
 
 	// Clients, in parallel.
-	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids))}
+	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids)), Assets: old.Assets}
 	type outcome struct {
 		id       string
 		cs       *clientState
@@ -496,7 +514,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	default:
 		// Site-wide change (config, theme, key, clients added or removed):
 		// a new generation, switched in with one rename.
-		gen, err := writeGeneration(dirs, next, public, dirSite, dirClients, w, key, ids)
+		gen, err := writeGeneration(dirs, old, next, public, dirSite, dirClients, w, key, ids, opt.Now)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -977,7 +995,7 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 
 // writeGeneration writes a new generation folder: public files, their
 // signed manifest, and a link per client to its bundle.
-func writeGeneration(dirs Dirs, next *state, public []outFile, dirSite bundle.DirSite, dirClients []json.RawMessage, w *writer, key *bundle.PrivateKey, ids []string) (string, error) {
+func writeGeneration(dirs Dirs, old, next *state, public []outFile, dirSite bundle.DirSite, dirClients []json.RawMessage, w *writer, key *bundle.PrivateKey, ids []string, now time.Time) (string, error) {
 	gen := time.Now().UTC().Format("20060102T150405.000000000")
 	gen = strings.ReplaceAll(gen, ".", "-")
 	dir := filepath.Join(dirs.Gens, gen)
@@ -995,6 +1013,9 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, dirSite bundle.Di
 	if err != nil {
 		return "", err
 	}
+	var kept []bundle.File
+	next.Assets, kept = keepAssets(dirs, old, tmp, entries, now)
+	entries = append(entries, kept...)
 	m := &bundle.Manifest{Client: "", Inputs: next.Global, Files: entries}
 	data, sig, err := bundle.Sign(m, key)
 	if err != nil {
@@ -1013,6 +1034,43 @@ func writeGeneration(dirs Dirs, next *state, public []outFile, dirSite bundle.Di
 		}
 	}
 	return gen, os.Rename(top, dir)
+}
+
+// keepAssets records the assets among a new generation's public files and
+// links into its site folder (siteDir) the earlier generation's assets that
+// are still within AssetGrace, each checked against its recorded SHA-256.
+// It returns every asset the generation serves, and the files it linked.
+func keepAssets(dirs Dirs, old *state, siteDir string, files []bundle.File, now time.Time) (map[string]assetUse, []bundle.File) {
+	uses := map[string]assetUse{}
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, "assets/") {
+			uses[f.Path] = assetUse{Size: f.Size, SHA: f.SHA256, Used: now.Unix()}
+		}
+	}
+	if old.Gen == "" {
+		return uses, nil
+	}
+	var kept []bundle.File
+	from := filepath.Join(dirs.Gens, old.Gen, "site")
+	for _, p := range slices.Sorted(maps.Keys(old.Assets)) {
+		u := old.Assets[p]
+		if _, ok := uses[p]; ok || now.Sub(time.Unix(u.Used, 0)) >= AssetGrace || !bundle.CleanPath(p) {
+			continue
+		}
+		src, dst := filepath.Join(from, filepath.FromSlash(p)), filepath.Join(siteDir, filepath.FromSlash(p))
+		if sum, err := hashFile(src); err != nil || hex.EncodeToString([]byte(sum)) != u.SHA {
+			continue // gone or changed: it cannot be vouched for again
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			continue
+		}
+		if err := os.Link(src, dst); err != nil {
+			continue
+		}
+		uses[p] = u
+		kept = append(kept, bundle.File{Path: p, Size: u.Size, SHA256: u.SHA})
+	}
+	return uses, kept
 }
 
 // swapLink points link at target atomically (a new link renamed over the old).

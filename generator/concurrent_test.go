@@ -5,8 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -184,4 +188,93 @@ func TestCollectKeepsPublished(t *testing.T) {
 		t.Errorf("the previous generation's bundle of lindqvist was removed: %v", err)
 	}
 	checkPublished(t, "after the build", e.out, e.keys)
+}
+
+// TestOldAssetsKept is issue 11's second defect: a page loaded just before
+// a site-wide build links the stylesheet of the generation before; it stays
+// in the published public files for AssetGrace, then goes.
+func TestOldAssetsKept(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	ctx := context.Background()
+	build := func(now time.Time) *bundle.Manifest {
+		t.Helper()
+		if _, err := Build(ctx, Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		checkPublished(t, now.String(), e.out, e.keys)
+		fsys, done, err := bundle.OpenDir(e.out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer done()
+		ks, _ := bundle.LoadKeySet(e.keys)
+		m, err := bundle.ReadManifest(fsys, ks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	css := func(m *bundle.Manifest) []string {
+		var out []string
+		for _, f := range m.Files {
+			if strings.HasPrefix(f.Path, "assets/style.") && strings.HasSuffix(f.Path, ".css") {
+				out = append(out, f.Path)
+			}
+		}
+		return out
+	}
+	cfg := filepath.Join(content, site.ConfigFile)
+	orig, _ := os.ReadFile(cfg)
+	recolour := func(c string) {
+		t.Helper()
+		b := regexp.MustCompile(`(?m)^color: .*$`).ReplaceAll(orig, []byte("color: \""+c+"\""))
+		if bytes.Equal(b, orig) {
+			t.Fatal("site.yaml has no color: line")
+		}
+		os.WriteFile(cfg, b, 0o644)
+	}
+
+	newOne := func(list, before []string) string {
+		t.Helper()
+		for _, p := range list {
+			if !slices.Contains(before, p) {
+				return p
+			}
+		}
+		t.Fatalf("no new stylesheet among %q", list)
+		return ""
+	}
+	first := css(build(testNow))
+	if len(first) != 1 {
+		t.Fatalf("first build's stylesheets = %q; want one", first)
+	}
+	s1 := first[0]
+	recolour("#7a3b00")
+	second := css(build(testNow.Add(time.Hour)))
+	s2 := newOne(second, first)
+	if !slices.Contains(second, s1) || len(second) != 2 {
+		t.Fatalf("after a new stylesheet, the public files list %q; want %s and %s", second, s2, s1)
+	}
+	for _, p := range []string{s1, s1 + ".br", s1 + ".gz"} {
+		if _, err := os.Stat(filepath.Join(e.out, p)); err != nil {
+			t.Errorf("the previous generation's %s is not served: %v", p, err)
+		}
+	}
+	recolour("#004c7a")
+	third := css(build(testNow.Add(2 * time.Hour)))
+	s3 := newOne(third, second)
+	if len(third) != 3 {
+		t.Errorf("third build's stylesheets = %q; want all three within the grace period", third)
+	}
+	// Back to the first colour, past the grace period of the second
+	// stylesheet (last used an hour in) but not of the third.
+	os.WriteFile(cfg, orig, 0o644)
+	last := css(build(testNow.Add(AssetGrace + 90*time.Minute)))
+	if want := []string{s1, s3}; !slices.Equal(slices.Sorted(slices.Values(last)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("after the grace period the stylesheets are %q; want %q (%s outlived it)", last, want, s2)
+	}
+	if _, err := os.Stat(filepath.Join(e.out, s2)); err == nil {
+		t.Errorf("%s is still in the public files after the grace period", s2)
+	}
 }
