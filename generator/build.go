@@ -69,6 +69,9 @@ type Options struct {
 	// Waiting, when set, is called when the build has to wait for another
 	// build of the same output to finish.
 	Waiting func()
+	// Fault, when set, can fail any write, fsync or rename of the build
+	// (tests).
+	Fault Fault
 }
 
 // Result sums up a build.
@@ -314,6 +317,8 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		loader.Config.Settings.OnlinePayments = opt.PayOnline
 	}
 	w := newWriter()
+	w.disk = disk{opt.Fault}
+	d := w.disk
 	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
@@ -491,23 +496,34 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 			return nil, nil, err
 		}
 		nextDir := filepath.Join(genDir, bundle.DirectoryName+".next")
-		if err := os.WriteFile(nextDir, data, 0o600); err != nil {
+		if err := d.writeFile(nextDir, data, 0o600); err != nil {
 			return nil, nil, err
 		}
-		if err := syncFS(dirs.Data); err != nil {
+		if err := d.syncFS(dirs.Data); err != nil {
 			return nil, nil, err
+		}
+		// The links and the directory change together or not at all: a
+		// failure puts back the links already swapped.
+		var swapped []string
+		undo := func(err error) error {
+			for _, id := range swapped {
+				swapLink(disk{}, filepath.Join(genDir, "site", "c", id), bundleLink(id, old.Clients[id].Key))
+			}
+			os.Remove(nextDir)
+			return err
 		}
 		for _, id := range ids {
 			if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
-				if err := swapLink(filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
-					return nil, nil, err
+				if err := swapLink(d, filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
+					return nil, nil, undo(err)
 				}
+				swapped = append(swapped, id)
 			}
 		}
-		if err := os.Rename(nextDir, filepath.Join(genDir, bundle.DirectoryName)); err != nil {
-			return nil, nil, err
+		if err := d.rename(nextDir, filepath.Join(genDir, bundle.DirectoryName)); err != nil {
+			return nil, nil, undo(err)
 		}
-		if err := bundle.SyncDir(genDir); err != nil {
+		if err := d.syncDir(genDir); err != nil {
 			return nil, nil, err
 		}
 
@@ -519,24 +535,24 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 			return nil, nil, err
 		}
 		next.Gen = gen
-		if err := syncFS(dirs.Data); err != nil {
+		if err := d.syncFS(dirs.Data); err != nil {
 			return nil, nil, err
 		}
-		if err := swapLink(dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
+		if err := swapLink(d, dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
 			return nil, nil, err
 		}
 	}
 	res.Files, res.Bytes = w.filesOut, w.bytesOut
 	next.Seq = old.Seq + 1
 	if incremental {
-		err = appendState(dirs.State, old, next)
+		err = appendState(d, dirs.State, old, next)
 	} else {
-		err = writeState(dirs.State, next)
+		err = writeState(d, dirs.State, next)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	collect(dirs, old, next)
+	collect(dirs, old, next, filepath.Base(filepath.Dir(cur)))
 	res.Generation = next.Gen
 	res.Elapsed = time.Since(start)
 	return res, next, nil
@@ -592,12 +608,12 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.Privat
 }
 
 // writeDirectory (re)writes a generation's signed directory atomically.
-func writeDirectory(genDir string, site bundle.DirSite, clients []json.RawMessage, key *bundle.PrivateKey) error {
+func writeDirectory(d disk, genDir string, site bundle.DirSite, clients []json.RawMessage, key *bundle.PrivateKey) error {
 	data, err := bundle.SignDirectoryRaw(site, clients, key)
 	if err != nil {
 		return err
 	}
-	return bundle.WriteFileAtomic(filepath.Join(genDir, bundle.DirectoryName), data, 0o600)
+	return d.writeAtomic(filepath.Join(genDir, bundle.DirectoryName), data, 0o600)
 }
 
 // checkOut refuses to replace an output path that is not a hub build.
@@ -780,14 +796,14 @@ func writeBundle(dir, id, inputs string, files []outFile, w *writer, key *bundle
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
+	if err := w.disk.writeFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
+	if err := w.disk.writeFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
 		return err
 	}
 	os.RemoveAll(dir)
-	return os.Rename(tmp, dir)
+	return w.disk.rename(tmp, dir)
 }
 
 // stampClient lists a client's files with their hashes, re-reading only
@@ -1006,7 +1022,7 @@ func writeGeneration(dirs Dirs, old, next *state, public []outFile, dirSite bund
 		return "", err
 	}
 	// The edge's directory sits beside the public files, never among them.
-	if err := writeDirectory(top, dirSite, dirClients, key); err != nil {
+	if err := writeDirectory(w.disk, top, dirSite, dirClients, key); err != nil {
 		return "", err
 	}
 	entries, err := w.writeAll(tmp, public)
@@ -1021,19 +1037,19 @@ func writeGeneration(dirs Dirs, old, next *state, public []outFile, dirSite bund
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
+	if err := w.disk.writeFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
+	if err := w.disk.writeFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
 		return "", err
 	}
 	for _, id := range ids {
 		cs := next.Clients[id]
-		if err := os.Symlink(bundleLink(id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
+		if err := w.disk.symlink(bundleLink(id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
 			return "", err
 		}
 	}
-	return gen, os.Rename(top, dir)
+	return gen, w.disk.rename(top, dir)
 }
 
 // keepAssets records the assets among a new generation's public files and
@@ -1074,24 +1090,26 @@ func keepAssets(dirs Dirs, old *state, siteDir string, files []bundle.File, now 
 }
 
 // swapLink points link at target atomically (a new link renamed over the old).
-func swapLink(link, target string) error {
+func swapLink(d disk, link, target string) error {
 	tmp := link + ".tmp"
 	os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
+	if err := d.symlink(target, tmp); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, link); err != nil {
+	if err := d.rename(tmp, link); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return bundle.SyncDir(filepath.Dir(link))
+	return d.syncDir(filepath.Dir(link))
 }
 
 // collect removes generations and bundles that neither the new nor the
-// previous generation uses (a reader may still be in the previous one). A
+// previous generation uses (a reader may still be in the previous one),
+// nor the generation published when the build started (started). A
 // bundle that a kept generation's link names is kept whatever the states
 // say: what is published is the truth.
-func collect(dirs Dirs, old, next *state) {
-	keep := map[string]bool{next.Gen: true, old.Gen: true}
+func collect(dirs Dirs, old, next *state, started string) {
+	keep := map[string]bool{next.Gen: true, old.Gen: true, started: true}
 	removed := false
 	if entries, err := os.ReadDir(dirs.Gens); err == nil {
 		for _, e := range entries {
@@ -1182,12 +1200,12 @@ func readState(file string) *state {
 }
 
 // writeState writes a new base and empties the log.
-func writeState(file string, s *state) error {
+func writeState(d disk, file string, s *state) error {
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(s); err != nil {
 		return err
 	}
-	if err := bundle.WriteFileAtomic(file, b.Bytes(), 0o644); err != nil {
+	if err := d.writeAtomic(file, b.Bytes(), 0o644); err != nil {
 		return err
 	}
 	if err := os.Remove(file + ".log"); err != nil && !os.IsNotExist(err) {
@@ -1197,9 +1215,9 @@ func writeState(file string, s *state) error {
 }
 
 // appendState logs the clients that changed since old.
-func appendState(file string, old, next *state) error {
+func appendState(d disk, file string, old, next *state) error {
 	if st, err := os.Stat(file + ".log"); err == nil && st.Size() > maxStateLog {
-		return writeState(file, next)
+		return writeState(d, file, next)
 	}
 	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
 	for id, n := range next.Clients {
@@ -1214,17 +1232,5 @@ func appendState(file string, old, next *state) error {
 	}
 	buf := b.Bytes()
 	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-	f, err := os.OpenFile(file+".log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(buf); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return d.appendSync(file+".log", buf)
 }

@@ -175,7 +175,7 @@ func TestCollectKeepsPublished(t *testing.T) {
 	dirs := OutputDirs(e.out)
 	st := readState(dirs.State)
 	st.Clients["lindqvist"].Key = "0123456789abcdef01234567" // not what is published
-	if err := writeState(dirs.State, st); err != nil {
+	if err := writeState(disk{}, dirs.State, st); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(content, site.ConfigFile)

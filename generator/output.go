@@ -47,6 +47,7 @@ type writer struct {
 	bytesOut  int64
 	filesOut  int64
 	mu        sync.Mutex
+	disk      disk
 }
 
 func newWriter() *writer {
@@ -104,6 +105,9 @@ func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
 		data := f.data
 		var e bundle.File
 		if data == nil {
+			if err := w.disk.check(OpWrite, full); err != nil {
+				return nil, err
+			}
 			size, sum, small, err := copyFile(full, f.src)
 			if err != nil {
 				return nil, err
@@ -111,7 +115,7 @@ func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
 			e = bundle.File{Path: f.path, Size: size, SHA256: sum}
 			data = small
 		} else {
-			if err := os.WriteFile(full, data, 0o644); err != nil {
+			if err := w.disk.writeFile(full, data, 0o644); err != nil {
 				return nil, err
 			}
 			e = bundle.File{Path: f.path, Size: int64(len(data)), SHA256: bundle.Sum(data)}
@@ -130,7 +134,7 @@ func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
 			if len(c) > len(data)*9/10 {
 				continue
 			}
-			if err := os.WriteFile(full+enc, c, 0o644); err != nil {
+			if err := w.disk.writeFile(full+enc, c, 0o644); err != nil {
 				return nil, err
 			}
 			entries = append(entries, bundle.File{Path: f.path + enc, Size: int64(len(c)), SHA256: bundle.Sum(c)})
