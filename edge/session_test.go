@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,17 @@ func TestSignOutEverywhereOneContact(t *testing.T) {
 	}
 	if r := f.do(f.loginAs(dana, "whitfield-dental"), "GET", "/c/whitfield-dental/", nil); r.StatusCode != http.StatusOK {
 		t.Errorf("dana signing in again = %d; want 200", r.StatusCode)
+	}
+}
+
+// TestAccountPage: the hub's account page offers both ways of signing out.
+func TestAccountPage(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do(f.login("okafor-residence"), "GET", "/c/okafor-residence/account/", nil)
+	body := readBody(t, r)
+	for _, want := range []string{`action="/logout"`, `action="/logout/all"`, "Sign out of every device", `href="/c/okafor-residence/account/"`} {
+		if r.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET /c/okafor-residence/account/ = %d; want 200 with %s", r.StatusCode, want)
+		}
 	}
 }
