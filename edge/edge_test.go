@@ -157,9 +157,21 @@ func (f *fixture) start() {
 		t.Fatal(err)
 	}
 	f.url = "http://" + ln.Addr().String()
-	base, _ := url.Parse(f.url)
+	f.srv, err = edge.New(context.Background(), f.config(keys, mustURL(f.url)), f.store, f.mail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	done := make(chan struct{})
+	go func() { f.srv.Run(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// config is the fixture's edge configuration.
+func (f *fixture) config(keys *bundle.KeySet, base *url.URL) edge.Config {
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
+	return edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
 		RebuildClient: func(ctx context.Context, ids []string) error {
 			var dirs []string
 			for _, id := range ids {
@@ -169,15 +181,6 @@ func (f *fixture) start() {
 			_, err := f.builder.Build(ctx, dirs)
 			return err
 		}}
-	f.srv, err = edge.New(context.Background(), cfg, f.store, f.mail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
-	done := make(chan struct{})
-	go func() { f.srv.Run(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
 }
 
 func (f *fixture) buildOptions() generator.Options {
@@ -288,7 +291,13 @@ func (f *fixture) linkFor(email, client string) string {
 // login signs a new browser in as the first contact of client.
 func (f *fixture) login(client string) *http.Client {
 	f.t.Helper()
-	link := f.linkFor(f.contactEmail(client), client)
+	return f.loginAs(f.contactEmail(client), client)
+}
+
+// loginAs signs a new browser in as a contact of client.
+func (f *fixture) loginAs(email, client string) *http.Client {
+	f.t.Helper()
+	link := f.linkFor(email, client)
 	u, _ := url.Parse(link)
 	c := f.client()
 	r := f.do(c, "POST", u.Path, url.Values{})

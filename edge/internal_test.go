@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestSafeNext(t *testing.T) {
@@ -115,6 +117,31 @@ func TestImports(t *testing.T) {
 		}
 		if strings.HasPrefix(d, "github.com/hubhq/hub/generator") {
 			t.Errorf("the edge imports %s; it may use only generator/bundle, generator/events and generator/money", d)
+		}
+	}
+}
+
+// TestParseRetiredKey: a key older than the rotation plus the session
+// lifetime is refused even before the store is read again.
+func TestParseRetiredKey(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	tests := []struct {
+		age time.Duration
+		ok  bool
+	}{
+		{0, true}, {29 * day, true}, {45 * day, true}, {60 * day, true},
+		{60*day + time.Second, false}, {100 * day, false},
+	}
+	for _, tt := range tests {
+		s := &sessions{issuer: "https://hub.example", now: func() time.Time { return now }, retireAfter: keyRotation + 30*day}
+		s.setKeys([]SessionKey{{ID: "k", Secret: []byte("0123456789abcdef0123456789abcdef"), Created: now.Add(-tt.age)}})
+		tok, err := s.mint(Claims{Client: "acme", RegisteredClaims: jwt.RegisteredClaims{Audience: []string{AudClient}}}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.parse(tok, AudClient); (err == nil) != tt.ok {
+			t.Errorf("parse(a session signed by a key %v old) err = %v; want ok=%v", tt.age, err, tt.ok)
 		}
 	}
 }

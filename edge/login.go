@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -171,6 +172,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, c Claims, 
 	ttl := s.cfg.SessionTTL
 	c.Subject = email
 	c.Epoch = s.epoch(c.Client)
+	c.Contact = s.contactEpoch(c.Client, email)
 	c.Audience = []string{AudClient}
 	if c.Staff != "" {
 		c.Audience = []string{AudDelegate}
@@ -239,30 +241,57 @@ func (s *Server) handleChoosePost(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, Claims{Client: id}, c.Subject, "")
 }
 
-// handleLogout ends this browser's session.
+// handleLogout ends this browser's session: the cookie is cleared, and
+// its id is revoked on the server, so a copy of the cookie kept elsewhere
+// no longer opens the hub either.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c := s.session(r); c != nil {
+		if err := s.revokeSession(r.Context(), c); err != nil {
+			s.log.Error("revoking a session at logout", "err", err)
+			s.errorPage(w, r, Errorf(EInternal, "You could not be signed out just now. Please try again."))
+			return
+		}
+	}
+	s.signedOut(w, r)
+}
+
+// signedOut clears the session cookie and sends the browser to the start.
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookies.cookie(s.cookies.session, "", 0))
 	noStore(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// handleLogoutAll ends every session of the client, on every device.
-func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
-	c := SessionFrom(r.Context())
-	if _, err := s.RevokeSessions(r.Context(), c.Client); err != nil {
-		s.errorPage(w, r, err)
-		return
+// revokeSession records the session's id as revoked until it expires, and
+// applies it on this edge at once (others read it within a second).
+func (s *Server) revokeSession(ctx context.Context, c *Claims) error {
+	if c.ExpiresAt == nil {
+		return errors.New("revoking a session without an expiry")
 	}
-	s.handleLogout(w, r)
+	if err := s.store.RevokeSession(ctx, Revocation{ID: c.ID, Expires: c.ExpiresAt.Time}, s.now()); err != nil {
+		return err
+	}
+	return s.refreshRevocations(ctx)
 }
 
-// RevokeSessions invalidates every session of a client.
-func (s *Server) RevokeSessions(ctx context.Context, client string) (int64, error) {
-	e, err := s.store.BumpEpoch(ctx, client)
-	if err != nil {
-		return 0, err
+// handleLogoutAll signs the contact out of every device: their sessions of
+// every client they belong to end; other contacts of the client stay
+// signed in.
+func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
+	c := SessionFrom(r.Context())
+	clients := s.build.Load().ClientsOf(c.Subject)
+	if !slices.Contains(clients, c.Client) {
+		clients = append(clients, c.Client)
 	}
-	return e, s.refreshEpochs(ctx)
+	if _, err := RevokeContact(r.Context(), s.store, c.Subject, clients); err != nil {
+		s.log.Error("signing a contact out everywhere", "err", err)
+		s.errorPage(w, r, Errorf(EInternal, "You could not be signed out of every device just now. Please try again."))
+		return
+	}
+	if err := s.refreshRevocations(r.Context()); err != nil {
+		s.log.Error("reading session epochs", "err", err)
+	}
+	s.signedOut(w, r)
 }
 
 // safeNext accepts only same-origin relative paths into a client's hub.

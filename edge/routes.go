@@ -146,8 +146,10 @@ func redactPath(p string) string {
 	return p
 }
 
-// session returns the request's valid session, or nil. A session whose
-// client epoch was bumped (logout everywhere, revocation) is not valid.
+// session returns the request's valid session, or nil. A session is not
+// valid once its client's epoch was bumped (staff revocation), its
+// contact's epoch was bumped (sign out of every device) or its id was
+// revoked (logout).
 func (s *Server) session(r *http.Request) *Claims {
 	ck, err := r.Cookie(s.cookies.session)
 	if err != nil {
@@ -164,7 +166,7 @@ func (s *Server) session(r *http.Request) *Claims {
 		}
 		s.verified.put(ck.Value, c)
 	}
-	if c.Epoch != s.epoch(c.Client) {
+	if c.ID == "" || c.Epoch != s.epoch(c.Client) || c.Contact != s.contactEpoch(c.Client, c.Subject) || s.revoked.has(c.ID) {
 		return nil
 	}
 	return c

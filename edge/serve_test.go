@@ -38,14 +38,14 @@ func (f *fixture) withCookie(value string) *http.Client {
 
 func TestSessionValidation(t *testing.T) {
 	f := newFixture(t, nil)
-	keys, err := f.store.SessionKeys(context.Background(), f.clock.Now(), 1000*time.Hour)
+	keys, err := f.store.SessionKeys(context.Background(), f.clock.Now(), 1000*time.Hour, 10000*time.Hour)
 	if err != nil || len(keys) == 0 {
 		t.Fatal(keys, err)
 	}
 	k := keys[0]
 	now := f.clock.Now()
 	base := func() jwt.MapClaims {
-		return jwt.MapClaims{"iss": f.url, "aud": []string{edge.AudClient}, "sub": "dana@x.example", "cid": "okafor-residence", "ep": 0,
+		return jwt.MapClaims{"iss": f.url, "aud": []string{edge.AudClient}, "sub": "dana@x.example", "cid": "okafor-residence", "ep": 0, "jti": "a-session-id",
 			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	}
 	with := func(mod func(jwt.MapClaims)) jwt.MapClaims { c := base(); mod(c); return c }
@@ -66,6 +66,8 @@ func TestSessionValidation(t *testing.T) {
 		{"wrong aud", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{"someone-else"} }), k.ID, k.Secret), false},
 		{"choose aud", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{edge.AudChoose} }), k.ID, k.Secret), false},
 		{"wrong iss", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), k.ID, k.Secret), false},
+		{"no session id", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { delete(c, "jti") }), k.ID, k.Secret), false},
+		{"old contact epoch", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["cep"] = 3 }), k.ID, k.Secret), false},
 		{"old epoch", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["ep"] = 7 }), k.ID, k.Secret), false},
 		{"delegate without staff", f.forge(jwt.SigningMethodHS256, with(func(c jwt.MapClaims) { c["aud"] = []string{edge.AudDelegate} }), k.ID, k.Secret), false},
 		{"garbage", "abc.def.ghi", false},

@@ -52,17 +52,22 @@ type Config struct {
 
 // Server is the edge's HTTP service.
 type Server struct {
-	cfg       Config
-	store     Store
-	mail      Mailer
-	log       *slog.Logger
-	now       func() time.Time
-	build     atomic.Pointer[Build]
-	sess      *sessions
-	cookies   cookieNames
-	epochs    atomic.Pointer[map[string]int64]
-	ipLimit   *limiter
-	mailLimit *limiter
+	cfg     Config
+	store   Store
+	mail    Mailer
+	log     *slog.Logger
+	now     func() time.Time
+	build   atomic.Pointer[Build]
+	sess    *sessions
+	cookies cookieNames
+	epochs  atomic.Pointer[map[string]int64]
+	// contactEpochs and revoked are the store's per-contact epochs and
+	// revoked session ids, re-read every second (like epochs).
+	contactEpochs atomic.Pointer[map[ContactKey]int64]
+	revoked       revokedSet
+	keysRead      atomic.Int64 // when the session keys were last read (Unix ms, injected clock)
+	ipLimit       *limiter
+	mailLimit     *limiter
 	// requestLimit bounds public work requests per IP.
 	requestLimit *limiter
 	jobs         chan loginJob
@@ -100,7 +105,8 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	}
 	s := &Server{
 		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,
-		sess:         &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now},
+		sess: &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now,
+			retireAfter: keyRotation + max(cfg.SessionTTL, cfg.DelegateTTL)},
 		cookies:      newCookieNames(cfg.BaseURL.Scheme == "https"),
 		ipLimit:      newLimiter(10, time.Minute),
 		mailLimit:    newLimiter(5, 12*time.Minute),
@@ -112,7 +118,7 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if err := s.refreshKeys(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.refreshEpochs(ctx); err != nil {
+	if err := s.refreshRevocations(ctx); err != nil {
 		return nil, err
 	}
 	b, err := LoadBuild(cfg.Out, cfg.Keys, s.log)
@@ -186,8 +192,9 @@ func (s *Server) Reload() error {
 	return nil
 }
 
-// watch picks up new builds (the output link changing) and refreshes the
-// session epochs that staff commands may have bumped.
+// watch picks up new builds (the output link changing), refreshes the
+// session epochs and revocations that staff commands, logouts and other
+// edges may have recorded, and rotates and retires session keys.
 func (s *Server) watch(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
@@ -200,8 +207,13 @@ func (s *Server) watch(ctx context.Context) {
 			if err := s.Reload(); err != nil {
 				s.log.Error("loading new build", "err", err)
 			}
-			if err := s.refreshEpochs(ctx); err != nil {
-				s.log.Error("reading session epochs", "err", err)
+			if err := s.refreshRevocations(ctx); err != nil {
+				s.log.Error("reading session epochs and revocations", "err", err)
+			}
+			if s.keysDue() {
+				if err := s.refreshKeys(ctx); err != nil {
+					s.log.Error("rotating session keys", "err", err)
+				}
 			}
 		}
 	}
@@ -226,33 +238,65 @@ func (s *Server) rebuilder(ctx context.Context) {
 			if err := s.Reload(); err != nil {
 				s.log.Error("loading rebuilt site", "err", err)
 			}
-			if err := s.refreshKeys(ctx); err != nil {
-				s.log.Error("rotating session keys", "err", err)
-			}
 		}
 	}
 }
 
+// refreshKeys reads the session keys, making a new one every keyRotation
+// and retiring (refusing, and deleting) those older than the rotation plus
+// the longest session lifetime.
 func (s *Server) refreshKeys(ctx context.Context) error {
-	// A new key every 30 days; older keys stay valid while sessions signed with them may live.
-	keys, err := s.store.SessionKeys(ctx, s.now(), 30*24*time.Hour)
+	now := s.now()
+	keys, err := s.store.SessionKeys(ctx, now, keyRotation, s.sess.retireAfter)
 	if err != nil {
 		return fmt.Errorf("session keys: %w", err)
 	}
-	s.sess.setKeys(keys)
+	if s.sess.setKeys(keys) {
+		s.verified.reset() // what a retired key verified is checked again
+	}
+	s.keysRead.Store(now.UnixMilli())
 	return nil
 }
 
-func (s *Server) refreshEpochs(ctx context.Context) error {
+// keysDue says whether the keys should be read again: the current key is
+// due for rotation, or a minute has passed (another edge may have rotated).
+func (s *Server) keysDue() bool {
+	now := s.now()
+	return now.Sub(s.sess.current().Created) >= keyRotation || now.UnixMilli()-s.keysRead.Load() >= time.Minute.Milliseconds()
+}
+
+// refreshRevocations reads the client and contact epochs and the session
+// revocations recorded since the last read.
+func (s *Server) refreshRevocations(ctx context.Context) error {
 	m, err := s.store.Epochs(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("session epochs: %w", err)
 	}
-	s.epochs.Store(&m)
+	cm, err := s.store.ContactEpochs(ctx)
+	if err != nil {
+		return fmt.Errorf("contact session epochs: %w", err)
+	}
+	vs, err := s.store.Revocations(ctx, s.revoked.last())
+	if err != nil {
+		return fmt.Errorf("session revocations: %w", err)
+	}
+	prev, prevC := s.epochs.Swap(&m), s.contactEpochs.Swap(&cm)
+	s.revoked.add(vs, s.now())
+	// Logged once applied (a test waits for it).
+	if prev != nil && prevC != nil && (!maps.Equal(*prev, m) || !maps.Equal(*prevC, cm)) {
+		s.log.Info("session epochs changed: sessions signed out", "clients", len(m), "contacts", len(cm))
+	}
+	if len(vs) > 0 {
+		s.log.Debug("sessions revoked", "count", len(vs))
+	}
 	return nil
 }
 
 func (s *Server) epoch(client string) int64 { return (*s.epochs.Load())[client] }
+
+func (s *Server) contactEpoch(client, email string) int64 {
+	return (*s.contactEpochs.Load())[ContactKey{client, strings.ToLower(email)}]
+}
 
 // randomToken returns n random bytes, base64url-encoded.
 func randomToken(n int) string {

@@ -24,7 +24,8 @@ const (
 type Claims struct {
 	jwt.RegisteredClaims
 	Client  string   `json:"cid,omitempty"`
-	Epoch   int64    `json:"ep"`
+	Epoch   int64    `json:"ep"`             // the client's epoch: staff revocation of a client bumps it
+	Contact int64    `json:"cep,omitempty"`  // the contact's epoch (client + email): "sign out of every device" bumps it
 	Staff   string   `json:"stf,omitempty"`  // delegate sessions: who is viewing
 	Clients []string `json:"cids,omitempty"` // choose cookies: the hubs to choose from
 }
@@ -45,23 +46,48 @@ func hasAud(aud jwt.ClaimStrings, want string) bool {
 // before any decoding.
 const maxCookieLen = 2048
 
+// keyRotation is how often a new session key is made. A key signs new
+// sessions until the next one is made, and those sessions live up to the
+// longest session lifetime after that: so a key older than keyRotation
+// plus that lifetime can have signed nothing still valid, and is refused
+// (and deleted from the store).
+const keyRotation = 30 * 24 * time.Hour
+
 // sessions mints and checks session JWTs (HS256, kid from a local key map).
 type sessions struct {
 	issuer string
 	now    func() time.Time
-	mu     sync.RWMutex
-	keys   map[string][]byte
-	cur    SessionKey
+	// retireAfter: keys older than this are refused (keyRotation plus the
+	// longest session lifetime).
+	retireAfter time.Duration
+	mu          sync.RWMutex
+	keys        map[string]SessionKey
+	cur         SessionKey
 }
 
-func (s *sessions) setKeys(keys []SessionKey) {
-	m := make(map[string][]byte, len(keys))
+// setKeys replaces the key map (keys newest first) and reports whether a
+// key that was there before is gone (retired).
+func (s *sessions) setKeys(keys []SessionKey) (removed bool) {
+	m := make(map[string]SessionKey, len(keys))
 	for _, k := range keys {
-		m[k.ID] = k.Secret
+		m[k.ID] = k
 	}
 	s.mu.Lock()
+	for id := range s.keys {
+		if _, ok := m[id]; !ok {
+			removed = true
+		}
+	}
 	s.keys, s.cur = m, keys[0]
 	s.mu.Unlock()
+	return removed
+}
+
+// current is the key new sessions are signed with.
+func (s *sessions) current() SessionKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cur
 }
 
 func (s *sessions) mint(c Claims, ttl time.Duration) (string, error) {
@@ -96,7 +122,10 @@ func (s *sessions) parse(tok string, aud ...string) (*Claims, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown key id %q", kid)
 		}
-		return k, nil
+		if s.retireAfter > 0 && s.now().Sub(k.Created) > s.retireAfter {
+			return nil, fmt.Errorf("key %q retired", kid)
+		}
+		return k.Secret, nil
 	},
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -160,6 +189,13 @@ func (c *sessionCache) get(tok string, now time.Time) *Claims {
 	return cl
 }
 
+// reset forgets every cookie (a key retired: what it verified must be checked again).
+func (c *sessionCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *sessionCache) put(tok string, cl *Claims) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= sessionCacheMax {
@@ -167,4 +203,53 @@ func (c *sessionCache) put(tok string, cl *Claims) {
 	}
 	c.m[tok] = cl
 	c.mu.Unlock()
+}
+
+// revokedSet is the edge's copy of the revoked session ids: read from the
+// store incrementally (only rows after the last seq seen), so each edge
+// sharing a store learns of a logout within a second; entries are dropped
+// once the session would have expired anyway.
+type revokedSet struct {
+	mu     sync.RWMutex
+	m      map[string]time.Time
+	seq    int64
+	pruned time.Time
+}
+
+func (r *revokedSet) has(id string) bool {
+	r.mu.RLock()
+	_, ok := r.m[id]
+	r.mu.RUnlock()
+	return ok
+}
+
+// last is the seq of the newest revocation seen.
+func (r *revokedSet) last() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.seq
+}
+
+// add records revocations, and once a minute forgets expired ones.
+func (r *revokedSet) add(vs []Revocation, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]time.Time)
+	}
+	for _, v := range vs {
+		if v.Expires.After(now) {
+			r.m[v.ID] = v.Expires
+		}
+		r.seq = max(r.seq, v.Seq)
+	}
+	if now.Sub(r.pruned) < time.Minute {
+		return
+	}
+	r.pruned = now
+	for id, exp := range r.m {
+		if !exp.After(now) {
+			delete(r.m, id)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -92,4 +93,56 @@ func ClientsReport(ctx context.Context, b *Build, st Store) ([]ContactStatus, er
 	}
 	slices.SortStableFunc(out, func(a, b ContactStatus) int { return strings.Compare(a.Client, b.Client) })
 	return out, nil
+}
+
+// Revoker is what signing sessions out needs of the store.
+type Revoker interface {
+	BumpEpoch(ctx context.Context, clientID string) (int64, error)
+	BumpContactEpoch(ctx context.Context, k ContactKey) (int64, error)
+}
+
+// Revoked is a contact signed out of every device in one client's hub.
+type Revoked struct {
+	ContactKey
+	Epoch int64 // the contact's new epoch
+}
+
+// RevokeContact signs a contact out of every device in each of clients:
+// their sessions end, other contacts' do not. Edges apply it within a
+// second.
+func RevokeContact(ctx context.Context, st Revoker, email string, clients []string) ([]Revoked, error) {
+	var out []Revoked
+	for _, c := range clients {
+		k := ContactKey{Client: c, Email: strings.ToLower(email)}
+		e, err := st.BumpContactEpoch(ctx, k)
+		if err != nil {
+			return out, fmt.Errorf("signing %s out of %s: %w", email, c, err)
+		}
+		out = append(out, Revoked{ContactKey: k, Epoch: e})
+	}
+	return out, nil
+}
+
+// activityLister is what ClientsOfContact needs of the store.
+type activityLister interface {
+	Activity(ctx context.Context) ([]ContactActivity, error)
+}
+
+// ClientsOfContact lists the clients an email is a contact of in the
+// build, and those it signed in to before (it may have been removed from a
+// client since, with a session still open), sorted.
+func ClientsOfContact(ctx context.Context, b *Build, st activityLister, email string) ([]string, error) {
+	email = strings.ToLower(email)
+	ids := slices.Clone(b.ClientsOf(email))
+	acts, err := st.Activity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading logins: %w", err)
+	}
+	for _, a := range acts {
+		if a.ClientID != "" && !a.Joined.IsZero() && strings.ToLower(a.Email) == email && !slices.Contains(ids, a.ClientID) {
+			ids = append(ids, a.ClientID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

@@ -22,6 +22,18 @@ type Store interface {
 	Epochs(ctx context.Context) (map[string]int64, error)
 	// BumpEpoch invalidates every session of a client and returns the new epoch.
 	BumpEpoch(ctx context.Context, clientID string) (int64, error)
+	// ContactEpochs returns every contact's session epoch, by client and
+	// lower-cased email (contacts never bumped are absent: epoch 0).
+	ContactEpochs(ctx context.Context) (map[ContactKey]int64, error)
+	// BumpContactEpoch invalidates every session of one contact of a client
+	// (every device of that person) and returns the new epoch.
+	BumpContactEpoch(ctx context.Context, k ContactKey) (int64, error)
+	// RevokeSession records that a session id may no longer be used (a
+	// logout); it is kept until the session would have expired anyway.
+	// Revocations that expired before now are deleted.
+	RevokeSession(ctx context.Context, r Revocation, now time.Time) error
+	// Revocations returns the revocations recorded after seq, in order.
+	Revocations(ctx context.Context, after int64) ([]Revocation, error)
 
 	// RecordLogin records a login (a contact's, or a delegate's with Staff set).
 	RecordLogin(ctx context.Context, l Login) error
@@ -30,9 +42,11 @@ type Store interface {
 	// Delegations lists delegate logins, newest first.
 	Delegations(ctx context.Context, limit int) ([]Login, error)
 
-	// SessionKeys returns the HMAC keys sessions are signed with, making
-	// one when there is none or the newest is older than rotateAfter.
-	SessionKeys(ctx context.Context, now time.Time, rotateAfter time.Duration) ([]SessionKey, error)
+	// SessionKeys returns the HMAC keys sessions are signed with, newest
+	// first, making one when there is none or the newest is older than
+	// rotateAfter, and deleting those older than retireAfter (no session
+	// they signed can still be valid).
+	SessionKeys(ctx context.Context, now time.Time, rotateAfter, retireAfter time.Duration) ([]SessionKey, error)
 
 	PaymentStore
 	ResponseStore
@@ -79,6 +93,21 @@ type ContactActivity struct {
 	Joined    time.Time // first login; zero if never
 	LastLogin time.Time
 	Logins    int
+}
+
+// ContactKey names a contact of a client: the client's ID and the
+// contact's lower-cased email.
+type ContactKey struct {
+	Client string
+	Email  string
+}
+
+// Revocation is a session signed out on the server: its id (the JWT's
+// jti) and when it would have expired.
+type Revocation struct {
+	Seq     int64 // the order it was recorded in (set by the store)
+	ID      string
+	Expires time.Time
 }
 
 // SessionKey is an HMAC key for session cookies.

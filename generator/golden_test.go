@@ -16,6 +16,7 @@ var goldenPages = []string{
 	"404.html",
 	"login/continue/index.html",
 	"c/whitfield-dental/index.html",
+	"c/whitfield-dental/account/index.html",
 	"c/whitfield-dental/quotes/Q-1009/index.html",
 	"c/whitfield-dental/invoices/INV-2001/index.html",
 	"c/whitfield-dental/receipts/INV-2001-1/index.html",

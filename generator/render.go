@@ -91,6 +91,9 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 		func() error {
 			return add("statement.html", "statement/index.html", "Statement", "invoices", func(p *Page) { p.Statement, p.Doc = cp.statement, true })
 		},
+		func() error {
+			return add("account.html", "account/index.html", "Account", "account", func(*Page) {})
+		},
 	)
 	if err != nil {
 		return nil, 0, err

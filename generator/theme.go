@@ -20,7 +20,7 @@ var Pages = []string{
 	"landing.html", "login-sent.html", "login-continue.html", "login-invalid.html", "404.html",
 	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html",
 	"receipts.html", "receipt.html", "portals.html", "portal.html", "requests.html",
-	"statement.html", "request.html", "request-sent.html",
+	"statement.html", "request.html", "request-sent.html", "account.html",
 }
 
 var themeBase = []string{"layout.html", "partials.html"}

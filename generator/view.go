@@ -15,7 +15,7 @@ type Page struct {
 	Site   *SiteView
 	Client *ClientView // nil on public pages
 	Title  string      // the page's <title> and <h1>
-	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests
+	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
 	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
 	CSS    string      // URL of the fingerprinted stylesheet
 	JS     string      // URL of hub.js on client pages (forms work without it)

@@ -308,6 +308,7 @@ var clientJourney = []step{
 			}
 		},
 	},
+	menuPage("Account", "account/", "Sign out of every device", "Other people who use this hub stay signed in."),
 	signedOut("signed-out"),
 
 	// A second client approves a quote, with an optional item, and pays its

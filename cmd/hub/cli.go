@@ -24,6 +24,7 @@ Usage:
   hub delegate CLIENT-ID -staff NAME        print a one-time, read-only link into a client's hub
   hub send quote|invoice NUMBER             email the client's contacts a link to the document
   hub clients                               list contacts: invited, joined, last login
+  hub revoke CLIENT-ID|EMAIL                sign out every contact of a client, or one contact on every device
   hub payments                              list online payments, and Stripe events that were refused
   hub requests [-status new]                list work requests
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"clients":  cmdClients,
 		"payments": cmdPayments,
 		"requests": cmdRequests,
+		"revoke":   cmdRevoke,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

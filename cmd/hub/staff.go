@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -282,4 +283,59 @@ func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string,
 		return nil
 	}
 	return fmt.Errorf("client %s has no folder %s: create it (client.yaml) and run the import again", id, dir)
+}
+
+// cmdRevoke signs sessions out on the server: every contact of a client
+// (the client's epoch), or one contact on every device, in every client
+// they belong to (the contact's epoch). A running edge applies it within a
+// second.
+func cmdRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("revoke", stderr)
+	ef := addEdgeFlags(fs, nil)
+	pos, err := parseArgs(fs, args, 1, "CLIENT-ID or EMAIL")
+	if err != nil {
+		return err
+	}
+	keys, err := bundle.LoadKeySet(*ef.keys)
+	if err != nil {
+		return fmt.Errorf("%w (the build's public keys are needed to check it)", err)
+	}
+	b, err := edge.LoadBuild(*ef.site, keys, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	who := pos[0]
+	if strings.Contains(who, "@") {
+		ids, err := edge.ClientsOfContact(ctx, b, st, who)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("%s is not a contact of any client in the current build and never signed in", who)
+		}
+		rs, err := edge.RevokeContact(ctx, st, who, ids)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			fmt.Fprintf(stdout, "signed %s out of every device in the hub of %s (contact epoch %d)\n", r.Email, r.Client, r.Epoch)
+		}
+	} else {
+		c, ok := b.Client(who)
+		if !ok {
+			return fmt.Errorf("no client %q in the current build", who)
+		}
+		e, err := st.BumpEpoch(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "signed every contact of %s (%d) out of every device (client epoch %d)\n", c.ID, len(c.Contacts), e)
+	}
+	fmt.Fprintln(stdout, "A running edge applies it within a second; signing in again with a new link works as before.")
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hubhq/hub/edge"
@@ -45,6 +46,20 @@ CREATE INDEX IF NOT EXISTS tokens_email ON tokens(email);
 CREATE TABLE IF NOT EXISTS epochs (
 	client_id TEXT PRIMARY KEY,
 	epoch     INTEGER NOT NULL
+);
+-- Per-contact epochs: "sign out of every device" signs out one person.
+CREATE TABLE IF NOT EXISTS contact_epochs (
+	client_id TEXT NOT NULL,
+	email     TEXT NOT NULL,
+	epoch     INTEGER NOT NULL,
+	PRIMARY KEY (client_id, email)
+);
+-- Sessions signed out on the server (logout), until they would have expired.
+-- seq lets every edge read only what is new since its last look.
+CREATE TABLE IF NOT EXISTS revoked_sessions (
+	seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+	id      TEXT NOT NULL UNIQUE,
+	expires INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS logins (
 	id        INTEGER PRIMARY KEY,
@@ -273,6 +288,60 @@ func (s *Store) BumpEpoch(ctx context.Context, clientID string) (int64, error) {
 	return e, err
 }
 
+// ContactEpochs implements edge.Store.
+func (s *Store) ContactEpochs(ctx context.Context) (map[edge.ContactKey]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT client_id, email, epoch FROM contact_epochs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[edge.ContactKey]int64{}
+	for rows.Next() {
+		var k edge.ContactKey
+		var e int64
+		if err := rows.Scan(&k.Client, &k.Email, &e); err != nil {
+			return nil, err
+		}
+		m[k] = e
+	}
+	return m, rows.Err()
+}
+
+// BumpContactEpoch implements edge.Store.
+func (s *Store) BumpContactEpoch(ctx context.Context, k edge.ContactKey) (int64, error) {
+	var e int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO contact_epochs (client_id, email, epoch) VALUES (?, ?, 1)
+		ON CONFLICT(client_id, email) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`, k.Client, strings.ToLower(k.Email)).Scan(&e)
+	return e, err
+}
+
+// RevokeSession implements edge.Store.
+func (s *Store) RevokeSession(ctx context.Context, r edge.Revocation, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE expires < ?`, ms(now)); err != nil {
+		return fmt.Errorf("pruning revoked sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_sessions (id, expires) VALUES (?, ?) ON CONFLICT(id) DO NOTHING`, r.ID, ms(r.Expires)); err != nil {
+		return fmt.Errorf("revoking a session: %w", err)
+	}
+	return tx.Commit()
+}
+
+// Revocations implements edge.Store.
+func (s *Store) Revocations(ctx context.Context, after int64) ([]edge.Revocation, error) {
+	return queryAll(ctx, s.db, func(r scanner) (edge.Revocation, error) {
+		var v edge.Revocation
+		var exp int64
+		err := r.Scan(&v.Seq, &v.ID, &exp)
+		v.Expires = fromMS(exp)
+		return v, err
+	}, `SELECT seq, id, expires FROM revoked_sessions WHERE seq > ? ORDER BY seq`, after)
+}
+
 // RecordLogin implements edge.Store.
 func (s *Store) RecordLogin(ctx context.Context, l edge.Login) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO logins (email, client_id, staff, at, ip, ua) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -326,21 +395,32 @@ func (s *Store) Delegations(ctx context.Context, limit int) ([]edge.Login, error
 	}, `SELECT email, client_id, staff, at, ip, ua FROM logins WHERE staff != '' ORDER BY at DESC LIMIT ?`, limit)
 }
 
-// SessionKeys implements edge.Store.
-func (s *Store) SessionKeys(ctx context.Context, now time.Time, rotateAfter time.Duration) ([]edge.SessionKey, error) {
+// SessionKeys implements edge.Store. Unless a key is due or one retires,
+// it is one read.
+func (s *Store) SessionKeys(ctx context.Context, now time.Time, rotateAfter, retireAfter time.Duration) ([]edge.SessionKey, error) {
 	keys, err := s.sessionKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) > 0 && now.Sub(keys[0].Created) < rotateAfter {
-		return keys, nil
+	changed := false
+	if len(keys) == 0 || now.Sub(keys[0].Created) >= rotateAfter {
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		id := make([]byte, 6)
+		rand.Read(id)
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO session_keys (id, secret, created) VALUES (?, ?, ?)`, hex.EncodeToString(id), secret, ms(now)); err != nil {
+			return nil, fmt.Errorf("new session key: %w", err)
+		}
+		changed = true
 	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	id := make([]byte, 6)
-	rand.Read(id)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO session_keys (id, secret, created) VALUES (?, ?, ?)`, hex.EncodeToString(id), secret, ms(now)); err != nil {
-		return nil, err
+	if len(keys) > 0 && now.Sub(keys[len(keys)-1].Created) > retireAfter {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM session_keys WHERE created < ?`, ms(now.Add(-retireAfter))); err != nil {
+			return nil, fmt.Errorf("retiring session keys: %w", err)
+		}
+		changed = true
+	}
+	if !changed {
+		return keys, nil
 	}
 	return s.sessionKeys(ctx)
 }

@@ -260,7 +260,7 @@ func TestDurabilityAcrossReopen(t *testing.T) {
 	if err := s.RecordLogin(ctx, edge.Login{Email: "ada@acme.example", ClientID: "acme", At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := s.SessionKeys(ctx, t0, time.Hour)
+	keys, err := s.SessionKeys(ctx, t0, time.Hour, 1000*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestDurabilityAcrossReopen(t *testing.T) {
 	if a := merged(acts)[ck{"ada@acme.example", "acme"}]; a.Logins != 1 {
 		t.Errorf("logins after reopen = %d, want 1", a.Logins)
 	}
-	keys2, err := s.SessionKeys(ctx, t0.Add(time.Minute), time.Hour)
+	keys2, err := s.SessionKeys(ctx, t0.Add(time.Minute), time.Hour, 1000*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestSessionKeys(t *testing.T) {
 	s := open(t, t.TempDir())
 	const rotate = 24 * time.Hour
 
-	k1, err := s.SessionKeys(ctx, t0, rotate)
+	k1, err := s.SessionKeys(ctx, t0, rotate, 100*rotate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +537,7 @@ func TestSessionKeys(t *testing.T) {
 	}
 	// Younger than rotateAfter: the same key.
 	for _, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(rotate - time.Millisecond)} {
-		k, err := s.SessionKeys(ctx, at, rotate)
+		k, err := s.SessionKeys(ctx, at, rotate, 100*rotate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,7 +546,7 @@ func TestSessionKeys(t *testing.T) {
 		}
 	}
 	// Older: a new key first, the old one kept for sessions it signed.
-	k2, err := s.SessionKeys(ctx, t0.Add(rotate), rotate)
+	k2, err := s.SessionKeys(ctx, t0.Add(rotate), rotate, 100*rotate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,14 +554,14 @@ func TestSessionKeys(t *testing.T) {
 		!k2[0].Created.Equal(t0.Add(rotate)) {
 		t.Fatalf("SessionKeys after rotateAfter = %+v, want [new, first]", k2)
 	}
-	k3, err := s.SessionKeys(ctx, t0.Add(rotate+time.Hour), rotate)
+	k3, err := s.SessionKeys(ctx, t0.Add(rotate+time.Hour), rotate, 100*rotate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(k3) != 2 || k3[0].ID != k2[0].ID {
 		t.Errorf("SessionKeys soon after rotation = %+v, want the same two", k3)
 	}
-	k4, err := s.SessionKeys(ctx, t0.Add(3*rotate), rotate)
+	k4, err := s.SessionKeys(ctx, t0.Add(3*rotate), rotate, 100*rotate)
 	if err != nil {
 		t.Fatal(err)
 	}
