@@ -58,6 +58,9 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	opt := bf.options(time.Now())
+	opt.Waiting = func() {
+		fmt.Fprintf(stderr, "waiting for another build of %s to finish (the edge's, or hub serve's)\n", opt.Out)
+	}
 	st, err := sqlstore.OpenExisting(*bf.state)
 	if err != nil {
 		return err
