@@ -120,14 +120,79 @@ func newFixture(t *testing.T, edit func(content string)) *fixture {
 	return newFixtureWith(t, edit, nil)
 }
 
+// sampleBuild is the sample content built once per test binary (content,
+// output and keys under one folder): a fixture without edits starts from
+// a copy of it instead of building again.
+var sampleBuild = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "edge-sample-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("../content")); err != nil {
+		return "", err
+	}
+	opt := generator.Options{Content: filepath.Join(dir, "content"), Out: filepath.Join(dir, "public"), Keys: filepath.Join(dir, "keys"), Theme: themes.Default(), Now: buildNow}
+	_, err = generator.Build(context.Background(), opt)
+	return dir, err
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := sampleBuild(); err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// copyTree copies a folder, keeping symbolic links as links (a build's
+// output is links to generations and bundles).
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newFixtureWith is newFixture with setup run before the edge starts.
 func newFixtureWith(t *testing.T, edit func(content string), setup func(*fixture)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, content: filepath.Join(dir, "content"), out: filepath.Join(dir, "public"), keysDir: filepath.Join(dir, "keys"),
 		mail: &memMailer{sent: make(chan edge.Message, 100)}, clock: &clock{t: buildNow}, logs: &syncBuffer{}}
-	copyDir(t, "../content", f.content)
-	if edit != nil {
+	if edit == nil {
+		sample, err := sampleBuild()
+		if err != nil {
+			t.Fatalf("building the sample: %v", err)
+		}
+		copyTree(t, sample, dir)
+	} else {
+		copyDir(t, "../content", f.content)
 		edit(f.content)
 	}
 	var err error
@@ -136,7 +201,9 @@ func newFixtureWith(t *testing.T, edit func(content string), setup func(*fixture
 	}
 	t.Cleanup(func() { f.store.Close() })
 	f.builder = generator.NewBuilder(f.buildOptions())
-	f.rebuild()
+	if edit != nil {
+		f.rebuild()
+	}
 	if setup != nil {
 		setup(f)
 	}
@@ -308,6 +375,7 @@ func (f *fixture) loginAs(email, client string) *http.Client {
 }
 
 func TestLoginFlow(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	email := f.contactEmail("whitfield-dental")
 	c := f.client()
@@ -380,6 +448,7 @@ func TestLoginFlow(t *testing.T) {
 }
 
 func TestLoginSameAnswer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	known := f.do(f.client(), "POST", "/login", url.Values{"email": {f.contactEmail("okafor-residence")}})
 	f.awaitLink()
@@ -401,6 +470,7 @@ func TestLoginSameAnswer(t *testing.T) {
 }
 
 func TestLoginLinkFromBaseURLNotHost(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	f.do(f.client(), "POST", "/login", url.Values{"email": {f.contactEmail("lindqvist")}}, "Host", "evil.example")
 	_, msg := f.awaitLink()
@@ -410,6 +480,7 @@ func TestLoginLinkFromBaseURLNotHost(t *testing.T) {
 }
 
 func TestLoginRateLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	email := f.contactEmail("lindqvist")
 	codes := map[int]int{}
@@ -426,6 +497,7 @@ func TestLoginRateLimits(t *testing.T) {
 }
 
 func TestTokenSingleUseConcurrent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.linkFor(f.contactEmail("okafor-residence"), "")
 	u, _ := url.Parse(link)
@@ -457,6 +529,7 @@ func TestTokenSingleUseConcurrent(t *testing.T) {
 }
 
 func TestTokenExpiresAndIsStoredHashed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.linkFor(f.contactEmail("okafor-residence"), "")
 	tok := link[strings.LastIndex(link, "/")+1:]
@@ -478,6 +551,7 @@ func TestTokenExpiresAndIsStoredHashed(t *testing.T) {
 }
 
 func TestNextAfterLogin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.client()
 	r := f.do(c, "GET", "/c/whitfield-dental/invoices/", nil)
@@ -493,6 +567,7 @@ func TestNextAfterLogin(t *testing.T) {
 }
 
 func TestFreshSessionEachLogin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	u, _ := url.Parse(f.url)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	tests := map[string]bool{
 		"/c/acme/quotes/Q-1/": true, "/c/acme/": true,
 		"//evil.example": false, `/\evil.example`: false, "https://evil.example": false, "/c/../x": false,
@@ -84,6 +85,7 @@ func FuzzBundlePath(f *testing.F) {
 }
 
 func TestCookieNames(t *testing.T) {
+	t.Parallel()
 	secure := newCookieNames(true)
 	c := secure.cookie(secure.session, "v", time.Hour)
 	if c.Name != "__Host-hub_session" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode {
@@ -98,6 +100,7 @@ func TestCookieNames(t *testing.T) {
 // the shared formats of the generator: the bundle and directory format, the
 // recorded facts (events) and money (amounts and their formatting).
 func TestImports(t *testing.T) {
+	t.Parallel()
 	deps := func(pkg string) []string {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
 		if err != nil {
@@ -124,6 +127,7 @@ func TestImports(t *testing.T) {
 // TestParseRetiredKey: a key older than the rotation plus the session
 // lifetime is refused even before the store is read again.
 func TestParseRetiredKey(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	const day = 24 * time.Hour
 	tests := []struct {

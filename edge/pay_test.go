@@ -160,6 +160,7 @@ func (f *fixture) doc(number string) (due int64) {
 }
 
 func TestPayAmountFromSignedData(t *testing.T) {
+	t.Parallel()
 	f, fs := newPayFixture(t, nil)
 	c := f.login("whitfield-dental")
 	due := f.doc("INV-2001")
@@ -207,6 +208,7 @@ func TestPayAmountFromSignedData(t *testing.T) {
 }
 
 func TestPayDoubleClickOneSession(t *testing.T) {
+	t.Parallel()
 	f, fs := newPayFixture(t, nil)
 	c := f.login("okafor-residence")
 	var wg sync.WaitGroup
@@ -231,6 +233,7 @@ func TestPayDoubleClickOneSession(t *testing.T) {
 }
 
 func TestPayRefusedToDelegateAndWhenOff(t *testing.T) {
+	t.Parallel()
 	f, _ := newPayFixture(t, nil)
 	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
 	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam")
@@ -254,6 +257,7 @@ func TestPayRefusedToDelegateAndWhenOff(t *testing.T) {
 }
 
 func TestWebhookVerification(t *testing.T) {
+	t.Parallel()
 	f, _ := newPayFixture(t, nil)
 	c := f.login("okafor-residence")
 	p := f.startPayment(c, "/c/okafor-residence/invoices/INV-2002/pay", url.Values{"choice": {"full"}})
@@ -310,6 +314,7 @@ func TestWebhookVerification(t *testing.T) {
 }
 
 func TestWebhookStatesAndChecks(t *testing.T) {
+	t.Parallel()
 	f, _ := newPayFixture(t, nil)
 	c := f.login("whitfield-dental")
 	ctx := context.Background()
@@ -393,6 +398,7 @@ func TestWebhookStatesAndChecks(t *testing.T) {
 // the invoice shows it and its balance, a receipt page exists, and the
 // client and the business are emailed.
 func TestPaidShowsInPages(t *testing.T) {
+	t.Parallel()
 	f, _ := newPayFixture(t, nil)
 	c := f.login("okafor-residence")
 	p := f.startPayment(c, "/c/okafor-residence/invoices/INV-2002/pay", url.Values{"choice": {"full"}})
@@ -451,6 +457,7 @@ func TestPaidShowsInPages(t *testing.T) {
 
 // TestWebhookStorageErrorIs5xx: an event that cannot be stored is not acknowledged.
 func TestWebhookStorageErrorIs5xx(t *testing.T) {
+	t.Parallel()
 	f, _ := newPayFixture(t, nil)
 	c := f.login("okafor-residence")
 	p := f.startPayment(c, "/c/okafor-residence/invoices/INV-2002/pay", url.Values{"choice": {"full"}})

@@ -75,6 +75,7 @@ func editFile(t *testing.T, p, old, new string) {
 }
 
 func TestApproveQuoteWithSignature(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	version, state := f.quoteDoc("Q-1002")
@@ -185,6 +186,7 @@ func TestApproveQuoteWithSignature(t *testing.T) {
 }
 
 func TestRequestChangesThenNewVersion(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("whitfield-dental")
 	version, _ := f.quoteDoc("Q-1009")
@@ -238,6 +240,7 @@ func TestRequestChangesThenNewVersion(t *testing.T) {
 }
 
 func TestQuoteSettingsOff(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(content string) {
 		site := filepath.Join(content, "site.yaml")
 		editFile(t, site, "require_signature: true", "require_signature: false")
@@ -268,6 +271,7 @@ func TestQuoteSettingsOff(t *testing.T) {
 }
 
 func TestDelegateCannotRespond(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
 	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "okafor-residence", "Sam")
@@ -285,6 +289,7 @@ func TestDelegateCannotRespond(t *testing.T) {
 }
 
 func TestApproveAndPayDeposit(t *testing.T) {
+	t.Parallel()
 	f, fs := newPayFixture(t, nil)
 	c := f.login("whitfield-dental")
 	version, _ := f.quoteDoc("Q-1009")
@@ -354,6 +359,7 @@ func (f *fixture) postMultipart(c *http.Client, path, ctype string, body *bytes.
 }
 
 func TestWorkRequestWithPhoto(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	photo := pngBytes(t, 40, 30)
@@ -425,6 +431,7 @@ func TestWorkRequestWithPhoto(t *testing.T) {
 }
 
 func TestPublicRequestForm(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	if r := f.do(f.client(), "GET", "/request/", nil); r.StatusCode != 200 {
 		t.Fatalf("GET /request/ = %d", r.StatusCode)
@@ -490,6 +497,7 @@ func TestPublicRequestForm(t *testing.T) {
 }
 
 func TestPublicRequestOff(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(content string) {
 		editFile(t, filepath.Join(content, "site.yaml"), "requests: true", "requests: false")
 	})
@@ -519,6 +527,7 @@ func pdfText(t *testing.T, b []byte) string {
 // TestApproveDepositWhenStripeFails: the approval stands and the client is
 // told the deposit payment did not start.
 func TestApproveDepositWhenStripeFails(t *testing.T) {
+	t.Parallel()
 	f, fs := newPayFixture(t, nil)
 	fs.mu.Lock()
 	fs.fail = true

@@ -37,6 +37,7 @@ func (f *fixture) withCookie(value string) *http.Client {
 }
 
 func TestSessionValidation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	keys, err := f.store.SessionKeys(context.Background(), f.clock.Now(), 1000*time.Hour, 10000*time.Hour)
 	if err != nil || len(keys) == 0 {
@@ -84,6 +85,7 @@ func TestSessionValidation(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	other := f.login("okafor-residence") // another device
@@ -121,6 +123,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestOnlyOwnBundle(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	a := f.login("okafor-residence")
 	if r := f.do(a, "GET", "/c/okafor-residence/", nil); r.StatusCode != 200 {
@@ -162,6 +165,7 @@ func TestOnlyOwnBundle(t *testing.T) {
 }
 
 func TestSymlinkOutOfBundle(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	dir, _ := filepath.EvalSymlinks(filepath.Join(f.out, "c", "okafor-residence"))
 	for _, ext := range []string{"", ".gz", ".br"} {
@@ -175,6 +179,7 @@ func TestSymlinkOutOfBundle(t *testing.T) {
 }
 
 func TestAuthoriseBeforeConditionalAndRange(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	r := f.do(c, "GET", "/c/okafor-residence/", nil, "Accept-Encoding", "identity")
@@ -199,6 +204,7 @@ func TestAuthoriseBeforeConditionalAndRange(t *testing.T) {
 }
 
 func TestCompressionAndHeaders(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("whitfield-dental")
 	for _, tt := range []struct{ accept, enc string }{{"br, gzip", "br"}, {"gzip", "gzip"}, {"identity", ""}, {"br;q=0, gzip", "gzip"}} {
@@ -232,6 +238,7 @@ func TestCompressionAndHeaders(t *testing.T) {
 func regexpFind(s, re string) string { return regexp.MustCompile(re).FindString(s) }
 
 func TestNotFoundAndMethods(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	for _, p := range []string{"/nope", "/c/", "/assets/nope.css", "/login/t/", "/.env", "/public.d/state.gob"} {
 		if r := f.do(f.client(), "GET", p, nil); r.StatusCode != 404 && r.StatusCode != 301 && r.StatusCode != 303 {
@@ -247,6 +254,7 @@ func TestNotFoundAndMethods(t *testing.T) {
 }
 
 func TestCrossOriginAndBodyLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
@@ -264,6 +272,7 @@ func TestCrossOriginAndBodyLimits(t *testing.T) {
 }
 
 func TestDelegate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
 	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
@@ -292,6 +301,7 @@ func TestDelegate(t *testing.T) {
 }
 
 func TestChooseHub(t *testing.T) {
+	t.Parallel()
 	shared := "pat@both.example"
 	f := newFixture(t, func(content string) {
 		for _, id := range []string{"okafor-residence", "lindqvist"} {
@@ -325,6 +335,7 @@ func TestChooseHub(t *testing.T) {
 }
 
 func TestTamperedBundleAndReload(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	a := f.login("okafor-residence")
 	b := f.login("whitfield-dental")

@@ -20,6 +20,7 @@ const day = 24 * time.Hour
 // session lifetime (30 days) verifies nothing and is deleted from the
 // store; a key within that overlap still verifies.
 func TestRetiredSessionKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var old, mid edge.SessionKey
 	f := newFixtureWith(t, nil, func(f *fixture) {
@@ -79,6 +80,7 @@ func (f *fixture) sessionCookie(c *http.Client) string {
 // TestLogoutRevokes: a copy of the cookie kept after POST /logout no
 // longer opens the hub, on this edge and on another sharing the store.
 func TestLogoutRevokes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	c := f.login("okafor-residence")
 	copied := f.sessionCookie(c)
@@ -125,6 +127,7 @@ func TestLogoutRevokes(t *testing.T) {
 // contact's sessions (in every client they belong to), not those of the
 // client's other contacts.
 func TestSignOutEverywhereOneContact(t *testing.T) {
+	t.Parallel()
 	const marcus = "marcus.lee@whitfield-dental.example"
 	f := newFixture(t, func(content string) {
 		// Dana is also a contact of the Okafors.
@@ -164,6 +167,7 @@ func TestSignOutEverywhereOneContact(t *testing.T) {
 
 // TestAccountPage: the hub's account page offers both ways of signing out.
 func TestAccountPage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	r := f.do(f.login("okafor-residence"), "GET", "/c/okafor-residence/account/", nil)
 	body := readBody(t, r)

@@ -51,6 +51,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 // TestLoginThroughSMTP: the whole login flow with the email going through
 // a real SMTP conversation.
 func TestLoginThroughSMTP(t *testing.T) {
+	t.Parallel()
 	inbox := &smtpInbox{got: make(chan []byte, 4)}
 	srv := smtp.NewServer(inbox)
 	srv.Domain = "localhost"
@@ -115,6 +116,7 @@ func TestLoginThroughSMTP(t *testing.T) {
 
 // TestScheduledRebuild: the edge rebuilds on its own schedule and serves the result.
 func TestScheduledRebuild(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	keys, _ := bundle.LoadKeySet(f.keysDir)
 	var mu sync.Mutex
