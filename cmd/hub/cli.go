@@ -25,6 +25,7 @@ Usage:
   hub send quote|invoice NUMBER             email the client's contacts a link to the document
   hub clients                               list contacts: invited, joined, last login
   hub payments                              list online payments, and Stripe events that were refused
+  hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"send":     cmdSend,
 		"clients":  cmdClients,
 		"payments": cmdPayments,
+		"mail":     cmdMail,
 		"requests": cmdRequests,
 	}
 	cmd, ok := cmds[args[0]]
