@@ -76,6 +76,8 @@ type fixture struct {
 	// clients after the edge records something.
 	checkout edge.Checkout
 	builder  *generator.Builder
+	// config, when set before start, edits the edge's configuration.
+	config func(*edge.Config)
 }
 
 type syncBuffer struct {
@@ -169,6 +171,9 @@ func (f *fixture) start() {
 			_, err := f.builder.Build(ctx, dirs)
 			return err
 		}}
+	if f.config != nil {
+		f.config(&cfg)
+	}
 	f.srv, err = edge.New(context.Background(), cfg, f.store, f.mail)
 	if err != nil {
 		t.Fatal(err)

@@ -132,6 +132,9 @@ func (o *mailSender) attempt(ctx context.Context, q QueuedMail) error {
 		return ctx.Err() // shutting down: the attempt stays counted, the email queued
 	}
 	u.At = o.now()
+	// Marked even when the server is stopping: a sent email left queued
+	// would go again at the next start.
+	ctx = context.WithoutCancel(ctx)
 	switch {
 	case serr == nil:
 		u.Status, u.Error = MailSent, ""
