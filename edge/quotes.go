@@ -170,25 +170,20 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A duplicate (the same form sent again) records and queues nothing.
-	if _, err := s.store.RecordApproval(ctx, c.Client, formNonce(r, "approve", c.Client, doc.Number, doc.Version), a, mails); err != nil {
+	dup, err := s.store.RecordApproval(ctx, c.Client, formNonce(r, "approve", c.Client, doc.Number, doc.Version), a, mails)
+	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
+	rebuilt := s.cfg.RebuildClient != nil
 	if err := s.rebuildWithin(ctx, c.Client); err != nil {
 		s.log.Error("rebuilding after an approval", "client", c.Client, "err", err)
+		rebuilt = false
 	}
 	_, now, _ := s.build.Load().Document(doc.Number)
-	if final, err := s.approvalNotices(c, a, now, true); err != nil {
-		s.log.Error("writing the emails of an approval; they go as first written", "quote", doc.Number, "err", err)
-	} else {
-		for i := range final {
-			final[i].ID = mails[i].ID
-		}
-		if err := s.store.RewriteMail(context.WithoutCancel(ctx), s.now(), final...); err != nil {
-			s.log.Error("rewriting the emails of an approval; they go as first written", "quote", doc.Number, "err", err)
-		}
+	if !dup {
+		s.releaseApprovalMail(ctx, c, a, now, mails, rebuilt)
 	}
-	s.outbox.poke()
 	back := "/c/" + c.Client + "/" + doc.Path
 	if f.Get("pay_deposit") == "yes" && now.Due > 0 && s.cfg.Checkout != nil && site.OnlinePayments {
 		if err := s.startCheckout(ctx, w, r, c, now, events.ForDeposit, "full", ""); err != nil {
@@ -225,6 +220,29 @@ func (s *Server) rebuildWithin(ctx context.Context, client string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildWait)
 	defer cancel()
 	return s.rebuildNow(ctx, []string{client})
+}
+
+// releaseApprovalMail makes an approval's held emails due: rewritten with
+// the rebuilt quote's totals when the rebuild succeeded, else as first written.
+func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Approval, doc bundle.DirDocument, mails []Message, rebuilt bool) {
+	final := mails
+	if rebuilt {
+		if ms, err := s.approvalNotices(c, a, doc, true); err != nil {
+			s.log.Error("writing the emails of an approval; they go as first written", "quote", doc.Number, "err", err)
+		} else if len(ms) == len(mails) {
+			for i := range ms {
+				ms[i].ID = mails[i].ID
+			}
+			final = ms
+		}
+	}
+	for i := range final {
+		final[i].NotBefore = time.Time{}
+	}
+	if err := s.store.RewriteMail(context.WithoutCancel(ctx), s.now(), final...); err != nil {
+		s.log.Error("releasing the emails of an approval; they go when their hold ends", "quote", doc.Number, "err", err)
+	}
+	s.outbox.poke()
 }
 
 // approvalNotices are the emails an approval sends: the client's copy and

@@ -105,6 +105,13 @@ func readRequestForm(r *http.Request) (requestForm, error) {
 	if len(rf.photos) > maxPhotos {
 		return rf, Errorf(EInvalid, "Attach at most %d photos.", maxPhotos)
 	}
+	// Each photo's size and type are checked now, before anything is
+	// recorded (a pending client, a request); savePhotos checks them again.
+	for i, fh := range rf.photos {
+		if err := checkPhoto(fh, cleanFileName(fh.Filename, i)); err != nil {
+			return rf, err
+		}
+	}
 	return rf, nil
 }
 

@@ -75,10 +75,10 @@ func (OSFiles) Rename(from, to string) error { return os.Rename(from, to) }
 func (OSFiles) SyncDir(dir string) error     { return bundle.SyncDir(dir) }
 func (OSFiles) RemoveAll(path string) error  { return os.RemoveAll(path) }
 
-// readPhoto reads and checks one uploaded photo.
+// readPhoto checks one uploaded photo and reads it.
 func readPhoto(fh *multipart.FileHeader, name string) ([]byte, string, error) {
-	if fh.Size > maxPhotoSize {
-		return nil, "", Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+	if err := checkPhoto(fh, name); err != nil {
+		return nil, "", err
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -89,14 +89,32 @@ func readPhoto(fh *multipart.FileHeader, name string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)
 	}
-	if len(b) > maxPhotoSize {
-		return nil, "", Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
-	}
 	typ := sniffPhoto(b)
-	if typ == "" {
-		return nil, "", Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
+	if len(b) > maxPhotoSize || typ == "" {
+		return nil, "", Errorf(EInvalid, "Photo %q changed while it was read; please send the request again.", name)
 	}
 	return b, typ, nil
+}
+
+// checkPhoto checks an uploaded photo's size and, from its first bytes, its type.
+func checkPhoto(fh *multipart.FileHeader, name string) error {
+	if fh.Size > maxPhotoSize {
+		return Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	if sniffPhoto(head[:n]) == "" {
+		return Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
+	}
+	return nil
 }
 
 // uploadUsage is what a client's stored photos take, in bytes.

@@ -70,6 +70,19 @@ func TestRefusedRequestLeavesNoPhotos(t *testing.T) {
 	if got := f.uploadEntries("okafor-residence"); len(got) != 0 {
 		t.Errorf("a refused request left %v on disk", got)
 	}
+	// The public form: refused before anything is recorded, a pending client included.
+	pub := f.client()
+	ct, body = photoForm(t, map[string]string{"name": "Ada Park", "email": "ada@example.com", "title": "Gutter"},
+		[2]any{"good.png", good}, [2]any{"bad.png", []byte("<script>alert(1)</script>")})
+	if r := f.postMultipart(pub, "/request", ct, body); r.StatusCode != 400 {
+		t.Errorf("public form with a bad photo = %d; want 400", r.StatusCode)
+	}
+	if pending, err := f.store.Pending(context.Background()); err != nil || len(pending) != 0 {
+		t.Errorf("a refused public request left pending clients %v, %v", pending, err)
+	}
+	if ents, _ := os.ReadDir(f.uploads()); len(ents) != 0 {
+		t.Errorf("a refused public request left %d folders in uploads", len(ents))
+	}
 	form := map[string]string{"title": "Gutter", "nonce": "twice"}
 	for range 2 {
 		ct, body := photoForm(t, form, [2]any{"good.png", good})

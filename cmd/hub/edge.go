@@ -58,7 +58,7 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 		from:        fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
 		sessionTTL:  fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
 		mailRetry:   fs.Duration("mail-retry", 30*time.Second, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)"),
-		uploadQuota: fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store"),
+		uploadQuota: fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store (negative: no limit)"),
 		trustProxy:  fs.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind your own proxy)"),
 		verbose:     fs.Bool("v", false, "log every request"),
 	}
