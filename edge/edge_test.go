@@ -76,6 +76,8 @@ type fixture struct {
 	// clients after the edge records something.
 	checkout edge.Checkout
 	builder  *generator.Builder
+	// tune, when set before start, edits the edge's configuration.
+	tune func(*edge.Config)
 }
 
 type syncBuffer struct {
@@ -238,7 +240,7 @@ func (f *fixture) start() {
 // config is the fixture's edge configuration.
 func (f *fixture) config(keys *bundle.KeySet, base *url.URL) edge.Config {
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
+	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
 		RebuildClient: func(ctx context.Context, ids []string) error {
 			var dirs []string
 			for _, id := range ids {
@@ -248,6 +250,10 @@ func (f *fixture) config(keys *bundle.KeySet, base *url.URL) edge.Config {
 			_, err := f.builder.Build(ctx, dirs)
 			return err
 		}}
+	if f.tune != nil {
+		f.tune(&cfg)
+	}
+	return cfg
 }
 
 func (f *fixture) buildOptions() generator.Options {

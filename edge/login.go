@@ -87,9 +87,7 @@ func newToken(ctx context.Context, st Store, base *url.URL, now time.Time, ttl t
 // sendLoginLink emails a login link to email if it is a contact of a
 // client (of client, when given). Unknown emails get nothing.
 func (s *Server) sendLoginLink(ctx context.Context, email, client, next string) error {
-	b := s.build.Load()
-	m := &Messages{Site: b.Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: s.mail, Now: s.now, TokenTTL: s.cfg.TokenTTL}
-	return m.LoginLink(ctx, b, email, client, next)
+	return s.messages().LoginLink(ctx, s.build.Load(), email, client, next)
 }
 
 // handleLinkGet shows the Continue page for a usable link: nothing is spent

@@ -75,6 +75,8 @@ func (m *Messages) send(ctx context.Context, to bundle.DirContact, subject strin
 		return err
 	}
 	return m.Mail.Send(ctx, Message{
+		ID:       newMessageID(m.Base),
+		Secret:   true,
 		FromName: m.Site.Name, ReplyTo: m.Site.Email,
 		To: []Address{{Name: to.Name, Email: to.Email}}, Subject: subject,
 		Text: t.String(), HTML: h.String(), Links: []string{d.Link},

@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html/template"
 	"net/url"
 	texttemplate "text/template"
@@ -52,6 +53,15 @@ var noticeText = texttemplate.Must(texttemplate.New("notice").Parse(`Hello {{.Na
 
 // Notify sends a notice.
 func (m *Messages) Notify(ctx context.Context, n Notice) error {
+	msg, err := m.notice(n)
+	if err != nil {
+		return err
+	}
+	return m.Mail.Send(ctx, msg)
+}
+
+// notice renders a notice as an email.
+func (m *Messages) notice(n Notice) (Message, error) {
 	d := struct {
 		N                                  Notice
 		Name, Link, SiteName, Color, Phone string
@@ -68,17 +78,18 @@ func (m *Messages) Notify(ctx context.Context, n Notice) error {
 	}
 	var h, t bytes.Buffer
 	if err := noticeHTML.Execute(&h, d); err != nil {
-		return err
+		return Message{}, fmt.Errorf("notice %q: %w", n.Subject, err)
 	}
 	if err := noticeText.Execute(&t, d); err != nil {
-		return err
+		return Message{}, fmt.Errorf("notice %q: %w", n.Subject, err)
 	}
 	var links []string
 	if d.Link != "" {
 		links = []string{d.Link}
 	}
-	return m.Mail.Send(ctx, Message{
+	return Message{
+		ID:       newMessageID(m.Base),
 		FromName: m.Site.Name, ReplyTo: m.Site.Email, To: []Address{n.To}, Subject: n.Subject,
 		Text: t.String(), HTML: h.String(), Links: links,
-	})
+	}, nil
 }

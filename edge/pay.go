@@ -291,7 +291,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		var ve *APIVersionError
 		if errors.As(err, &ve) {
 			s.log.Error("STRIPE WEBHOOK REFUSED: wrong API version; payments are not being recorded until this is fixed", "err", err)
-			if _, rerr := s.store.RecordWebhook(r.Context(), WebhookRecord{EventID: "refused:" + ve.EventID, Type: "api_version", Received: s.now(), Problem: ve.Error()}); rerr != nil {
+			if _, rerr := s.store.RecordWebhook(r.Context(), WebhookRecord{EventID: "refused:" + ve.EventID, Type: "api_version", Received: s.now(), Problem: ve.Error()}, nil); rerr != nil {
 				s.log.Error("recording a refused webhook", "err", rerr)
 			}
 			http.Error(w, "unsupported API version", http.StatusBadRequest)
@@ -302,7 +302,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := s.webhookRecord(r.Context(), ev)
-	res, err := s.store.RecordWebhook(r.Context(), rec)
+	res, err := s.store.RecordWebhook(r.Context(), rec, s.paymentMails)
 	if err != nil {
 		s.log.Error("recording a webhook", "event", ev.ID, "err", err)
 		http.Error(w, "could not record the event; retry", http.StatusServiceUnavailable)
@@ -312,7 +312,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("webhook did not match a payment", "event", ev.ID, "type", ev.Type, "problem", rec.Problem)
 	}
 	if res.Changed {
-		s.afterPayment(res.Payment)
+		s.rebuildSoon(res.Payment.ClientID)
+		s.outbox.poke()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"received":true}`))
@@ -366,12 +367,12 @@ func (s *Server) webhookRecord(ctx context.Context, ev WebhookEvent) WebhookReco
 	return rec
 }
 
-// afterPayment runs once a payment's state moved: rebuild the client's
-// bundle, and when it is paid, email a receipt and tell the business.
-func (s *Server) afterPayment(p PaymentRecord) {
-	s.rebuildSoon(p.ClientID)
+// paymentMails are the emails about a payment whose state moved, queued
+// with the change: when it is paid, a receipt and a notice to the
+// business; when it is processing, a notice to the business.
+func (s *Server) paymentMails(p PaymentRecord) ([]Message, error) {
 	if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
-		return
+		return nil, nil
 	}
 	site := s.build.Load().Directory.Site
 	amount := s.money(p.Amount)
@@ -386,13 +387,12 @@ func (s *Server) afterPayment(p PaymentRecord) {
 	rows := [][2]string{{"Amount", amount}, {"For", what}, {"Reference", p.Reference}}
 	if p.State == events.PaymentPaid {
 		id := p.ReceiptID()
-		s.notify(Notice{To: Address{Email: p.Email}, Subject: fmt.Sprintf("Receipt: %s paid to %s", amount, site.Name),
+		return s.mails(Notice{To: Address{Email: p.Email}, Subject: fmt.Sprintf("Receipt: %s paid to %s", amount, site.Name),
 			Intro: fmt.Sprintf("Thank you: we received your payment of %s for %s.", amount, what), Rows: rows,
-			Path: "/c/" + p.ClientID + "/receipts/" + id + "/", Button: "View your receipt"})
-		s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Payment received: %s from %s (%s)", amount, name, p.Document),
-			Intro: fmt.Sprintf("%s paid %s for %s online.", name, amount, what), Rows: append(rows, [2]string{"Paid by", p.Email})})
-		return
+			Path: "/c/" + p.ClientID + "/receipts/" + id + "/", Button: "View your receipt"},
+			Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Payment received: %s from %s (%s)", amount, name, p.Document),
+				Intro: fmt.Sprintf("%s paid %s for %s online.", name, amount, what), Rows: append(rows, [2]string{"Paid by", p.Email})})
 	}
-	s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Payment processing: %s from %s (%s)", amount, name, p.Document),
+	return s.mails(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Payment processing: %s from %s (%s)", amount, name, p.Document),
 		Intro: fmt.Sprintf("%s paid %s for %s by a method that settles later; it shows as processing until it does.", name, amount, what), Rows: rows})
 }

@@ -161,17 +161,28 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	slices.Sort(a.Options)
 	b := s.build.Load()
 	a.PageSHA, _ = b.PageSHA(c.Client, doc.Path+"index.html")
-	dup, err := s.store.RecordApproval(ctx, c.Client, formNonce(r, "approve", c.Client, doc.Number, doc.Version), a)
+	// The emails are queued with the approval, held until the rebuild gives
+	// the totals of the options chosen, then rewritten with them; if the
+	// edge dies first they go as they are, pointing to the quote for totals.
+	mails, err := s.approvalNotices(c, a, doc, false)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
+	// A duplicate (the same form sent again) records and queues nothing.
+	dup, err := s.store.RecordApproval(ctx, c.Client, formNonce(r, "approve", c.Client, doc.Number, doc.Version), a, mails)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	rebuilt := s.cfg.RebuildClient != nil
 	if err := s.rebuildWithin(ctx, c.Client); err != nil {
 		s.log.Error("rebuilding after an approval", "client", c.Client, "err", err)
+		rebuilt = false
 	}
 	_, now, _ := s.build.Load().Document(doc.Number)
 	if !dup {
-		s.approvalNotices(c, a, now)
+		s.releaseApprovalMail(ctx, c, a, now, mails, rebuilt)
 	}
 	back := "/c/" + c.Client + "/" + doc.Path
 	if f.Get("pay_deposit") == "yes" && now.Due > 0 && s.cfg.Checkout != nil && site.OnlinePayments {
@@ -211,7 +222,34 @@ func (s *Server) rebuildWithin(ctx context.Context, client string) error {
 	return s.rebuildNow(ctx, []string{client})
 }
 
-func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDocument) {
+// releaseApprovalMail makes an approval's held emails due: rewritten with
+// the rebuilt quote's totals when the rebuild succeeded, else as first written.
+func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Approval, doc bundle.DirDocument, mails []Message, rebuilt bool) {
+	final := mails
+	if rebuilt {
+		if ms, err := s.approvalNotices(c, a, doc, true); err != nil {
+			s.log.Error("writing the emails of an approval; they go as first written", "quote", doc.Number, "err", err)
+		} else if len(ms) == len(mails) {
+			for i := range ms {
+				ms[i].ID = mails[i].ID
+			}
+			final = ms
+		}
+	}
+	for i := range final {
+		final[i].NotBefore = time.Time{}
+	}
+	if err := s.store.RewriteMail(context.WithoutCancel(ctx), s.now(), final...); err != nil {
+		s.log.Error("releasing the emails of an approval; they go when their hold ends", "quote", doc.Number, "err", err)
+	}
+	s.outbox.poke()
+}
+
+// approvalNotices are the emails an approval sends: the client's copy and
+// the business's notice, queued with the approval. Before the rebuild
+// (built false) a quote with optional items does not know its total yet:
+// the emails point to the quote for it, and are held for the rebuild.
+func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDocument, built bool) ([]Message, error) {
 	site := s.build.Load().Directory.Site
 	name := c.Client
 	if cl, ok := s.build.Load().Client(c.Client); ok {
@@ -221,9 +259,15 @@ func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDoc
 	if len(a.Signature) > 0 {
 		signed += " (typed and drawn)"
 	}
-	rows := [][2]string{{"Quote", doc.Number + " — " + doc.Title}, {"Total", doc.Amount}}
-	if doc.Deposit > 0 {
-		rows = append(rows, [2]string{"Deposit", s.money(doc.Deposit)})
+	rows := [][2]string{{"Quote", doc.Number + " — " + doc.Title}}
+	switch {
+	case built || len(doc.Optional) == 0:
+		rows = append(rows, [2]string{"Total", doc.Amount})
+		if doc.Deposit > 0 {
+			rows = append(rows, [2]string{"Deposit", s.money(doc.Deposit)})
+		}
+	default:
+		rows = append(rows, [2]string{"Total", "with the options you chose: see the quote"})
 	}
 	rows = append(rows, [2]string{"Signed by", signed}, [2]string{"Email", a.Email},
 		[2]string{"When", a.At.UTC().Format("2006-01-02 15:04 MST")}, [2]string{"From", a.IP},
@@ -232,11 +276,17 @@ func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDoc
 		rows = append(rows, [2]string{"Terms", "accepted"})
 	}
 	path := "/c/" + c.Client + "/" + doc.Path
-	s.notify(Notice{To: Address{Email: a.Email}, Subject: fmt.Sprintf("You approved quote %s from %s", doc.Number, site.Name),
+	ms, err := s.mails(Notice{To: Address{Email: a.Email}, Subject: fmt.Sprintf("You approved quote %s from %s", doc.Number, site.Name),
 		Intro: fmt.Sprintf("Thank you for approving quote %s. Here is what you approved; keep this email as your copy.", doc.Number),
-		Rows:  rows, Path: path, Button: "View the quote"})
-	s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Quote %s approved by %s", doc.Number, name),
-		Intro: fmt.Sprintf("%s approved quote %s in the client hub.", name, doc.Number), Rows: rows})
+		Rows:  rows, Path: path, Button: "View the quote"},
+		Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Quote %s approved by %s", doc.Number, name),
+			Intro: fmt.Sprintf("%s approved quote %s in the client hub.", name, doc.Number), Rows: rows})
+	if !built && s.cfg.RebuildClient != nil {
+		for i := range ms {
+			ms[i].NotBefore = s.now().Add(rebuildWait + 5*time.Second)
+		}
+	}
+	return ms, err
 }
 
 func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
@@ -272,20 +322,23 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch := events.ChangeRequest{Quote: doc.Number, Version: doc.Version, Message: msg, Email: c.Subject, At: s.now()}
-	dup, err := s.store.RecordChangeRequest(ctx, c.Client, formNonce(r, "changes", c.Client, doc.Number, doc.Version, msg), ch)
+	name := c.Client
+	if cl, ok := s.build.Load().Client(c.Client); ok {
+		name = cl.DisplayName
+	}
+	mails, err := s.mails(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Changes requested on quote %s by %s", doc.Number, name),
+		Intro: fmt.Sprintf("%s (%s) asked for changes to quote %s, %s. Edit the quote in git and rebuild: the client sees the new version, awaiting their response.", name, c.Subject, doc.Number, doc.Title),
+		Quote: msg, Rows: [][2]string{{"Quote", doc.Number}, {"Version", doc.Version}}})
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	if !dup {
-		name := c.Client
-		if cl, ok := s.build.Load().Client(c.Client); ok {
-			name = cl.DisplayName
-		}
-		s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Changes requested on quote %s by %s", doc.Number, name),
-			Intro: fmt.Sprintf("%s (%s) asked for changes to quote %s, %s. Edit the quote in git and rebuild: the client sees the new version, awaiting their response.", name, c.Subject, doc.Number, doc.Title),
-			Quote: msg, Rows: [][2]string{{"Quote", doc.Number}, {"Version", doc.Version}}})
+	// A duplicate (the same form sent again) records and queues nothing.
+	if _, err := s.store.RecordChangeRequest(ctx, c.Client, formNonce(r, "changes", c.Client, doc.Number, doc.Version, msg), ch, mails); err != nil {
+		s.errorPage(w, r, err)
+		return
 	}
+	s.outbox.poke()
 	if err := s.rebuildWithin(ctx, c.Client); err != nil {
 		s.log.Error("rebuilding after a change request", "client", c.Client, "err", err)
 	}

@@ -7,12 +7,13 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"mime/multipart"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,17 +334,11 @@ func TestApproveAndPayDeposit(t *testing.T) {
 // multipartRequest builds a request form with photos.
 func multipartRequest(t *testing.T, fields map[string]string, photos map[string][]byte) (string, *bytes.Buffer) {
 	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	for k, v := range fields {
-		w.WriteField(k, v)
+	var ps [][2]any
+	for _, name := range slices.Sorted(maps.Keys(photos)) {
+		ps = append(ps, [2]any{name, photos[name]})
 	}
-	for name, data := range photos {
-		fw, _ := w.CreateFormFile("photos", name)
-		fw.Write(data)
-	}
-	w.Close()
-	return w.FormDataContentType(), &b
+	return photoForm(t, fields, ps...)
 }
 
 func (f *fixture) postMultipart(c *http.Client, path, ctype string, body *bytes.Buffer) *http.Response {

@@ -8,18 +8,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/mail"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
 )
 
@@ -108,57 +105,14 @@ func readRequestForm(r *http.Request) (requestForm, error) {
 	if len(rf.photos) > maxPhotos {
 		return rf, Errorf(EInvalid, "Attach at most %d photos.", maxPhotos)
 	}
+	// Each photo's size and type are checked now, before anything is
+	// recorded (a pending client, a request); savePhotos checks them again.
+	for i, fh := range rf.photos {
+		if err := checkPhoto(fh, cleanFileName(fh.Filename, i)); err != nil {
+			return rf, err
+		}
+	}
 	return rf, nil
-}
-
-// savePhotos checks each photo's type and size and stores it durably
-// under dir (written, synced, renamed, the folder synced).
-func savePhotos(dir string, fhs []*multipart.FileHeader) ([]events.Photo, error) {
-	var out []events.Photo
-	for i, fh := range fhs {
-		name := cleanFileName(fh.Filename, i)
-		if fh.Size > maxPhotoSize {
-			return nil, Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(io.LimitReader(f, maxPhotoSize+1))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > maxPhotoSize {
-			return nil, Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
-		}
-		typ := sniffPhoto(b)
-		if typ == "" {
-			return nil, Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
-		}
-		sum := sha256.Sum256(b)
-		sha := hex.EncodeToString(sum[:])
-		ext := photoTypes[typ]
-		base := strings.TrimSuffix(name, filepath.Ext(name))
-		file := fmt.Sprintf("%d-%s%s", i+1, base, ext)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		p := filepath.Join(dir, file)
-		if err := bundle.WriteFileAtomic(p, b, 0o600); err != nil {
-			return nil, err
-		}
-		out = append(out, events.Photo{Name: base + ext, Type: typ, Size: int64(len(b)), SHA: sha, Path: p})
-	}
-	if len(out) > 0 {
-		if err := bundle.SyncDir(dir); err != nil {
-			return nil, err
-		}
-		if err := bundle.SyncDir(filepath.Dir(dir)); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -208,19 +162,41 @@ func (s *Server) parseRequestBody(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// recordRequest saves a work request's photos and the request, durably.
-func (s *Server) recordRequest(ctx context.Context, clientID, nonce string, req events.Request, photos []*multipart.FileHeader) (bool, error) {
-	if len(photos) > 0 {
-		if s.cfg.Uploads == "" {
-			return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the request without them.")
-		}
-		ps, err := savePhotos(filepath.Join(s.cfg.Uploads, clientID, req.ID), photos)
+// recordRequest saves a work request's photos and the request, with the
+// email that tells the business, durably; a request not recorded (refused,
+// failed, or a duplicate) leaves no photos behind. The client's lock holds
+// from the quota check to the commit, so concurrent requests cannot pass
+// the quota together.
+func (s *Server) recordRequest(ctx context.Context, clientID, email, nonce string, req events.Request, photos []*multipart.FileHeader) (bool, error) {
+	if len(photos) == 0 {
+		mails, err := s.requestNotice(clientID, email, req, 0)
 		if err != nil {
 			return false, err
 		}
-		req.Photos = ps
+		return s.store.RecordRequest(ctx, clientID, nonce, req, mails)
 	}
-	return s.store.RecordRequest(ctx, clientID, nonce, req)
+	if s.cfg.Uploads == "" {
+		return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the request without them.")
+	}
+	defer s.uploadLocks.lock(clientID)()
+	if err := s.checkQuota(clientID, photos); err != nil {
+		return false, err
+	}
+	ps, dir, err := s.savePhotos(clientID, req.ID, photos)
+	if err != nil {
+		return false, err
+	}
+	req.Photos = ps
+	mails, err := s.requestNotice(clientID, email, req, len(ps))
+	if err != nil {
+		s.removeUploads(dir)
+		return false, err
+	}
+	dup, err := s.store.RecordRequest(ctx, clientID, nonce, req, mails)
+	if err != nil || dup {
+		s.removeUploads(dir) // the first of duplicates keeps its own photos
+	}
+	return dup, err
 }
 
 func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
@@ -242,21 +218,19 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	req := events.Request{ID: newRequestID(), Title: rf.title, Details: rf.details, Dates: rf.dates, Time: rf.time, Property: rf.property,
 		Email: c.Subject, Status: events.RequestNew, At: s.now()}
 	nonce := formNonce(r, append([]string{"request", c.Client, rf.title, rf.details, rf.time, rf.property}, rf.dates...)...)
-	dup, err := s.recordRequest(ctx, c.Client, nonce, req, rf.photos)
-	if err != nil {
+	if _, err := s.recordRequest(ctx, c.Client, c.Subject, nonce, req, rf.photos); err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	if !dup {
-		s.requestNotice(c.Client, c.Subject, req, len(rf.photos))
-	}
+	s.outbox.poke()
 	if err := s.rebuildWithin(ctx, c.Client); err != nil {
 		s.log.Error("rebuilding after a work request", "client", c.Client, "err", err)
 	}
 	http.Redirect(w, r, "/c/"+c.Client+"/requests/", http.StatusSeeOther)
 }
 
-func (s *Server) requestNotice(client, email string, req events.Request, photos int) {
+// requestNotice is the email that tells the business of a work request.
+func (s *Server) requestNotice(client, email string, req events.Request, photos int) ([]Message, error) {
 	site := s.build.Load().Directory.Site
 	name := client
 	if cl, ok := s.build.Load().Client(client); ok {
@@ -277,7 +251,7 @@ func (s *Server) requestNotice(client, email string, req events.Request, photos 
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s sent a work request through the client hub. See it with “hub requests”, and turn it into content with “hub requests import %s”.", name, req.ID)
-	s.notify(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("New work request %s from %s: %s", req.ID, name, req.Title),
+	return s.mails(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("New work request %s from %s: %s", req.ID, name, req.Title),
 		Intro: b.String(), Rows: rows, Quote: req.Details})
 }
 
@@ -371,14 +345,11 @@ func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
 		}
 		client, fresh = pc.ID, created
 	}
-	dup, err := s.recordRequest(ctx, client, nonce, req, rf.photos)
-	if err != nil {
+	if _, err := s.recordRequest(ctx, client, email, nonce, req, rf.photos); err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	if !dup {
-		s.requestNotice(client, email, req, len(rf.photos))
-	}
+	s.outbox.poke()
 	if err := s.rebuildWithin(ctx, client); err != nil {
 		s.log.Error("rebuilding after a public request", "client", client, "err", err)
 	}

@@ -48,6 +48,16 @@ type Config struct {
 	RebuildClient func(ctx context.Context, ids []string) error
 	// Uploads is the folder where request photos are kept (default: none, photos refused).
 	Uploads string
+	// MailRetry is the wait before retrying an email that failed (default
+	// 30s); it doubles at each failure, up to 6 hours. MailAttempts (default
+	// 8) is how many attempts an email gets before it is marked failed.
+	MailRetry    time.Duration
+	MailAttempts int
+	// UploadQuota caps each client's stored photos, in bytes (default
+	// DefaultUploadQuota, 200 MB; negative for no cap).
+	UploadQuota int64
+	// Files stores uploads (default OSFiles); tests inject faults.
+	Files FileOps
 }
 
 // Server is the edge's HTTP service.
@@ -75,7 +85,8 @@ type Server struct {
 	handler      http.Handler
 	verified     sessionCache // cookies that verified
 	payLocks     keyedMutex
-	notices      chan Notice
+	uploadLocks  keyedMutex // per client: the uploads quota
+	outbox       *mailSender
 	rebuilds     chan string
 	formLocks    keyedMutex
 }
@@ -100,6 +111,18 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if cfg.RebuildEvery == 0 {
 		cfg.RebuildEvery = 24 * time.Hour
 	}
+	if cfg.UploadQuota == 0 {
+		cfg.UploadQuota = DefaultUploadQuota
+	}
+	if cfg.Files == nil {
+		cfg.Files = OSFiles{}
+	}
+	if cfg.MailRetry <= 0 {
+		cfg.MailRetry = defaultMailRetry
+	}
+	if cfg.MailAttempts <= 0 {
+		cfg.MailAttempts = defaultMailAttempts
+	}
 	if cfg.BaseURL == nil || cfg.BaseURL.Host == "" {
 		return nil, errors.New("edge: a base URL is required (links in emails are built from it)")
 	}
@@ -112,13 +135,16 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 		mailLimit:    newLimiter(5, 12*time.Minute),
 		requestLimit: newLimiter(5, 10*time.Minute),
 		jobs:         make(chan loginJob, 1024),
-		notices:      make(chan Notice, 1024),
 		rebuilds:     make(chan string, 1024),
 	}
+	s.outbox = &mailSender{queue: store, mail: mailer, now: cfg.Now, log: cfg.Log, retry: cfg.MailRetry, attempts: cfg.MailAttempts, wake: make(chan struct{}, 1)}
 	if err := s.refreshKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.refreshRevocations(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.sweepUploads(ctx); err != nil {
 		return nil, err
 	}
 	b, err := LoadBuild(cfg.Out, cfg.Keys, s.log)
@@ -136,8 +162,8 @@ func (s *Server) Build() *Build { return s.build.Load() }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Run serves on ln until ctx ends, with the background work: sending login
-// mail, picking up new builds, refreshing epochs and keys, daily rebuilds.
+// Run serves on ln until ctx ends, with the background work: answering
+// login requests, sending the outbox's email, picking up new builds, refreshing epochs and keys, daily rebuilds.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s,
@@ -154,7 +180,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go s.mailWorker(ctx)
 	go s.watch(ctx)
 	go s.rebuilder(ctx)
-	go s.noticeWorker(ctx)
+	go func() { defer s.wg.Done(); s.outbox.run(ctx) }()
 	go s.clientRebuilder(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -329,35 +355,9 @@ func csp(frames []string) string {
 		"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 }
 
-// notify queues a notice email; a full queue drops it (logged), never
-// delaying the request that caused it.
-func (s *Server) notify(n Notice) {
-	if n.To.Email == "" {
-		return
-	}
-	select {
-	case s.notices <- n:
-	default:
-		s.log.Error("notice queue full; email not sent", "subject", n.Subject)
-	}
-}
-
+// messages composes the server's emails; they go through the outbox.
 func (s *Server) messages() *Messages {
-	return &Messages{Site: s.build.Load().Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: s.mail, Now: s.now, TokenTTL: s.cfg.TokenTTL}
-}
-
-func (s *Server) noticeWorker(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case n := <-s.notices:
-			if err := s.messages().Notify(ctx, n); err != nil {
-				s.log.Error("sending a notice email", "subject", n.Subject, "err", err)
-			}
-		}
-	}
+	return &Messages{Site: s.build.Load().Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: outboxMailer{s}, Now: s.now, TokenTTL: s.cfg.TokenTTL}
 }
 
 // rebuildSoon asks for a client's bundle to be rebuilt.

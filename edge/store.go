@@ -50,6 +50,7 @@ type Store interface {
 
 	PaymentStore
 	ResponseStore
+	MailQueue
 	// Source gives the generator the recorded facts (the store is the
 	// events' source of truth).
 	events.Source
@@ -135,7 +136,9 @@ type PaymentStore interface {
 	// RecordWebhook records a Stripe event and what it did, in one durable
 	// write: an event id already recorded is a duplicate and changes
 	// nothing; a payment's state only moves forward (events.PaymentRank).
-	RecordWebhook(ctx context.Context, w WebhookRecord) (WebhookResult, error)
+	// When the state moved, mail (if set) gives the emails that report it,
+	// queued in the same write.
+	RecordWebhook(ctx context.Context, w WebhookRecord, mail func(PaymentRecord) ([]Message, error)) (WebhookResult, error)
 	// Payments lists payments, newest first.
 	Payments(ctx context.Context, limit int) ([]PaymentRecord, error)
 	// WebhookProblems lists events that were refused or did not match, newest first.
@@ -171,14 +174,15 @@ type WebhookResult struct {
 
 // ResponseStore records what clients send through the hub's forms. Each
 // Record method takes the form's nonce: a nonce recorded before makes the
-// call a duplicate (true) that changes nothing. It is part of Store.
+// call a duplicate (true) that changes nothing; and the emails that report
+// the fact, queued in the outbox in the same transaction. It is part of Store.
 type ResponseStore interface {
 	// RecordApproval records a quote's approval; a quote approved before is a conflict.
-	RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval) (dup bool, err error)
+	RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval, mail []Message) (dup bool, err error)
 	// RecordChangeRequest records a request for changes to a quote not yet approved.
-	RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest) (dup bool, err error)
+	RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest, mail []Message) (dup bool, err error)
 	// RecordRequest records a work request (its photos already stored).
-	RecordRequest(ctx context.Context, clientID, nonce string, r events.Request) (dup bool, err error)
+	RecordRequest(ctx context.Context, clientID, nonce string, r events.Request, mail []Message) (dup bool, err error)
 	// Requests lists work requests, newest first; status "" lists all.
 	Requests(ctx context.Context, status string, limit int) ([]RequestRecord, error)
 	Request(ctx context.Context, id string) (RequestRecord, error)

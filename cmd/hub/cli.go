@@ -26,6 +26,7 @@ Usage:
   hub clients                               list contacts: invited, joined, last login
   hub revoke CLIENT-ID|EMAIL                sign out every contact of a client, or one contact on every device
   hub payments                              list online payments, and Stripe events that were refused
+  hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"send":     cmdSend,
 		"clients":  cmdClients,
 		"payments": cmdPayments,
+		"mail":     cmdMail,
 		"requests": cmdRequests,
 		"revoke":   cmdRevoke,
 	}

@@ -186,16 +186,7 @@ func TestWebhookCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: not in -short")
 	}
-	dir := t.TempDir()
-	copyContent(t, filepath.Join(dir, "content"))
-	if r := hub(t, dir, "build", "-content", "content", "-out", "public"); r.code != 0 {
-		t.Fatalf("hub build: %s", r.stderr)
-	}
-	stateDir := filepath.Join(dir, ".hub", "state")
-	st, err := sqlstore.Open(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, stateDir, st := builtWithState(t)
 	// Payments as if clients had opened Checkout.
 	const payments = 60
 	var recs []edge.PaymentRecord
@@ -309,7 +300,7 @@ func TestWebhookCrash(t *testing.T) {
 		t.Errorf("the edge was killed only %d times; the test means nothing", kills)
 	}
 
-	st, err = sqlstore.Open(stateDir)
+	st, err := sqlstore.Open(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +339,23 @@ func TestWebhookCrash(t *testing.T) {
 	}
 	t.Logf("crash test: %d events (%d unique) sent %d times, %d failed sends while the edge was down, %d SIGKILLs; %d acknowledged, %d of them duplicates; %d recorded once each; %d state changes for %d payments, all paid",
 		len(stream), unique, sends, failures, kills, len(stream), dupAcks, recorded, changes, payments)
+}
+
+// builtWithState builds the sample content into a new folder's public/
+// and opens the state store there.
+func builtWithState(t *testing.T) (dir, stateDir string, st *sqlstore.Store) {
+	t.Helper()
+	dir = t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	if r := hub(t, dir, "build", "-content", "content", "-out", "public"); r.code != 0 {
+		t.Fatalf("hub build: %s", r.stderr)
+	}
+	stateDir = filepath.Join(dir, ".hub", "state")
+	st, err := sqlstore.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, stateDir, st
 }
 
 // TestRequestsImport: a public work request from a new person, listed by

@@ -90,6 +90,65 @@ func dash(s string) string {
 	return s
 }
 
+// cmdMail lists the outbox: emails queued (waiting, or retrying after a
+// failure), sent and failed (given up after every attempt).
+func cmdMail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("mail", stderr)
+	ef := addEdgeFlags(fs, nil)
+	status := fs.String("status", "", "only emails with this status: queued, sent, failed")
+	limit := fs.Int("n", 50, "how many to list, newest first")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	switch *status {
+	case "", edge.MailQueued, edge.MailSent, edge.MailFailed:
+	default:
+		return fmt.Errorf("-status %s: use queued, sent or failed", *status)
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	counts, err := st.MailCounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d queued, %d sent, %d failed\n", counts[edge.MailQueued], counts[edge.MailSent], counts[edge.MailFailed])
+	ms, err := st.Mails(ctx, *status, *limit)
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUED\tSTATUS\tATTEMPTS\tNEXT/DONE\tTO\tSUBJECT\tMESSAGE-ID\tLAST ERROR")
+	for _, m := range ms {
+		at := when(m.Done)
+		if m.Status == edge.MailQueued {
+			at = "next " + when(m.Next)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", when(m.Created), m.Status, m.Attempts, at, m.Recipients, m.Subject, m.ID, dash(truncateText(m.Error, 80)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if counts[edge.MailFailed] > 0 {
+		fmt.Fprintln(stdout, "\nFailed emails were not delivered: check the SMTP settings (HUB_SMTP_URL) and tell the recipients yourself.")
+	}
+	return nil
+}
+
+// truncateText cuts s to at most n runes.
+func truncateText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
 // cmdRequests lists work requests, or imports one into the content.
 func cmdRequests(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "import" {

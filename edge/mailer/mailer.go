@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -40,7 +41,11 @@ func build(from string, m edge.Message) (*mail.Msg, error) {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	if m.ID != "" {
+		msg.SetMessageIDWithValue(m.ID) // fixed when queued: a resend is the same email
+	} else {
+		msg.SetMessageID()
+	}
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
@@ -48,8 +53,12 @@ func build(from string, m edge.Message) (*mail.Msg, error) {
 	return msg, nil
 }
 
+// fileSafe matches what an outbox file name may not hold.
+var fileSafe = regexp.MustCompile(`[^A-Za-z0-9._@-]`)
+
 // Outbox writes each message as an .eml file in a folder and prints its
-// subject and links: the local, no-network mailer.
+// subject and links: the local, no-network mailer. A message with an ID is
+// named by it, so sending it again replaces the file rather than adding one.
 type Outbox struct {
 	Dir  string
 	From string
@@ -70,9 +79,14 @@ func (o *Outbox) Send(ctx context.Context, m edge.Message) error {
 	if _, err := msg.WriteTo(&buf); err != nil {
 		return err
 	}
-	rnd := make([]byte, 4)
-	rand.Read(rnd)
-	name := filepath.Join(o.Dir, time.Now().UTC().Format("20060102T150405.000")+"-"+hex.EncodeToString(rnd)+".eml")
+	var name string
+	if m.ID != "" {
+		name = filepath.Join(o.Dir, fileSafe.ReplaceAllString(m.ID, "_")+".eml")
+	} else {
+		rnd := make([]byte, 4)
+		rand.Read(rnd)
+		name = filepath.Join(o.Dir, time.Now().UTC().Format("20060102T150405.000")+"-"+hex.EncodeToString(rnd)+".eml")
+	}
 	if err := bundle.WriteFileAtomic(name, buf.Bytes(), 0o600); err != nil {
 		return err
 	}

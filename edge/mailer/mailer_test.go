@@ -604,3 +604,35 @@ func TestOutboxConcurrentSends(t *testing.T) {
 		t.Errorf("log shows the link %d times, want %d", c, n)
 	}
 }
+
+// TestMessageIDKept: a message queued with an ID is sent with that
+// Message-ID over SMTP, and the outbox names its file by it, so sending it
+// again (a resend after a crash) replaces the file instead of adding one.
+func TestMessageIDKept(t *testing.T) {
+	m := message()
+	m.ID = "Abc123_-x@hub.example"
+	b := &backend{}
+	port := startServer(t, b)
+	s := &mailer.SMTP{Host: "127.0.0.1", Port: port, TLS: "none", From: from}
+	if err := s.Send(ctx(t), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if msgs := b.messages(); len(msgs) != 1 || !bytes.Contains(msgs[0].data, []byte("Message-ID: <"+m.ID+">")) {
+		t.Errorf("SMTP message does not carry Message-ID <%s>:\n%.400s", m.ID, msgs[0].data)
+	}
+	dir := t.TempDir()
+	o := &mailer.Outbox{Dir: dir, From: from}
+	for range 2 {
+		if err := o.Send(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := emlFiles(t, dir)
+	if len(files) != 1 || filepath.Base(files[0]) != m.ID+".eml" {
+		t.Fatalf("outbox after sending one message twice = %v; want one file named %s.eml", files, m.ID)
+	}
+	raw, _ := os.ReadFile(files[0])
+	if !bytes.Contains(raw, []byte("Message-ID: <"+m.ID+">")) {
+		t.Errorf("outbox file lacks Message-ID <%s>", m.ID)
+	}
+}

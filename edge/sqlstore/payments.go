@@ -82,7 +82,8 @@ func (s *Store) Settling(ctx context.Context, clientID, doc string) (int64, erro
 
 // RecordWebhook implements edge.PaymentStore: the event id, the payment's
 // new state and the facts' version move in one transaction.
-func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord) (edge.WebhookResult, error) {
+// The emails that report the change are queued in the same transaction.
+func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail func(edge.PaymentRecord) ([]edge.Message, error)) (edge.WebhookResult, error) {
 	var res edge.WebhookResult
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -127,6 +128,15 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord) (edge.W
 					return res, err
 				}
 				res.Changed = true
+				if mail != nil {
+					msgs, err := mail(p)
+					if err != nil {
+						return res, err
+					}
+					if err := queueMail(ctx, tx, w.Received, msgs); err != nil {
+						return res, err
+					}
+				}
 			}
 			res.Payment = p
 		}
@@ -152,21 +162,7 @@ func (s *Store) WebhookProblems(ctx context.Context, limit int) ([]edge.WebhookR
 
 // Versions implements events.Source.
 func (s *Store) Versions(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT client_id, MAX(seq) FROM events GROUP BY client_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	m := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var v int64
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, err
-		}
-		m[id] = v
-	}
-	return m, rows.Err()
+	return queryMap[int64](ctx, s.db, `SELECT client_id, MAX(seq) FROM events GROUP BY client_id`)
 }
 
 // Facts implements events.Source.

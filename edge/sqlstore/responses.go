@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/generator/events"
@@ -33,7 +34,8 @@ func logEvent(ctx context.Context, tx *sql.Tx, clientID, kind, ref string, at in
 
 // record runs fn in a transaction after claiming nonce; a nonce seen
 // before makes it a duplicate that changes nothing.
-func (s *Store) record(ctx context.Context, nonce, clientID, kind, ref string, fn func(tx *sql.Tx) error) (dup bool, err error) {
+// The emails that report it are queued in the same transaction.
+func (s *Store) record(ctx context.Context, nonce, clientID, kind, ref string, at time.Time, mail []edge.Message, fn func(tx *sql.Tx) error) (dup bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -49,12 +51,15 @@ func (s *Store) record(ctx context.Context, nonce, clientID, kind, ref string, f
 	if err := fn(tx); err != nil {
 		return false, err
 	}
+	if err := queueMail(ctx, tx, at, mail); err != nil {
+		return false, err
+	}
 	return false, tx.Commit()
 }
 
 // RecordApproval implements edge.Store.
-func (s *Store) RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval) (bool, error) {
-	return s.record(ctx, nonce, clientID, "approval", a.Quote, func(tx *sql.Tx) error {
+func (s *Store) RecordApproval(ctx context.Context, clientID, nonce string, a events.Approval, mail []edge.Message) (bool, error) {
+	return s.record(ctx, nonce, clientID, "approval", a.Quote, a.At, mail, func(tx *sql.Tx) error {
 		opts := make([]string, len(a.Options))
 		for i, o := range a.Options {
 			opts[i] = strconv.Itoa(o)
@@ -76,8 +81,8 @@ func (s *Store) RecordApproval(ctx context.Context, clientID, nonce string, a ev
 }
 
 // RecordChangeRequest implements edge.Store.
-func (s *Store) RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest) (bool, error) {
-	return s.record(ctx, nonce, clientID, "change", c.Quote, func(tx *sql.Tx) error {
+func (s *Store) RecordChangeRequest(ctx context.Context, clientID, nonce string, c events.ChangeRequest, mail []edge.Message) (bool, error) {
+	return s.record(ctx, nonce, clientID, "change", c.Quote, c.At, mail, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM approvals WHERE client_id = ? AND quote = ?`, clientID, c.Quote).Scan(&n); err != nil {
 			return err
@@ -94,8 +99,8 @@ func (s *Store) RecordChangeRequest(ctx context.Context, clientID, nonce string,
 }
 
 // RecordRequest implements edge.Store.
-func (s *Store) RecordRequest(ctx context.Context, clientID, nonce string, r events.Request) (bool, error) {
-	return s.record(ctx, nonce, clientID, "request", r.ID, func(tx *sql.Tx) error {
+func (s *Store) RecordRequest(ctx context.Context, clientID, nonce string, r events.Request, mail []edge.Message) (bool, error) {
+	return s.record(ctx, nonce, clientID, "request", r.ID, r.At, mail, func(tx *sql.Tx) error {
 		data, err := json.Marshal(r)
 		if err != nil {
 			return err

@@ -180,7 +180,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + outboxSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}
@@ -263,21 +263,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash string, now time.Time) (e
 
 // Epochs implements edge.Store.
 func (s *Store) Epochs(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT client_id, epoch FROM epochs`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	m := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var e int64
-		if err := rows.Scan(&id, &e); err != nil {
-			return nil, err
-		}
-		m[id] = e
-	}
-	return m, rows.Err()
+	return queryMap[int64](ctx, s.db, `SELECT client_id, epoch FROM epochs`)
 }
 
 // BumpEpoch implements edge.Store.
@@ -454,4 +440,23 @@ func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, err
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryMap runs a query of (key, value) rows into a map.
+func queryMap[V any](ctx context.Context, db *sql.DB, query string, args ...any) (map[string]V, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]V{}
+	for rows.Next() {
+		var k string
+		var v V
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		m[k] = v
+	}
+	return m, rows.Err()
 }

@@ -1,0 +1,185 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Email goes through the store's outbox: an email that reports a fact (a
+// receipt, an approval, a request) is queued in the transaction that
+// records the fact, so a crash after the commit cannot lose it; the
+// outbox worker sends what is due, marks each sent, and retries failures
+// with exponential backoff until MailAttempts, then marks it failed. Each
+// email keeps the Message-ID it was queued with, so a resend after a crash
+// (sent, but killed before it was marked) is recognisably the same email.
+
+// Defaults for the outbox.
+const (
+	defaultMailRetry    = 30 * time.Second
+	defaultMailAttempts = 8
+	maxMailBackoff      = 6 * time.Hour
+	mailBatch           = 20
+)
+
+// newMessageID makes a Message-ID (without angle brackets) on the hub's host.
+func newMessageID(base *url.URL) string {
+	host := "hub.invalid"
+	if base != nil && base.Hostname() != "" {
+		host = base.Hostname()
+	}
+	return randomToken(18) + "@" + host
+}
+
+// mailBackoff is the wait before the attempt after the n-th failed one:
+// retry, 2×retry, 4×retry, … at most maxMailBackoff.
+func mailBackoff(retry time.Duration, n int) time.Duration {
+	d := retry
+	for i := 1; i < n && d < maxMailBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxMailBackoff)
+}
+
+// mailSender sends the outbox's due emails.
+type mailSender struct {
+	queue    MailQueue
+	mail     Mailer
+	now      func() time.Time
+	log      *slog.Logger
+	retry    time.Duration // the wait after the first failure
+	attempts int           // attempts before an email is marked failed
+	wake     chan struct{} // a new email was queued
+}
+
+// poke wakes the worker without blocking (one pending wake is enough).
+func (o *mailSender) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends until ctx ends: at once, whenever woken, and when the next
+// retry is due.
+func (o *mailSender) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		wait := o.retry
+		next, ok, err := o.sendDue(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			o.log.Error("sending queued email; trying again later", "err", err)
+		case ok:
+			wait = max(next.Sub(o.now()), 0)
+		default:
+			wait = -1 // nothing queued: wait to be woken
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		if wait >= 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// sendDue sends every email due now and says when the next one is due.
+// An attempt is counted (and the next one scheduled) before the email is
+// handed to the mailer, so an edge killed mid-send retries it after the
+// backoff rather than at once in a loop.
+func (o *mailSender) sendDue(ctx context.Context) (time.Time, bool, error) {
+	for {
+		due, err := o.queue.DueMail(ctx, o.now(), mailBatch)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("reading the outbox: %w", err)
+		}
+		if len(due) == 0 {
+			break
+		}
+		for _, q := range due {
+			if err := o.attempt(ctx, q); err != nil {
+				return time.Time{}, false, err
+			}
+		}
+	}
+	return o.queue.NextMailDue(ctx)
+}
+
+func (o *mailSender) attempt(ctx context.Context, q QueuedMail) error {
+	n := q.Attempts + 1
+	now := o.now()
+	u := MailUpdate{Status: MailQueued, Attempts: n, Next: now.Add(mailBackoff(o.retry, n)), At: now, Error: q.Error}
+	if err := o.queue.MarkMail(ctx, q.ID, u); err != nil {
+		return fmt.Errorf("email %s: %w", q.ID, err)
+	}
+	serr := o.mail.Send(ctx, q.Message)
+	if serr != nil && ctx.Err() != nil {
+		return ctx.Err() // shutting down: the attempt stays counted, the email queued
+	}
+	u.At = o.now()
+	// Marked even when the server is stopping: a sent email left queued
+	// would go again at the next start.
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case serr == nil:
+		u.Status, u.Error = MailSent, ""
+	case n >= o.attempts:
+		u.Status, u.Error = MailFailed, serr.Error()
+		o.log.Error("EMAIL NOT SENT after every attempt; see hub mail", "id", q.ID, "subject", q.Subject, "attempts", n, "err", serr)
+	default:
+		u.Error = serr.Error()
+		o.log.Warn("sending an email failed; it will be retried", "id", q.ID, "attempt", n, "next", u.Next, "err", serr)
+	}
+	if err := o.queue.MarkMail(ctx, q.ID, u); err != nil {
+		return fmt.Errorf("email %s: %w", q.ID, err)
+	}
+	return nil
+}
+
+// outboxMailer is the Mailer the server's Messages use: it queues (in a
+// write of its own) and wakes the worker.
+type outboxMailer struct{ s *Server }
+
+func (m outboxMailer) Send(ctx context.Context, msg Message) error {
+	if msg.ID == "" {
+		msg.ID = newMessageID(m.s.cfg.BaseURL)
+	}
+	if err := m.s.store.QueueMail(ctx, m.s.now(), msg); err != nil {
+		return fmt.Errorf("queueing an email: %w", err)
+	}
+	m.s.outbox.poke()
+	return nil
+}
+
+// mails renders notices as emails to queue with the fact they report;
+// notices without a recipient are left out.
+func (s *Server) mails(ns ...Notice) ([]Message, error) {
+	m := s.messages()
+	var out []Message
+	for _, n := range ns {
+		if n.To.Email == "" {
+			continue
+		}
+		msg, err := m.notice(n)
+		if err != nil {
+			return nil, fmt.Errorf("rendering an email: %w", err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}

@@ -1,0 +1,269 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
+)
+
+// A work request's photos are written under a temporary folder
+// (UPLOADS/<client>/.<id>.tmp/), each file synced, the folder synced,
+// then renamed to UPLOADS/<client>/<id>/ and the parent synced, all
+// before the request is committed; if the commit fails or the request is
+// a duplicate, the folder is removed. So a request that is acknowledged
+// has its photos on disk (nothing acknowledged is lost), and the only
+// thing a crash can leave is a temporary folder or a folder no committed
+// request names: the edge removes both when it starts (nothing orphaned).
+// Renaming after the commit instead would leave a committed request whose
+// photos are missing if the edge died between the two steps, and a
+// roll-forward to repair at start; renaming before keeps recovery to
+// deleting what nobody names.
+
+// DefaultUploadQuota is each client's allowance of stored photos.
+const DefaultUploadQuota = 200 << 20
+
+// FileOps are the file operations uploads are stored with; tests wrap
+// them to make a write, a sync or a rename fail.
+type FileOps interface {
+	MkdirAll(dir string) error
+	// WriteFile creates name (which must not exist) and writes b, without syncing.
+	WriteFile(name string, b []byte) error
+	// SyncFile flushes a written file to disk.
+	SyncFile(name string) error
+	Rename(from, to string) error
+	// SyncDir flushes a folder's entries (a rename) to disk.
+	SyncDir(dir string) error
+	RemoveAll(path string) error
+}
+
+// OSFiles are the FileOps of the operating system.
+type OSFiles struct{}
+
+func (OSFiles) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o700) }
+func (OSFiles) WriteFile(name string, b []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+func (OSFiles) SyncFile(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+func (OSFiles) Rename(from, to string) error { return os.Rename(from, to) }
+func (OSFiles) SyncDir(dir string) error     { return bundle.SyncDir(dir) }
+func (OSFiles) RemoveAll(path string) error  { return os.RemoveAll(path) }
+
+// readPhoto checks one uploaded photo and reads it.
+func readPhoto(fh *multipart.FileHeader, name string) ([]byte, string, error) {
+	if err := checkPhoto(fh, name); err != nil {
+		return nil, "", err
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPhotoSize+1))
+	f.Close()
+	if err != nil {
+		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	typ := sniffPhoto(b)
+	if len(b) > maxPhotoSize || typ == "" {
+		return nil, "", Errorf(EInvalid, "Photo %q changed while it was read; please send the request again.", name)
+	}
+	return b, typ, nil
+}
+
+// checkPhoto checks an uploaded photo's size and, from its first bytes, its type.
+func checkPhoto(fh *multipart.FileHeader, name string) error {
+	if fh.Size > maxPhotoSize {
+		return Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading photo %q: %w", name, err)
+	}
+	if sniffPhoto(head[:n]) == "" {
+		return Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
+	}
+	return nil
+}
+
+// uploadUsage is what a client's stored photos take, in bytes.
+func uploadUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+// checkQuota refuses photos that would take a client past its quota.
+func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader) error {
+	if s.cfg.UploadQuota < 0 {
+		return nil
+	}
+	used, err := uploadUsage(filepath.Join(s.cfg.Uploads, clientID))
+	if err != nil {
+		return fmt.Errorf("measuring stored photos: %w", err)
+	}
+	var add int64
+	for _, fh := range fhs {
+		add += fh.Size
+	}
+	if used+add > s.cfg.UploadQuota {
+		return Errorf(ETooLarge, "Your hub already holds %s of photos, and these would take it past the limit of %s per client. Please send the request without photos (describe what we should look at) and email or show us the photos instead, or ask us to clear old requests' photos.",
+			megabytes(used), megabytes(s.cfg.UploadQuota))
+	}
+	return nil
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// savePhotos checks each photo's type and size and stores them durably in
+// UPLOADS/<client>/<id>/ (see above). On any error nothing is left.
+func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader) ([]events.Photo, string, error) {
+	f := s.cfg.Files
+	parent := filepath.Join(s.cfg.Uploads, clientID)
+	tmp := filepath.Join(parent, "."+reqID+".tmp")
+	final := filepath.Join(parent, reqID)
+	out, err := s.writePhotos(tmp, final, fhs)
+	if err == nil {
+		if err = f.Rename(tmp, final); err == nil {
+			if err = f.SyncDir(parent); err == nil {
+				err = f.SyncDir(s.cfg.Uploads) // the client's folder may be new
+			}
+		}
+	}
+	if err != nil {
+		s.removeUploads(tmp, final)
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("storing the photos of request %s: %w", reqID, err)
+	}
+	return out, final, nil
+}
+
+func (s *Server) writePhotos(tmp, final string, fhs []*multipart.FileHeader) ([]events.Photo, error) {
+	f := s.cfg.Files
+	if err := f.MkdirAll(tmp); err != nil {
+		return nil, err
+	}
+	var out []events.Photo
+	for i, fh := range fhs {
+		name := cleanFileName(fh.Filename, i)
+		b, typ, err := readPhoto(fh, name)
+		if err != nil {
+			return nil, err
+		}
+		ext := photoTypes[typ]
+		base := strings.TrimSuffix(name, filepath.Ext(name))
+		file := fmt.Sprintf("%d-%s%s", i+1, base, ext)
+		if err := f.WriteFile(filepath.Join(tmp, file), b); err != nil {
+			return nil, err
+		}
+		if err := f.SyncFile(filepath.Join(tmp, file)); err != nil {
+			return nil, err
+		}
+		out = append(out, events.Photo{Name: base + ext, Type: typ, Size: int64(len(b)), SHA: hashHex(b), Path: filepath.Join(final, file)})
+	}
+	return out, f.SyncDir(tmp)
+}
+
+// removeUploads deletes photo folders of a request that was not recorded.
+func (s *Server) removeUploads(dirs ...string) {
+	for _, d := range dirs {
+		if err := s.cfg.Files.RemoveAll(d); err != nil {
+			s.log.Error("removing the photos of a request that was not recorded; hub edge removes them at its next start", "dir", d, "err", err)
+		}
+	}
+}
+
+// sweepUploads removes what a crash can leave under the uploads folder:
+// temporary folders, and request folders that no committed request names.
+func (s *Server) sweepUploads(ctx context.Context) error {
+	if s.cfg.Uploads == "" {
+		return nil
+	}
+	clients, err := os.ReadDir(s.cfg.Uploads)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("uploads folder: %w", err)
+	}
+	reqs, err := s.store.Requests(ctx, "", 1<<30)
+	if err != nil {
+		return fmt.Errorf("listing requests to clean up uploads: %w", err)
+	}
+	known := map[string]bool{}
+	for _, r := range reqs {
+		known[r.ClientID+"/"+r.ID] = true
+	}
+	removed := 0
+	for _, c := range clients {
+		if !c.IsDir() {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(s.cfg.Uploads, c.Name()))
+		if err != nil {
+			return fmt.Errorf("uploads folder: %w", err)
+		}
+		for _, e := range entries {
+			if known[c.Name()+"/"+e.Name()] {
+				continue
+			}
+			if err := s.cfg.Files.RemoveAll(filepath.Join(s.cfg.Uploads, c.Name(), e.Name())); err != nil {
+				return fmt.Errorf("removing an orphaned upload: %w", err)
+			}
+			removed++
+		}
+	}
+	if removed > 0 {
+		s.log.Info("removed photos that no recorded request names", "count", removed)
+	}
+	return nil
+}
