@@ -48,19 +48,6 @@ func (f *fixture) quoteDoc(number string) (version string, state string) {
 	return d.Version, d.State
 }
 
-// drain collects the emails sent within a moment.
-func (f *fixture) drain() []edge.Message {
-	var out []edge.Message
-	for {
-		select {
-		case m := <-f.mail.sent:
-			out = append(out, m)
-		case <-time.After(300 * time.Millisecond):
-			return out
-		}
-	}
-}
-
 func editFile(t *testing.T, p, old, new string) {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -157,7 +144,8 @@ func TestApproveQuoteWithSignature(t *testing.T) {
 			}
 		}
 	}
-	mails := f.drain()
+	mails := f.awaitMail("approval", func(m edge.Message) bool { return strings.Contains(m.Subject, "You approved quote Q-1002") },
+		func(m edge.Message) bool { return strings.Contains(m.Subject, "Quote Q-1002 approved by") })
 	var toClient, toBusiness bool
 	for _, m := range mails {
 		switch {
@@ -216,7 +204,7 @@ func TestRequestChangesThenNewVersion(t *testing.T) {
 		t.Error("the quote page does not show the change request")
 	}
 	var told bool
-	for _, m := range f.drain() {
+	for _, m := range f.awaitMail("change request", func(m edge.Message) bool { return strings.Contains(m.Subject, "Changes requested on quote Q-1009") }) {
 		told = told || strings.Contains(m.Subject, "Changes requested on quote Q-1009") && strings.Contains(m.Text, "terracotta")
 	}
 	if !told {
@@ -315,17 +303,10 @@ func TestApproveAndPayDeposit(t *testing.T) {
 	if w := f.sendWebhook(event{ID: "evt_dep", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p).payload(), time.Time{}); w.StatusCode != 200 {
 		t.Fatalf("webhook = %d", w.StatusCode)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	f.waitUntil("the quote page shows the deposit paid", func() bool {
 		page = readBody(t, f.do(c, "GET", "/c/whitfield-dental/quotes/Q-1009/", nil))
-		if strings.Contains(page, "Deposit paid") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the quote page does not show the deposit paid")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(page, "Deposit paid")
+	})
 	if r := f.do(c, "POST", "/c/whitfield-dental/quotes/Q-1009/deposit", url.Values{}); r.StatusCode != 409 {
 		t.Errorf("paying a paid deposit = %d; want 409", r.StatusCode)
 	}
@@ -391,7 +372,7 @@ func TestWorkRequestWithPhoto(t *testing.T) {
 		t.Error("another client opened the photo")
 	}
 	var told bool
-	for _, m := range f.drain() {
+	for _, m := range f.awaitMail("work request", func(m edge.Message) bool { return strings.Contains(m.Subject, "New work request") }) {
 		told = told || strings.Contains(m.Subject, "New work request "+req.ID)
 	}
 	if !told {
@@ -454,7 +435,8 @@ func TestPublicRequestForm(t *testing.T) {
 		t.Errorf("the pending client's hub does not show the request:\n%.500s", page)
 	}
 	var link, told bool
-	for _, m := range f.drain() {
+	for _, m := range f.awaitMail("public request", func(m edge.Message) bool { return m.To[0].Email == "jane@example.com" },
+		func(m edge.Message) bool { return strings.Contains(m.Subject, "New work request") }) {
 		link = link || m.To[0].Email == "jane@example.com" && strings.Contains(m.Text, "/login/t/")
 		told = told || strings.Contains(m.Subject, "New work request") && strings.Contains(m.Subject, "New hedge")
 	}
