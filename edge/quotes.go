@@ -159,8 +159,15 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.Sort(a.Options)
-	b := s.build.Load()
-	a.PageSHA, _ = b.PageSHA(c.Client, doc.Path+"index.html")
+	// The hash of the page the client saw is the evidence of what was
+	// approved: without it, nothing is recorded.
+	sha, ok := s.build.Load().PageSHA(c.Client, doc.Path+"index.html")
+	if !ok || sha == "" {
+		s.log.Error("approval refused: the quote page's hash is not in the client's signed manifest", "client", c.Client, "quote", doc.Number, "path", doc.Path+"index.html")
+		s.errorPage(w, r, Errorf(EUnavailable, "Your approval of quote %s was not recorded: we could not confirm which version of the quote you were shown. Please reload the quote in a few minutes and approve it again.", doc.Number))
+		return
+	}
+	a.PageSHA = sha
 	dup, err := s.store.RecordApproval(ctx, c.Client, formNonce(r, "approve", c.Client, doc.Number, doc.Version), a)
 	if err != nil {
 		s.errorPage(w, r, err)
