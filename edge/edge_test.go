@@ -76,6 +76,7 @@ type fixture struct {
 	// clients after the edge records something.
 	checkout edge.Checkout
 	builder  *generator.Builder
+	proxies  edge.Proxies // trusted proxies, when set before start
 }
 
 type syncBuffer struct {
@@ -159,7 +160,7 @@ func (f *fixture) start() {
 	f.url = "http://" + ln.Addr().String()
 	base, _ := url.Parse(f.url)
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
+	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, TrustedProxies: f.proxies, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
 		RebuildClient: func(ctx context.Context, ids []string) error {
 			var dirs []string
 			for _, id := range ids {
