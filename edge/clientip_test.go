@@ -17,9 +17,9 @@ func TestParseProxies(t *testing.T) {
 		{in: "", want: ""},
 		{in: "127.0.0.1/32, 10.0.0.0/8", want: "127.0.0.1/32,10.0.0.0/8"},
 		{in: "192.0.2.7,2001:db8::1", want: "192.0.2.7/32,2001:db8::1/128"},
-		{in: "10.1.2.3/8", want: "10.0.0.0/8"},                      // masked
-		{in: "::ffff:10.0.0.0/104", want: "10.0.0.0/8"},             // IPv4-mapped: the IPv4 range
-		{in: "::ffff:192.0.2.7", want: "192.0.2.7/32"},              // likewise
+		{in: "10.1.2.3/8", want: "10.0.0.0/8"},                       // masked
+		{in: "::ffff:10.0.0.0/104", want: "10.0.0.0/8"},              // IPv4-mapped: the IPv4 range
+		{in: "::ffff:192.0.2.7", want: "192.0.2.7/32"},               // likewise
 		{in: "2001:db8::/32,::1/128", want: "2001:db8::/32,::1/128"}, // IPv6
 		{in: "10.0.0.0/33", err: true},
 		{in: "proxy.internal", err: true},

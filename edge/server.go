@@ -74,7 +74,6 @@ type Server struct {
 	payLocks     keyedMutex
 	notices      chan Notice
 	rebuilds     chan string
-	formLocks    keyedMutex
 }
 
 // New makes a Server and loads the current build.
