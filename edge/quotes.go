@@ -232,6 +232,23 @@ func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDoc
 	if doc.Deposit > 0 {
 		rows = append(rows, [2]string{"Deposit", s.money(doc.Deposit)})
 	}
+	var chosen, left []string
+	for j, i := range doc.Optional {
+		if j >= len(doc.OptionNames) {
+			break
+		}
+		if slices.Contains(a.Options, i) {
+			chosen = append(chosen, doc.OptionNames[j])
+		} else {
+			left = append(left, doc.OptionNames[j])
+		}
+	}
+	if len(chosen) > 0 {
+		rows = append(rows, [2]string{"Optional items chosen", strings.Join(chosen, ", ")})
+	}
+	if len(left) > 0 {
+		rows = append(rows, [2]string{"Optional items left out", strings.Join(left, ", ")})
+	}
 	rows = append(rows, [2]string{"Signed by", signed}, [2]string{"Email", a.Email},
 		[2]string{"When", a.At.UTC().Format("2006-01-02 15:04 MST")}, [2]string{"From", a.IP},
 		[2]string{"Version", a.Version}, [2]string{"Page SHA-256", a.PageSHA})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,7 +160,8 @@ func TestApproveQuoteWithSignature(t *testing.T) {
 	var toClient, toBusiness bool
 	for _, m := range mails {
 		switch {
-		case strings.Contains(m.Subject, "You approved quote Q-1002") && strings.Contains(m.Text, "Grace Okafor") && strings.Contains(m.Text, "$6,253.71") && strings.Contains(m.Text, a.PageSHA):
+		case strings.Contains(m.Subject, "You approved quote Q-1002") && strings.Contains(m.Text, "Grace Okafor") && strings.Contains(m.Text, "$6,253.71") && strings.Contains(m.Text, a.PageSHA) &&
+			regexp.MustCompile(`Optional items chosen\W+Western red cedar bench`).MatchString(m.Text) && regexp.MustCompile(`Optional items left out\W+Low-voltage path lighting`).MatchString(m.Text):
 			toClient = true
 		case strings.Contains(m.Subject, "Quote Q-1002 approved by") && m.To[0].Email == f.srv.Build().Directory.Site.Email:
 			toBusiness = true

@@ -707,6 +707,7 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		for i, ln := range q.Lines {
 			if ln.Optional {
 				dd.Optional = append(dd.Optional, i)
+				dd.OptionNames = append(dd.OptionNames, ln.Name)
 			}
 		}
 		d.Documents = append(d.Documents, dd)
