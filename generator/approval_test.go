@@ -112,6 +112,9 @@ func TestApprovedOptionsShown(t *testing.T) {
 			if got := findString(page, `data-total>([^<]+)<`); got != fm(want.Total) {
 				t.Errorf("quote page total = %q; want %q", got, fm(want.Total))
 			}
+			if got := findString(page, `data-deposit>([^<]+)<`); deposit > 0 && got != fm(deposit) {
+				t.Errorf("quote page deposit = %q; want %q", got, fm(deposit))
+			}
 			for _, i := range opts {
 				ln := q.Lines[i]
 				tag := findString(page, regexp.QuoteMeta(ln.Name)+`</span>\s*<span class="?tag"?>([^<]+)<`)
