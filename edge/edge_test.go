@@ -60,7 +60,11 @@ func (m *memMailer) Send(ctx context.Context, msg edge.Message) error {
 
 func (m *memMailer) count() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.msgs) }
 
-func (m *memMailer) all() []edge.Message { m.mu.Lock(); defer m.mu.Unlock(); return slices.Clone(m.msgs) }
+func (m *memMailer) all() []edge.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.msgs)
+}
 
 // unread puts back an email taken from sent that its taker did not want.
 func (m *memMailer) unread(msg edge.Message) {
@@ -88,7 +92,8 @@ type fixture struct {
 	checkout edge.Checkout
 	builder  *generator.Builder
 	// tune, when set before start, edits the edge's configuration.
-	tune func(*edge.Config)
+	tune    func(*edge.Config)
+	proxies edge.Proxies // trusted proxies, when set before start
 }
 
 // syncBuffer collects the edge's log; changed is signalled (without
@@ -260,7 +265,7 @@ func (f *fixture) start() {
 // config is the fixture's edge configuration.
 func (f *fixture) config(keys *bundle.KeySet, base *url.URL) edge.Config {
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
+	cfg := edge.Config{Out: f.out, Keys: keys, BaseURL: base, Now: f.clock.Now, Log: log, Checkout: f.checkout, TrustedProxies: f.proxies, Uploads: filepath.Join(filepath.Dir(f.out), "uploads"),
 		RebuildClient: func(ctx context.Context, ids []string) error {
 			var dirs []string
 			for _, id := range ids {

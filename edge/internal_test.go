@@ -1,8 +1,11 @@
 package edge
 
 import (
+	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/hubhq/hub/generator/bundle"
 )
 
 func TestSafeNext(t *testing.T) {
@@ -146,6 +150,66 @@ func TestParseRetiredKey(t *testing.T) {
 		}
 		if _, err := s.parse(tok, AudClient); (err == nil) != tt.ok {
 			t.Errorf("parse(a session signed by a key %v old) err = %v; want ok=%v", tt.age, err, tt.ok)
+		}
+	}
+}
+
+// TestRenderPageTemplateError: when an edge page's template fails, no
+// half-written page goes out: renderPage answers a plain-text 500, the
+// error page its own status and message, and the error is logged.
+func TestRenderPageTemplateError(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s.build.Store(&Build{Directory: &bundle.Directory{}})
+	broken := template.Must(template.New("").Parse(`<p>{{.Missing}}</p>`))
+	tests := []struct {
+		name       string
+		render     func(w http.ResponseWriter, r *http.Request)
+		wantStatus int
+		wantBody   string
+	}{
+		{"page", func(w http.ResponseWriter, r *http.Request) {
+			s.renderPage(w, r, http.StatusOK, "Choose a hub", broken, struct{}{})
+		}, http.StatusInternalServerError, "Something went wrong showing this page."},
+		{"error page", func(w http.ResponseWriter, r *http.Request) {
+			s.renderPageOr(w, r, http.StatusConflict, "Already done", broken, struct{}{}, http.StatusConflict, "Quote Q-1 is already approved.")
+		}, http.StatusConflict, "Quote Q-1 is already approved."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			w := httptest.NewRecorder()
+			tc.render(w, httptest.NewRequest("GET", "/x", nil))
+			body := w.Body.String()
+			if w.Code != tc.wantStatus || !strings.Contains(body, tc.wantBody) || strings.Contains(body, "<") || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+				t.Errorf("render with a failing template = %d %q %q; want %d, plain text %q", w.Code, w.Header().Get("Content-Type"), body, tc.wantStatus, tc.wantBody)
+			}
+			if !strings.Contains(logs.String(), "rendering page") {
+				t.Errorf("the template error was not logged: %q", logs.String())
+			}
+		})
+	}
+	// The page itself renders.
+	w := httptest.NewRecorder()
+	s.errorPage(w, httptest.NewRequest("GET", "/x", nil), Errorf(EConflict, "Quote Q-1 is already approved."))
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "<h1>Already done</h1>") || !strings.Contains(w.Body.String(), "Quote Q-1 is already approved.") {
+		t.Errorf("errorPage = %d %q", w.Code, w.Body.String())
+	}
+}
+
+// TestDownload: documents are attachments, pages and their assets are not.
+func TestDownload(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"quotes/Q-1/Q-1.pdf", true}, {"download/acme-documents.zip", true}, {"docs/plan.docx", true}, {"docs/data.bin", true},
+		{"index.html", false}, {"assets/style.css", false}, {"assets/hub.js", false}, {"logo.svg", false}, {"photo.jpg", false}, {"notes.txt", false}, {"font.woff2", false},
+	} {
+		if got := download(contentType(tc.path)); got != tc.want {
+			t.Errorf("download(contentType(%q) = %q) = %v; want %v", tc.path, contentType(tc.path), got, tc.want)
 		}
 	}
 }

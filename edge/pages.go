@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -33,30 +34,53 @@ func mustPage(src string) *template.Template { return template.Must(template.New
 
 var errorTmpl = template.Must(template.New("error").Parse(`<div class="panel"><p>{{.}}</p><p><a href="/">Go to the start page</a></p></div>`))
 
+// renderPage writes one of the edge's pages. If a template fails, nothing
+// of the page is sent: the error is logged and a plain-text 500 is.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any) {
+	s.renderPageOr(w, r, status, title, body, data, http.StatusInternalServerError, "Something went wrong showing this page. Please try again in a moment.")
+}
+
+// renderPageOr is renderPage with what to answer, as plain text, when the
+// page cannot be rendered.
+func (s *Server) renderPageOr(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any, fallbackStatus int, fallback string) {
+	page, err := s.page(title, body, data)
+	h := w.Header()
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	if err != nil {
+		s.log.Error("rendering page", "title", title, "err", err)
+		http.Error(w, fallback, fallbackStatus)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(page)
+	}
+}
+
+// page renders an edge page: body inside the hub's layout.
+func (s *Server) page(title string, body *template.Template, data any) ([]byte, error) {
 	var inner bytes.Buffer
 	if err := body.Execute(&inner, data); err != nil {
-		s.log.Error("rendering page", "err", err)
+		return nil, fmt.Errorf("page %q: %w", title, err)
 	}
 	var b bytes.Buffer
-	pageTmpl.Execute(&b, struct {
+	err := pageTmpl.Execute(&b, struct {
 		Title string
 		Site  bundle.DirSite
 		Body  template.HTML
 	}{title, s.build.Load().Directory.Site, template.HTML(inner.String())})
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", "no-store")
+	if err != nil {
+		return nil, fmt.Errorf("page %q: the layout: %w", title, err)
 	}
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(b.Bytes())
-	}
+	return b.Bytes(), nil
 }
 
 // errorPage answers with err's status and a message a person can read;
-// internal details are logged, never shown.
+// internal details are logged, never shown. Should the page fail to
+// render, the message is sent as plain text with the same status.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	code := ErrorCode(err)
 	status := StatusOf(code)
@@ -68,7 +92,8 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		title = "Something went wrong"
 	}
-	s.renderPage(w, r, status, title, errorTmpl, ErrorMessage(err))
+	msg := ErrorMessage(err)
+	s.renderPageOr(w, r, status, title, errorTmpl, msg, status, msg)
 }
 
 var bannerTmpl = template.Must(template.New("banner").Parse(

@@ -159,8 +159,15 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.Sort(a.Options)
-	b := s.build.Load()
-	a.PageSHA, _ = b.PageSHA(c.Client, doc.Path+"index.html")
+	// The hash of the page the client saw is the evidence of what was
+	// approved: without it, nothing is recorded.
+	sha, ok := s.build.Load().PageSHA(c.Client, doc.Path+"index.html")
+	if !ok || sha == "" {
+		s.log.Error("approval refused: the quote page's hash is not in the client's signed manifest", "client", c.Client, "quote", doc.Number, "path", doc.Path+"index.html")
+		s.errorPage(w, r, Errorf(EUnavailable, "Your approval of quote %s was not recorded: we could not confirm which version of the quote you were shown. Please reload the quote in a few minutes and approve it again.", doc.Number))
+		return
+	}
+	a.PageSHA = sha
 	// The emails are queued with the approval, held until the rebuild gives
 	// the totals of the options chosen, then rewritten with them; if the
 	// edge dies first they go as they are, pointing to the quote for totals.
@@ -268,6 +275,23 @@ func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDoc
 		}
 	default:
 		rows = append(rows, [2]string{"Total", "with the options you chose: see the quote"})
+	}
+	var chosen, left []string
+	for j, i := range doc.Optional {
+		if j >= len(doc.OptionNames) {
+			break
+		}
+		if slices.Contains(a.Options, i) {
+			chosen = append(chosen, doc.OptionNames[j])
+		} else {
+			left = append(left, doc.OptionNames[j])
+		}
+	}
+	if len(chosen) > 0 {
+		rows = append(rows, [2]string{"Optional items chosen", strings.Join(chosen, ", ")})
+	}
+	if len(left) > 0 {
+		rows = append(rows, [2]string{"Optional items left out", strings.Join(left, ", ")})
 	}
 	rows = append(rows, [2]string{"Signed by", signed}, [2]string{"Email", a.Email},
 		[2]string{"When", a.At.UTC().Format("2006-01-02 15:04 MST")}, [2]string{"From", a.IP},

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,7 +150,8 @@ func TestApproveQuoteWithSignature(t *testing.T) {
 	var toClient, toBusiness bool
 	for _, m := range mails {
 		switch {
-		case strings.Contains(m.Subject, "You approved quote Q-1002") && strings.Contains(m.Text, "Grace Okafor") && strings.Contains(m.Text, "$6,253.71") && strings.Contains(m.Text, a.PageSHA):
+		case strings.Contains(m.Subject, "You approved quote Q-1002") && strings.Contains(m.Text, "Grace Okafor") && strings.Contains(m.Text, "$6,253.71") && strings.Contains(m.Text, a.PageSHA) &&
+			regexp.MustCompile(`Optional items chosen\W+Western red cedar bench`).MatchString(m.Text) && regexp.MustCompile(`Optional items left out\W+Low-voltage path lighting`).MatchString(m.Text):
 			toClient = true
 		case strings.Contains(m.Subject, "Quote Q-1002 approved by") && m.To[0].Email == f.srv.Build().Directory.Site.Email:
 			toBusiness = true
@@ -518,5 +520,37 @@ func TestApproveDepositWhenStripeFails(t *testing.T) {
 	}
 	if _, state := f.quoteDoc("Q-1009"); state != "approved" {
 		t.Errorf("Q-1009 = %s; want approved", state)
+	}
+}
+
+// TestApproveRefusedWithoutPageHash: the SHA-256 of the quote page the
+// client saw is the evidence of what was approved. When it cannot be had
+// (here the client's bundle manifest no longer verifies), the approval is
+// refused with a 503 that says so, and nothing is recorded.
+func TestApproveRefusedWithoutPageHash(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence") // the bundle's manifest is not read yet
+	version, _ := f.quoteDoc("Q-1002")
+	dir, err := filepath.EvalSymlinks(filepath.Join(f.out, "c", "okafor-residence"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "manifest.sig"), []byte("AAAA\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := f.do(c, "POST", "/c/okafor-residence/quotes/Q-1002/approve", url.Values{"version": {version}, "name": {"Grace Okafor"}, "opt": {"4"}})
+	if body := readBody(t, r); r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "was not recorded") {
+		t.Errorf("approve without the page hash = %d; want 503 saying it was not recorded\n%s", r.StatusCode, body)
+	}
+	facts, err := f.store.Facts(context.Background(), "okafor-residence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if facts != nil && len(facts.Approvals) > 0 {
+		t.Errorf("approvals = %+v; want none recorded without the page hash", facts.Approvals)
+	}
+	if !strings.Contains(f.logs.String(), "approval refused") {
+		t.Error("the refused approval was not logged")
 	}
 }

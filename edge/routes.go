@@ -17,7 +17,7 @@ const (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	// Public pages and assets.
-	mux.HandleFunc("GET /{$}", s.handlePublic("index.html", http.StatusOK))
+	mux.HandleFunc("GET /{$}", s.handlePublic("index.html"))
 	mux.HandleFunc("GET /login/sent/{$}", s.handleLinkPage("login/sent/index.html", http.StatusOK))
 	mux.HandleFunc("GET /login/invalid/{$}", s.handleLinkPage("login/invalid/index.html", http.StatusOK))
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
@@ -42,8 +42,8 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))
 	// Work requests (their own body cap: photos).
 	post("/c/{client}/requests/new", s.mutatingCap(s.handleRequest, maxRequestBody))
-	mux.HandleFunc("GET /request/{$}", s.handlePublic("request/index.html", http.StatusOK))
-	mux.HandleFunc("GET /request/sent/{$}", s.handlePublic("request/sent/index.html", http.StatusOK))
+	mux.HandleFunc("GET /request/{$}", s.handlePublic("request/index.html"))
+	mux.HandleFunc("GET /request/sent/{$}", s.handlePublic("request/sent/index.html"))
 	post("/request", http.HandlerFunc(s.handlePublicRequest))
 	post("/stripe/webhook", http.HandlerFunc(s.handleWebhook))
 	// Client bundles.

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"net/http"
 	"path"
@@ -110,18 +111,19 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 		h.Add("Vary", "Accept-Encoding")
 	}
 	h["Etag"] = []string{send.ETag()}
+	if download(ctype) {
+		h.Set("Content-Disposition", "attachment")
+	}
 	data, file, err := sv.open(send)
 	if err != nil {
 		s.log.Error("file does not match its signed manifest; not served", "dir", sv.dir, "path", send.Path, "err", err)
 		h.Del("Content-Encoding")
+		h.Del("Content-Disposition")
 		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
 		return
 	}
 	if file != nil {
 		defer file.Close()
-		if strings.HasPrefix(ctype, "application/") || !strings.HasPrefix(ctype, "text/") && !strings.HasPrefix(ctype, "image/") {
-			h.Set("Content-Disposition", "attachment")
-		}
 		http.ServeContent(w, r, "", time.Time{}, file)
 		return
 	}
@@ -177,6 +179,21 @@ func acceptsEncoding(header, enc string) bool {
 	return false
 }
 
+// download reports whether a file of a type is sent as an attachment,
+// whatever its size (small files come from memory, large ones from disk:
+// the headers are the same). Documents (PDFs, zips, office files) are
+// downloads, as the pages' links to them ("Download PDF", with the
+// download attribute) ask; pages, styles, scripts, images and fonts are
+// shown in place.
+func download(ctype string) bool {
+	for _, inline := range []string{"text/", "image/", "font/", "application/javascript"} {
+		if strings.HasPrefix(ctype, inline) {
+			return false
+		}
+	}
+	return true
+}
+
 func contentType(p string) string {
 	switch path.Ext(p) {
 	case ".html":
@@ -197,7 +214,7 @@ func contentType(p string) string {
 }
 
 // handlePublic serves one of the public pages.
-func (s *Server) handlePublic(file string, status int) http.HandlerFunc {
+func (s *Server) handlePublic(file string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b := s.build.Load()
 		f, ok := b.public.m.Lookup(file)
@@ -218,22 +235,39 @@ func (s *Server) handleLinkPage(file string, status int) http.HandlerFunc {
 }
 
 // serveStatic writes a public page with a given status, uncached.
-func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, file string, status int) {
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, name string, status int) {
 	b := s.build.Load()
-	f, ok := b.public.m.Lookup(file)
-	data, _, err := b.public.open(f)
-	if !ok || err != nil {
+	f, ok := b.public.m.Lookup(name)
+	if !ok {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
+	data, fl, err := b.public.open(f)
+	if err != nil {
+		s.log.Error("public page does not match its signed manifest; not served", "path", f.Path, "err", err)
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	if fl != nil {
+		// A large page is served from disk.
+		defer fl.Close()
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(data)
+	if r.Method == http.MethodHead {
+		return
 	}
+	if fl != nil {
+		if _, err := io.Copy(w, fl); err != nil {
+			s.log.Debug("writing a public page", "path", f.Path, "err", err)
+		}
+		return
+	}
+	w.Write(data)
 }
 
 // handleAsset serves fingerprinted public assets: cached for a year.

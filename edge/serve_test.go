@@ -1,11 +1,13 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -382,4 +384,102 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// openFDs counts the process's open file descriptors (Linux), or -1.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
+
+// TestLargePublicPage: a public page over the edge's in-memory limit
+// (256 KiB; here the 404 page, made large by a site override) is served
+// whole from disk, and its file is closed after each answer.
+func TestLargePublicPage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(content string) {
+		big := strings.Repeat("<p>We looked everywhere for that page, in every folder and drawer.</p>\n", 5000)
+		page := "{{define \"main\"}}<h1>Page not found</h1>\n" + big + "{{end}}\n"
+		if err := os.MkdirAll(filepath.Join(content, "themes"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(content, "themes", "404.html"), []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := f.client()
+	get := func() (int, string) {
+		r := f.do(c, "GET", "/no-such-page", nil)
+		body := readBody(t, r)
+		r.Body.Close()
+		return r.StatusCode, body
+	}
+	get() // opens the connection kept alive below, and caches what can be cached
+	before := openFDs(t)
+	const n = 50
+	codes, sizes := map[int]int{}, map[int]int{}
+	var body string
+	for range n {
+		code, b := get()
+		codes[code]++
+		sizes[len(b)]++
+		body = b
+	}
+	after := openFDs(t)
+	if codes[http.StatusNotFound] != n || len(sizes) != 1 || len(body) <= 256<<10 || !strings.Contains(body, "Page not found") || !strings.HasSuffix(strings.TrimSpace(body), "</html>") {
+		t.Errorf("large 404 page: statuses %v, sizes %v; want 404 and the whole page (over 256 KiB) every time", codes, sizes)
+	}
+	if before < 0 {
+		t.Skip("cannot count open files here (no /proc/self/fd)")
+	}
+	if after-before >= n/2 {
+		t.Errorf("open files went from %d to %d over %d answers of the large page; the page's file is not closed", before, after, n)
+	}
+}
+
+// TestDispositionAnySize: every PDF is sent with the same headers whether
+// it is small (served from memory) or large (from disk): an attachment, as
+// the pages' "Download PDF" links ask.
+func TestDispositionAnySize(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(content string) {
+		big := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0123456789abcdef"), 20<<10)...) // 320 KiB
+		if err := os.WriteFile(filepath.Join(content, "clients", "okafor-residence", "portals", "rain-garden", "documents", "Plans", "site-survey.pdf"), big, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := f.login("okafor-residence")
+	portal := readBody(t, f.do(c, "GET", "/c/okafor-residence/portals/rain-garden/", nil))
+	large := regexpFind(portal, `/c/okafor-residence/[^"]*site-survey\.pdf`)
+	small := regexpFind(portal, `/c/okafor-residence/[^"]*rain-garden-section\.pdf`)
+	if large == "" || small == "" {
+		t.Fatalf("the portal page links no site-survey.pdf (%q) or rain-garden-section.pdf (%q)", large, small)
+	}
+	header := func(path string, size func(int) bool) http.Header {
+		t.Helper()
+		r := f.do(c, "GET", path, nil)
+		body := readBody(t, r)
+		if r.StatusCode != 200 || !size(len(body)) {
+			t.Fatalf("GET %s = %d, %d bytes", path, r.StatusCode, len(body))
+		}
+		h := r.Header.Clone()
+		for _, k := range []string{"Content-Length", "Etag", "Date"} {
+			h.Del(k)
+		}
+		return h
+	}
+	want := header(large, func(n int) bool { return n > 256<<10 })
+	if got := want.Get("Content-Disposition"); got != "attachment" {
+		t.Errorf("large PDF: Content-Disposition %q; want attachment", got)
+	}
+	for _, p := range []string{small, "/c/okafor-residence/quotes/Q-1002/Q-1002.pdf"} {
+		got := header(p, func(n int) bool { return n < 256<<10 })
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("headers of the small PDF %s:\n%v\nwant those of the large one:\n%v", p, got, want)
+		}
+	}
 }

@@ -35,8 +35,10 @@ type Config struct {
 	RebuildEvery time.Duration
 	Now          func() time.Time
 	Log          *slog.Logger
-	// TrustProxy: take the client IP from X-Forwarded-For (only behind a proxy you run).
-	TrustProxy bool
+	// TrustedProxies are the reverse proxies in front of the edge: only a
+	// request from one of them has its client address taken from
+	// X-Forwarded-For (see Proxies.ClientIP). Empty: the peer is the client.
+	TrustedProxies Proxies
 	// Preview turns on hub serve's staff preview (live reload, /_preview/).
 	// Never set in production.
 	Preview *Preview
@@ -88,7 +90,6 @@ type Server struct {
 	uploadLocks  keyedMutex // per client: the uploads quota
 	outbox       *mailSender
 	rebuilds     chan string
-	formLocks    keyedMutex
 }
 
 // New makes a Server and loads the current build.
@@ -329,21 +330,6 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// clientIP is the address a request came from.
-func (s *Server) clientIP(r *http.Request) string {
-	if s.cfg.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			ip, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(ip)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func csp(frames []string) string {

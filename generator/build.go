@@ -473,7 +473,11 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 		if err := facts(id).fold(loader, c); err != nil {
 			return nil, err
 		}
-		de := r.p.directoryEntry(c, r.p.client(c, shared, r.sv))
+		cp, err := r.p.client(c, shared, r.sv)
+		if err != nil {
+			return nil, fmt.Errorf("client %s: %w", id, err)
+		}
+		de := r.p.directoryEntry(c, cp)
 		de.Bundle = next.Clients[id].Key
 		return json.Marshal(de)
 	})
@@ -708,7 +712,10 @@ func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey,
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
 	dir := filepath.Join(dirs.Bundles, id, cs.Key)
-	cp := r.p.client(c, shared, r.sv)
+	cp, err := r.p.client(c, shared, r.sv)
+	if err != nil {
+		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
+	}
 	de := r.p.directoryEntry(c, cp)
 	de.Bundle = cs.Key
 	entry, err := json.Marshal(de)
@@ -774,7 +781,9 @@ func (f clientFacts) fold(l *site.Loader, c *site.Client) error {
 	if err != nil {
 		return fmt.Errorf("client %s: reading recorded payments, approvals and requests: %w", c.ID, err)
 	}
-	site.Fold(l.Config, c, facts, l.Today)
+	if err := site.Fold(l.Config, c, facts, l.Today); err != nil {
+		return fmt.Errorf("client %s: %w", c.ID, err)
+	}
 	return nil
 }
 

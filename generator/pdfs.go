@@ -242,6 +242,9 @@ func approvalText(a *ApprovalView) string {
 	if len(a.Options) > 0 {
 		t += " Optional items chosen: " + strings.Join(a.Options, ", ") + "."
 	}
+	if len(a.NotChosen) > 0 {
+		t += " Optional items left out: " + strings.Join(a.NotChosen, ", ") + "."
+	}
 	return t
 }
 

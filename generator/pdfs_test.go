@@ -18,11 +18,19 @@ import (
 
 func needPoppler(t *testing.T) {
 	t.Helper()
+	if !hasPoppler() {
+		t.Skip("pdftotext and pdfinfo are not installed (poppler-utils)")
+	}
+}
+
+// hasPoppler reports whether the tools that read PDFs back are installed.
+func hasPoppler() bool {
 	for _, tool := range []string{"pdftotext", "pdfinfo"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (poppler-utils)", tool)
+			return false
 		}
 	}
+	return true
 }
 
 func pdfText(t *testing.T, file string, args ...string) string {

@@ -179,7 +179,9 @@ func (p *presenter) taxName(id string) string {
 	return ""
 }
 
-func (p *presenter) lines(lines []site.Line, totals site.Totals, docTax string) []LineView {
+// lines is the line items of a document; choose is which optional lines
+// the client chose (nil: staff's defaults), as its totals were worked out.
+func (p *presenter) lines(lines []site.Line, totals site.Totals, docTax string, choose map[int]bool) ([]LineView, error) {
 	out := make([]LineView, len(lines))
 	for i, ln := range lines {
 		tax := ln.Tax
@@ -192,14 +194,18 @@ func (p *presenter) lines(lines []site.Line, totals site.Totals, docTax string) 
 			UnitPrice: p.money(ln.UnitPrice.Amt),
 			Total:     p.money(totals.Lines[i]),
 			Tax:       p.taxName(tax),
-			Optional:  ln.Optional, Selected: site.LineSelected(ln, i, nil),
+			Optional:  ln.Optional, Selected: site.LineSelected(ln, i, choose),
 		}
 		if !out[i].Selected {
-			a, _ := money.Mul(ln.UnitPrice.Amt, ln.Quantity.Dec)
+			// Not counted in the totals: show what it would cost.
+			a, err := money.Mul(ln.UnitPrice.Amt, ln.Quantity.Dec)
+			if err != nil {
+				return nil, fmt.Errorf("line %d (%s): quantity × unit price: %w", i+1, ln.Name, err)
+			}
 			out[i].Total = p.money(a)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (p *presenter) totals(discounts []site.Discount, t site.Totals) TotalsView {
@@ -220,12 +226,16 @@ func (p *presenter) totals(discounts []site.Discount, t site.Totals) TotalsView 
 	return v
 }
 
-func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView {
+func (p *presenter) quote(root string, c *site.Client, q *site.Quote) (*QuoteView, error) {
+	lines, err := p.lines(q.Lines, q.Totals, q.Tax, q.Chosen)
+	if err != nil {
+		return nil, fmt.Errorf("%s: quote %s: %w", q.File, q.Number, err)
+	}
 	v := &QuoteView{
 		Number: q.Number, Title: q.Title, URL: root + "quotes/" + q.Number + "/",
 		Status: quoteBadge(q), Awaiting: q.Status == site.QuoteAwaitingResponse && !q.Expired,
 		Issued: p.date(q.Issued), IssuedISO: q.Issued.Raw, ValidUntil: p.date(q.ValidUntil), ValidUntilISO: q.ValidUntil.Raw, Expired: q.Expired,
-		Lines: p.lines(q.Lines, q.Totals, q.Tax), Totals: p.totals(q.Discounts, q.Totals), Total: p.money(q.Totals.Total),
+		Lines: lines, Totals: p.totals(q.Discounts, q.Totals), Total: p.money(q.Totals.Total),
 		Notes: Markdown(q.Notes), Terms: Markdown(q.Terms), Request: q.Request,
 	}
 	for _, ln := range q.Lines {
@@ -276,9 +286,13 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 		if len(ap.Signature) > 0 {
 			av.Signature = v.URL + "signature.png"
 		}
-		for _, i := range ap.Options {
-			if i >= 0 && i < len(q.Lines) {
-				av.Options = append(av.Options, q.Lines[i].Name)
+		for i, ln := range q.Lines {
+			switch {
+			case !ln.Optional:
+			case site.LineSelected(ln, i, q.Chosen):
+				av.Options = append(av.Options, ln.Name)
+			default:
+				av.NotChosen = append(av.NotChosen, ln.Name)
 			}
 		}
 		v.Approval = av
@@ -313,7 +327,7 @@ func (p *presenter) quote(root string, c *site.Client, q *site.Quote) *QuoteView
 	if due := q.DepositDue - q.DepositPaid - q.DepositPending; q.Status == site.QuoteApproved && q.DepositDue > 0 && due > 0 && p.payOnline {
 		v.PayDeposit = &PayView{Action: v.URL + "deposit", Amount: p.money(due)}
 	}
-	return v
+	return v, nil
 }
 
 // maxChoices bounds the optional lines whose combinations are worked out
@@ -351,12 +365,16 @@ func (p *presenter) choices(q *site.Quote, opts []int) string {
 	return string(b)
 }
 
-func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string]string) *InvoiceView {
+func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string]string) (*InvoiceView, error) {
+	lines, err := p.lines(inv.Lines, inv.Totals, inv.Tax, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invoice %s: %w", inv.File, inv.Number, err)
+	}
 	v := &InvoiceView{
 		Number: inv.Number, Subject: inv.Subject, URL: root + "invoices/" + inv.Number + "/",
 		Status: invoiceBadge(inv), PastDue: inv.State == site.InvoicePastDue,
 		Issued: p.date(inv.Issued), IssuedISO: inv.Issued.Raw, Due: p.date(inv.Due), DueISO: inv.Due.Raw,
-		Lines: p.lines(inv.Lines, inv.Totals, inv.Tax), Totals: p.totals(inv.Discounts, inv.Totals), Total: p.money(inv.Totals.Total),
+		Lines: lines, Totals: p.totals(inv.Discounts, inv.Totals), Total: p.money(inv.Totals.Total),
 		Balance: p.money(max(inv.Balance, 0)), HasBalance: inv.Balance > 0 && inv.State != site.InvoicePaid,
 		QuoteNumber: inv.Quote, QuoteURL: quoteURLs[inv.Quote], Notes: Markdown(inv.Notes),
 	}
@@ -420,7 +438,7 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 			v.Pay.Step = p.step()
 		}
 	}
-	return v
+	return v, nil
 }
 
 func onlineMethod(op events.Payment) string {
@@ -582,13 +600,16 @@ type clientPages struct {
 	statement *StatementView
 }
 
-func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) *clientPages {
+func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) (*clientPages, error) {
 	root := "/c/" + c.ID + "/"
 	cp := &clientPages{base: Page{Site: sv, Client: p.clientView(c), Root: root, CSS: p.css, JS: p.js}}
 	quoteURLs := map[string]string{}
 	for _, q := range c.Quotes {
 		if QuoteVisible(q) {
-			qv := p.quote(root, c, q)
+			qv, err := p.quote(root, c, q)
+			if err != nil {
+				return nil, err
+			}
 			cp.quotes = append(cp.quotes, qv)
 			quoteURLs[q.Number] = qv.URL
 			if qv.Approval != nil && qv.Approval.Signature != "" {
@@ -603,7 +624,10 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			continue
 		}
 		visible = append(visible, inv)
-		iv := p.invoice(root, inv, quoteURLs)
+		iv, err := p.invoice(root, inv, quoteURLs)
+		if err != nil {
+			return nil, err
+		}
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
 		if iv.HasBalance {
@@ -648,7 +672,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	}
 	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
 	cp.requests.Items, cp.files = p.requests(root, c, cp, cp.files)
-	return cp
+	return cp, nil
 }
 
 func sortReceipts(rs []*ReceiptView) {
@@ -683,6 +707,7 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		for i, ln := range q.Lines {
 			if ln.Optional {
 				dd.Optional = append(dd.Optional, i)
+				dd.OptionNames = append(dd.OptionNames, ln.Name)
 			}
 		}
 		d.Documents = append(d.Documents, dd)

@@ -177,6 +177,7 @@ type ApprovalView struct {
 	Signature string // URL of the drawn signature image, "" when typed only
 	Terms     bool
 	Options   []string // the optional lines chosen
+	NotChosen []string // the optional lines left out
 	Version   string
 	At        string // date and time, for the record
 	IP        string

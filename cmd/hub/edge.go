@@ -36,7 +36,8 @@ type edgeFlags struct {
 	stripeAPI                                      *string
 	sessionTTL, mailRetry                          *time.Duration
 	uploadQuota                                    *int64
-	trustProxy                                     *bool
+	trustedProxies                                 *string
+	trustProxy                                     *bool // deprecated: -trusted-proxies with the loopback addresses
 	verbose                                        *bool
 }
 
@@ -51,16 +52,17 @@ func envOr(name, def string) string {
 // the built site and the keys are the build's.
 func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 	f := edgeFlags{
-		stripeAPI:   fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
-		baseURL:     fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
-		smtp:        fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
-		outbox:      fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
-		from:        fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
-		sessionTTL:  fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
-		mailRetry:   fs.Duration("mail-retry", 30*time.Second, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)"),
-		uploadQuota: fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store (negative: no limit)"),
-		trustProxy:  fs.Bool("trust-proxy", false, "take client IPs from X-Forwarded-For (only behind your own proxy)"),
-		verbose:     fs.Bool("v", false, "log every request"),
+		stripeAPI:      fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
+		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
+		smtp:           fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
+		outbox:         fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
+		from:           fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
+		sessionTTL:     fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
+		trustedProxies: fs.String("trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)"),
+		trustProxy:     fs.Bool("trust-proxy", false, "deprecated: the same as -trusted-proxies 127.0.0.0/8,::1/128 (a proxy on this machine)"),
+		mailRetry:      fs.Duration("mail-retry", 30*time.Second, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)"),
+		uploadQuota:    fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store (negative: no limit)"),
+		verbose:        fs.Bool("v", false, "log every request"),
 	}
 	if b != nil {
 		f.site, f.keys, f.state = b.out, b.keys, b.state
@@ -153,7 +155,15 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 }
 
 func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
-	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustProxy: *f.trustProxy,
+	proxies, err := edge.ParseProxies(*f.trustedProxies)
+	if err != nil {
+		return edge.Config{}, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	if *f.trustProxy {
+		e.log.Warn("-trust-proxy is deprecated: it trusts X-Forwarded-For from this machine only; say which proxies to trust with -trusted-proxies 127.0.0.1/32,...")
+		proxies = append(proxies, edge.LoopbackProxies()...)
+	}
+	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
 		Uploads: filepath.Join(*f.state, "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
 	co, err := f.checkout()
 	if err != nil {

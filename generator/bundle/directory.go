@@ -99,8 +99,11 @@ type DirDocument struct {
 	Version  string `json:"version,omitempty"`
 	Deposit  int64  `json:"deposit,omitempty"`
 	Optional []int  `json:"optional,omitempty"`
-	Terms    bool   `json:"terms,omitempty"`
-	Expired  bool   `json:"expired,omitempty"`
+	// OptionNames are the names of the lines in Optional, in that order
+	// (for the approval emails).
+	OptionNames []string `json:"option_names,omitempty"`
+	Terms       bool     `json:"terms,omitempty"`
+	Expired     bool     `json:"expired,omitempty"`
 }
 
 // SignDirectory encodes and signs a directory into the file's bytes.

@@ -3,6 +3,7 @@ package site
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -32,9 +33,12 @@ func Version(src []byte) string {
 //
 // Statuses staff wrote that go further (converted, archived, paid) win.
 // Fold is deterministic: the same content and facts give the same result.
-func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) {
+// It fails when the totals of an approved quote, with the options the
+// client chose, cannot be worked out: its pages would show other totals
+// than the ones approved.
+func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 	if f == nil {
-		return
+		return nil
 	}
 	c.Requests = f.Requests
 	quotes := map[string]*Quote{}
@@ -57,10 +61,13 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) {
 				choose[j] = slices.Contains(a.Options, j)
 			}
 		}
-		if t, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, choose); err == nil {
-			q.Totals = t
-			q.DepositDue = DepositDue(q)
+		t, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, choose)
+		if err != nil {
+			return fmt.Errorf("%s: quote %s was approved with options %v, and its totals with those options cannot be worked out (%w); correct the quote's lines or discounts so every choice of its optional lines adds up", q.File, q.Number, a.Options, err)
 		}
+		q.Chosen = choose
+		q.Totals = t
+		q.DepositDue = DepositDue(q)
 	}
 	for _, ch := range f.Changes {
 		q := quotes[strings.ToLower(ch.Quote)]
@@ -122,6 +129,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) {
 		inv.Balance = inv.Totals.Total - inv.Paid
 		inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
 	}
+	return nil
 }
 
 // DepositDue is what a quote asks on approval for its current totals.

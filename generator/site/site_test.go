@@ -699,6 +699,39 @@ lines:
 			want: []string{"clients/acme/quotes/q-1.yaml:5:1: totals cannot be computed: amount too large"},
 		},
 		{
+			name: "discounts over the subtotal when an optional line is left out",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": `number: Q-1
+title: Kitchen
+status: awaiting_response
+issued: 2026-11-01
+lines:
+  - name: A
+    unit_price: 100
+  - name: Lights
+    unit_price: 100
+    optional: true
+    selected: true
+discounts:
+  - amount: 150
+`},
+			want: []string{"clients/acme/quotes/q-1.yaml:5:1: with no optional line chosen, totals cannot be computed: the discounts ($150.00) add up to more than the subtotal ($100.00); a client may approve the quote that way, so correct the lines or the discounts"},
+		},
+		{
+			name: "amounts overflow when every optional line is chosen",
+			files: map[string]string{"clients/acme/quotes/q-1.yaml": `number: Q-1
+title: Kitchen
+status: awaiting_response
+issued: 2026-11-01
+lines:
+  - name: A
+    unit_price: 90000000000000000.00
+  - name: Bench
+    unit_price: 90000000000000000.00
+    optional: true
+`},
+			want: []string{`clients/acme/quotes/q-1.yaml:5:1: with the optional lines chosen being "Bench", totals cannot be computed: amount too large; a client may approve the quote that way, so correct the lines or the discounts`},
+		},
+		{
 			name: "discounts over the subtotal",
 			files: map[string]string{"clients/acme/quotes/q-1.yaml": `number: Q-1
 title: Kitchen

@@ -218,6 +218,7 @@ type Quote struct {
 
 	// Folded in from what the edge recorded (see Fold).
 	Approval        *events.Approval
+	Chosen          map[int]bool           // the optional lines as approved (index → chosen); nil: staff's defaults
 	Changes         []events.ChangeRequest // requests for changes, oldest first
 	DepositPayments []events.Payment       // online deposit payments, processing or paid
 	DepositPaid     money.Amount           // settled deposit payments

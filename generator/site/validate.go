@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -236,6 +237,12 @@ func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
 			ok = false
 		} else {
 			q.Totals = t
+		}
+	}
+	if ok {
+		if what, err := checkChoices(q, cfg); err != nil {
+			d.keyErrorf([]any{"lines"}, "with %s, %s; a client may approve the quote that way, so correct the lines or the discounts", what, totalsProblem(err, cfg))
+			ok = false
 		}
 	}
 	if q.Deposit != nil {
@@ -583,4 +590,48 @@ func locate(file string, out *Problems) *doc {
 		d.root, _, _ = parseRoot(src)
 	}
 	return d
+}
+
+// maxCheckedChoices bounds the optional lines of a quote whose every
+// combination is checked (2^6 = 64); past it, none and all are.
+const maxCheckedChoices = 6
+
+// checkChoices works out a quote's totals for the choices of optional
+// lines a client can approve, and names the first that fails.
+func checkChoices(q *Quote, cfg *Config) (string, error) {
+	var opts []int
+	for i, ln := range q.Lines {
+		if ln.Optional {
+			opts = append(opts, i)
+		}
+	}
+	if len(opts) == 0 {
+		return "", nil
+	}
+	all := 1<<len(opts) - 1
+	masks := []int{0, all}
+	if len(opts) <= maxCheckedChoices {
+		masks = make([]int, all+1)
+		for m := range masks {
+			masks[m] = m
+		}
+	}
+	for _, mask := range masks {
+		choose := map[int]bool{}
+		var names []string
+		for b, i := range opts {
+			choose[i] = mask&(1<<b) != 0
+			if choose[i] {
+				names = append(names, strconv.Quote(q.Lines[i].Name))
+			}
+		}
+		if _, err := ComputeTotals(q.Lines, q.Discounts, q.Tax, cfg.Taxes, choose); err != nil {
+			what := "no optional line chosen"
+			if len(names) > 0 {
+				what = "the optional lines chosen being " + strings.Join(names, ", ")
+			}
+			return what, err
+		}
+	}
+	return "", nil
 }
