@@ -538,6 +538,7 @@ func (j *journey) primaryInView(label string) {
 		j.t.Errorf("finding the primary action: %v", err)
 		return
 	}
+	j.t.Logf("primary action %q: top %.0f, bottom %.0f, left %.0f, right %.0f in %.0f×%.0f, scrollY %v", b.Text, b.Top, b.Bottom, b.Left, b.Right, b.Width, b.Height, b.ScrollY)
 	switch {
 	case !b.Found:
 		j.t.Error("the page has no primary action in a summary card (main .action-card .btn-primary)")
