@@ -488,3 +488,28 @@ func TestDirectoryRemade(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeBalance: the home page's balance leads to what to pay, and says
+// "Past due" (not by colour alone) when some of it is.
+func TestHomeBalance(t *testing.T) {
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	files := outputFiles(t, e.out)
+	tests := []struct {
+		client, pay string
+		late        bool
+	}{
+		{"whitfield-dental", `<a class="btn btn-primary" href="/c/whitfield-dental/invoices/INV-2001/">Pay now</a>`, false},
+		{"hawthorne-bistro", `<a class="btn btn-primary" href="/c/hawthorne-bistro/invoices/INV-2003/">Pay now</a>`, true},
+	}
+	for _, tt := range tests {
+		home := string(files["c/"+tt.client+"/index.html"])
+		if !strings.Contains(home, tt.pay) {
+			t.Errorf("%s's home page lacks the balance's Pay button %s", tt.client, tt.pay)
+		}
+		late := strings.Contains(home, `class="balance balance-late"`) && strings.Contains(home, `<span class="badge badge-danger">Past due</span>`)
+		if late != tt.late {
+			t.Errorf("%s's home page shows the balance past due = %v; want %v", tt.client, late, tt.late)
+		}
+	}
+}
