@@ -570,7 +570,11 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 			if !v.HasBalance || v.PastDue != (pass == 0) {
 				continue
 			}
-			out = append(out, AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Balance, Badge: v.Status})
+			it := AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Balance, Badge: v.Status}
+			if v.Pay != nil {
+				it.Action = "Pay"
+			}
+			out = append(out, it)
 		}
 	}
 	for i := len(quotes) - 1; i >= 0; i-- {
@@ -582,7 +586,11 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 		if q.ValidUntil != "" {
 			d = "Valid until " + q.ValidUntil
 		}
-		out = append(out, AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status})
+		it := AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status}
+		if q.Approve != nil {
+			it.Action = "Review & approve"
+		}
+		out = append(out, it)
 	}
 	return out
 }
@@ -660,6 +668,20 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	h.Receipts = cp.receipts[:min(3, len(cp.receipts))]
 	if owed > 0 {
 		h.Balance = p.money(owed)
+		var due []*InvoiceView
+		for _, it := range h.Attention { // invoices first, past due, then by due date
+			if it.Kind == "invoice" {
+				iv := cp.invoices[slices.IndexFunc(cp.invoices, func(v *InvoiceView) bool { return v.Number == it.Number })]
+				due = append(due, iv)
+				h.PastDue = h.PastDue || iv.PastDue
+			}
+		}
+		switch {
+		case len(due) == 1:
+			h.PayURL = due[0].URL
+		case len(due) > 1:
+			h.PayURL, h.PayMany = root+"invoices/", true
+		}
 	}
 	cp.home = h
 	cp.statement = p.statement(c.ID, visible, cp.invoices)

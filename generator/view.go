@@ -339,6 +339,7 @@ type AttentionItem struct {
 	Detail string // "Due Nov 30, 2026", "Valid until Dec 2, 2026"
 	Amount string
 	Badge  Badge
+	Action string // the row's call to action ("Pay", "Review & approve"), "" when none
 }
 
 // HomeView is the client's home page.
@@ -349,6 +350,9 @@ type HomeView struct {
 	Invoices  []*InvoiceView // most recent few
 	Receipts  []*ReceiptView // most recent few
 	Balance   string         // what the client owes in all, "" when nothing
+	PastDue   bool           // some of the balance is past due
+	PayURL    string         // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
+	PayMany   bool           // several invoices are due (PayURL is the invoices list)
 }
 
 // RequestsView is the requests page. Requests are recorded by the edge;

@@ -188,15 +188,15 @@ var clientJourney = []step{
 		do:   func(j *journey) error { return j.click(`main form button`) },
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, j.root())
-			j.want("heading", pg.H1, "Home")
+			j.want("heading", pg.H1, "Welcome, Whitfield Family Dental")
 			j.want("menu item", pg.Nav, "Home")
 			j.contains("page", pg.Main, "Needs your attention", "Winter planters and holiday lighting", "Balance due")
 			j.signedIn(pg, true)
 		},
 	},
 	menuPage("Quotes", "quotes/", "Quote Q-1009", "Quote Q-1001"),
-	document("quote", "Winter planters and holiday lighting", "quotes/Q-1009/", "Quote Q-1009", "Awaiting response",
-		"Valid until", "Winter planter refresh", "Deposit due on approval", "Approve this quote", "Request changes"),
+	actionFirst(document("quote", "Winter planters and holiday lighting", "quotes/Q-1009/", "Quote Q-1009", "Awaiting response",
+		"Valid until", "Winter planter refresh", "Deposit due on approval", "Approve this quote", "Request changes"), "Approve & pay deposit"),
 	{
 		// Approve with the typed name and a drawn signature; the deposit is
 		// left to pay later.
@@ -223,8 +223,8 @@ var clientJourney = []step{
 		},
 	},
 	menuPage("Invoices", "invoices/", "Invoice INV-2001", "Invoice INV-2005"),
-	document("invoice", "Front courtyard renovation", "invoices/INV-2001/", "Invoice INV-2001", "Partially paid",
-		"Balance due", "$5,806.25", "Payments"),
+	actionFirst(document("invoice", "Front courtyard renovation", "invoices/INV-2001/", "Invoice INV-2001", "Partially paid",
+		"Balance due", "$5,806.25", "Payments"), "Pay online"),
 	{
 		name: "invoice-pdf",
 		do:   func(j *journey) error { return nil }, // fetched in check, from the invoice page
@@ -320,6 +320,7 @@ var clientJourney = []step{
 			if err := j.openQuote("Backyard rain garden and native planting"); err != nil {
 				return err
 			}
+			j.primaryInView("Approve & pay deposit") // before a click may scroll the page
 			before, err := chromedp.Run(j.ctx, chromedp.Text(chromedp.CSS(`form [data-deposit]`), chromedp.NodeVisible))
 			if err != nil {
 				return err
@@ -379,6 +380,7 @@ var clientJourney = []step{
 			j.want("path", pg.Path, j.root()+"quotes/Q-1006/")
 			j.want("badges", strings.Join(pg.Badges, ", "), "Awaiting response")
 			j.contains("page", pg.Main, "Request changes")
+			j.primaryInView("Approve quote")
 		},
 	},
 	{
@@ -435,7 +437,9 @@ func signIn(email, client string, texts ...string) step {
 		},
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, j.root())
-			j.want("heading", pg.H1, "Home")
+			if !strings.HasPrefix(pg.H1, "Welcome, ") {
+				j.t.Errorf("heading = %q; want the client greeted by name (Welcome, …)", pg.H1)
+			}
 			j.contains("page", pg.Main, texts...)
 			j.signedIn(pg, true)
 		},
@@ -500,6 +504,61 @@ func document(name, link, path, heading, badge string, texts ...string) step {
 			j.contains("page", pg.Main, texts...)
 		},
 	}
+}
+
+// actionFirst adds to a document step the check that the page, loaded at
+// the top, shows its primary action (labelled label) whole in the first
+// screen.
+func actionFirst(s step, label string) step {
+	check := s.check
+	s.check = func(j *journey, pg page) {
+		check(j, pg)
+		j.primaryInView(label)
+	}
+	return s
+}
+
+// primaryBox finds the primary action of a document's summary card and
+// where it is on the screen.
+const primaryBox = `(() => {
+	const b = document.querySelector('main .action-card .btn-primary');
+	if (!b) return {Found: false, ScrollY: window.scrollY};
+	const r = b.getBoundingClientRect();
+	return {Found: true, Text: b.innerText.replace(/\s+/g, ' ').trim(), ScrollY: window.scrollY,
+		Top: r.top, Bottom: r.bottom, Left: r.left, Right: r.right, Width: window.innerWidth, Height: window.innerHeight};
+})()`
+
+// primaryInView checks that the page is at the top and that its summary
+// card's primary action, labelled label, is wholly inside the viewport:
+// what a client sees first without scrolling.
+func (j *journey) primaryInView(label string) {
+	j.t.Helper()
+	b, err := chromedp.Run(j.ctx, chromedp.Evaluate[actionBox](primaryBox))
+	if err != nil {
+		j.t.Errorf("finding the primary action: %v", err)
+		return
+	}
+	j.t.Logf("primary action %q: top %.0f, bottom %.0f, left %.0f, right %.0f in %.0f×%.0f, scrollY %v", b.Text, b.Top, b.Bottom, b.Left, b.Right, b.Width, b.Height, b.ScrollY)
+	switch {
+	case !b.Found:
+		j.t.Error("the page has no primary action in a summary card (main .action-card .btn-primary)")
+	case b.ScrollY != 0:
+		j.t.Errorf("window.scrollY = %v; want the page at the top", b.ScrollY)
+	case b.Text != label:
+		j.t.Errorf("primary action = %q; want %q", b.Text, label)
+	case b.Top < 0 || b.Left < 0 || b.Bottom > b.Height || b.Right > b.Width:
+		j.t.Errorf("the primary action %q is at top %.0f, bottom %.0f, left %.0f, right %.0f; want it inside the first %.0f×%.0f screen",
+			b.Text, b.Top, b.Bottom, b.Left, b.Right, b.Width, b.Height)
+	}
+}
+
+// actionBox is what primaryBox reports.
+type actionBox struct {
+	Found                    bool
+	Text                     string
+	ScrollY                  float64
+	Top, Bottom, Left, Right float64 // the button's bounding box, in CSS pixels from the viewport's corner
+	Width, Height            float64 // the viewport's
 }
 
 // signedIn checks that the page offers signing out and not the login form,
