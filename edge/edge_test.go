@@ -119,27 +119,6 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 var buildNow = time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
 
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // newFixture builds a copy of the sample content (edited by edit, if set)
 // and starts an edge on it.
 func newFixture(t *testing.T, edit func(content string)) *fixture {
@@ -219,7 +198,7 @@ func newFixtureWith(t *testing.T, edit func(content string), setup func(*fixture
 		}
 		copyTree(t, sample, dir)
 	} else {
-		copyDir(t, "../content", f.content)
+		copyTree(t, "../content", f.content)
 		edit(f.content)
 	}
 	var err error
