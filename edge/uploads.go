@@ -75,11 +75,9 @@ func (OSFiles) Rename(from, to string) error { return os.Rename(from, to) }
 func (OSFiles) SyncDir(dir string) error     { return bundle.SyncDir(dir) }
 func (OSFiles) RemoveAll(path string) error  { return os.RemoveAll(path) }
 
-// readPhoto checks one uploaded photo and reads it.
+// readPhoto reads one uploaded photo, which readRequestForm checked
+// (checkPhoto), and checks the whole of it again.
 func readPhoto(fh *multipart.FileHeader, name string) ([]byte, string, error) {
-	if err := checkPhoto(fh, name); err != nil {
-		return nil, "", err
-	}
 	f, err := fh.Open()
 	if err != nil {
 		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)

@@ -217,9 +217,10 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) 
 		b.old = nil // another build wrote the output since: start from its state
 	}
 	hint := changed != nil && b.old != nil
+	// A failed build leaves the state files as they were, so the stamp
+	// still tells whether another build has written them since.
 	res, next, err := build(ctx, opt, b.old, hint, b.pending)
 	if err != nil {
-		b.old = nil // what the failed build left is read from disk next time
 		return nil, err
 	}
 	if next != nil {

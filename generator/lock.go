@@ -9,10 +9,10 @@ import (
 	"syscall"
 )
 
-// LockName is the file in OUT.d that builds lock: one build at a time
+// lockName is the file in OUT.d that builds lock: one build at a time
 // writes an output, whichever process runs it (hub build, hub serve, the
 // edge's rebuild after a payment).
-const LockName = "build.lock"
+const lockName = "build.lock"
 
 // lockOutput takes the output's build lock, waiting for a build that holds
 // it; waiting, when set, is called once if it has to wait. The lock is an
@@ -22,7 +22,7 @@ func lockOutput(ctx context.Context, d Dirs, waiting func()) (unlock func(), err
 	if err := os.MkdirAll(d.Data, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(d.Data, LockName), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(d.Data, lockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}

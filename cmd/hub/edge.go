@@ -99,6 +99,16 @@ func (f edgeFlags) open(localBase string, stdout, stderr io.Writer) (*edgeEnv, e
 	return f.openWith(nil, localBase, stdout, stderr)
 }
 
+// loadBuild loads the built site with the keys that check it.
+func (f edgeFlags) loadBuild(log *slog.Logger) (*bundle.KeySet, *edge.Build, error) {
+	keys, err := bundle.LoadKeySet(*f.keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (the build's public keys are needed to check it)", err)
+	}
+	b, err := edge.LoadBuild(*f.site, keys, log)
+	return keys, b, err
+}
+
 // openWith is open with a store already opened (owned by the caller).
 func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
 	level := slog.LevelInfo
@@ -107,10 +117,7 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	}
 	e := &edgeEnv{log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
 	var err error
-	if e.keys, err = bundle.LoadKeySet(*f.keys); err != nil {
-		return nil, fmt.Errorf("%w (the build's public keys are needed to check it)", err)
-	}
-	if e.build, err = edge.LoadBuild(*f.site, e.keys, e.log); err != nil {
+	if e.keys, e.build, err = f.loadBuild(e.log); err != nil {
 		return nil, err
 	}
 	site := e.build.Directory.Site

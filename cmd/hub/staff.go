@@ -355,11 +355,7 @@ func cmdRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	keys, err := bundle.LoadKeySet(*ef.keys)
-	if err != nil {
-		return fmt.Errorf("%w (the build's public keys are needed to check it)", err)
-	}
-	b, err := edge.LoadBuild(*ef.site, keys, slog.New(slog.NewTextHandler(stderr, nil)))
+	_, b, err := ef.loadBuild(slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE status = ?`, edge.MailQueued).Scan(&next); err != nil {
 		return time.Time{}, false, err
 	}
-	return time.UnixMilli(next.Int64).UTC(), next.Valid, nil
+	return fromMS(next.Int64), next.Valid, nil
 }
 
 // MarkMail implements edge.MailQueue. A secret email (a sign-in link) that
