@@ -402,7 +402,7 @@ func (f *fixture) contactEmail(client string) string {
 // linkFor makes a login link for a contact (of client, or of any).
 func (f *fixture) linkFor(email, client string) string {
 	f.t.Helper()
-	m := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	m := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
 	link, err := m.LoginLinkFor(context.Background(), f.srv.Build(), email, client)
 	if err != nil {
 		f.t.Fatal(err)

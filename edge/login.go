@@ -73,7 +73,7 @@ func hashToken(tok string) string {
 
 // newToken records a new single-use link token (256 random bits, stored
 // only as its hash) and returns the link.
-func newToken(ctx context.Context, st Store, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
+func newToken(ctx context.Context, st TokenStore, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
 	tok := randomToken(32) // 256 bits
 	t.Hash = hashToken(tok)
 	t.Created = now

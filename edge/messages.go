@@ -15,13 +15,26 @@ import (
 
 // Messages composes and sends the hub's emails. It is used by the server
 // and by staff commands (hub link, hub send), which run without a server.
+// NewMessages makes one.
 type Messages struct {
 	Site     bundle.DirSite
 	Base     *url.URL
-	Store    Store
+	Tokens   TokenStore // where the links' tokens are recorded
 	Mail     Mailer
 	Now      func() time.Time
 	TokenTTL time.Duration
+}
+
+// DefaultTokenTTL is how long a sign-in link lasts unless configured.
+const DefaultTokenTTL = 15 * time.Minute
+
+// NewMessages makes the Messages of a site, with links to base whose
+// tokens are recorded in tokens and last ttl (0: DefaultTokenTTL).
+func NewMessages(site bundle.DirSite, base *url.URL, tokens TokenStore, mail Mailer, now func() time.Time, ttl time.Duration) *Messages {
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+	return &Messages{Site: site, Base: base, Tokens: tokens, Mail: mail, Now: now, TokenTTL: ttl}
 }
 
 type mailData struct {
@@ -98,7 +111,7 @@ func (m *Messages) LoginLink(ctx context.Context, b *Build, email, client, next 
 	if !ok {
 		return nil
 	}
-	link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
+	link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
 	if err != nil {
 		return err
 	}
@@ -118,7 +131,7 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 	c, _ := b.Client(client)
 	var sent []string
 	for _, ct := range c.Contacts {
-		link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: "/c/" + client + "/" + doc.Path})
+		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: "/c/" + client + "/" + doc.Path})
 		if err != nil {
 			return sent, err
 		}

@@ -312,7 +312,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("webhook did not match a payment", "event", ev.ID, "type", ev.Type, "problem", rec.Problem)
 	}
 	if res.Changed {
-		s.rebuildSoon(res.Payment.ClientID)
+		s.rebuildSoon()
 		s.outbox.poke()
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -219,16 +219,6 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// rebuildWithin rebuilds a client now, waiting at most rebuildWait.
-func (s *Server) rebuildWithin(ctx context.Context, client string) error {
-	if s.cfg.RebuildClient == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildWait)
-	defer cancel()
-	return s.rebuildNow(ctx, []string{client})
-}
-
 // releaseApprovalMail makes an approval's held emails due: rewritten with
 // the rebuilt quote's totals when the rebuild succeeded, else as first written.
 func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Approval, doc bundle.DirDocument, mails []Message, rebuilt bool) {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,7 +88,8 @@ type Server struct {
 	payLocks     keyedMutex
 	uploadLocks  keyedMutex // per client: the uploads quota
 	outbox       *mailSender
-	rebuilds     chan string
+	rebuildWake  chan struct{} // a fact was recorded
+	owner        string        // this edge, in the store's leases
 }
 
 // New makes a Server and loads the current build.
@@ -105,9 +105,6 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	}
 	if cfg.DelegateTTL == 0 {
 		cfg.DelegateTTL = 8 * time.Hour
-	}
-	if cfg.TokenTTL == 0 {
-		cfg.TokenTTL = 15 * time.Minute
 	}
 	if cfg.RebuildEvery == 0 {
 		cfg.RebuildEvery = 24 * time.Hour
@@ -136,7 +133,8 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 		mailLimit:    newLimiter(5, 12*time.Minute),
 		requestLimit: newLimiter(5, 10*time.Minute),
 		jobs:         make(chan loginJob, 1024),
-		rebuilds:     make(chan string, 1024),
+		rebuildWake:  make(chan struct{}, 1),
+		owner:        newOwnerID(),
 	}
 	s.outbox = &mailSender{queue: store, mail: mailer, now: cfg.Now, log: cfg.Log, retry: cfg.MailRetry, attempts: cfg.MailAttempts, wake: make(chan struct{}, 1)}
 	if err := s.refreshKeys(ctx); err != nil {
@@ -182,7 +180,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go s.watch(ctx)
 	go s.rebuilder(ctx)
 	go func() { defer s.wg.Done(); s.outbox.run(ctx) }()
-	go s.clientRebuilder(ctx)
+	go s.rebuildWorker(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -343,56 +341,5 @@ func csp(frames []string) string {
 
 // messages composes the server's emails; they go through the outbox.
 func (s *Server) messages() *Messages {
-	return &Messages{Site: s.build.Load().Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: outboxMailer{s}, Now: s.now, TokenTTL: s.cfg.TokenTTL}
-}
-
-// rebuildSoon asks for a client's bundle to be rebuilt.
-func (s *Server) rebuildSoon(id string) {
-	if s.cfg.RebuildClient == nil {
-		return
-	}
-	select {
-	case s.rebuilds <- id:
-	default:
-		s.log.Error("rebuild queue full", "client", id)
-	}
-}
-
-// clientRebuilder rebuilds the clients asked for, several at once when
-// they come together, and loads the new build.
-func (s *Server) clientRebuilder(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		var id string
-		select {
-		case <-ctx.Done():
-			return
-		case id = <-s.rebuilds:
-		}
-		ids := map[string]bool{id: true}
-	more:
-		for {
-			select {
-			case id := <-s.rebuilds:
-				ids[id] = true
-			default:
-				break more
-			}
-		}
-		if err := s.rebuildNow(ctx, slices.Collect(maps.Keys(ids))); err != nil {
-			s.log.Error("rebuilding after recording; the pages show it after the next build", "clients", len(ids), "err", err)
-		}
-	}
-}
-
-// rebuildNow rebuilds clients and loads the result.
-func (s *Server) rebuildNow(ctx context.Context, ids []string) error {
-	if s.cfg.RebuildClient == nil {
-		return nil
-	}
-	slices.Sort(ids)
-	if err := s.cfg.RebuildClient(ctx, ids); err != nil {
-		return err
-	}
-	return s.Reload()
+	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
 }

@@ -157,7 +157,7 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	} else if e.store, err = sqlstore.Open(*f.state); err != nil {
 		return nil, err
 	}
-	e.msgs = &edge.Messages{Site: site, Base: e.base, Store: e.store, Mail: e.mail, Now: time.Now, TokenTTL: 15 * time.Minute}
+	e.msgs = edge.NewMessages(site, e.base, e.store, e.mail, time.Now, 0)
 	return e, nil
 }
 

@@ -23,9 +23,9 @@ func TestMailQueuedWithFact(t *testing.T) {
 	if dup, err := s.RecordApproval(ctx, "acme", "n1", a, []edge.Message{{ID: "a2@hub.example"}}); !dup || err != nil {
 		t.Fatalf("RecordApproval again = %v, %v; want a duplicate", dup, err)
 	}
-	due, err := s.DueMail(ctx, t0, 10)
+	due, err := s.ClaimMail(ctx, t0, time.Minute, 10)
 	if err != nil || len(due) != 1 || due[0].ID != "a1@hub.example" || due[0].Subject != "You approved Q-1" || due[0].Recipients != "c@example.com" {
-		t.Fatalf("DueMail = %+v, %v; want the approval's one email", due, err)
+		t.Fatalf("ClaimMail = %+v, %v; want the approval's one email", due, err)
 	}
 	// An email without an ID cannot be queued: the request is not recorded either.
 	r := events.Request{ID: "R-1", Title: "x", Status: events.RequestNew, At: t0}

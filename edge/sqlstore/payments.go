@@ -124,7 +124,7 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 					p.State, p.Method, p.Reference, ms(p.Settled), p.ID); err != nil {
 					return res, err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, 'payment', ?, ?)`, p.ClientID, p.ID, ms(w.Received)); err != nil {
+				if err := logEvent(ctx, tx, p.ClientID, "payment", p.ID, ms(w.Received)); err != nil {
 					return res, err
 				}
 				res.Changed = true
