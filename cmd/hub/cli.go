@@ -28,6 +28,7 @@ Usage:
   hub payments                              list online payments, and Stripe events that were refused
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
+  hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
 Run "hub COMMAND -h" for a command's flags.
@@ -55,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"payments": cmdPayments,
 		"mail":     cmdMail,
 		"requests": cmdRequests,
+		"rebuilds": cmdRebuilds,
 		"revoke":   cmdRevoke,
 	}
 	cmd, ok := cmds[args[0]]

@@ -19,7 +19,6 @@ import (
 
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/edge/mailer"
-	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/edge/stripepay"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
@@ -33,13 +32,16 @@ import (
 // from files in git.
 type edgeFlags struct {
 	site, state, keys, baseURL, smtp, outbox, from *string
-	stripeAPI                                      *string
+	stripeAPI, files                               *string
 	sessionTTL, mailRetry                          *time.Duration
 	uploadQuota                                    *int64
 	trustedProxies                                 *string
 	trustProxy                                     *bool // deprecated: -trusted-proxies with the loopback addresses
 	verbose                                        *bool
 }
+
+// filesDir is the folder for uploads and the file outbox.
+func (f edgeFlags) filesDir() string { return filesDir(*f.state, *f.files) }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -55,7 +57,8 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 		stripeAPI:      fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
 		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
 		smtp:           fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
-		outbox:         fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
+		outbox:         fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: FILES/outbox)"),
+		files:          fs.String("files", os.Getenv("HUB_FILES"), filesUsage),
 		from:           fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
 		sessionTTL:     fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
 		trustedProxies: fs.String("trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)"),
@@ -69,7 +72,7 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 	} else {
 		f.site = fs.String("site", "public", "the built site (hub build's -out)")
 		f.keys = fs.String("keys", defaultKeys(), "keys folder; only the public keys (*.pub) are read (env HUB_KEYS)")
-		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins, sessions, payments and requests (env HUB_STATE)")
+		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), stateUsage)
 	}
 	return f
 }
@@ -78,7 +81,7 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 type edgeEnv struct {
 	keys  *bundle.KeySet
 	build *edge.Build
-	store *sqlstore.Store
+	store stateStore
 	mail  edge.Mailer
 	base  *url.URL
 	log   *slog.Logger
@@ -110,7 +113,7 @@ func (f edgeFlags) loadBuild(log *slog.Logger) (*bundle.KeySet, *edge.Build, err
 }
 
 // openWith is open with a store already opened (owned by the caller).
-func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
+func (f edgeFlags) openWith(st stateStore, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
 	level := slog.LevelInfo
 	if *f.verbose {
 		level = slog.LevelDebug
@@ -148,13 +151,13 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	} else {
 		dir := *f.outbox
 		if dir == "" {
-			dir = filepath.Join(*f.state, "outbox")
+			dir = filepath.Join(f.filesDir(), "outbox")
 		}
 		e.mail = &mailer.Outbox{Dir: dir, From: from, Log: stdout}
 	}
 	if st != nil {
 		e.store, e.shared = st, true
-	} else if e.store, err = sqlstore.Open(*f.state); err != nil {
+	} else if e.store, err = openState(context.Background(), *f.state, false); err != nil {
 		return nil, err
 	}
 	e.msgs = edge.NewMessages(site, e.base, e.store, e.mail, time.Now, 0)
@@ -171,7 +174,7 @@ func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
 		proxies = append(proxies, edge.LoopbackProxies()...)
 	}
 	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
-		Uploads: filepath.Join(*f.state, "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
+		Uploads: filepath.Join(f.filesDir(), "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
 	co, err := f.checkout()
 	if err != nil {
 		return cfg, err
@@ -292,7 +295,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-out %s is inside the content folder %s; choose an output outside it", *bf.out, *bf.content)
 	}
 	opt := bf.options(time.Time{}) // each build uses the time it runs
-	st, err := sqlstore.Open(*bf.state)
+	st, err := openState(ctx, *bf.state, false)
 	if err != nil {
 		return err
 	}
@@ -343,7 +346,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	outbox := *ef.outbox
 	if outbox == "" {
-		outbox = filepath.Join(*ef.state, "outbox")
+		outbox = filepath.Join(ef.filesDir(), "outbox")
 	}
 	preview := edge.NewPreview(outbox)
 	if len(ps) > 0 {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/edge"
-	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
@@ -137,6 +136,51 @@ func cmdMail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if counts[edge.MailFailed] > 0 {
 		fmt.Fprintln(stdout, "\nFailed emails were not delivered: check the SMTP settings (HUB_SMTP_URL) and tell the recipients yourself.")
+	}
+	return nil
+}
+
+// cmdRebuilds lists the clients whose pages are behind their facts: a
+// payment, approval or request recorded, its rebuild waiting, running on
+// an edge, or failing (with the error).
+func cmdRebuilds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rebuilds", stderr)
+	ef := addEdgeFlags(fs, nil)
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	jobs, err := st.Rebuilds(ctx)
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(stdout, "no rebuilds waiting: every client's pages show its recorded facts")
+		return nil
+	}
+	failing := 0
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT	SINCE	STATE	ATTEMPTS	NEXT	LAST ERROR")
+	now := time.Now()
+	for _, j := range jobs {
+		state := "waiting"
+		switch {
+		case j.Owner != "" && j.Lease.After(now):
+			state = "rebuilding on " + j.Owner
+		case j.Attempts > 0:
+			state, failing = "failing", failing+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.Client, when(j.Since), state, j.Attempts, when(j.Due), dash(truncateText(j.Problem, 80)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failing > 0 {
+		fmt.Fprintf(stdout, "\n%d client(s) failing to rebuild: their pages do not show their latest payments, approvals or requests yet. Fix the error (often the content: see hub check); the edge tries again at the time shown.\n", failing)
 	}
 	return nil
 }
@@ -278,14 +322,14 @@ func cmdRequestsImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-// openStore opens the state database, which must exist (an edge has run).
-func openStore(dir string) (*sqlstore.Store, error) {
-	st, err := sqlstore.OpenExisting(dir)
+// openStore opens the state store, which must exist (an edge has run).
+func openStore(state string) (stateStore, error) {
+	st, err := openState(context.Background(), state, true)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", dir)
+		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", state)
 	}
 	return st, nil
 }
@@ -306,7 +350,7 @@ type pendingClientFile struct {
 
 // writePendingClient makes the client folder of a pending client (same ID,
 // so its hub, requests and sign-ins carry on).
-func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string, stdout io.Writer) error {
+func writePendingClient(ctx context.Context, st stateStore, id, dir string, stdout io.Writer) error {
 	pcs, err := st.Pending(ctx)
 	if err != nil {
 		return err
