@@ -92,7 +92,9 @@ type fixture struct {
 	checkout edge.Checkout
 	builder  *generator.Builder
 	// tune, when set before start, edits the edge's configuration.
-	tune    func(*edge.Config)
+	tune func(*edge.Config)
+	// wrap, when set before start, stands between the edge and the store.
+	wrap    func(edge.Store) edge.Store
 	proxies edge.Proxies // trusted proxies, when set before start
 }
 
@@ -230,7 +232,11 @@ func (f *fixture) start() {
 		t.Fatal(err)
 	}
 	f.url = "http://" + ln.Addr().String()
-	f.srv, err = edge.New(context.Background(), f.config(keys, mustURL(f.url)), f.store, f.mail)
+	var st edge.Store = f.store
+	if f.wrap != nil {
+		st = f.wrap(st)
+	}
+	f.srv, err = edge.New(context.Background(), f.config(keys, mustURL(f.url)), st, f.mail)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
+	if s.storeDown.Load() {
+		// The link could not be recorded: say so to everyone alike rather
+		// than promise an email that will not come.
+		s.errorPage(w, r, Errorf(EUnavailable, "We cannot send sign-in links just now. Please try again in a minute."))
+		return
+	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	next := ""
 	if ck, err := r.Cookie(s.cookies.next); err == nil {
@@ -99,6 +105,10 @@ func (s *Server) handleLinkGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.store.PeekToken(r.Context(), hashToken(tok), s.now()); err != nil {
+		if ErrorCode(err) != ENotFound {
+			s.errorPage(w, r, err) // the link may be good: do not call it expired
+			return
+		}
 		s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
 		return
 	}
@@ -116,7 +126,8 @@ func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 	t, err := s.store.ConsumeToken(r.Context(), hashToken(tok), s.now())
 	if err != nil {
 		if ErrorCode(err) != ENotFound {
-			s.log.Error("spending a login token", "err", err)
+			s.errorPage(w, r, err) // the link may be good (and unspent): do not call it expired
+			return
 		}
 		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
 		return

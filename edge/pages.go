@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -84,8 +85,14 @@ func (s *Server) page(title string, body *template.Template, data any) ([]byte, 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	code := ErrorCode(err)
 	status := StatusOf(code)
-	if code == EInternal {
+	switch {
+	case code == EInternal:
 		s.log.Error("request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	case errors.Is(err, ErrUnavailable):
+		s.log.Error("state store unavailable", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "30")
 	}
 	titles := map[int]string{400: "Please check the form", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Already done", 413: "Too large", 429: "Please wait", 503: "Back in a moment"}
 	title, ok := titles[status]

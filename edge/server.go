@@ -77,8 +77,11 @@ type Server struct {
 	contactEpochs atomic.Pointer[map[ContactKey]int64]
 	revoked       revokedSet
 	keysRead      atomic.Int64 // when the session keys were last read (Unix ms, injected clock)
-	ipLimit       *limiter
-	mailLimit     *limiter
+	// storeDown is set while the store cannot be reached (its once-a-second
+	// read failed with ErrUnavailable): sign-in requests get 503 at once.
+	storeDown atomic.Bool
+	ipLimit   *limiter
+	mailLimit *limiter
 	// requestLimit bounds public work requests per IP.
 	requestLimit *limiter
 	jobs         chan loginJob
@@ -232,8 +235,12 @@ func (s *Server) watch(ctx context.Context) {
 			if err := s.Reload(); err != nil {
 				s.log.Error("loading new build", "err", err)
 			}
-			if err := s.refreshRevocations(ctx); err != nil {
-				s.log.Error("reading session epochs and revocations", "err", err)
+			err := s.refreshRevocations(ctx)
+			if err != nil {
+				s.log.Error("reading session epochs and revocations; serving with what was read before", "err", err)
+			}
+			if was := s.storeDown.Swap(errors.Is(err, ErrUnavailable)); was && err == nil {
+				s.log.Info("the state store is reachable again")
 			}
 			if s.keysDue() {
 				if err := s.refreshKeys(ctx); err != nil {
