@@ -76,7 +76,7 @@ func (m *memMailer) unread(msg edge.Message) {
 
 // fixture is an edge serving a build of the sample content on 127.0.0.1.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	content string
 	out     string
 	keysDir string
@@ -123,7 +123,7 @@ var buildNow = time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
 
 // newFixture builds a copy of the sample content (edited by edit, if set)
 // and starts an edge on it.
-func newFixture(t *testing.T, edit func(content string)) *fixture {
+func newFixture(t testing.TB, edit func(content string)) *fixture {
 	t.Helper()
 	return newFixtureWith(t, edit, nil)
 }
@@ -154,7 +154,7 @@ func TestMain(m *testing.M) {
 
 // copyTree copies a folder, keeping symbolic links as links (a build's
 // output is links to generations and bundles).
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -188,7 +188,7 @@ func copyTree(t *testing.T, src, dst string) {
 }
 
 // newFixtureWith is newFixture with setup run before the edge starts.
-func newFixtureWith(t *testing.T, edit func(content string), setup func(*fixture)) *fixture {
+func newFixtureWith(t testing.TB, edit func(content string), setup func(*fixture)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, content: filepath.Join(dir, "content"), out: filepath.Join(dir, "public"), keysDir: filepath.Join(dir, "keys"),
@@ -323,7 +323,7 @@ func (f *fixture) do(c *http.Client, method, path string, body url.Values, hdr .
 	return resp
 }
 
-func readBody(t *testing.T, r *http.Response) string {
+func readBody(t testing.TB, r *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -46,8 +46,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /request/sent/{$}", s.handlePublic("request/sent/index.html"))
 	post("/request", http.HandlerFunc(s.handlePublicRequest))
 	post("/stripe/webhook", http.HandlerFunc(s.handleWebhook))
-	// Client bundles.
+	// Client bundles, and the question a cache in front asks before serving one.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
+	mux.HandleFunc("GET /_hub/auth", s.handleAuth)
 	if s.cfg.Preview != nil {
 		s.previewRoutes(mux)
 	}

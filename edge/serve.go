@@ -72,11 +72,16 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 // name index.html files. Encoded slashes or backslashes, dot segments,
 // dotfiles and empty segments are refused.
 func bundlePath(r *http.Request) (string, bool) {
-	raw := strings.ToLower(r.URL.EscapedPath())
+	return cleanBundlePath(r.URL.EscapedPath(), r.PathValue("path"))
+}
+
+// cleanBundlePath is bundlePath for a request's escaped path and its
+// decoded path inside the bundle, p.
+func cleanBundlePath(escaped, p string) (string, bool) {
+	raw := strings.ToLower(escaped)
 	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(raw, "%00") || strings.Contains(raw, "%2e") {
 		return "", false
 	}
-	p := r.PathValue("path")
 	if p == "" || strings.HasSuffix(p, "/") {
 		p += "index.html"
 	}

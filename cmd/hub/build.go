@@ -53,6 +53,7 @@ func (b buildFlags) options(now time.Time) generator.Options {
 func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("build", stderr)
 	bf := addBuildFlags(fs)
+	pf := addPublishFlags(fs, "publish", "after the build, publish it to s3://BUCKET/PREFIX (see hub publish)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -68,8 +69,10 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer st.Close()
 		opt.Events = st
 	}
-	_, err = build(ctx, opt, stdout, stderr)
-	return err
+	if _, err = build(ctx, opt, stdout, stderr); err != nil || *pf.to == "" {
+		return err
+	}
+	return publishBuild(ctx, pf, opt.Out, opt.Keys, stdout)
 }
 
 // build runs a build with progress and a summary.
@@ -169,12 +172,17 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	out := fs.String("out", "public", "output path of hub build")
 	keysDir := fs.String("keys", defaultKeys(), "keys folder (only the public keys, *.pub, are read)")
+	pf := addPublishFlags(fs, "from", "check what is published at s3://BUCKET/PREFIX instead of -out")
+	full := fs.Bool("full", false, "with -from: read every blob and check its SHA-256 (else sizes from the listing)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	keys, err := bundle.LoadKeySet(*keysDir)
 	if err != nil {
 		return err
+	}
+	if *pf.to != "" {
+		return verifyPublished(ctx, pf, keys, *full, stdout, stderr)
 	}
 	rep, err := generator.Verify(*out, keys)
 	if err != nil {

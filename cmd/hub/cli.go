@@ -17,6 +17,8 @@ Usage:
   hub check  [-content DIR]                 validate the content; print every problem
   hub build  [-content DIR] [-out DIR]      build the per-client signed bundles
   hub verify [-out DIR]                     check every bundle against its signed manifest
+  hub verify -from s3://BUCKET/PREFIX       check what is published against the signed manifests
+  hub publish -to s3://BUCKET/PREFIX        upload a build to object storage (only what is not there yet)
   hub keys   [-keys DIR]                    make a new signing key (and keep the old one for verification)
   hub serve  [-content DIR] [-addr ADDR]    build, then run the edge locally (outbox mail, nothing external)
   hub edge   [-site DIR] [-addr ADDR]       serve a built site: logins, sessions, bundles
@@ -46,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check":    cmdCheck,
 		"build":    cmdBuild,
 		"verify":   cmdVerify,
+		"publish":  cmdPublish,
 		"keys":     cmdKeys,
 		"serve":    cmdServe,
 		"edge":     cmdEdge,

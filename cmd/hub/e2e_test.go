@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
 )
 
 // The end-to-end tests run the real hub binary, built once.
@@ -24,6 +26,7 @@ func TestMain(m *testing.M) {
 		panic("building hub: " + err.Error() + "\n" + string(out))
 	}
 	code := m.Run()
+	s3test.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -35,9 +38,15 @@ type result struct {
 
 func hub(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return hubEnv(t, dir, nil, args...)
+}
+
+// hubEnv is hub with more environment variables.
+func hubEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(hubBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HUB_KEYS=")
+	cmd.Env = append(append(os.Environ(), "HUB_KEYS="), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

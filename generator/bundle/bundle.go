@@ -101,6 +101,12 @@ func ReadManifest(fsys fs.FS, keys *KeySet) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseManifest(data, sigText, keys)
+}
+
+// ParseManifest authenticates a manifest's exact bytes (data) with its
+// signature file's bytes (sigText) and decodes it.
+func ParseManifest(data, sigText []byte, keys *KeySet) (*Manifest, error) {
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%s is malformed", SignatureName)

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
+)
+
+// TestPublishE2E: hub build -publish, hub publish, hub verify -from and
+// hub publish -prune against a real S3 server.
+func TestPublishE2E(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.Bucket(t, "e2e-publish", "") // create it
+	dir := t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	env := srv.Env()
+	to := "s3://e2e-publish/hub/site"
+
+	r := hubEnv(t, dir, env, "build", "-publish", to, "-endpoint", srv.Endpoint)
+	if r.code != 0 || !regexp.MustCompile(`published public to `+regexp.QuoteMeta(to)+`: 7 clients \(7 switched\), site switched to generation \S+; \d+ objects written`).MatchString(r.stdout) {
+		t.Fatalf("hub build -publish = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint, "-full")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok: 7 bundles") {
+		t.Fatalf("hub verify -from = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = hubEnv(t, dir, append(env, "HUB_S3_ENDPOINT="+srv.Endpoint), "publish", "-to", to)
+	if r.code != 0 || !strings.Contains(r.stdout, "(0 switched), site pointer unchanged; 0 objects written") {
+		t.Fatalf("second hub publish = %d\n%s%s; want nothing written", r.code, r.stdout, r.stderr)
+	}
+	r = hubEnv(t, dir, env, "publish", "-to", to, "-endpoint", srv.Endpoint, "-prune")
+	if r.code != 0 || !strings.Contains(r.stdout, "pruned "+to+": 0 objects deleted (retired more than 168h0m0s ago)") {
+		t.Fatalf("hub publish -prune = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Bad input says what is wrong.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"publish"}, "-to s3://BUCKET/PREFIX is required"},
+		{[]string{"publish", "-to", "http://x/y"}, `"http://x/y" is not an s3://BUCKET/PREFIX address`},
+		{[]string{"publish", "-to", to, "-endpoint", "127.0.0.1:1"}, "want an http:// or https:// address"},
+		{[]string{"publish", "-to", to, "-out", "nowhere", "-endpoint", srv.Endpoint}, "nowhere"},
+		{[]string{"verify", "-from", "s3://e2e-publish/empty", "-endpoint", srv.Endpoint}, "nothing is published here"},
+	} {
+		r := hubEnv(t, dir, env, tc.args...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("hub %v = %d %q; want exit 1 saying %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+
+	// A file damaged in the bucket is named.
+	var blob string
+	filepath.WalkDir(filepath.Join(srv.Dir, "e2e-publish", "hub", "site", "blobs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".html") && blob == "" {
+			blob = p
+		}
+		return nil
+	})
+	if blob == "" {
+		t.Fatal("no .html blob in the server's folder")
+	}
+	data, _ := os.ReadFile(blob)
+	data[len(data)-1] ^= 1
+	os.WriteFile(blob, data, 0o644)
+	r = hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint, "-full")
+	if r.code != 1 || !regexp.MustCompile(regexp.QuoteMeta(filepath.Base(blob))+": (content does not match|could not be read whole: checksum did not match)").MatchString(r.stderr) {
+		t.Errorf("hub verify -from -full after damage = %d\n%s%s; want the blob named", r.code, r.stdout, r.stderr)
+	}
+}
