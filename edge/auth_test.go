@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/hubhq/hub/edge"
 )
@@ -75,7 +74,7 @@ func TestAuthRequest(t *testing.T) {
 func TestAuthDelegateGoesToEdge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	msgs := f.messages()
 	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
 	if err != nil {
 		t.Fatal(err)

@@ -281,6 +281,11 @@ func (f *fixture) rebuildFresh() {
 	}
 }
 
+// messages composes emails as staff commands do, sending to the fixture's mailer.
+func (f *fixture) messages() *edge.Messages {
+	return edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+}
+
 // rebuild builds the content with the fixture's Builder.
 func (f *fixture) rebuild() {
 	f.t.Helper()
@@ -408,7 +413,7 @@ func (f *fixture) contactEmail(client string) string {
 // linkFor makes a login link for a contact (of client, or of any).
 func (f *fixture) linkFor(email, client string) string {
 	f.t.Helper()
-	m := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	m := f.messages()
 	link, err := m.LoginLinkFor(context.Background(), f.srv.Build(), email, client)
 	if err != nil {
 		f.t.Fatal(err)

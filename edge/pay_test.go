@@ -235,7 +235,7 @@ func TestPayDoubleClickOneSession(t *testing.T) {
 func TestPayRefusedToDelegateAndWhenOff(t *testing.T) {
 	t.Parallel()
 	f, _ := newPayFixture(t, nil)
-	msgs := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	msgs := f.messages()
 	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam")
 	c := f.client()
 	f.do(c, "POST", mustURL(link).Path, url.Values{})

@@ -264,7 +264,7 @@ func TestQuoteSettingsOff(t *testing.T) {
 func TestDelegateCannotRespond(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	msgs := f.messages()
 	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "okafor-residence", "Sam")
 	c := f.client()
 	f.do(c, "POST", mustURL(link).Path, url.Values{})

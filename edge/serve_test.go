@@ -276,7 +276,7 @@ func TestCrossOriginAndBodyLimits(t *testing.T) {
 func TestDelegate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	msgs := f.messages()
 	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
 	if err != nil {
 		t.Fatal(err)
