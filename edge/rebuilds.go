@@ -49,10 +49,14 @@ type RebuildJob struct {
 	Lease    time.Time // when the owner's lease lapses
 }
 
-// Rebuild timing: a lease is long enough for any one client's rebuild; a
-// failed one is tried again after rebuildRetry, doubling to rebuildMaxRetry.
+// Rebuild timing: a lease is longer than a client's rebuild takes, and
+// short, so that a crashed edge's client is rebuilt by another soon; a
+// rebuild that outlives its lease may run twice, which costs time and
+// changes nothing (builds are serialised by the build lock, and the second
+// finds nothing to do). A failed rebuild is tried again after
+// rebuildRetry, doubling to rebuildMaxRetry.
 const (
-	rebuildLease    = 2 * time.Minute
+	rebuildLease    = 30 * time.Second
 	rebuildRetry    = 30 * time.Second
 	rebuildMaxRetry = time.Hour
 	rebuildBatch    = 64

@@ -30,31 +30,44 @@ func nginxBin(t *testing.T) string {
 	return ""
 }
 
-// nginxConfig fills in the shipped deploy/nginx/hub.conf.
-func nginxConfig(t *testing.T, listen, edge, site, state string) string {
+// nginxConfig fills in a shipped config (deploy/nginx/NAME): vars are
+// pairs of placeholder names and values; @STATE@ is state.
+func nginxConfig(t *testing.T, name, state string, vars ...string) string {
 	t.Helper()
-	tmpl, err := os.ReadFile("../../deploy/nginx/hub.conf")
+	tmpl, err := os.ReadFile(filepath.Join("../../deploy/nginx", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("@LISTEN@", listen, "@EDGE@", edge, "@SITE@", site, "@STATE@", state, "@MIME@", "/etc/nginx/mime.types").Replace(string(tmpl))
-	if strings.Contains(conf, "@") && regexp.MustCompile(`@[A-Z]+@`).MatchString(conf) {
-		t.Fatalf("deploy/nginx/hub.conf has a placeholder the test does not fill: %s", regexp.MustCompile(`@[A-Z]+@`).FindString(conf))
+	pairs := []string{"@STATE@", state, "@MIME@", "/etc/nginx/mime.types"}
+	for i := 0; i+1 < len(vars); i += 2 {
+		pairs = append(pairs, "@"+vars[i]+"@", vars[i+1])
 	}
-	name := filepath.Join(state, "hub.conf")
-	if err := os.WriteFile(name, []byte(conf), 0o644); err != nil {
+	conf := strings.NewReplacer(pairs...).Replace(string(tmpl))
+	if m := regexp.MustCompile(`@[A-Z0-9]+@`).FindString(conf); m != "" {
+		t.Fatalf("deploy/nginx/%s has a placeholder the test does not fill: %s", name, m)
+	}
+	file := filepath.Join(state, name)
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return name
+	return file
 }
 
-// startNginx runs nginx with the shipped config on listen, in front of the
-// edge at edge, serving site. One process (no master: as root, workers
-// would switch to a user that cannot read the test's folders).
+// startNginx runs nginx with the shipped hub.conf on listen, in front of
+// the edge at edge, serving site.
 func startNginx(t *testing.T, bin, listen, edge, site string) {
 	t.Helper()
+	runNginx(t, bin, "hub.conf", listen, "LISTEN", listen, "EDGE", edge, "SITE", site)
+}
+
+// runNginx runs nginx with a shipped config (vars as for nginxConfig)
+// until the test ends, and waits for it to listen. One process (no
+// master: as root, workers would switch to a user that cannot read the
+// test's folders).
+func runNginx(t *testing.T, bin, name, listen string, vars ...string) {
+	t.Helper()
 	state := t.TempDir()
-	conf := nginxConfig(t, listen, edge, site, state)
+	conf := nginxConfig(t, name, state, vars...)
 	args := []string{"-p", state, "-c", conf, "-g", "daemon off; master_process off;"}
 	if out, err := exec.Command(bin, append(args, "-t")...).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
