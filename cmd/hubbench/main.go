@@ -26,7 +26,8 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
-	only := flag.String("only", "", `"serve" or "edge": only that part, on a site left in -dir by an earlier run`)
+	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
+	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), "a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES)")
 	flag.Parse()
 	if *only != "" {
 		if *dir == "" {
@@ -40,6 +41,10 @@ func main() {
 			err = benchServe(abs, *dir, *n)
 		case "edge":
 			err = benchEdge(abs, *dir, *conns, *dur)
+		case "stores":
+			err = benchStores(abs, *dir, *n, *conns, *dur, storesOf(*dir, *pg))
+		default:
+			err = fmt.Errorf("-only %s: use serve, edge or stores", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
@@ -47,13 +52,22 @@ func main() {
 		}
 		return
 	}
-	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge); err != nil {
+	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge, *pg); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) error {
+// storesOf is the stores to measure: a SQLite folder in dir, and pg if set.
+func storesOf(dir, pg string) []benchStore {
+	st := []benchStore{{"SQLite", filepath.Join(dir, "state")}}
+	if pg != "" {
+		st = append(st, benchStore{"PostgreSQL", pg})
+	}
+	return st
+}
+
+func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg string) error {
 	hub, _ = filepath.Abs(hub)
 	if dir == "" {
 		d, err := os.MkdirTemp("", "hubbench")
@@ -135,7 +149,10 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 	if skipEdge {
 		return nil
 	}
-	return benchEdge(hub, dir, conns, dur)
+	if err := benchEdge(hub, dir, conns, dur); err != nil {
+		return err
+	}
+	return benchStores(hub, dir, n, conns, dur, storesOf(dir, pg))
 }
 
 type result struct {
