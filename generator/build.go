@@ -940,6 +940,13 @@ func thresholds(c *site.Client) []string {
 			out = append(out, q.ValidUntil.Raw)
 		}
 	}
+	// A subscription's next charge moves the day after it, and is shown
+	// on the home page from SoonDays before.
+	for _, s := range c.Subs {
+		if !s.Next.IsZero() && s.Status != site.SubscriptionDraft {
+			out = append(out, s.Next.Format(time.DateOnly), s.Next.AddDate(0, 0, -site.SoonDays).Format(time.DateOnly))
+		}
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -441,6 +441,52 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 	return v, nil
 }
 
+func subscriptionBadge(state string) Badge {
+	switch state {
+	case site.SubscriptionActive:
+		return Badge{"Active", "ok"}
+	case site.SubscriptionPaused:
+		return Badge{"Paused", "warn"}
+	case site.SubscriptionCancelled:
+		return Badge{"Cancelled", "muted"}
+	case site.SubscriptionEnded:
+		return Badge{"Ended", "muted"}
+	}
+	return Badge{state, "muted"}
+}
+
+// every is an interval in words: "month", "2 weeks".
+func every(interval string, n int) string {
+	if n <= 1 {
+		return interval
+	}
+	return fmt.Sprintf("%d %ss", n, interval)
+}
+
+func (p *presenter) subscription(root string, s *site.Subscription) (*SubscriptionView, error) {
+	lines, err := p.lines(s.Lines, s.Totals, s.Tax, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: subscription %s: %w", s.File, s.Number, err)
+	}
+	v := &SubscriptionView{
+		Number: s.Number, Title: s.Title, URL: root + "subscriptions/" + s.Number + "/",
+		Badge: subscriptionBadge(s.State), Amount: p.money(s.Totals.Total), Every: every(s.Interval, s.Every),
+		Start: p.date(s.Start), StartISO: s.Start.Raw,
+		Lines: lines, Totals: p.totals(s.Discounts, s.Totals), Notes: Markdown(s.Notes),
+	}
+	last := s.LastPeriod()
+	if last >= 0 {
+		v.Ends = fmt.Sprintf("After %d charges, the last on %s", last+1, p.cfg.Locale.Date(s.PeriodStart(last)))
+	}
+	if !s.Next.IsZero() {
+		v.Next, v.NextISO, v.Soon = p.cfg.Locale.Date(s.Next), s.Next.Format(time.DateOnly), s.Soon
+		for i := s.NextK + 1; i <= s.NextK+3 && (last < 0 || i <= last); i++ {
+			v.Upcoming = append(v.Upcoming, p.cfg.Locale.Date(s.PeriodStart(i)))
+		}
+	}
+	return v, nil
+}
+
 func onlineMethod(op events.Payment) string {
 	m := "Paid online"
 	switch op.Method {
@@ -601,6 +647,7 @@ type clientPages struct {
 	home      *HomeView
 	quotes    []*QuoteView
 	invoices  []*InvoiceView
+	subs      []*SubscriptionView
 	receipts  []*ReceiptView
 	portals   []*PortalView
 	requests  *RequestsView
@@ -655,6 +702,16 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			}
 		}
 	}
+	for _, sub := range c.Subs {
+		if sub.Status == site.SubscriptionDraft {
+			continue // drafts never reach any output
+		}
+		sv, err := p.subscription(root, sub)
+		if err != nil {
+			return nil, err
+		}
+		cp.subs = append(cp.subs, sv)
+	}
 	for _, pt := range c.Portals {
 		cp.portals = append(cp.portals, p.portal(root, pt))
 	}
@@ -666,6 +723,11 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	h.Invoices = cp.invoices[:min(3, len(cp.invoices))]
 	sortReceipts(cp.receipts)
 	h.Receipts = cp.receipts[:min(3, len(cp.receipts))]
+	for _, sv := range cp.subs {
+		if sv.Soon {
+			h.Upcoming = append(h.Upcoming, sv)
+		}
+	}
 	if owed > 0 {
 		h.Balance = p.money(owed)
 		var due []*InvoiceView

@@ -77,7 +77,7 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			return add("quotes.html", "quotes/index.html", "Quotes", "quotes", func(p *Page) { p.Quotes = cp.quotes })
 		},
 		func() error {
-			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices = cp.invoices })
+			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices, p.Subs = cp.invoices, cp.subs })
 		},
 		func() error {
 			return add("receipts.html", "receipts/index.html", "Receipts", "receipts", func(p *Page) { p.Receipts = cp.receipts })
@@ -100,6 +100,11 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 	}
 	for _, q := range cp.quotes {
 		if err := add("quote.html", "quotes/"+q.Number+"/index.html", "Quote "+q.Number, "quotes", func(p *Page) { p.Quote, p.Doc = q, true }); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, sv := range cp.subs {
+		if err := add("subscription.html", "subscriptions/"+sv.Number+"/index.html", "Subscription "+sv.Number, "invoices", func(p *Page) { p.Sub, p.Doc = sv, true }); err != nil {
 			return nil, 0, err
 		}
 	}

@@ -26,6 +26,8 @@ type Page struct {
 	Quote     *QuoteView
 	Invoices  []*InvoiceView
 	Invoice   *InvoiceView
+	Subs      []*SubscriptionView // on the invoices page (billing): the client's subscriptions
+	Sub       *SubscriptionView
 	Receipts  []*ReceiptView
 	Receipt   *ReceiptView
 	Portals   []*PortalView
@@ -342,6 +344,26 @@ type AttentionItem struct {
 	Action string // the row's call to action ("Pay", "Review & approve"), "" when none
 }
 
+// SubscriptionView is a subscription: recurring billing of the same lines.
+type SubscriptionView struct {
+	Number   string
+	Title    string
+	URL      string
+	Badge    Badge
+	Amount   string // per period, "$180.00"
+	Every    string // "month", "2 weeks"
+	Start    string // the first charge's date
+	StartISO string
+	Ends     string // "After 12 charges, the last on Aug 1, 2027"; "" when it runs until cancelled
+	Next     string // the next charge's date, "" when none
+	NextISO  string
+	Soon     bool     // the next charge is within 7 days
+	Upcoming []string // the charge dates after the next, a few
+	Lines    []LineView
+	Totals   TotalsView
+	Notes    template.HTML
+}
+
 // HomeView is the client's home page.
 type HomeView struct {
 	Attention []AttentionItem
@@ -353,6 +375,7 @@ type HomeView struct {
 	PastDue   bool           // some of the balance is past due
 	PayURL    string         // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
 	PayMany   bool           // several invoices are due (PayURL is the invoices list)
+	Upcoming  []*SubscriptionView // subscriptions charging within 7 days
 }
 
 // RequestsView is the requests page. Requests are recorded by the edge;

@@ -36,6 +36,14 @@ Usage:
 Run "hub COMMAND -h" for a command's flags.
 `
 
+// plural is word for n of them: "subscription", "subscriptions".
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
 // errUsage means the command line was wrong; the message was already printed.
 var errUsage = errors.New("usage")
 
@@ -126,11 +134,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printProblems(stderr, ps)
 		return ps
 	}
-	quotes, invoices := 0, 0
+	quotes, invoices, subs := 0, 0, 0
 	for _, c := range s.Clients {
 		quotes += len(c.Quotes)
 		invoices += len(c.Invoices)
+		subs += len(c.Subs)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d clients, %d quotes, %d invoices, %d shared portals)\n", *content, len(s.Clients), quotes, invoices, len(s.Shared))
+	fmt.Fprintf(stdout, "%s: ok (%d clients, %d quotes, %d invoices, %d %s, %d shared portals)\n", *content, len(s.Clients), quotes, invoices, subs, plural(subs, "subscription"), len(s.Shared))
 	return nil
 }

@@ -255,6 +255,21 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 			invDocs[inv] = d
 		}
 	}
+	subNums := map[string]string{}
+	for _, f := range l.yamlFiles(filepath.Join(dir, "subscriptions")) {
+		sub := &Subscription{File: f}
+		if d := l.readYAML(f, sub); d != nil {
+			validateSubscription(d, sub, cfg, today)
+			if other, ok := subNums[strings.ToLower(sub.Number)]; ok && sub.Number != "" {
+				d.errorf([]any{"number"}, "subscription number %s is also used by %s", sub.Number, other)
+			}
+			subNums[strings.ToLower(sub.Number)] = f
+			c.Subs = append(c.Subs, sub)
+		}
+	}
+	slices.SortStableFunc(c.Subs, func(a, b *Subscription) int {
+		return cmp.Or(b.Start.T.Compare(a.Start.T), cmp.Compare(b.Number, a.Number))
+	})
 	slices.SortStableFunc(c.Quotes, func(a, b *Quote) int {
 		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
 	})

@@ -123,6 +123,7 @@ type Client struct {
 	File     string           `yaml:"-"`
 	Quotes   []*Quote         `yaml:"-"` // sorted by issued date, newest first
 	Invoices []*Invoice       `yaml:"-"` // sorted by issued date, newest first
+	Subs     []*Subscription  `yaml:"-"` // subscriptions, sorted by start date, newest first
 	Portals  []*Portal        `yaml:"-"` // this client's own portals
 	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
 }
@@ -248,6 +249,47 @@ type Invoice struct {
 	// Folded in from what the edge recorded (see Fold).
 	Online     []events.Payment // online payments, paid or processing, oldest first
 	Processing money.Amount     // paid online by a method that has not settled yet
+}
+
+// Subscription statuses as written in content; "ended" is derived.
+const (
+	SubscriptionDraft     = "draft"
+	SubscriptionActive    = "active"
+	SubscriptionPaused    = "paused"
+	SubscriptionCancelled = "cancelled"
+	SubscriptionEnded     = "ended" // derived: active, past its last period
+)
+
+// Billing intervals of subscriptions.
+const (
+	IntervalWeek    = "week"
+	IntervalMonth   = "month"
+	IntervalQuarter = "quarter"
+	IntervalYear    = "year"
+)
+
+// Subscription is clients/<id>/subscriptions/*.yaml: recurring billing,
+// the same line items every period.
+type Subscription struct {
+	Number    string     `yaml:"number"`
+	Title     string     `yaml:"title"`
+	Status    string     `yaml:"status"`
+	Interval  string     `yaml:"interval"` // week, month, quarter, year
+	Every     int        `yaml:"every"`    // interval count: every 2 weeks (default 1)
+	Start     Date       `yaml:"start"`    // the first period's first day (its charge date)
+	End       Date       `yaml:"end"`      // optional: no period starts after it
+	Periods   int        `yaml:"periods"`  // optional: how many periods in all (not with end)
+	Tax       string     `yaml:"tax"`
+	Lines     []Line     `yaml:"lines"`
+	Discounts []Discount `yaml:"discounts"`
+	Notes     string     `yaml:"notes"` // Markdown
+
+	File   string    `yaml:"-"`
+	Totals Totals    `yaml:"-"` // of one period
+	State  string    `yaml:"-"` // the status a client sees: the written one, or "ended"
+	Next   time.Time `yaml:"-"` // the next charge, on or after today; zero when none
+	NextK  int       `yaml:"-"` // the next charge's period, from 0
+	Soon   bool      `yaml:"-"` // the next charge is within SoonDays
 }
 
 // Portal is a project, client or shared portal: portal.md and its folder.

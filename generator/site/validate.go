@@ -199,7 +199,7 @@ func checkStatus(d *doc, what, s string, allowed []string) {
 }
 
 // dateNames are how dates are called in messages, by key.
-var dateNames = map[string]string{"issued": "issue date", "due": "due date", "valid_until": "valid until date"}
+var dateNames = map[string]string{"issued": "issue date", "due": "due date", "valid_until": "valid until date", "start": "start date", "end": "end date"}
 
 func checkDate(d *doc, key string, v *Date, required bool, what string) {
 	if !v.Set {
