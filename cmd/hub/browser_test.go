@@ -222,7 +222,17 @@ var clientJourney = []step{
 			}
 		},
 	},
-	menuPage("Invoices", "invoices/", "Invoice INV-2001", "Invoice INV-2005"),
+	menuPage("Invoices", "invoices/", "Subscriptions", "Grounds care plan", "Invoice INV-2001", "Invoice INV-2005"),
+	document("subscription", "Grounds care plan", "subscriptions/SUB-3001/", "Grounds care plan", "Active",
+		"Every month", "$785.00", "next charge", "After 12 charges", "Maintenance visits"),
+	{
+		name: "billing",
+		do:   func(j *journey) error { return j.follow("nav", "Invoices") },
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"invoices/")
+			j.want("menu item", pg.Nav, "Invoices")
+		},
+	},
 	actionFirst(document("invoice", "Front courtyard renovation", "invoices/INV-2001/", "Invoice INV-2001", "Partially paid",
 		"Balance due", "$5,806.25", "Payments"), "Pay online"),
 	{

@@ -30,6 +30,7 @@ Usage:
   hub payments                              list online payments, and Stripe events that were refused
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
+  hub subscriptions [-all]                  list subscriptions: status, amount, next charge
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
@@ -53,22 +54,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"check":    cmdCheck,
-		"build":    cmdBuild,
-		"verify":   cmdVerify,
-		"publish":  cmdPublish,
-		"keys":     cmdKeys,
-		"serve":    cmdServe,
-		"edge":     cmdEdge,
-		"link":     cmdLink,
-		"delegate": cmdDelegate,
-		"send":     cmdSend,
-		"clients":  cmdClients,
-		"payments": cmdPayments,
-		"mail":     cmdMail,
-		"requests": cmdRequests,
-		"rebuilds": cmdRebuilds,
-		"revoke":   cmdRevoke,
+		"check":         cmdCheck,
+		"build":         cmdBuild,
+		"verify":        cmdVerify,
+		"publish":       cmdPublish,
+		"keys":          cmdKeys,
+		"serve":         cmdServe,
+		"edge":          cmdEdge,
+		"link":          cmdLink,
+		"delegate":      cmdDelegate,
+		"send":          cmdSend,
+		"clients":       cmdClients,
+		"payments":      cmdPayments,
+		"mail":          cmdMail,
+		"requests":      cmdRequests,
+		"rebuilds":      cmdRebuilds,
+		"subscriptions": cmdSubscriptions,
+		"revoke":        cmdRevoke,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

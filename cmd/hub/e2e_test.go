@@ -196,3 +196,32 @@ func TestUsage(t *testing.T) {
 		t.Errorf("hub verify with nothing built = %d %q; want 1", r.code, r.stderr)
 	}
 }
+
+// TestSubscriptionsCommand: hub subscriptions lists what clients pay
+// regularly, leaving drafts and ended ones to -all.
+func TestSubscriptionsCommand(t *testing.T) {
+	dir := t.TempDir()
+	content := filepath.Join(dir, "content")
+	copyContent(t, content)
+	draft := "number: SUB-9\ntitle: Winter plan\nstatus: draft\ninterval: quarter\nstart: 2027-01-01\nlines:\n  - name: Visit\n    unit_price: 90.00\n"
+	if err := os.MkdirAll(filepath.Join(content, "clients", "lindqvist", "subscriptions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(content, "clients", "lindqvist", "subscriptions", "winter.yaml"), []byte(draft), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, dir, "subscriptions")
+	if r.code != 0 || !regexp.MustCompile(`whitfield-dental\s+SUB-3001\s+Grounds care plan\s+active\s+\$785\.00\s+month\s+\d{4}-\d\d-28`).MatchString(r.stdout) ||
+		strings.Contains(r.stdout, "SUB-9") || !strings.Contains(r.stdout, "1 draft, cancelled or ended not listed") {
+		t.Errorf("hub subscriptions = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := hub(t, dir, "subscriptions", "-all"); !strings.Contains(r.stdout, "SUB-9") || !strings.Contains(r.stdout, "draft") {
+		t.Errorf("hub subscriptions -all:\n%s%s", r.stdout, r.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(content, "clients", "lindqvist", "subscriptions", "winter.yaml"), []byte(strings.Replace(draft, "quarter", "season", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := hub(t, dir, "subscriptions"); r.code == 0 || !strings.Contains(r.stderr, `winter.yaml:4:11: unknown interval "season"`) {
+		t.Errorf("hub subscriptions with a bad file = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

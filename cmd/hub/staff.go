@@ -16,6 +16,7 @@ import (
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
+	"github.com/hubhq/hub/generator/site"
 	"gopkg.in/yaml.v3"
 )
 
@@ -436,5 +437,61 @@ func cmdRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "signed every contact of %s (%d) out of every device (client epoch %d)\n", c.ID, len(c.Contacts), e)
 	}
 	fmt.Fprintln(stdout, "A running edge applies it within a second; signing in again with a new link works as before.")
+	return nil
+}
+
+// cmdSubscriptions lists every client's subscriptions from the content:
+// status as clients see it, amount per period, the next charge.
+func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("subscriptions", stderr)
+	content := fs.String("content", "content", "content folder")
+	all := fs.Bool("all", false, "list drafts, cancelled and ended subscriptions too")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	s, ps := site.Load(*content, time.Now())
+	if len(ps) > 0 {
+		printProblems(stderr, ps)
+		return ps
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tNUMBER\tTITLE\tSTATUS\tEACH\tEVERY\tNEXT CHARGE\tENDS")
+	n, hidden := 0, 0
+	for _, c := range s.Clients {
+		for _, sub := range c.Subs {
+			if !*all && sub.State != site.SubscriptionActive && sub.State != site.SubscriptionPaused {
+				hidden++
+				continue
+			}
+			n++
+			next, ends := "-", "when cancelled"
+			if !sub.Next.IsZero() {
+				next = sub.Next.Format(time.DateOnly)
+			}
+			if last := sub.LastPeriod(); last >= 0 {
+				ends = fmt.Sprintf("after %d, on %s", last+1, sub.PeriodStart(last).Format(time.DateOnly))
+			}
+			every := sub.Interval
+			if sub.Every > 1 {
+				every = fmt.Sprintf("%d %ss", sub.Every, sub.Interval)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, sub.Number, truncateText(sub.Title, 40), sub.State,
+				s.Config.Locale.Format(sub.Totals.Total, s.Config.Currency), every, next, ends)
+		}
+	}
+	if n == 0 {
+		fmt.Fprintf(stdout, "no active or paused subscriptions in %s", *content)
+		if hidden > 0 {
+			fmt.Fprintf(stdout, " (%d others: hub subscriptions -all)", hidden)
+		}
+		fmt.Fprintln(stdout)
+		return nil
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if hidden > 0 {
+		fmt.Fprintf(stdout, "\n%d draft, cancelled or ended not listed: hub subscriptions -all\n", hidden)
+	}
 	return nil
 }
