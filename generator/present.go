@@ -612,33 +612,88 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 	var out []AttentionItem
 	for pass := 0; pass < 2; pass++ {
 		for i := len(invs) - 1; i >= 0; i-- { // oldest first
-			v := invs[i]
-			if !v.HasBalance || v.PastDue != (pass == 0) {
-				continue
+			if v := invs[i]; v.HasBalance && v.PastDue == (pass == 0) {
+				out = append(out, invoiceItem(v))
 			}
-			it := AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Balance, Badge: v.Status}
-			if v.Pay != nil {
-				it.Action = "Pay"
-			}
-			out = append(out, it)
 		}
 	}
 	for i := len(quotes) - 1; i >= 0; i-- {
-		q := quotes[i]
-		if !q.Awaiting {
-			continue
+		if q := quotes[i]; q.Awaiting {
+			out = append(out, quoteItem(q))
 		}
-		d := "Issued " + q.Issued
-		if q.ValidUntil != "" {
-			d = "Valid until " + q.ValidUntil
-		}
-		it := AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status}
-		if q.Approve != nil {
-			it.Action = "Review & approve"
-		}
-		out = append(out, it)
 	}
 	return out
+}
+
+// invoiceItem is an invoice as a row with its call to action.
+func invoiceItem(v *InvoiceView) AttentionItem {
+	it := AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Total, Badge: v.Status}
+	if v.HasBalance {
+		it.Amount = v.Balance
+	} else {
+		it.Detail = "Issued " + v.Issued
+	}
+	if v.Pay != nil {
+		it.Action = "Pay"
+	}
+	return it
+}
+
+// quoteItem is a quote as a row with its call to action.
+func quoteItem(q *QuoteView) AttentionItem {
+	d := "Issued " + q.Issued
+	if q.Awaiting && q.ValidUntil != "" {
+		d = "Valid until " + q.ValidUntil
+	}
+	it := AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status}
+	if q.Approve != nil {
+		it.Action = "Review & approve"
+	}
+	return it
+}
+
+// subscriptionItem is a subscription as a row.
+func subscriptionItem(v *SubscriptionView) AttentionItem {
+	d := "Every " + v.Every
+	if v.Next != "" {
+		d += " · next charge " + v.Next
+	}
+	return AttentionItem{Kind: "subscription", Number: v.Number, Title: v.Title, URL: v.URL, Detail: d, Amount: v.Amount, Badge: v.Badge}
+}
+
+// portalBilling gives each of the client's portals the quotes, invoices
+// and subscriptions that name it (in that order, as listed elsewhere).
+func portalBilling(c *site.Client, portals []*PortalView, quotes []*QuoteView, invs []*InvoiceView, subs []*SubscriptionView) {
+	bySlug := map[string]*PortalView{}
+	for _, pv := range portals {
+		if pv.Kind != "shared" {
+			bySlug[pv.Slug] = pv
+		}
+	}
+	slug := map[string]string{} // kind/number → portal
+	for _, q := range c.Quotes {
+		slug["quote/"+q.Number] = q.Portal
+	}
+	for _, inv := range c.Invoices {
+		slug["invoice/"+inv.Number] = inv.Portal
+	}
+	for _, sub := range c.Subs {
+		slug["subscription/"+sub.Number] = sub.Portal
+	}
+	add := func(it AttentionItem) {
+		if pv := bySlug[slug[it.Kind+"/"+it.Number]]; pv != nil {
+			pv.Billing = append(pv.Billing, it)
+		}
+	}
+	for _, q := range quotes {
+		add(quoteItem(q))
+	}
+	for _, v := range invs {
+		add(invoiceItem(v))
+	}
+	for _, v := range subs {
+		add(subscriptionItem(v))
+	}
 }
 
 // clientPages is every page of one client's bundle, as view models.
@@ -718,6 +773,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	for _, pt := range shared {
 		cp.portals = append(cp.portals, p.portal(root, pt))
 	}
+	portalBilling(c, cp.portals, cp.quotes, cp.invoices, cp.subs)
 	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices), Portals: cp.portals}
 	h.Quotes = cp.quotes[:min(3, len(cp.quotes))]
 	h.Invoices = cp.invoices[:min(3, len(cp.invoices))]

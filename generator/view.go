@@ -307,6 +307,7 @@ type PortalView struct {
 	Embeds        []EmbedView
 	LastUpdate    string // date of the newest update, "" when none
 	LastUpdateISO string
+	Billing       []AttentionItem // the quotes, invoices and subscriptions that name this portal
 }
 
 // UpdateView is a dated portal update.
@@ -334,7 +335,7 @@ type EmbedView struct{ Title, Provider, Src string }
 
 // AttentionItem is something on the home page that needs the client.
 type AttentionItem struct {
-	Kind   string // "quote" or "invoice"
+	Kind   string // "quote", "invoice" or "subscription"
 	Number string
 	Title  string
 	URL    string
@@ -368,13 +369,13 @@ type SubscriptionView struct {
 type HomeView struct {
 	Attention []AttentionItem
 	Portals   []*PortalView
-	Quotes    []*QuoteView   // most recent few
-	Invoices  []*InvoiceView // most recent few
-	Receipts  []*ReceiptView // most recent few
-	Balance   string         // what the client owes in all, "" when nothing
-	PastDue   bool           // some of the balance is past due
-	PayURL    string         // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
-	PayMany   bool           // several invoices are due (PayURL is the invoices list)
+	Quotes    []*QuoteView        // most recent few
+	Invoices  []*InvoiceView      // most recent few
+	Receipts  []*ReceiptView      // most recent few
+	Balance   string              // what the client owes in all, "" when nothing
+	PastDue   bool                // some of the balance is past due
+	PayURL    string              // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
+	PayMany   bool                // several invoices are due (PayURL is the invoices list)
 	Upcoming  []*SubscriptionView // subscriptions charging within 7 days
 }
 

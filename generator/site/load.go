@@ -278,6 +278,7 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 	})
 	c.Portals = l.portals(filepath.Join(dir, "portals"), false)
 	l.checkQuoteRefs(c, quoteNums, quotesUnsure, invDocs)
+	l.checkPortalRefs(c)
 	return c
 }
 

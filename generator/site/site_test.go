@@ -629,7 +629,7 @@ deposit:
 `},
 			want: []string{
 				`clients/acme/quotes/q-1.yaml:12:5: unknown field "price" in lines[2]; known fields: description, name, optional, quantity, selected, tax, unit, unit_price`,
-				`clients/acme/quotes/q-1.yaml:14:1: unknown field "discount" (did you mean "discounts"?); known fields: deposit, discounts, issued, lines, notes, number, property, request, status, tax, terms, title, valid_until`,
+				`clients/acme/quotes/q-1.yaml:14:1: unknown field "discount" (did you mean "discounts"?); known fields: deposit, discounts, issued, lines, notes, number, portal, property, request, status, tax, terms, title, valid_until`,
 				`clients/acme/quotes/q-1.yaml:16:1: deposit needs "percent: 25" or "amount: 500.00"`,
 				`clients/acme/quotes/q-1.yaml:17:3: unknown field "percentage" in deposit; known fields: amount, percent`,
 			},

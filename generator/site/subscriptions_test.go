@@ -177,3 +177,22 @@ func TestSubscriptionSchedule(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadPortalRefs: a quote, an invoice or a subscription may name one
+// of its client's portals, and no other.
+func TestLoadPortalRefs(t *testing.T) {
+	files := map[string]string{
+		"clients/acme/portals/kitchen/portal.md": validPortal,
+		"clients/acme/quotes/q.yaml":             strings.Replace(validQuote, "title: Kitchen\n", "title: Kitchen\nportal: kitchen\n", 1),
+		"clients/acme/invoices/i.yaml":           strings.Replace(validInvoice, "subject: Kitchen deposit\n", "subject: Kitchen deposit\nportal: bathroom\n", 1),
+		"clients/acme/subscriptions/s.yaml":      validSub + "portal: Kitchen\n",
+		"clients/bob/client.yaml":                bobClient,
+		"clients/bob/invoices/i.yaml":            strings.NewReplacer("number: I-1", "number: I-2", "subject: Kitchen deposit\n", "subject: Kitchen deposit\nportal: kitchen\n").Replace(validInvoice),
+	}
+	dir, _, ps := loadSite(t, files)
+	checkProblems(t, dir, ps, []string{
+		`clients/acme/invoices/i.yaml:3:9: portal "bathroom" is not one of this client's portals; use one of kitchen`,
+		`clients/acme/subscriptions/s.yaml:10:9: portal "Kitchen" is not one of this client's portals; use one of kitchen`,
+		`clients/bob/invoices/i.yaml:3:9: portal "kitchen" is not one of this client's portals (it has none: add one in {dir}/clients/bob/portals)`,
+	})
+}

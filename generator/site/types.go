@@ -203,6 +203,7 @@ type Quote struct {
 	Issued     Date       `yaml:"issued"`
 	ValidUntil Date       `yaml:"valid_until"`
 	Request    string     `yaml:"request"`  // the work request this answers
+	Portal     string     `yaml:"portal"`   // the client's portal (slug) whose Billing lists it
 	Property   *int       `yaml:"property"` // index into the client's properties
 	Tax        string     `yaml:"tax"`      // default tax ID for its lines
 	Lines      []Line     `yaml:"lines"`
@@ -233,7 +234,8 @@ type Invoice struct {
 	Status    string     `yaml:"status"`
 	Issued    Date       `yaml:"issued"`
 	Due       Date       `yaml:"due"`
-	Quote     string     `yaml:"quote"` // number of the quote it came from
+	Quote     string     `yaml:"quote"`  // number of the quote it came from
+	Portal    string     `yaml:"portal"` // the client's portal (slug) whose Billing lists it
 	Tax       string     `yaml:"tax"`
 	Lines     []Line     `yaml:"lines"`
 	Discounts []Discount `yaml:"discounts"`
@@ -282,7 +284,8 @@ type Subscription struct {
 	Tax       string     `yaml:"tax"`
 	Lines     []Line     `yaml:"lines"`
 	Discounts []Discount `yaml:"discounts"`
-	Notes     string     `yaml:"notes"` // Markdown
+	Notes     string     `yaml:"notes"`  // Markdown
+	Portal    string     `yaml:"portal"` // the client's portal (slug) whose Billing lists it
 
 	File   string    `yaml:"-"`
 	Totals Totals    `yaml:"-"` // of one period

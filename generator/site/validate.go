@@ -578,6 +578,38 @@ func (l *loader) checkQuoteRefs(c *Client, quoteNums map[string]bool, unsure boo
 	}
 }
 
+// checkPortalRefs checks that the documents naming a portal name one of
+// the client's own portals.
+func (l *loader) checkPortalRefs(c *Client) {
+	slugs := map[string]bool{}
+	var names []string
+	for _, p := range c.Portals {
+		slugs[p.Slug] = true
+		names = append(names, p.Slug)
+	}
+	check := func(file, slug string) {
+		if slug == "" || slugs[slug] {
+			return
+		}
+		msg := fmt.Sprintf("portal %q is not one of this client's portals", slug)
+		if len(names) > 0 {
+			msg += "; use one of " + strings.Join(names, ", ")
+		} else {
+			msg += fmt.Sprintf(" (it has none: add one in %s)", filepath.Join(c.Dir, "portals"))
+		}
+		locate(file, l.out).errorf([]any{"portal"}, "%s", msg)
+	}
+	for _, q := range c.Quotes {
+		check(q.File, q.Portal)
+	}
+	for _, inv := range c.Invoices {
+		check(inv.File, inv.Portal)
+	}
+	for _, s := range c.Subs {
+		check(s.File, s.Portal)
+	}
+}
+
 func (l *loader) numberDup(file, number, other string) {
 	locate(file, l.out).errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
 }
