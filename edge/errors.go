@@ -27,6 +27,9 @@ const (
 	EInternal     = "internal"
 )
 
+// ErrUnavailable is wrapped by a store's errors when it cannot reach its database.
+var ErrUnavailable = errors.New("state store unavailable")
+
 // Error is an error with a code and a message a person may read. Internal
 // details go in Err, which is logged and never shown.
 type Error struct {
