@@ -106,18 +106,8 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 			return err
 		}
 		res.Payment = p
-		if w.To == "" || w.Problem != "" || events.PaymentRank(w.To) <= events.PaymentRank(p.State) {
+		if w.Problem != "" || !p.Advance(w.To, w.Method, w.Reference, w.Received) {
 			return nil
-		}
-		p.State = w.To
-		if w.Method != "" {
-			p.Method = w.Method
-		}
-		if w.Reference != "" {
-			p.Reference = w.Reference
-		}
-		if w.To == events.PaymentPaid || w.To == events.PaymentFailed {
-			p.Settled = w.Received
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET state = $1, method = $2, reference = $3, settled = $4 WHERE id = $5`,
 			p.State, p.Method, p.Reference, ms(p.Settled), p.ID); err != nil {

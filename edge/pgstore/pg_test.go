@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +16,9 @@ import (
 // Open succeeds and each migration is applied once.
 func TestOpenConcurrent(t *testing.T) {
 	url := pgtest.Start(t)
-	const n = 4
-	stores := make([]*Store, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			stores[i], errs[i] = Open(context.Background(), url)
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Open %d of %d at once: %v", i, n, err)
-		}
-		defer stores[i].Close()
+	stores := storetest.Parallel(t, 4, func(int) (*Store, error) { return Open(context.Background(), url) })
+	for _, s := range stores {
+		defer s.Close()
 	}
 	list, err := readMigrations()
 	if err != nil {

@@ -132,7 +132,7 @@ func testClaimMailConcurrent(t *testing.T, s Store) {
 	for i := range n {
 		must(t, s.QueueMail(ctx, T0, msg(fmt.Sprintf("m%02d", i))))
 	}
-	got := parallel(t, 8, func(int) ([]edge.QueuedMail, error) {
+	got := Parallel(t, 8, func(int) ([]edge.QueuedMail, error) {
 		var all []edge.QueuedMail
 		for {
 			due, err := s.ClaimMail(ctx, T0, time.Minute, 3)

@@ -153,7 +153,7 @@ func hook(t *testing.T, s Store, event, id, state string, at time.Time) edge.Web
 func testPaymentSeqConcurrent(t *testing.T, s Store) {
 	ctx := context.Background()
 	const n = 10
-	parallel(t, n, func(i int) (struct{}, error) {
+	Parallel(t, n, func(i int) (struct{}, error) {
 		return struct{}{}, s.CreatePayment(ctx, payment(fmt.Sprintf("cs_%d", i), "acme", "INV-1", 100))
 	})
 	var seqs []int64
@@ -233,7 +233,7 @@ func testWebhookMonotonic(t *testing.T, s Store) {
 func testWebhookDedup(t *testing.T, s Store) {
 	ctx := context.Background()
 	must(t, s.CreatePayment(ctx, payment("cs_1", "acme", "INV-1", 100)))
-	res := parallel(t, 10, func(int) (edge.WebhookResult, error) {
+	res := Parallel(t, 10, func(int) (edge.WebhookResult, error) {
 		return s.RecordWebhook(ctx, edge.WebhookRecord{EventID: "evt_1", Type: "checkout.session.completed", Received: T0, PaymentID: "cs_1", To: events.PaymentPaid},
 			func(p edge.PaymentRecord) ([]edge.Message, error) {
 				return []edge.Message{{ID: "receipt-" + p.ID + "@hub.example", Subject: "Receipt"}}, nil

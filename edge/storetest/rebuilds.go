@@ -111,17 +111,11 @@ func testClaimRebuild(t *testing.T, s Store) {
 	}
 	// Concurrent claims of one client once the lease lapsed: one wins.
 	at := T0.Add(lease)
-	wins := parallel(t, 6, func(i int) (bool, error) {
+	wins := Parallel(t, 6, func(i int) (bool, error) {
 		_, ok, err := s.ClaimRebuild(ctx, "acme", fmt.Sprintf("edge-%d", i+2), at, lease)
 		return ok, err
 	})
-	n := 0
-	for _, w := range wins {
-		if w {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := count(wins); n != 1 {
 		t.Errorf("6 concurrent ClaimRebuild after the lease lapsed: %d won; want 1", n)
 	}
 }
@@ -146,7 +140,7 @@ func testClaimRebuildsConcurrent(t *testing.T, s Store) {
 	if fmt.Sprint(ids) != "[c00 c01]" {
 		t.Errorf("ClaimRebuilds at +1s = %v; want c00, c01", ids)
 	}
-	got := parallel(t, 6, func(i int) ([]edge.RebuildJob, error) {
+	got := Parallel(t, 6, func(i int) ([]edge.RebuildJob, error) {
 		var all []edge.RebuildJob
 		for {
 			js, err := s.ClaimRebuilds(ctx, fmt.Sprintf("edge-%d", i+1), T0.Add(time.Minute), time.Hour, 3)

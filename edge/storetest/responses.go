@@ -74,7 +74,7 @@ func testApprovals(t *testing.T, s Store) {
 // recorded, the other is a conflict.
 func testApprovalConcurrent(t *testing.T, s Store) {
 	ctx := context.Background()
-	errs := parallel(t, 6, func(i int) (error, error) {
+	errs := Parallel(t, 6, func(i int) (error, error) {
 		_, err := s.RecordApproval(ctx, "acme", fmt.Sprintf("n%d", i), approval("Q-1", T0), nil)
 		if err != nil && edge.ErrorCode(err) == edge.EConflict {
 			return err, nil
@@ -210,17 +210,11 @@ func testPending(t *testing.T, s Store) {
 		t.Errorf("CreatePending(same email) = %+v, %v, %v; want the first, not new", got, fresh, err)
 	}
 	other := events.PendingClient{ID: "new-dee-5678", Name: "Dee", Email: "dee@example.com", At: T0.Add(time.Minute)}
-	results := parallel(t, 4, func(int) (bool, error) {
+	results := Parallel(t, 4, func(int) (bool, error) {
 		_, fresh, err := s.CreatePending(ctx, other)
 		return fresh, err
 	})
-	news := 0
-	for _, f := range results {
-		if f {
-			news++
-		}
-	}
-	if news != 1 {
+	if news := count(results); news != 1 {
 		t.Errorf("4 concurrent CreatePending of one email: %d new; want 1", news)
 	}
 	ps, err := s.Pending(ctx)

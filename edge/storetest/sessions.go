@@ -215,7 +215,7 @@ func testEpochs(t *testing.T, s Store) {
 		t.Errorf("Epochs = %v, want acme:3 globex:1", ep)
 	}
 	// Concurrent bumps: each number once.
-	seen := parallel(t, 10, func(int) (int64, error) { return s.BumpEpoch(ctx, "initech") })
+	seen := Parallel(t, 10, func(int) (int64, error) { return s.BumpEpoch(ctx, "initech") })
 	if got := sorted(seen); fmt.Sprint(got) != "[1 2 3 4 5 6 7 8 9 10]" {
 		t.Errorf("concurrent BumpEpoch returned %v, want 1..10 once each", got)
 	}
@@ -402,7 +402,7 @@ func testSessionKeysRetire(t *testing.T, s Store) {
 func testSessionKeysConcurrent(t *testing.T, s Store) {
 	ctx := context.Background()
 	for round, at := range []time.Time{T0, T0.Add(48 * time.Hour)} { // first key, then a rotation
-		lists := parallel(t, 8, func(int) ([]edge.SessionKey, error) { return s.SessionKeys(ctx, at, 24*time.Hour, 100*24*time.Hour) })
+		lists := Parallel(t, 8, func(int) ([]edge.SessionKey, error) { return s.SessionKeys(ctx, at, 24*time.Hour, 100*24*time.Hour) })
 		want := keyIDs(lists[0])
 		if len(want) != round+1 {
 			t.Errorf("round %d: SessionKeys = %v; want %d keys", round, want, round+1)

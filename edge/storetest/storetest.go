@@ -79,7 +79,7 @@ func RunShared(t *testing.T, a, b Store) {
 		if ep, err := a.Epochs(ctx); err != nil || ep["acme"] != 1 {
 			t.Errorf("a sees epochs %v, %v; want acme:1", ep, err)
 		}
-		seen := parallel(t, 10, func(i int) (int64, error) {
+		seen := Parallel(t, 10, func(i int) (int64, error) {
 			return []Store{a, b}[i%2].BumpEpoch(ctx, "globex")
 		})
 		want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
@@ -89,7 +89,7 @@ func RunShared(t *testing.T, a, b Store) {
 	})
 	t.Run("WebhookOnBoth", func(t *testing.T) {
 		must(t, a.CreatePayment(ctx, payment("cs_shared", "acme", "INV-9", 500)))
-		res := parallel(t, 10, func(i int) (edge.WebhookResult, error) {
+		res := Parallel(t, 10, func(i int) (edge.WebhookResult, error) {
 			return []Store{a, b}[i%2].RecordWebhook(ctx, edge.WebhookRecord{EventID: "evt_shared", Type: "checkout.session.completed",
 				Received: T0, PaymentID: "cs_shared", To: events.PaymentPaid}, nil)
 		})
@@ -150,9 +150,9 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// parallel runs fn n times at once (released together) and returns the
+// Parallel runs fn n times at once (released together) and returns the
 // results; any error fails the test.
-func parallel[T any](t *testing.T, n int, fn func(i int) (T, error)) []T {
+func Parallel[T any](t *testing.T, n int, fn func(i int) (T, error)) []T {
 	t.Helper()
 	out := make([]T, n)
 	errs := make([]error, n)
@@ -172,6 +172,17 @@ func parallel[T any](t *testing.T, n int, fn func(i int) (T, error)) []T {
 		}
 	}
 	return out
+}
+
+// count counts the true ones.
+func count(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 func sorted(v []int64) []int64 {
