@@ -133,11 +133,22 @@ func (s *server) exec(ctx context.Context, sql string) error {
 // 127.0.0.1. PostgreSQL refuses to run as root: as root, the cluster
 // belongs to the postgres user and the commands run as it.
 func start(bin string) (*server, error) {
-	base, err := os.MkdirTemp("", "hub-pgtest-")
+	asRoot := os.Geteuid() == 0
+	parent := os.TempDir()
+	if asRoot && !reachable(parent) {
+		// make test's TMPDIR is a folder of root's own: use a shared one.
+		for _, d := range []string{"/dev/shm", "/tmp"} {
+			if reachable(d) {
+				parent = d
+				break
+			}
+		}
+	}
+	base, err := os.MkdirTemp(parent, "hub-pgtest-")
 	if err != nil {
 		return nil, err
 	}
-	s := &server{bin: bin, base: base, data: filepath.Join(base, "data"), asRoot: os.Geteuid() == 0}
+	s := &server{bin: bin, base: base, data: filepath.Join(base, "data"), asRoot: asRoot}
 	fail := func(err error) (*server, error) {
 		os.RemoveAll(base)
 		return nil, err
@@ -194,6 +205,26 @@ func (s *server) run(name string, args ...string) ([]byte, error) {
 	}
 	cmd.Dir = s.base
 	return cmd.CombinedOutput()
+}
+
+// reachable tells whether every user may pass through dir and the
+// folders above it (the postgres user must reach the data folder).
+func reachable(dir string) bool {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return true
+		}
+		dir = up
+	}
 }
 
 func freePort() (int, error) {
