@@ -6,6 +6,7 @@
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
+// (or os.Exit(pgtest.Run(m)) in a TestMain that does more),
 // and call Start(t) in each test for the URL of an empty database.
 // Without PostgreSQL's binaries the tests skip, loudly, unless
 // HUB_REQUIRE_POSTGRES=1 or CI=true, when they fail.
@@ -46,16 +47,24 @@ type server struct {
 	port            int
 }
 
-// Main runs the tests and then stops the server if one was started.
-func Main(m *testing.M) {
+// Main runs the tests, stops the server if one was started, and exits.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests and stops the server if one was started, returning
+// m.Run's code: for a TestMain that does more after the tests.
+func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	if srv != nil {
 		if err := srv.stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			if code == 0 {
+				code = 1
+			}
 		}
+		srv = nil
 	}
-	os.Exit(code)
+	return code
 }
 
 // Required reports whether a missing PostgreSQL fails the tests (CI).
@@ -69,7 +78,7 @@ func Required() bool {
 func Start(t testing.TB) string {
 	t.Helper()
 	if !mainCalled.Load() {
-		t.Fatal("pgtest.Start without pgtest.Main: call pgtest.Main(m) from TestMain so the server is stopped")
+		t.Fatal("pgtest.Start without pgtest.Main or Run: call one from TestMain so the server is stopped")
 	}
 	bin := BinDir()
 	if bin == "" {
