@@ -142,3 +142,23 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("CreateToken of a duplicate = %v; want an error that is not ErrUnavailable", err)
 	}
 }
+
+// TestDurableCommits: every connection waits for its commits to reach
+// the disk, whatever the server's default.
+func TestDurableCommits(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Start(t)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+admin.Config().Database+` SET synchronous_commit = off`); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, url)
+	var v string
+	if err := s.pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil || v != "on" {
+		t.Errorf("synchronous_commit = %q, %v; want on", v, err)
+	}
+}

@@ -12,7 +12,7 @@
 // values, their rounding (cut to the millisecond), the zero time and every
 // comparison are then the same as in the SQLite store, and a timestamptz's
 // microseconds cannot make a time read back differ from one compared in
-// SQL. Commits are durable: synchronous_commit stays on.
+// SQL. Commits are durable: every connection sets synchronous_commit on.
 package pgstore
 
 import (
@@ -64,6 +64,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("state database URL: %w", err)
+	}
+	// A commit returns once it is on disk, whatever the server's default.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hub"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
