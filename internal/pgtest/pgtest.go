@@ -41,6 +41,9 @@ var (
 	dbs        atomic.Int64
 )
 
+// binGlob is where Debian installs each major version's programs.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 type server struct {
 	bin, base, data string
 	asRoot          bool
@@ -107,7 +110,7 @@ func Start(t testing.TB) string {
 // BinDir is the newest installed /usr/lib/postgresql/*/bin holding
 // initdb and pg_ctl ("" when none is).
 func BinDir() string {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	version := func(d string) int {
 		n, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
 		return n

@@ -2,6 +2,8 @@ package pgtest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -25,5 +27,44 @@ func TestStartGivesFreshDatabases(t *testing.T) {
 			t.Errorf("%s: %d tables, %v; want an empty database", url, n, err)
 		}
 		c.Close(ctx)
+	}
+}
+
+// TestSkipsWithoutPostgres: outside CI, a machine without PostgreSQL
+// skips the tests that need it, saying so.
+func TestSkipsWithoutPostgres(t *testing.T) {
+	t.Setenv("HUB_REQUIRE_POSTGRES", "")
+	t.Setenv("CI", "")
+	saved := binGlob
+	binGlob = t.TempDir() + "/*/bin"
+	defer func() { binGlob = saved }()
+	var skipped bool
+	t.Run("needs PostgreSQL", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		Start(t)
+	})
+	if !skipped {
+		t.Error("Start without PostgreSQL's programs did not skip")
+	}
+}
+
+func TestBinDirNewest(t *testing.T) {
+	root := t.TempDir()
+	for _, v := range []string{"9", "15", "13"} {
+		d := filepath.Join(root, v, "bin")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"initdb", "pg_ctl"} {
+			if err := os.WriteFile(filepath.Join(d, f), nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	saved := binGlob
+	binGlob = root + "/*/bin"
+	defer func() { binGlob = saved }()
+	if got, want := BinDir(), filepath.Join(root, "15", "bin"); got != want {
+		t.Errorf("BinDir() = %q; want %q (the newest version, by number)", got, want)
 	}
 }
