@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
+	"github.com/hubhq/hub/internal/pgtest"
 )
 
 // The end-to-end tests run the real hub binary, built once.
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", hubBin, ".").CombinedOutput(); err != nil {
 		panic("building hub: " + err.Error() + "\n" + string(out))
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	s3test.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/generator/events"
+	"github.com/hubhq/hub/internal/pgtest"
 )
 
 // edges is a site served by two hub edge processes sharing one state store
@@ -95,6 +96,11 @@ func (e *edges) signIn(t *testing.T, i int, client string) *http.Client {
 func TestTwoEdgesSQLite(t *testing.T) {
 	dir := t.TempDir()
 	testTwoEdges(t, startEdges(t, filepath.Join(dir, "state")))
+}
+
+// TestTwoEdgesPostgres: two edges on one PostgreSQL database behave as one.
+func TestTwoEdgesPostgres(t *testing.T) {
+	testTwoEdges(t, startEdges(t, pgtest.Start(t)))
 }
 
 // testTwoEdges: a login link spent on one edge is spent on both; a session
@@ -216,6 +222,12 @@ func countMail(t *testing.T, st stateStore, s string) int {
 // stream of logins, payments and webhooks.
 func TestTwoEdgesKillSQLite(t *testing.T) {
 	testEdgeKills(t, startEdges(t, filepath.Join(t.TempDir(), "state")))
+}
+
+// TestTwoEdgesKillPostgres: kill -9 one of two edges on PostgreSQL under
+// a stream of logins, payments and webhooks.
+func TestTwoEdgesKillPostgres(t *testing.T) {
+	testEdgeKills(t, startEdges(t, pgtest.Start(t)))
 }
 
 // kill stops edge i with SIGKILL: no shutdown, no flush, mid-request.

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/edge/pgstore"
 	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator/events"
 )
@@ -55,9 +57,15 @@ func openState(ctx context.Context, state string, existing bool) (stateStore, er
 	return st, nil
 }
 
-// openPostgres opens a PostgreSQL state store.
+// openPostgres opens a PostgreSQL state store, migrating its schema.
 func openPostgres(ctx context.Context, url string) (stateStore, error) {
-	return nil, fmt.Errorf("-state %s: this hub was built without PostgreSQL support", redactURL(url))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := pgstore.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("-state %s: %w", redactURL(url), err)
+	}
+	return st, nil
 }
 
 // filesDir is the folder for uploads and the file outbox.

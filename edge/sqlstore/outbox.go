@@ -141,7 +141,7 @@ func (s *Store) MarkMail(ctx context.Context, id string, u edge.MailUpdate) erro
 		done = ms(u.At)
 	}
 	r, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, done = ?, error = ?,
-		message = CASE WHEN ? != 'queued' AND json_extract(message, '$.Secret') THEN '' ELSE message END WHERE id = ?`,
+		message = CASE WHEN ? = 'queued' OR message = '' THEN message WHEN json_extract(message, '$.Secret') THEN '' ELSE message END WHERE id = ?`,
 		u.Status, u.Attempts, ms(u.Next), done, u.Error, u.Status, id)
 	if err != nil {
 		return err

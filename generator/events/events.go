@@ -92,6 +92,26 @@ type Payment struct {
 	Settled   time.Time // when it became paid (or failed); zero before
 }
 
+// Advance moves the payment to state to, by the method and reference an
+// event gives (when it gives them), settled at at if it is now paid or
+// failed; but only forward (PaymentRank). It reports whether it moved.
+func (p *Payment) Advance(to, method, reference string, at time.Time) bool {
+	if to == "" || PaymentRank(to) <= PaymentRank(p.State) {
+		return false
+	}
+	p.State = to
+	if method != "" {
+		p.Method = method
+	}
+	if reference != "" {
+		p.Reference = reference
+	}
+	if to == PaymentPaid || to == PaymentFailed {
+		p.Settled = at
+	}
+	return true
+}
+
 // ReceiptID names the receipt of a settled payment: the document it paid
 // and its place among the client's payments ("INV-2001-P3"; deposits
 // "Q-1002-D2"). The generator publishes the receipt there; the edge links
