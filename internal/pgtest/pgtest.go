@@ -90,7 +90,7 @@ func Start(t testing.TB) string {
 		}
 		t.Skip(SkipMessage)
 	}
-	once.Do(func() { srv, startErr = start(bin) })
+	once.Do(func() { srv, startErr = start(bin, false) })
 	if startErr != nil {
 		t.Fatalf("starting PostgreSQL: %v", startErr)
 	}
@@ -144,7 +144,7 @@ func (s *server) exec(ctx context.Context, sql string) error {
 // start makes a cluster in a new folder and starts it on a free port of
 // 127.0.0.1. PostgreSQL refuses to run as root: as root, the cluster
 // belongs to the postgres user and the commands run as it.
-func start(bin string) (*server, error) {
+func start(bin string, durable bool) (*server, error) {
 	asRoot := os.Geteuid() == 0
 	parent := os.TempDir()
 	if asRoot && !reachable(parent) {
@@ -191,13 +191,44 @@ func start(bin string) (*server, error) {
 	}
 	// -F turns fsync off: a test server's data need not survive a crash,
 	// and the tests are much faster without it.
-	opts := fmt.Sprintf("-k %s -h 127.0.0.1 -p %d -F", s.data, s.port)
+	opts := fmt.Sprintf("-k %s -h 127.0.0.1 -p %d", s.data, s.port)
+	if !durable {
+		opts += " -F"
+	}
 	if out, err := s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.data, "log"), "-w", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.data, "log"))
 		return fail(fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log))
 	}
 	return s, nil
 }
+
+// Server is a PostgreSQL server started outside tests (make bench), with
+// fsync on, as a production server runs.
+type Server struct{ s *server }
+
+// StartServer starts a durable server on 127.0.0.1 and a free port.
+func StartServer() (*Server, error) {
+	bin := BinDir()
+	if bin == "" {
+		return nil, errors.New("PostgreSQL is not installed (apt-get install postgresql)")
+	}
+	s, err := start(bin, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{s}, nil
+}
+
+// Database creates an empty database and returns its URL.
+func (s *Server) Database(ctx context.Context, name string) (string, error) {
+	if err := s.s.exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	return s.s.url(name), nil
+}
+
+// Stop stops the server and removes its files.
+func (s *Server) Stop() error { return s.s.stop() }
 
 func (s *server) stop() error {
 	out, err := s.run("pg_ctl", "-D", s.data, "-m", "fast", "stop")
