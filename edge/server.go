@@ -235,11 +235,13 @@ func (s *Server) watch(ctx context.Context) {
 			if err := s.Reload(); err != nil {
 				s.log.Error("loading new build", "err", err)
 			}
+			// The flag is set before the log line (tests wait for it).
 			err := s.refreshRevocations(ctx)
-			if err != nil {
+			was := s.storeDown.Swap(errors.Is(err, ErrUnavailable))
+			switch {
+			case err != nil:
 				s.log.Error("reading session epochs and revocations; serving with what was read before", "err", err)
-			}
-			if was := s.storeDown.Swap(errors.Is(err, ErrUnavailable)); was && err == nil {
+			case was:
 				s.log.Info("the state store is reachable again")
 			}
 			if s.keysDue() {

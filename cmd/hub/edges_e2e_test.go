@@ -389,3 +389,66 @@ func testEdgeKills(t *testing.T, e *edges) {
 	t.Logf("%d kills: %d of %d sign-ins and %d of %d payments answered, %d events applied once, %d reads of the survivor", kills+1,
 		len(sessions), kills*perRound, len(checkouts), kills*perRound, len(ps), reads)
 }
+
+// TestPostgresDown: the real edge on a PostgreSQL server that stops (an
+// outage) and comes back. While it is down a signed-in client still gets
+// their pages, a form is answered 503 with Retry-After saying nothing was
+// saved, and asking for a sign-in link is refused the same way; once it
+// is back the same form records.
+func TestPostgresDown(t *testing.T) {
+	if pgtest.BinDir() == "" {
+		if pgtest.Required() {
+			t.Fatal(pgtest.SkipMessage)
+		}
+		t.Skip(pgtest.SkipMessage)
+	}
+	srv, err := pgtest.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	state, err := srv.Database(context.Background(), "outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	if r := hub(t, dir, "build", "-state", state); r.code != 0 {
+		t.Fatalf("hub build: %s", r.stderr)
+	}
+	addr := freeAddr(t)
+	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr, "HUB_STATE=" + state}, "edge", "-content", "content", "-addr", addr)
+	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
+	link := regexp.MustCompile(`/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print", "-state", state).stdout)
+	c := browser()
+	if r, _ := fetch(t, c, "POST", base+link, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in = %d", r.StatusCode)
+	}
+
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := fetch(t, c, "GET", base+"/c/okafor-residence/", nil); r.StatusCode != 200 {
+		t.Errorf("hub page with PostgreSQL down = %d; want 200", r.StatusCode)
+	}
+	form := url.Values{"title": {"Gutter cleaning"}, "nonce": {"outage-1"}}
+	r, body := fetch(t, c, "POST", base+"/c/okafor-residence/requests/new", form)
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || !strings.Contains(body, "nothing was saved") {
+		t.Errorf("work request with PostgreSQL down = %d, Retry-After %q\n%.600s", r.StatusCode, r.Header.Get("Retry-After"), body)
+	}
+	p.await(t, `reading session epochs and revocations`)
+	if r, _ := fetch(t, browser(), "POST", base+"/login", url.Values{"email": {"grace@okafor.example"}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("asking for a sign-in link with PostgreSQL down = %d; want 503", r.StatusCode)
+	}
+
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	p.await(t, `state store is reachable again`)
+	if r, body := fetch(t, c, "POST", base+"/c/okafor-residence/requests/new", form); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("the same work request with PostgreSQL back = %d\n%.600s", r.StatusCode, body)
+	}
+	if r := hub(t, dir, "requests", "-state", state); !strings.Contains(r.stdout, "Gutter cleaning") {
+		t.Errorf("hub requests after the outage:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -48,6 +48,7 @@ type server struct {
 	bin, base, data string
 	asRoot          bool
 	port            int
+	opts            string // the postgres options it runs with
 }
 
 // Main runs the tests, stops the server if one was started, and exits.
@@ -191,19 +192,27 @@ func start(bin string, durable bool) (*server, error) {
 	}
 	// -F turns fsync off: a test server's data need not survive a crash,
 	// and the tests are much faster without it.
-	opts := fmt.Sprintf("-k %s -h 127.0.0.1 -p %d", s.data, s.port)
+	s.opts = fmt.Sprintf("-k %s -h 127.0.0.1 -p %d", s.data, s.port)
 	if !durable {
-		opts += " -F"
+		s.opts += " -F"
 	}
-	if out, err := s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.data, "log"), "-w", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.data, "log"))
-		return fail(fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log))
+	if err := s.pgStart(); err != nil {
+		return fail(err)
 	}
 	return s, nil
 }
 
-// Server is a PostgreSQL server started outside tests (make bench), with
-// fsync on, as a production server runs.
+// pgStart starts the cluster and waits until it accepts connections.
+func (s *server) pgStart() error {
+	if out, err := s.run("pg_ctl", "-D", s.data, "-o", s.opts, "-l", filepath.Join(s.data, "log"), "-w", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.data, "log"))
+		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Server is a PostgreSQL server of one's own, with fsync on as a
+// production server runs: for make bench, or a test that stops it.
 type Server struct{ s *server }
 
 // StartServer starts a durable server on 127.0.0.1 and a free port.
@@ -226,6 +235,18 @@ func (s *Server) Database(ctx context.Context, name string) (string, error) {
 	}
 	return s.s.url(name), nil
 }
+
+// Pause stops the server, keeping its data, as an outage would; Resume
+// starts it again on the same port.
+func (s *Server) Pause() error {
+	if out, err := s.s.run("pg_ctl", "-D", s.s.data, "-m", "fast", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// Resume starts a paused server again.
+func (s *Server) Resume() error { return s.s.pgStart() }
 
 // Stop stops the server and removes its files.
 func (s *Server) Stop() error { return s.s.stop() }
