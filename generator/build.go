@@ -320,7 +320,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	w := newWriter()
 	w.disk = disk{opt.Fault}
 	d := w.disk
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, sizes: map[string]Size{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
@@ -967,8 +967,8 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		return nil, "", err
 	}
 	h.Write(cfgBytes)
-	for _, a := range []string{cfg.Logo, cfg.Cover} {
-		if a == "" {
+	for _, a := range []string{cfg.Logo, cfg.Icon, cfg.Cover} {
+		if a == "" || pres.assets[a] != "" {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(content, a))
@@ -983,8 +983,24 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		}
 		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
 		pres.assets[a] = "/" + name
+		if sz, ok := imageSize(a, b); ok {
+			pres.sizes[a] = sz
+		}
 		if a == cfg.Logo {
 			pres.logo, pres.logoType = pdfImage(a, b)
+			pres.logoSum = name
+			if pres.logo == nil {
+				// PDFs cannot draw SVG: a PNG of the same name beside it
+				// stands in for the logo on paper.
+				png := strings.TrimSuffix(a, filepath.Ext(a)) + ".png"
+				if pb, err := os.ReadFile(filepath.Join(content, png)); err == nil {
+					pres.logo, pres.logoType = pb, "png"
+					pres.logoSum += " " + bundle.Sum(pb)
+					fmt.Fprintf(h, "%s %s\n", png, bundle.Sum(pb))
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					return nil, "", err
+				}
+			}
 		}
 		out = append(out, outFile{path: name, data: b})
 		fmt.Fprintf(h, "%s %s\n", a, name)

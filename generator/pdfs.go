@@ -83,7 +83,7 @@ func (p *presenter) business(sv *SiteView) pdf.Business {
 	}
 	if len(p.logo) > 0 {
 		b.Logo, b.LogoType = p.logo, p.logoType
-		b.LogoSum = p.assets[p.cfg.Logo]
+		b.LogoSum = p.logoSum
 	}
 	return b
 }

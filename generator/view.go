@@ -2,6 +2,7 @@ package generator
 
 import (
 	"html/template"
+	"strings"
 
 	"github.com/hubhq/hub/generator/money"
 )
@@ -15,11 +16,13 @@ type Page struct {
 	Site   *SiteView
 	Client *ClientView // nil on public pages
 	Title  string      // the page's <title> and <h1>
-	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
-	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
-	CSS    string      // URL of the fingerprinted stylesheet
-	JS     string      // URL of hub.js on client pages (forms work without it)
-	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
+	// Description is the meta description of a public page ("" on a client's).
+	Description string
+	Nav         string // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
+	Root        string // the client's bundle root ("/c/acme/"), "" on public pages
+	CSS         string // URL of the fingerprinted stylesheet
+	JS          string // URL of hub.js on client pages (forms work without it)
+	Doc         bool   // a printable document (quote, invoice, receipt, statement): print styles apply
 
 	Home      *HomeView
 	Quotes    []*QuoteView
@@ -34,6 +37,15 @@ type Page struct {
 	Statement *StatementView
 }
 
+// HeadTitle is the page's <title>: its title, then the business's name
+// unless the title already says it.
+func (pg *Page) HeadTitle() string {
+	if pg.Site == nil || pg.Site.Name == "" || strings.Contains(pg.Title, pg.Site.Name) {
+		return pg.Title
+	}
+	return pg.Title + " · " + pg.Site.Name
+}
+
 // SiteView is the business, from site.yaml.
 type SiteView struct {
 	Name        string
@@ -44,9 +56,13 @@ type SiteView struct {
 	WebsiteHost string // "greenleaf.example" for display
 	Address     []string
 	Logo        string // URL, "" when none
+	LogoSize    *Size  // nil when not known
+	CoverSize   *Size
+	Icon        string // URL of the favicon: the icon, else the logo; "" when neither
 	Brand       string // brand colour "#rrggbb" as configured, "" when none
 	Cover       string // URL, "" when none
 	Landing     template.HTML
+	Description string        // the public pages' meta description
 	PayOffline  template.HTML // how to pay when paying online is off
 	Lang        string        // "en"
 	Hub         bool          // the hub is on (off: landing page without a login form)
@@ -322,13 +338,24 @@ type FolderView struct {
 }
 
 // DocumentView is a downloadable file.
-type DocumentView struct{ Name, URL, Size, Type string }
+type DocumentView struct {
+	Title string // "Planting plan"
+	Name  string // the file's name, "planting-plan.pdf"
+	URL   string
+	Size  string
+	Type  string // "PDF", "CSV spreadsheet"
+	Icon  string // the file-type icon's label, "PDF", "CSV" ("" for a file without an extension)
+	Kind  string // the icon's colour: pdf, sheet, doc, slides, image, text, archive, media, file
+}
 
 // LinkView is a labelled external link.
 type LinkView struct{ Title, URL, Host, Description string }
 
 // EmbedView is an allowlisted frame.
-type EmbedView struct{ Title, Provider, Src string }
+type EmbedView struct {
+	Title, Provider, Src string
+	Link                 string // the same content as a plain link, as staff wrote it
+}
 
 // AttentionItem is something on the home page that needs the client.
 type AttentionItem struct {

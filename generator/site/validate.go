@@ -82,7 +82,7 @@ func (l *loader) config(c *Config) {
 	}
 	for _, f := range []struct {
 		key, val string
-	}{{"logo", c.Logo}, {"cover", c.Cover}} {
+	}{{"logo", c.Logo}, {"icon", c.Icon}, {"cover", c.Cover}} {
 		if f.val != "" {
 			l.checkAsset(d, f.key, f.val)
 		}
