@@ -983,8 +983,8 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		}
 		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
 		pres.assets[a] = "/" + name
-		if sz, ok := imageSize(a, b); ok {
-			pres.sizes[a] = sz
+		if w, h, ok := site.ImageSize(a, b); ok {
+			pres.sizes[a] = Size{w, h}
 		}
 		if a == cfg.Logo {
 			pres.logo, pres.logoType = pdfImage(a, b)

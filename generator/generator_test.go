@@ -513,3 +513,38 @@ func TestHomeBalance(t *testing.T) {
 		}
 	}
 }
+
+// TestPagePolish checks what external checkers found on every page of the
+// sample: each <img> has width and height (no layout shift), each page a
+// favicon, public pages a meta description, no title names the business
+// twice, and no frame is sandboxed with both allow-scripts and
+// allow-same-origin (which undoes the sandbox).
+func TestPagePolish(t *testing.T) {
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	img := regexp.MustCompile(`<img[^>]*>`)
+	title := regexp.MustCompile(`<title>([^<]*)</title>`)
+	for name, b := range outputFiles(t, e.out) {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		page := string(b)
+		for _, tag := range img.FindAllString(page, -1) {
+			if !strings.Contains(tag, " width=") || !strings.Contains(tag, " height=") {
+				t.Errorf("%s: %s has no width and height", name, tag)
+			}
+		}
+		if !strings.Contains(page, `<link rel="icon" href="/assets/icon.`) {
+			t.Errorf("%s has no favicon (a link rel=icon to /assets/icon.…)", name)
+		}
+		if public := !strings.HasPrefix(name, "c/"); public != strings.Contains(page, `<meta name="description"`) {
+			t.Errorf("%s: meta description present = %v; want %v (public pages only)", name, !public, public)
+		}
+		if m := title.FindStringSubmatch(page); m == nil || strings.Count(m[1], "Greenleaf Gardens") > 1 {
+			t.Errorf("%s: title %q; want one that names the business once", name, m)
+		}
+		if strings.Contains(page, "allow-same-origin") && strings.Contains(page, "allow-scripts") {
+			t.Errorf("%s sandboxes a frame with allow-scripts and allow-same-origin", name)
+		}
+	}
+}

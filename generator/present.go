@@ -56,7 +56,7 @@ func (p *presenter) siteView() *SiteView {
 		Brand:       c.Color,
 		Cover:       p.assets[c.Cover],
 		Landing:     Markdown(c.Landing),
-		Description: cmp.Or(c.Description, c.Name+"'s client hub: see your quotes, invoices and projects, pay online and send us requests."),
+		Description: cmp.Or(c.Description, "The "+c.Name+" client hub: see your quotes, invoices and projects, pay online and send us requests."),
 		PayOffline:  Markdown(c.PaymentInstructions),
 		Lang:        strings.SplitN(c.LocaleTag, "-", 2)[0],
 		Hub:         site.On(c.Settings.Hub),
@@ -538,6 +538,9 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 	}
 	if pt.Cover != "" {
 		v.Cover = root + portalFile(pt, "cover/"+pt.Cover)
+		if pt.CoverWidth > 0 {
+			v.CoverSize = &Size{pt.CoverWidth, pt.CoverHeight}
+		}
 	}
 	for _, u := range pt.Updates {
 		v.Updates = append(v.Updates, UpdateView{Title: u.Title, Date: p.date(u.Date), DateISO: u.Date.Raw, Body: Markdown(u.Body)})

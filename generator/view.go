@@ -46,6 +46,10 @@ func (pg *Page) HeadTitle() string {
 	return pg.Title + " · " + pg.Site.Name
 }
 
+// Size is an image's width and height in CSS pixels, written on its <img>
+// so the page does not shift when it loads.
+type Size struct{ W, H int }
+
 // SiteView is the business, from site.yaml.
 type SiteView struct {
 	Name        string
@@ -313,6 +317,7 @@ type PortalView struct {
 	KindLabel     string // "Project", "Your portal", "For all clients"
 	Summary       string
 	Cover         string // URL, "" when none
+	CoverSize     *Size  // nil when not known
 	Body          template.HTML
 	Updates       []UpdateView
 	Folders       []FolderView

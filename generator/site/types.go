@@ -254,14 +254,16 @@ type Invoice struct {
 
 // Portal is a project, client or shared portal: portal.md and its folder.
 type Portal struct {
-	Slug    string  `yaml:"-"` // folder name
-	Title   string  `yaml:"title"`
-	Kind    string  `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
-	Cover   string  `yaml:"cover"` // file in the portal folder
-	Order   int     `yaml:"order"`
-	Links   []Link  `yaml:"links"`
-	Embeds  []Embed `yaml:"embeds"`
-	Summary string  `yaml:"summary"` // one line for lists
+	Slug  string `yaml:"-"` // folder name
+	Title string `yaml:"title"`
+	Kind  string `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
+	Cover string `yaml:"cover"` // file in the portal folder
+	// CoverWidth and CoverHeight are the cover image's size, 0 when not known.
+	CoverWidth, CoverHeight int     `yaml:"-"`
+	Order                   int     `yaml:"order"`
+	Links                   []Link  `yaml:"links"`
+	Embeds                  []Embed `yaml:"embeds"`
+	Summary                 string  `yaml:"summary"` // one line for lists
 	// Titles are documents' titles by their path below documents/
 	// ("Plans/planting-plan.pdf": "Planting plan"); a document without
 	// one is titled by its file name made readable.

@@ -1,4 +1,4 @@
-package generator
+package site
 
 import (
 	"bytes"
@@ -7,44 +7,43 @@ import (
 	_ "image/gif" // image.DecodeConfig knows GIF
 	_ "image/jpeg"
 	_ "image/png"
+	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
 
-// Size is an image's intrinsic width and height in CSS pixels, written on
-// its <img> so the page does not shift when it loads.
-type Size struct{ W, H int }
-
-// imageSize reads an image's size: an SVG's width and height attributes
+// ImageSize reads an image's size: an SVG's width and height attributes
 // (or its viewBox), a PNG's, JPEG's or GIF's header. ok is false when it
-// cannot tell (a WebP, an SVG sized only in percent).
-func imageSize(name string, b []byte) (Size, bool) {
+// cannot tell (a WebP, an SVG sized only in percent). Pages write it on
+// the <img>, so they do not shift when it loads.
+func ImageSize(name string, b []byte) (w, h int, ok bool) {
 	if strings.HasSuffix(strings.ToLower(name), ".svg") {
 		return svgSize(b)
 	}
 	c, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil || c.Width <= 0 || c.Height <= 0 {
-		return Size{}, false
+		return 0, 0, false
 	}
-	return Size{c.Width, c.Height}, true
+	return c.Width, c.Height, true
 }
 
 // svgSize is the size of the root <svg> element.
-func svgSize(b []byte) (Size, bool) {
+func svgSize(b []byte) (int, int, bool) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = false
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			return Size{}, false
+			return 0, 0, false
 		}
 		el, ok := tok.(xml.StartElement)
 		if !ok {
 			continue
 		}
 		if el.Name.Local != "svg" {
-			return Size{}, false
+			return 0, 0, false
 		}
 		var w, h float64
 		var box []string
@@ -70,9 +69,9 @@ func svgSize(b []byte) (Size, bool) {
 			}
 		}
 		if w <= 0 || h <= 0 {
-			return Size{}, false
+			return 0, 0, false
 		}
-		return Size{int(math.Round(w)), int(math.Round(h))}, true
+		return int(math.Round(w)), int(math.Round(h)), true
 	}
 }
 
@@ -84,4 +83,17 @@ func svgLength(s string) float64 {
 		return 0
 	}
 	return f
+}
+
+// fileImageSize is ImageSize of a file, from its first 64 KiB (0, 0 when
+// it cannot tell).
+func fileImageSize(name string) (w, h int) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 64<<10))
+	w, h, _ = ImageSize(name, b)
+	return w, h
 }
