@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +110,10 @@ func TestSamplePDFs(t *testing.T) {
 		if !strings.Contains(inv, w) {
 			t.Errorf("INV-2001.pdf has no %q", w)
 		}
+	}
+	// A two-line invoice fits one page, its totals and payments with it.
+	if out, err := exec.Command("pdfinfo", filepath.Join(e.out, "c/whitfield-dental/invoices/INV-2005/INV-2005.pdf")).Output(); err != nil || !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(out) {
+		t.Errorf("INV-2005.pdf (two lines) is not one page: %v\n%s", err, out)
 	}
 	// No sidecars: PDFs and zips are compressed already.
 	for name := range outputFiles(t, e.out) {
@@ -288,5 +293,98 @@ func TestPlainText(t *testing.T) {
 		if got := plainText(Markdown(tt.md)); got != tt.want {
 			t.Errorf("plainText(Markdown(%q)) = %q; want %q", tt.md, got, tt.want)
 		}
+	}
+}
+
+func TestRichText(t *testing.T) {
+	for _, tt := range []struct{ md, want string }{
+		{"**Paying by check?** Make it out to *Greenleaf Gardens LLC*, then mail it.", "[B:Paying by check?][ Make it out to ][I:Greenleaf Gardens LLC][, then mail it.]"},
+		{"One.\n\nTwo  words\\\nthree", "[One.]|[Two words]|[three]"},
+		{"- a **b**\n- c", "[• a ][B:b]|[• c]"},
+		{"***both*** plain", "[BI:both][ plain]"},
+	} {
+		var lines []string
+		for _, ln := range richText(Markdown(tt.md)) {
+			var b strings.Builder
+			for _, sp := range ln {
+				style := map[[2]bool]string{{true, false}: "B:", {false, true}: "I:", {true, true}: "BI:"}[[2]bool{sp.Bold, sp.Italic}]
+				b.WriteString("[" + style + sp.Text + "]")
+			}
+			lines = append(lines, b.String())
+		}
+		if got := strings.ReplaceAll(strings.Join(lines, "|"), "||", "|"); got != tt.want {
+			t.Errorf("richText(%q) = %q; want %q", tt.md, got, tt.want)
+		}
+	}
+}
+
+// TestStatementPDF reads back a statement: dated the build day, activity
+// whose running balance never goes below zero, the aging summary with the
+// past-due invoice in its bucket, and the remittance slip.
+func TestStatementPDF(t *testing.T) {
+	needPoppler(t)
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow) // Nov 23, 2026
+	// Hawthorne Street Bistro's INV-2003 ($723.00) was due Oct 30: 24 days past due.
+	text := pdfText(t, filepath.Join(e.out, "c/hawthorne-bistro/"+statementPDF("hawthorne-bistro")), "-layout")
+	for _, w := range []string{"Statement date", "Nov 23, 2026", "Aging", "Remittance", "Make checks payable to Greenleaf Gardens", "Amount enclosed", "hawthorne-bistro"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the statement has no %q; its text:\n%s", w, text)
+		}
+	}
+	lines := strings.Split(text, "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "Current") && strings.Contains(l, "Over 90 days") })
+	if i < 0 {
+		t.Fatalf("the statement has no aging heading (Current … Over 90 days); its text:\n%s", text)
+	}
+	if got := strings.Fields(strings.Join(lines[i:], "\n")); len(got) < 16 || strings.Join(got[:8], " ") != "Current 1–30 days 31–60 days 61–90 days Over" {
+		t.Errorf("aging heading = %q", got)
+	} else if row := strings.Join(got[12:18], " "); row != "$0.00 $723.00 $0.00 $0.00 $0.00 $723.00" {
+		t.Errorf("aging = %q; want $723.00 in 1–30 days and in total", row)
+	}
+	// Whitfield paid a deposit before its invoice was issued: the balance
+	// column never shows a credit.
+	text = pdfText(t, filepath.Join(e.out, "c/whitfield-dental/"+statementPDF("whitfield-dental")), "-layout")
+	dated := regexp.MustCompile(`^\s*[A-Z][a-z]{2} \d{1,2}, \d{4}\s`)
+	rows := 0
+	for _, l := range strings.Split(text, "\n") {
+		if dated.MatchString(l) {
+			rows++
+			if strings.Contains(l, "-$") {
+				t.Errorf("a statement row has a negative balance: %q", l)
+			}
+		}
+	}
+	if rows < 5 {
+		t.Errorf("found %d activity rows in the statement; want 5:\n%s", rows, text)
+	}
+}
+
+// TestPDFLogo: every PDF of the sample carries the business's logo as an
+// image (the PNG beside the SVG logo).
+func TestPDFLogo(t *testing.T) {
+	needPoppler(t)
+	if _, err := exec.LookPath("pdfimages"); err != nil {
+		t.Skip("pdfimages is not installed (poppler-utils)")
+	}
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	n := 0
+	for name := range outputFiles(t, e.out) {
+		if !strings.HasSuffix(name, ".pdf") || strings.Contains(name, "/files/") { // portal documents are staff's own
+			continue
+		}
+		n++
+		out, err := exec.Command("pdfimages", "-list", filepath.Join(e.out, name)).Output()
+		if err != nil {
+			t.Fatalf("pdfimages %s: %v", name, err)
+		}
+		// Two heading lines, then one per image: page 1 has the logo (720×144).
+		if !regexp.MustCompile(`(?m)^\s*1\s+\d+\s+image\s+720\s+144\s`).Match(out) {
+			t.Errorf("%s has no 720×144 logo image on page 1:\n%s", name, out)
+		}
+	}
+	if n < 15 {
+		t.Errorf("looked at %d PDFs; want every PDF of the sample", n)
 	}
 }

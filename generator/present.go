@@ -31,9 +31,10 @@ type presenter struct {
 	// pdfs: documents get PDFs (and clients a zip of every document);
 	// off only for measuring what PDFs cost (Options.NoPDF).
 	pdfs     bool
-	logo     []byte // the logo when it is a PNG or JPEG, for PDFs
-	logoType string // "png", "jpg"
-	logoSum  string // what identifies the logo's bytes in a PDF's key
+	logo     []byte    // the logo when it is a PNG or JPEG, for PDFs
+	logoType string    // "png", "jpg"
+	logoSum  string    // what identifies the logo's bytes in a PDF's key
+	today    time.Time // the build day, in the site's time zone
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }

@@ -285,6 +285,7 @@ type ReceiptView struct {
 // period runs from the first entry to the last (not to the build day, so a
 // bundle's bytes depend on its inputs only).
 type StatementView struct {
+	Date, DateISO string // the day it was built
 	From, FromISO string // first entry's date, "" when there are none
 	To, ToISO     string // last entry's date
 	Entries       []StatementEntry
@@ -293,6 +294,9 @@ type StatementView struct {
 	Owed          string // what the client owes now
 	HasOwed       bool
 	PDF           string // URL of the PDF, "" when there is none
+	// Aging is what is owed by how long past due: Current, 1–30 days,
+	// 31–60, 61–90, Over 90 days.
+	Aging []MoneyRow
 }
 
 // StatementEntry is one line of a statement: an invoice (a charge) or a

@@ -33,7 +33,7 @@ func invoice(n int) *Doc {
 		Totals: []Row{{Cells: []string{"Subtotal", "$2,000.00"}}, {Cells: []string{"Total", "$2,000.00"}, Strong: true}},
 		After: []Table{{Title: "Payments", Columns: []Column{{"Date", 2, false}, {"Method", 3, false}, {"Amount", 2, true}},
 			Rows: []Row{{Cells: []string{"Oct 5, 2026", "Check #1001", "$765.50"}}}}},
-		Sections: []Section{{"Notes", "Thank you for your business.\n\nPayment by check or bank transfer."}},
+		Sections: []Section{{Title: "Notes", Text: "Thank you for your business.\n\nPayment by check or bank transfer."}},
 	}
 	t := Table{Columns: []Column{{"Item", 6, false}, {"Qty", 1.3, true}, {"Unit price", 2, true}, {"Total", 2, true}}}
 	for i := range n {
