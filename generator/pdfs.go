@@ -385,7 +385,7 @@ func (r *renderer) statementDoc(cp *clientPages, s *StatementView) *pdf.Doc {
 		t.Rows = append(t.Rows, pdf.Row{Cells: []string{e.Date, desc, e.Charge, e.Credit, e.Balance}})
 	}
 	d.Tables = []pdf.Table{t}
-	d.Totals = []pdf.Row{{Cells: []string{"Total charges", s.Charges}}, {Cells: []string{"Total payments", "-" + s.Payments}}, {Cells: []string{"Total owed", s.Owed}, Strong: true}}
+	d.Totals = []pdf.Row{{Cells: []string{"Total charges", s.Charges}}, {Cells: []string{"Total payments", s.Less}}, {Cells: []string{"Total owed", s.Owed}, Strong: true}}
 	aging := pdf.Table{Title: "Aging", Note: "What is owed by how long past its due date, on " + s.Date + "."}
 	var cells []string
 	for _, a := range s.Aging {

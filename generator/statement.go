@@ -74,7 +74,7 @@ func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*In
 		sv.From, sv.FromISO = sv.Entries[0].Date, sv.Entries[0].DateISO
 		sv.To, sv.ToISO = sv.Entries[n-1].Date, sv.Entries[n-1].DateISO
 	}
-	sv.Charges, sv.Payments = p.money(charges), p.money(credits)
+	sv.Charges, sv.Payments, sv.Less = p.money(charges), p.money(credits), p.money(-credits)
 	sv.Owed, sv.HasOwed = p.money(max(bal, 0)), bal > 0
 	sv.Aging = p.aging(invs)
 	return sv

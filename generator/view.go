@@ -291,6 +291,7 @@ type StatementView struct {
 	Entries       []StatementEntry
 	Charges       string // sum of invoice totals
 	Payments      string // sum of payments and settlements
+	Less          string // the same taken off: "-$9,466.75" ("$0.00" when none)
 	Owed          string // what the client owes now
 	HasOwed       bool
 	PDF           string // URL of the PDF, "" when there is none
