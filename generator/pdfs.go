@@ -301,9 +301,7 @@ func (r *renderer) invoiceDoc(cp *clientPages, inv *InvoiceView) *pdf.Doc {
 	default:
 		d.Highlight = &pdf.Field{Label: "Paid in full", Value: inv.Total}
 	}
-	t := linesTable(inv.Lines)
-	t.Title = "Details"
-	d.Tables = []pdf.Table{t}
+	d.Tables = []pdf.Table{linesTable(inv.Lines)} // untitled: its heading row says what it is
 	d.Totals = totalsRows(inv.Totals)
 	d.Totals[len(d.Totals)-1].Strong = false
 	if inv.Paid != "" {

@@ -111,9 +111,15 @@ func TestSamplePDFs(t *testing.T) {
 			t.Errorf("INV-2001.pdf has no %q", w)
 		}
 	}
-	// A two-line invoice fits one page, its totals and payments with it.
-	if out, err := exec.Command("pdfinfo", filepath.Join(e.out, "c/whitfield-dental/invoices/INV-2005/INV-2005.pdf")).Output(); err != nil || !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(out) {
-		t.Errorf("INV-2005.pdf (two lines) is not one page: %v\n%s", err, out)
+	// A two-line invoice fits one page, its totals, payments and how to
+	// pay with it: paid (INV-2005), and with a balance (INV-2002).
+	for _, f := range []string{"c/whitfield-dental/invoices/INV-2005/INV-2005.pdf", "c/okafor-residence/invoices/INV-2002/INV-2002.pdf"} {
+		if out, err := exec.Command("pdfinfo", filepath.Join(e.out, f)).Output(); err != nil || !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(out) {
+			t.Errorf("%s (two lines) is not one page: %v\n%s", f, err, out)
+		}
+	}
+	if text := pdfText(t, filepath.Join(e.out, "c/okafor-residence/invoices/INV-2002/INV-2002.pdf")); !strings.Contains(text, "Pay online in your client hub at http://127.0.0.1:8080/c/okafor-residence/invoices/INV-2002/") {
+		t.Errorf("INV-2002.pdf does not give the hub's address of the invoice:\n%s", text)
 	}
 	// No sidecars: PDFs and zips are compressed already.
 	for name := range outputFiles(t, e.out) {

@@ -14,7 +14,7 @@ import (
 // Layout, in millimetres and points.
 const (
 	margin     = 18.0 // left, right and top
-	bottom     = 20.0 // room for the footer
+	bottom     = 18.0 // room for the footer
 	font       = "Helvetica"
 	bodySize   = 9.5
 	smallSize  = 8.0
@@ -209,16 +209,21 @@ func (l *layout) footer() {
 	f.SetLineWidth(0.2)
 	f.Line(l.left, y, l.right, y)
 	b := l.d.Business
+	l.text(font, "", 7.5, grey)
+	f.SetXY(l.left, y+1.5)
+	f.CellFormat(l.width-30, 4, Latin(joinNonEmpty([]string{b.Name, b.Phone, b.Email, b.Website}, "  ·  ")), "", 0, "L", false, 0, "")
+	f.CellFormat(30, 4, fmt.Sprintf("Page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
+}
+
+// joinNonEmpty joins the strings that are not empty.
+func joinNonEmpty(ss []string, sep string) string {
 	var parts []string
-	for _, s := range []string{b.Name, b.Phone, b.Email, b.Website} {
+	for _, s := range ss {
 		if s != "" {
 			parts = append(parts, s)
 		}
 	}
-	l.text(font, "", 7.5, grey)
-	f.SetXY(l.left, y+1.5)
-	f.CellFormat(l.width-30, 4, Latin(strings.Join(parts, "  ·  ")), "", 0, "L", false, 0, "")
-	f.CellFormat(30, 4, fmt.Sprintf("Page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
+	return strings.Join(parts, sep)
 }
 
 // letterhead draws the business (logo or name, address, contacts) on the
@@ -230,7 +235,7 @@ func (l *layout) letterhead() {
 	if len(b.Logo) > 0 && (b.LogoType == "png" || b.LogoType == "jpg") {
 		info := f.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: b.LogoType}, bytes.NewReader(b.Logo))
 		if f.Ok() && info != nil && info.Height() > 0 {
-			h := 16.0
+			h := 11.0
 			w := h * info.Width() / info.Height()
 			if w > 70 {
 				w, h = 70, 70*info.Height()/info.Width()
@@ -254,15 +259,15 @@ func (l *layout) letterhead() {
 		f.CellFormat(leftW, lineH, Latin(b.Name), "", 0, "L", false, 0, "")
 		y += lineH
 	}
+	// The address on one line and the contacts on another (each wrapped
+	// when long), so the letterhead leaves the page to the document.
 	l.text(font, "", 8.5, grey)
-	contact := append(append([]string{}, b.Address...), b.Phone, b.Email, b.Website)
-	for _, s := range contact {
-		if s == "" {
-			continue
+	for _, s := range []string{joinNonEmpty(b.Address, ", "), joinNonEmpty([]string{b.Phone, b.Email}, "  ·  ")} {
+		for _, ln := range l.wrap(s, leftW) {
+			f.SetXY(l.left, y)
+			f.CellFormat(leftW, smallLineH, ln, "", 0, "L", false, 0, "")
+			y += smallLineH
 		}
-		f.SetXY(l.left, y)
-		f.CellFormat(leftW, smallLineH, Latin(s), "", 0, "L", false, 0, "")
-		y += smallLineH
 	}
 
 	ry := top
@@ -290,14 +295,14 @@ func (l *layout) letterhead() {
 	f.SetDrawColor(l.fill.r, l.fill.g, l.fill.b)
 	f.SetLineWidth(0.7)
 	f.Line(l.left, y, l.right, y)
-	f.SetY(y + 6)
+	f.SetY(y + 5)
 	if d.Subject != "" {
 		l.text(font, "B", 13, black)
 		for _, ln := range l.wrap(d.Subject, l.width) {
 			f.SetX(l.left)
 			f.CellFormat(l.width, 6, ln, "", 1, "L", false, 0, "")
 		}
-		l.gap(3)
+		l.gap(2)
 	}
 }
 
@@ -331,7 +336,7 @@ func (l *layout) parties() {
 	for _, fd := range d.Facts {
 		fy = l.field(fd, x, fy, labelW, colW-labelW)
 	}
-	f.SetY(max(y, fy) + 6)
+	f.SetY(max(y, fy) + 5)
 }
 
 // field draws a labelled value at x, y: the label in grey, the value bold
@@ -363,7 +368,7 @@ func (l *layout) highlight() {
 	}
 	f := l.f
 	y := f.GetY()
-	const ht = 13.0
+	const ht = 11.0
 	f.SetFillColor(l.sf.r, l.sf.g, l.sf.b)
 	f.Rect(l.left, y, l.width, ht, "F")
 	f.SetFillColor(l.fill.r, l.fill.g, l.fill.b)
@@ -385,7 +390,7 @@ func (l *layout) highlight() {
 		f.SetXY(l.right-4-dw, y+0.6)
 		f.CellFormat(dw, ht, Latin(l.d.Detail), "", 0, "R", false, 0, "")
 	}
-	f.SetY(y + ht + 7)
+	f.SetY(y + ht + 5)
 }
 
 // widths shares the content width among columns.
@@ -669,10 +674,17 @@ func (l *layout) section(s Section) {
 	l.gap(5)
 }
 
-// sectionTitle draws a section's title, kept with its first lines (n of them).
+// sectionTitle draws a section's title, kept with its first lines (n of
+// them): all of them when they fill less than a third of a page (how to
+// pay is not split), else three.
 func (l *layout) sectionTitle(title string, n int) {
 	f := l.f
-	l.room(8 + min(3, float64(n))*lineH)
+	_, ph := f.GetPageSize()
+	keep := float64(n) * lineH
+	if keep > (ph-margin-bottom)/3 {
+		keep = min(3, float64(n)) * lineH
+	}
+	l.room(8 + keep)
 	l.text(font, "B", 11.5, l.ink)
 	f.SetX(l.left)
 	f.CellFormat(l.width, 6, Latin(title), "", 1, "L", false, 0, "")
@@ -738,6 +750,10 @@ func (l *layout) richSection(s Section) {
 	lines := l.richLines(s.Lines, l.width)
 	l.sectionTitle(s.Title, len(lines))
 	for _, ln := range lines {
+		if len(ln) == 0 { // between paragraphs: half a line
+			l.gap(lineH / 2)
+			continue
+		}
 		l.room(lineH)
 		y, x := f.GetY(), l.left
 		for _, p := range ln {
