@@ -364,6 +364,12 @@ func TestStatementPDF(t *testing.T) {
 	if rows < 5 {
 		t.Errorf("found %d activity rows in the statement; want 5:\n%s", rows, text)
 	}
+	// The aging heading is on the page of its row (it falls on a page break).
+	for _, pg := range strings.Split(text, "\f") {
+		if i := strings.Index(pg, "Over 90 days"); i >= 0 && !strings.Contains(pg[i:], "$5,806.25") {
+			t.Errorf("the aging heading is on a page without its row:\n%s", pg)
+		}
+	}
 }
 
 // TestPDFLogo: every PDF of the sample carries the business's logo as an

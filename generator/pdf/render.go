@@ -496,8 +496,13 @@ func (l *layout) table(t *Table, keep float64) {
 	if t.Note != "" {
 		titleH += 5
 	}
-	// A title is kept with the heading and the first row.
-	l.room(titleH + 7 + first.h)
+	// A title is kept with the heading and the first row (and what must
+	// follow it, when it is also the last).
+	firstNeed := first.h
+	if len(t.Rows) == 1 {
+		firstNeed += 5 + keep
+	}
+	l.room(titleH + 7 + firstNeed)
 	if t.Title != "" {
 		l.text(font, "B", 11.5, l.ink)
 		f.SetX(l.left)
