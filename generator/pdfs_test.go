@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -399,4 +401,71 @@ func TestPDFLogo(t *testing.T) {
 	if n < 15 {
 		t.Errorf("looked at %d PDFs; want every PDF of the sample", n)
 	}
+}
+
+// TestGoldenPDFImages renders the first page of an invoice and of a
+// statement to grey PNGs (pdftoppm) and compares them with golden images,
+// pixel by pixel with a small tolerance (anti-aliasing differs a little
+// between poppler builds): a change of layout, a lost logo or a block
+// moved to another page shows. make golden rewrites them; look at them.
+func TestGoldenPDFImages(t *testing.T) {
+	needPoppler(t)
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm is not installed (poppler-utils)")
+	}
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	for _, tt := range []struct{ pdf, golden string }{
+		{"c/okafor-residence/invoices/INV-2002/INV-2002.pdf", "pdf_INV-2002-1.png"},
+		{"c/hawthorne-bistro/" + statementPDF("hawthorne-bistro"), "pdf_statement-hawthorne-bistro-1.png"},
+	} {
+		got, err := exec.Command("pdftoppm", "-png", "-gray", "-r", "40", "-f", "1", "-l", "1", "-singlefile", filepath.Join(e.out, tt.pdf)).Output()
+		if err != nil {
+			t.Fatalf("pdftoppm %s: %v", tt.pdf, err)
+		}
+		file := filepath.Join("testdata", "golden", tt.golden)
+		if *update {
+			if err := os.WriteFile(file, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (run make golden to create it)", err)
+		}
+		if diff, err := pixelDiff(got, want); err != nil || diff > 0.002 {
+			out := filepath.Join(t.TempDir(), tt.golden)
+			os.WriteFile(out, got, 0o644)
+			t.Errorf("%s page 1 differs from %s in %.2f%% of its pixels (%v); it is in %s (run make golden after an intended change)", tt.pdf, file, diff*100, err, out)
+		}
+	}
+}
+
+// pixelDiff is the share of pixels of two grey images that differ by more
+// than a quarter of the range; 1 when their sizes differ.
+func pixelDiff(a, b []byte) (float64, error) {
+	ia, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		return 1, err
+	}
+	ib, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return 1, err
+	}
+	r := ia.Bounds()
+	if r != ib.Bounds() {
+		return 1, fmt.Errorf("size %v, golden %v", r, ib.Bounds())
+	}
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			ga, _, _, _ := ia.At(x, y).RGBA()
+			gb, _, _, _ := ib.At(x, y).RGBA()
+			if d := int(ga) - int(gb); d > 0x4000 || d < -0x4000 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy()), nil
 }
