@@ -345,18 +345,15 @@ func (r *renderer) receiptDoc(cp *clientPages, rc *ReceiptView) *pdf.Doc {
 	d.Highlight = &pdf.Field{Label: "Amount paid", Value: rc.Amount}
 	d.Detail = rc.Date
 	if rc.InvoiceNumber != "" {
-		rows := []pdf.Row{{Cells: []string{"Invoice", rc.InvoiceNumber}}}
-		if rc.InvoiceSubject != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"For", rc.InvoiceSubject}})
-		}
-		if rc.InvoiceTotal != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"Invoice total", rc.InvoiceTotal}})
-		}
-		rows = append(rows, pdf.Row{Cells: []string{"This payment", rc.Amount}})
+		// One row: the invoice this payment went to, and what it left.
+		t := pdf.Table{Title: "Applied to", Columns: []pdf.Column{{Head: "Invoice", Width: 2}, {Head: "For", Width: 4.2}, {Head: "Invoice total", Width: 2.2, Right: true}, {Head: "This payment", Width: 2.2, Right: true}}}
+		cells := []string{rc.InvoiceNumber, rc.InvoiceSubject, rc.InvoiceTotal, rc.Amount}
 		if rc.BalanceAfter != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"Balance after this payment", rc.BalanceAfter}, Strong: true})
+			t.Columns = append(t.Columns, pdf.Column{Head: "Balance after", Width: 2.2, Right: true})
+			cells = append(cells, rc.BalanceAfter)
 		}
-		d.Tables = []pdf.Table{{Title: "Applied to", Columns: []pdf.Column{{Head: "Invoice", Width: 3}, {Head: "Details", Width: 4, Right: true}}, Rows: rows}}
+		t.Rows = []pdf.Row{{Cells: cells}}
+		d.Tables = []pdf.Table{t}
 	}
 	d.Closing = "Thank you for your payment."
 	return d

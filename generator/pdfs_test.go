@@ -89,7 +89,7 @@ func TestSamplePDFs(t *testing.T) {
 				id := inv.Number + "-" + string(rune('1'+i))
 				left -= pm.Amount.Amt
 				want = append(want, fm(pm.Amount.Amt), s.Config.Locale.Date(pm.Date.T), id)
-				check(root+receiptPDF(id), "Receipt", id, "Amount paid", fm(pm.Amount.Amt), inv.Number, fm(max(left, 0)))
+				check(root+receiptPDF(id), "Receipt", id, "Amount paid", fm(pm.Amount.Amt), inv.Number, fm(max(left, 0)), "Applied to", "Invoice total", "This payment", "Balance after")
 			}
 			if inv.State != site.InvoicePaid {
 				owed += inv.Balance
