@@ -1007,7 +1007,7 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 				// stands in for the logo on paper.
 				png := strings.TrimSuffix(a, filepath.Ext(a)) + ".png"
 				if pb, err := os.ReadFile(filepath.Join(content, png)); err == nil {
-					pres.logo, pres.logoType = pb, "png"
+					pres.logo, pres.logoType = pdf.OpaquePNG(pb), "png"
 					pres.logoSum += " " + bundle.Sum(pb)
 					fmt.Fprintf(h, "%s %s\n", png, bundle.Sum(pb))
 				} else if !errors.Is(err, fs.ErrNotExist) {

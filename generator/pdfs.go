@@ -93,7 +93,7 @@ func (p *presenter) business(sv *SiteView) pdf.Business {
 func pdfImage(name string, b []byte) ([]byte, string) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".png":
-		return b, "png"
+		return pdf.OpaquePNG(b), "png"
 	case ".jpg", ".jpeg":
 		return b, "jpg"
 	}
