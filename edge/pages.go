@@ -17,9 +17,9 @@ import (
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}"><meta name="robots" content="noindex, nofollow"></head>
+<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}">{{with .Site.Icon}}<link rel="icon" href="{{.}}">{{end}}<meta name="robots" content="noindex, nofollow"></head>
 <body><a class="skip" href="#main">Skip to main content</a>
-<header class="site-header"><div class="wrap bar"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}">{{else}}<span>{{.Site.Name}}</span>{{end}}</a></div></header>
+<header class="site-header"><div class="wrap bar"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}"{{if .Site.LogoWidth}} width="{{.Site.LogoWidth}}" height="{{.Site.LogoHeight}}"{{end}}>{{else}}<span>{{.Site.Name}}</span>{{end}}</a></div></header>
 <main id="main" class="wrap narrow"><div class="page-head"><h1>{{.Title}}</h1></div>{{.Body}}</main>
 <footer class="site-footer"><div class="wrap"><address class="contact"><strong>{{.Site.Name}}</strong>{{if .Site.Phone}}<br>{{.Site.Phone}}{{end}}{{if .Site.Email}}<br><a href="mailto:{{.Site.Email}}">{{.Site.Email}}</a>{{end}}</address></div></footer></body></html>`))
 

@@ -23,6 +23,7 @@ import (
 type presenter struct {
 	cfg       *site.Config
 	assets    map[string]string // content-relative asset path → URL
+	sizes     map[string]Size   // content-relative image path → its size, when known
 	css       string
 	js        string // URL of hub.js
 	year      int    // for the copyright line
@@ -30,8 +31,10 @@ type presenter struct {
 	// pdfs: documents get PDFs (and clients a zip of every document);
 	// off only for measuring what PDFs cost (Options.NoPDF).
 	pdfs     bool
-	logo     []byte // the logo when it is a PNG or JPEG, for PDFs
-	logoType string // "png", "jpg"
+	logo     []byte    // the logo when it is a PNG or JPEG, for PDFs
+	logoType string    // "png", "jpg"
+	logoSum  string    // what identifies the logo's bytes in a PDF's key
+	today    time.Time // the build day, in the site's time zone
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -48,9 +51,13 @@ func (p *presenter) siteView() *SiteView {
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
 		Address:     c.Address.Lines(),
 		Logo:        p.assets[c.Logo],
+		LogoSize:    p.size(c.Logo),
+		CoverSize:   p.size(c.Cover),
+		Icon:        cmp.Or(p.assets[c.Icon], p.assets[c.Logo]),
 		Brand:       c.Color,
 		Cover:       p.assets[c.Cover],
 		Landing:     Markdown(c.Landing),
+		Description: cmp.Or(c.Description, "The "+c.Name+" client hub: see your quotes, invoices and projects, pay online and send us requests."),
 		PayOffline:  Markdown(c.PaymentInstructions),
 		Lang:        strings.SplitN(c.LocaleTag, "-", 2)[0],
 		Hub:         site.On(c.Settings.Hub),
@@ -69,6 +76,14 @@ func (p *presenter) siteView() *SiteView {
 		v.WebsiteHost = strings.TrimPrefix(u.Host, "www.")
 	}
 	return v
+}
+
+// size is the size of one of the site's images, nil when not known.
+func (p *presenter) size(asset string) *Size {
+	if sz, ok := p.sizes[asset]; ok {
+		return &sz
+	}
+	return nil
 }
 
 func propertyView(i int, a site.Address) PropertyView {
@@ -570,6 +585,9 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 	}
 	if pt.Cover != "" {
 		v.Cover = root + portalFile(pt, "cover/"+pt.Cover)
+		if pt.CoverWidth > 0 {
+			v.CoverSize = &Size{pt.CoverWidth, pt.CoverHeight}
+		}
 	}
 	for _, u := range pt.Updates {
 		v.Updates = append(v.Updates, UpdateView{Title: u.Title, Date: p.date(u.Date), DateISO: u.Date.Raw, Body: Markdown(u.Body)})
@@ -582,7 +600,8 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 			v.Folders = append(v.Folders, FolderView{Name: d.Folder})
 		}
 		f := &v.Folders[len(v.Folders)-1]
-		f.Documents = append(f.Documents, DocumentView{Name: d.Name, URL: root + escapePath(portalFile(pt, "docs/"+d.Path)), Size: humanSize(d.Size), Type: d.Type})
+		icon, kind := fileIcon(d.Name)
+		f.Documents = append(f.Documents, DocumentView{Title: d.Title, Name: d.Name, URL: root + escapePath(portalFile(pt, "docs/"+d.Path)), Size: humanSize(d.Size), Type: d.Type, Icon: icon, Kind: kind})
 		v.DocCount++
 	}
 	for _, l := range pt.Links {
@@ -593,9 +612,28 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 		v.Links = append(v.Links, LinkView{Title: l.Title, URL: l.URL, Host: host, Description: l.Description})
 	}
 	for _, e := range pt.Embeds {
-		v.Embeds = append(v.Embeds, EmbedView{Title: e.Title, Provider: e.Provider, Src: e.Src})
+		v.Embeds = append(v.Embeds, EmbedView{Title: e.Title, Provider: e.Provider, Src: e.Src, Link: e.URL})
 	}
 	return v
+}
+
+// iconKinds colour a document's file-type icon by its extension.
+var iconKinds = map[string]string{
+	"pdf": "pdf", "csv": "sheet", "xls": "sheet", "xlsx": "sheet", "ods": "sheet",
+	"doc": "doc", "docx": "doc", "odt": "doc", "rtf": "doc", "ppt": "slides", "pptx": "slides", "odp": "slides",
+	"jpg": "image", "jpeg": "image", "png": "image", "gif": "image", "webp": "image", "svg": "image", "heic": "image",
+	"txt": "text", "md": "text", "zip": "archive", "mp4": "media", "mov": "media", "mp3": "media",
+}
+
+// fileIcon is the label and colour of a document's file-type icon: its
+// extension, upper-case (at most four letters), and its kind.
+func fileIcon(name string) (label, kind string) {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(name), "."))
+	kind = cmp.Or(iconKinds[ext], "file")
+	if len(ext) > 4 || ext == "" {
+		return "", kind
+	}
+	return strings.ToUpper(ext), kind
 }
 
 func escapePath(p string) string {
@@ -879,13 +917,17 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 }
 
 func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
-	return bundle.DirSite{
+	d := bundle.DirSite{
 		Name: sv.Name, Email: sv.Email, Phone: sv.Phone, BaseURL: p.cfg.BaseURL, Color: p.cfg.Color,
 		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
 		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
-		FrameOrigins: site.EmbedOrigins,
-		Currency:     p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
+		FrameOrigins: site.EmbedOrigins, Icon: sv.Icon,
+		Currency: p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
 	}
+	if sv.LogoSize != nil {
+		d.LogoWidth, d.LogoHeight = sv.LogoSize.W, sv.LogoSize.H
+	}
+	return d
 }
 
 var timeLabels = map[string]string{"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening"}

@@ -45,7 +45,7 @@ func (r *renderer) publicPages() ([]outFile, error) {
 	}
 	var out []outFile
 	for _, p := range pages {
-		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"}})
+		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, Description: r.sv.Description, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"}})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.tmpl, err)
 		}

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"html/template"
+	"strings"
 
 	"github.com/hubhq/hub/generator/money"
 )
@@ -15,11 +16,13 @@ type Page struct {
 	Site   *SiteView
 	Client *ClientView // nil on public pages
 	Title  string      // the page's <title> and <h1>
-	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
-	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
-	CSS    string      // URL of the fingerprinted stylesheet
-	JS     string      // URL of hub.js on client pages (forms work without it)
-	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
+	// Description is the meta description of a public page ("" on a client's).
+	Description string
+	Nav         string // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
+	Root        string // the client's bundle root ("/c/acme/"), "" on public pages
+	CSS         string // URL of the fingerprinted stylesheet
+	JS          string // URL of hub.js on client pages (forms work without it)
+	Doc         bool   // a printable document (quote, invoice, receipt, statement): print styles apply
 
 	Home      *HomeView
 	Quotes    []*QuoteView
@@ -36,6 +39,19 @@ type Page struct {
 	Statement *StatementView
 }
 
+// HeadTitle is the page's <title>: its title, then the business's name
+// unless the title already says it.
+func (pg *Page) HeadTitle() string {
+	if pg.Site == nil || pg.Site.Name == "" || strings.Contains(pg.Title, pg.Site.Name) {
+		return pg.Title
+	}
+	return pg.Title + " · " + pg.Site.Name
+}
+
+// Size is an image's width and height in CSS pixels, written on its <img>
+// so the page does not shift when it loads.
+type Size struct{ W, H int }
+
 // SiteView is the business, from site.yaml.
 type SiteView struct {
 	Name        string
@@ -46,9 +62,13 @@ type SiteView struct {
 	WebsiteHost string // "greenleaf.example" for display
 	Address     []string
 	Logo        string // URL, "" when none
+	LogoSize    *Size  // nil when not known
+	CoverSize   *Size
+	Icon        string // URL of the favicon: the icon, else the logo; "" when neither
 	Brand       string // brand colour "#rrggbb" as configured, "" when none
 	Cover       string // URL, "" when none
 	Landing     template.HTML
+	Description string        // the public pages' meta description
 	PayOffline  template.HTML // how to pay when paying online is off
 	Lang        string        // "en"
 	Hub         bool          // the hub is on (off: landing page without a login form)
@@ -267,14 +287,19 @@ type ReceiptView struct {
 // period runs from the first entry to the last (not to the build day, so a
 // bundle's bytes depend on its inputs only).
 type StatementView struct {
+	Date, DateISO string // the day it was built
 	From, FromISO string // first entry's date, "" when there are none
 	To, ToISO     string // last entry's date
 	Entries       []StatementEntry
 	Charges       string // sum of invoice totals
 	Payments      string // sum of payments and settlements
+	Less          string // the same taken off: "-$9,466.75" ("$0.00" when none)
 	Owed          string // what the client owes now
 	HasOwed       bool
 	PDF           string // URL of the PDF, "" when there is none
+	// Aging is what is owed by how long past due: Current, 1–30 days,
+	// 31–60, 61–90, Over 90 days.
+	Aging []MoneyRow
 }
 
 // StatementEntry is one line of a statement: an invoice (a charge) or a
@@ -299,6 +324,7 @@ type PortalView struct {
 	KindLabel     string // "Project", "Your portal", "For all clients"
 	Summary       string
 	Cover         string // URL, "" when none
+	CoverSize     *Size  // nil when not known
 	Body          template.HTML
 	Updates       []UpdateView
 	Folders       []FolderView
@@ -325,13 +351,24 @@ type FolderView struct {
 }
 
 // DocumentView is a downloadable file.
-type DocumentView struct{ Name, URL, Size, Type string }
+type DocumentView struct {
+	Title string // "Planting plan"
+	Name  string // the file's name, "planting-plan.pdf"
+	URL   string
+	Size  string
+	Type  string // "PDF", "CSV spreadsheet"
+	Icon  string // the file-type icon's label, "PDF", "CSV" ("" for a file without an extension)
+	Kind  string // the icon's colour: pdf, sheet, doc, slides, image, text, archive, media, file
+}
 
 // LinkView is a labelled external link.
 type LinkView struct{ Title, URL, Host, Description string }
 
 // EmbedView is an allowlisted frame.
-type EmbedView struct{ Title, Provider, Src string }
+type EmbedView struct {
+	Title, Provider, Src string
+	Link                 string // the same content as a plain link, as staff wrote it
+}
 
 // AttentionItem is something on the home page that needs the client.
 type AttentionItem struct {

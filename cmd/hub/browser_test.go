@@ -98,6 +98,13 @@ type page struct {
 	Main     string   `json:"main"`   // the text of <main>, spaces collapsed
 	Forms    []string `json:"forms"`  // every form's action, resolved to a path
 	Overflow int      `json:"overflow"`
+	// The main menu (none on public pages): how many rows its items take,
+	// its height, and how far it scrolls sideways (items out of sight).
+	NavRows   int     `json:"navRows"`
+	NavHeight float64 `json:"navHeight"`
+	NavHidden int     `json:"navHidden"`
+	// The letterhead of a document page: shown (false when folded away).
+	Letterhead string `json:"letterhead"` // "", "shown", "folded"
 }
 
 const pageFacts = `(() => {
@@ -112,6 +119,10 @@ const pageFacts = `(() => {
 		main: text('main'),
 		forms: [...document.forms].map(f => new URL(f.action).pathname),
 		overflow: root.scrollWidth - root.clientWidth,
+		navRows: new Set([...document.querySelectorAll('.site-nav li')].map(li => Math.round(li.getBoundingClientRect().top))).size,
+		navHeight: document.querySelector('.site-nav ul')?.getBoundingClientRect().height ?? 0,
+		navHidden: (ul => ul ? ul.scrollWidth - ul.clientWidth : 0)(document.querySelector('.site-nav ul')),
+		letterhead: (p => !p ? '' : p.checkVisibility() ? 'shown' : 'folded')(document.querySelector('.letterhead .parties')),
 	};
 })()`
 
@@ -675,6 +686,7 @@ func TestBrowserJourneys(t *testing.T) {
 					if pg.Overflow > 0 {
 						t.Errorf("%s is %dpx wider than the %s viewport (scrolls sideways)", pg.Path, pg.Overflow, vp.name)
 					}
+					checkChrome(t, vp, pg)
 					checkAccessibility(t, tab, axe)
 					for _, e := range console.take() {
 						t.Errorf("browser console: %s", e)
@@ -691,6 +703,20 @@ func TestBrowserJourneys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkChrome checks what surrounds a page's content at a viewport: the
+// main menu in one row of at most 48px with every item in sight, and a
+// document's letterhead folded on a phone and shown on a desktop.
+func checkChrome(t *testing.T, vp viewport, pg page) {
+	t.Helper()
+	if pg.NavRows > 0 && (pg.NavRows != 1 || pg.NavHeight > 48 || pg.NavHidden > 0) {
+		t.Errorf("the main menu takes %d rows, %.0fpx high, %dpx of it out of sight at %d×%d; want one row of at most 48px, all in sight",
+			pg.NavRows, pg.NavHeight, pg.NavHidden, vp.width, vp.height)
+	}
+	if want := map[bool]string{true: "folded", false: "shown"}[vp.mobile]; pg.Letterhead != "" && pg.Letterhead != want {
+		t.Errorf("the letterhead is %s on the %s; want it %s", pg.Letterhead, vp.name, want)
 	}
 }
 

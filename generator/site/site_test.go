@@ -266,17 +266,17 @@ taxes:
 colour: "#ffffff"
 `},
 			want: []string{
-				`site.yaml:2:1: unknown field "currancy" (did you mean "currency"?); known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
+				`site.yaml:2:1: unknown field "currancy" (did you mean "currency"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 				`site.yaml:4:3: unknown field "stret" in address (did you mean "street"?); known fields: city, country, label, postal_code, region, street, street2`,
 				`site.yaml:6:3: unknown field "deposit" in settings (did you mean "deposits"?); known fields: change_requests, deposits, hub, minimum_payment, online_payments, requests, require_signature`,
 				`site.yaml:11:5: unknown field "rat" in taxes[1] (did you mean "rate"?); known fields: id, name, rate`,
-				`site.yaml:12:1: unknown field "colour" (did you mean "color"?); known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
+				`site.yaml:12:1: unknown field "colour" (did you mean "color"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 			},
 		},
 		{
 			name:  "unknown field without a close name",
 			files: map[string]string{"site.yaml": "name: Maple\nfavourite_food: pie\n"},
-			want:  []string{`site.yaml:2:1: unknown field "favourite_food"; known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`},
+			want:  []string{`site.yaml:2:1: unknown field "favourite_food"; known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`},
 		},
 		{
 			name:  "wrong type: list for text",
@@ -973,7 +973,7 @@ body
 				`clients/acme/portals/kitchen/portal.md:16:10: embed "https://evil.example.com/x" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:17:10: embed "https://www.youtube.com/watch" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:18:10: embed "javascript:alert(1)" must be an https link`,
-				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, embeds, kind, links, order, summary, title`,
+				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, documents, embeds, kind, links, order, summary, title`,
 			},
 		},
 		{
@@ -1033,9 +1033,17 @@ body
 			want:  []string{"clients/acme/portals/kitchen/portal.md:3:1: mapping values are not allowed in this context"},
 		},
 		{
+			name: "a document title for a file that is not there",
+			files: map[string]string{
+				"clients/acme/portals/kitchen/portal.md":          "---\ntitle: T\ndocuments:\n  plan.pdf: The plan\n  Plans/gone.pdf: Gone\n---\n",
+				"clients/acme/portals/kitchen/documents/plan.pdf": "%PDF-",
+			},
+			want: []string{`clients/acme/portals/kitchen/portal.md:5:3: no document "Plans/gone.pdf" below documents/; name a file by its path there, e.g. Plans/plan.pdf`},
+		},
+		{
 			name:  "front matter with CRLF and a BOM",
 			files: map[string]string{"clients/acme/portals/kitchen/portal.md": "\ufeff---\r\ntitle: T\r\nsumary: x\r\n---\r\nBody\r\n"},
-			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, embeds, kind, links, order, summary, title`},
+			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, documents, embeds, kind, links, order, summary, title`},
 		},
 		{
 			name: "portal folders",
@@ -2461,5 +2469,21 @@ func TestComputeTotalsDiscountsTooLargeError(t *testing.T) {
 	de, ok := errors.AsType[*site.DiscountsTooLargeError](err)
 	if !ok || de.Discount != 11000 || de.Subtotal != 10000 {
 		t.Errorf("ComputeTotals error = %#v; want a *DiscountsTooLargeError of 11000 over 10000", err)
+	}
+}
+
+func TestReadableName(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"planting-plan.pdf", "Planting plan"},
+		{"winter_care__checklist.PDF", "Winter care checklist"},
+		{"Site Survey 2026.dwg", "Site Survey 2026"},
+		{"README", "README"},
+		{".pdf", ".pdf"},
+		{"--.txt", "--.txt"},
+		{"élagage-haies.txt", "Élagage haies"},
+	} {
+		if got := site.ReadableName(tt.name); got != tt.want {
+			t.Errorf("ReadableName(%q) = %q; want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -23,7 +23,9 @@ type Site struct {
 // Config is site.yaml.
 type Config struct {
 	Name                string   `yaml:"name"`
-	Logo                string   `yaml:"logo"` // path relative to the content folder
+	Logo                string   `yaml:"logo"`        // path relative to the content folder
+	Icon                string   `yaml:"icon"`        // square image for the browser tab; default the logo
+	Description         string   `yaml:"description"` // the public pages' meta description
 	Address             Address  `yaml:"address"`
 	Phone               string   `yaml:"phone"`
 	Email               string   `yaml:"email"`
@@ -297,14 +299,20 @@ type Subscription struct {
 
 // Portal is a project, client or shared portal: portal.md and its folder.
 type Portal struct {
-	Slug    string  `yaml:"-"` // folder name
-	Title   string  `yaml:"title"`
-	Kind    string  `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
-	Cover   string  `yaml:"cover"` // file in the portal folder
-	Order   int     `yaml:"order"`
-	Links   []Link  `yaml:"links"`
-	Embeds  []Embed `yaml:"embeds"`
-	Summary string  `yaml:"summary"` // one line for lists
+	Slug  string `yaml:"-"` // folder name
+	Title string `yaml:"title"`
+	Kind  string `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
+	Cover string `yaml:"cover"` // file in the portal folder
+	// CoverWidth and CoverHeight are the cover image's size, 0 when not known.
+	CoverWidth, CoverHeight int     `yaml:"-"`
+	Order                   int     `yaml:"order"`
+	Links                   []Link  `yaml:"links"`
+	Embeds                  []Embed `yaml:"embeds"`
+	Summary                 string  `yaml:"summary"` // one line for lists
+	// Titles are documents' titles by their path below documents/
+	// ("Plans/planting-plan.pdf": "Planting plan"); a document without
+	// one is titled by its file name made readable.
+	Titles map[string]string `yaml:"documents"`
 
 	Shared    bool        `yaml:"-"`
 	Dir       string      `yaml:"-"`
@@ -343,6 +351,7 @@ type Update struct {
 type Document struct {
 	Folder string // path of its folder below documents/, "" at the top
 	Name   string // file name
+	Title  string // from the portal's documents: front matter, else the file name made readable
 	Path   string // path below documents/
 	Size   int64
 	Type   string // human type: "PDF", "JPEG image"

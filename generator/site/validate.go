@@ -82,7 +82,7 @@ func (l *loader) config(c *Config) {
 	}
 	for _, f := range []struct {
 		key, val string
-	}{{"logo", c.Logo}, {"cover", c.Cover}} {
+	}{{"logo", c.Logo}, {"icon", c.Icon}, {"cover", c.Cover}} {
 		if f.val != "" {
 			l.checkAsset(d, f.key, f.val)
 		}
@@ -468,6 +468,8 @@ func validatePortal(d *doc, p *Portal) {
 			d.errorf([]any{"cover"}, "cover %q must be a file in the portal's folder", p.Cover)
 		} else if st, err := os.Stat(filepath.Join(p.Dir, p.Cover)); err != nil || !st.Mode().IsRegular() {
 			d.errorf([]any{"cover"}, "cover image %q not found in %s", p.Cover, p.Dir)
+		} else {
+			p.CoverWidth, p.CoverHeight = fileImageSize(filepath.Join(p.Dir, p.Cover))
 		}
 	}
 	for i, ln := range p.Links {
