@@ -122,7 +122,7 @@ func (s *Server) previewRoutes(mux *http.ServeMux) {
 // server sends. Pages are asked for uncompressed, so they can be edited.
 func previewInject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_preview/events") {
+		if strings.HasPrefix(r.URL.Path, "/_preview/events") || strings.HasPrefix(r.URL.Path, "/_checkout/") {
 			next.ServeHTTP(w, r)
 			return
 		}

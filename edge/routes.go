@@ -50,6 +50,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
 	if s.cfg.Preview != nil {
 		s.previewRoutes(mux)
+		if s.cfg.TestCheckout != nil {
+			mux.Handle("/_checkout/", s.cfg.TestCheckout)
+		}
 	}
 	// Everything else is 404 (GET) or 405 (other methods on known paths, by the mux).
 	mux.HandleFunc("/", s.handleNotFound)

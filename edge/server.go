@@ -43,6 +43,10 @@ type Config struct {
 	Preview *Preview
 	// Checkout takes payments (Stripe); nil turns paying online off.
 	Checkout Checkout
+	// TestCheckout serves the payment pages of hub serve's local test
+	// checkout (edge/testcheckout, then also the Checkout) under
+	// /_checkout/. It exists only with Preview: never in production.
+	TestCheckout http.Handler
 	// RebuildClient, when set, rebuilds the bundles of the given clients
 	// (after a payment, an approval or a request was recorded) so their
 	// pages show it; the edge then loads the new build.
@@ -123,6 +127,9 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	}
 	if cfg.BaseURL == nil || cfg.BaseURL.Host == "" {
 		return nil, errors.New("edge: a base URL is required (links in emails are built from it)")
+	}
+	if cfg.TestCheckout != nil && cfg.Preview == nil {
+		return nil, errors.New("edge: the test checkout is for hub serve's local preview only")
 	}
 	s := &Server{
 		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,

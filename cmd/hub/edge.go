@@ -21,6 +21,7 @@ import (
 	"github.com/hubhq/hub/edge/mailer"
 	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/edge/stripepay"
+	"github.com/hubhq/hub/edge/testcheckout"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -124,6 +125,9 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	base := *f.baseURL
 	if base == "" {
 		base = localBase
+	}
+	if base == "" {
+		base = servedBase(*f.state) // a hub serve running on this state: links to what it serves
 	}
 	if base == "" {
 		base = site.BaseURL
@@ -285,6 +289,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ef := addEdgeFlags(fs, &bf)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	watchContent := fs.Bool("watch", true, "rebuild when the content changes, and reload open browser tabs")
+	settle := fs.Duration("checkout-settle", testcheckout.DefaultSettle, "the test checkout (no Stripe keys): how long a bank debit takes to settle")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -298,13 +303,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	opt.Events = st
-	co, err := ef.checkout()
-	if err != nil {
+	if _, err := ef.checkout(); err != nil {
 		return err
-	}
-	if co == nil {
-		off := false
-		opt.PayOnline = &off // no Stripe keys: the pages say how to pay offline
 	}
 	p := newProgress(stderr)
 	opt.Progress = p.update
@@ -354,11 +354,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Preview = preview
+	if err := localCheckout(&cfg, e, local, *settle); err != nil {
+		return err
+	}
 	cfg.Rebuild = func(ctx context.Context) error { _, err := rebuild(ctx, nil); return err }
 	cfg.RebuildClient = func(ctx context.Context, ids []string) error {
 		_, err := rebuild(ctx, clientDirs(*bf.content, ids))
 		return err
 	}
+	stopNote := func() {}
+	defer func() { stopNote() }()
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
 		for _, c := range b.Directory.Clients {
@@ -370,11 +375,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				break
 			}
-			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid 15 minutes):\n  %s\n", ct.Name, c.DisplayName, link)
+			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid %s):\n  %s\n", ct.Name, c.DisplayName, minutes(e.msgs.TokenTTL), link)
 			break
 		}
 		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from %s:\nsign-in emails are written to %s and their links printed here.\n", url, filepath.Join(*bf.content, "clients", "*", "client.yaml"), outbox)
 		fmt.Fprintf(stdout, "Staff preview (every client's hub without logging in, and the outbox): %s_preview/\n", url)
+		if cfg.TestCheckout != nil {
+			fmt.Fprintf(stdout, "Payments: no HUB_STRIPE_SECRET_KEY, so Pay opens this server's test checkout (nothing is charged);\n"+
+				"it sends signed Stripe events to %sstripe/webhook. Or: hub payments simulate SESSION-ID paid|processing|failed\n", url)
+		}
+		stopNote = noteServed(*bf.state, strings.TrimSuffix(url, "/"))
 		if *watchContent {
 			if err := startWatch(ctx, *bf.content, rebuild, srv, preview, stdout, stderr); err != nil {
 				fmt.Fprintf(stderr, "not watching %s: %v\n", *bf.content, err)
@@ -604,4 +614,15 @@ func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, e
 		return nil, errUsage
 	}
 	return pos, nil
+}
+
+// minutes says a duration in words: "15 minutes", "7 days".
+func minutes(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d >= 2*time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d minutes", d/time.Minute)
 }

@@ -35,6 +35,9 @@ func when(t time.Time) string {
 // cmdPayments lists online payments and the webhook events that were
 // refused or did not match a payment.
 func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "simulate" {
+		return cmdPaymentsSimulate(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("payments", stderr)
 	ef := addEdgeFlags(fs, nil)
 	limit := fs.Int("n", 50, "how many payments to list, newest first")
