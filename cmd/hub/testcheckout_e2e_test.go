@@ -140,8 +140,8 @@ func TestEdgeHasNoTestCheckout(t *testing.T) {
 		env  []string
 		args []string
 	}{
-		"edge, live keys": {live, []string{"edge", "-site", "public", "-addr", "127.0.0.1:0", "-base-url", "http://127.0.0.1:1"}},
-		"edge, no keys":   {nil, []string{"edge", "-site", "public", "-addr", "127.0.0.1:0", "-base-url", "http://127.0.0.1:1"}},
+		"edge, live keys":  {live, []string{"edge", "-site", "public", "-addr", "127.0.0.1:0", "-base-url", "http://127.0.0.1:1"}},
+		"edge, no keys":    {nil, []string{"edge", "-site", "public", "-addr", "127.0.0.1:0", "-base-url", "http://127.0.0.1:1"}},
 		"serve, live keys": {live, []string{"serve", "-addr", "127.0.0.1:0", "-watch=false", "-state", ".hub/state2"}},
 	} {
 		t.Run(name, func(t *testing.T) {

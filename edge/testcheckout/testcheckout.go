@@ -147,7 +147,9 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 		id = "cs_test_local_" + hex.EncodeToString(h[:12])
 	}
 	c.mu.Lock()
-	c.pages[id] = page{Description: r.Description, Success: strings.ReplaceAll(r.SuccessURL, "{CHECKOUT_SESSION_ID}", id), Cancel: r.CancelURL}
+	if _, ok := c.pages[id]; !ok {
+		c.pages[id] = page{Description: r.Description, Success: strings.ReplaceAll(r.SuccessURL, "{CHECKOUT_SESSION_ID}", id), Cancel: r.CancelURL}
+	}
 	c.mu.Unlock()
 	u := c.cfg.Base.ResolveReference(&url.URL{Path: Prefix + id})
 	return edge.CheckoutSession{ID: id, URL: u.String(), ExpiresAt: r.ExpiresAt}, nil
