@@ -65,9 +65,10 @@ type Config struct {
 	Parse  func(payload []byte, signature string) (edge.WebhookEvent, error)
 	// Payment looks up what the edge recorded for a session (the edge's
 	// store): the page's amount and the events' facts come from it.
-	Payment func(ctx context.Context, id string) (edge.PaymentRecord, error)
-	Locale  string        // for amounts on the page
-	Settle  time.Duration // how long a bank debit takes (0: DefaultSettle)
+	Payment  func(ctx context.Context, id string) (edge.PaymentRecord, error)
+	Business string        // who is paid: the site's name, at the top of the page
+	Locale   string        // for amounts on the page
+	Settle   time.Duration // how long a bank debit takes (0: DefaultSettle)
 	// AfterFunc runs f after d (nil: time.AfterFunc); tests run f themselves.
 	AfterFunc func(d time.Duration, f func())
 	Now       func() time.Time // nil: time.Now
@@ -201,7 +202,11 @@ func (c *Checkout) payment(ctx context.Context, id string) (edge.PaymentRecord, 
 	c.mu.Unlock()
 	back := c.cfg.Base.ResolveReference(&url.URL{Path: "/c/" + p.ClientID + "/"}).String()
 	if !ok {
-		pg = page{Description: p.Document, Success: c.cfg.Base.ResolveReference(&url.URL{Path: "/c/" + p.ClientID + "/paid/" + id}).String(), Cancel: back}
+		what := "Invoice " + p.Document
+		if p.Kind == events.ForDeposit {
+			what = "Deposit on quote " + p.Document
+		}
+		pg = page{Description: what, Success: c.cfg.Base.ResolveReference(&url.URL{Path: "/c/" + p.ClientID + "/paid/" + id}).String(), Cancel: back}
 	}
 	return p, pg, true
 }
@@ -375,11 +380,11 @@ func (c *Checkout) send(ctx context.Context, p edge.PaymentRecord, typ, method s
 }
 
 type pageData struct {
-	ID, Amount, Description, Email, State, Problem, Cancel string
+	ID, Business, Amount, Description, Email, State, Problem, Cancel string
 }
 
 func (c *Checkout) pageData(p edge.PaymentRecord, pg page, problem string) pageData {
-	return pageData{ID: p.ID, Amount: money.FormatIn(money.Amount(p.Amount), p.Currency, c.cfg.Locale), Description: pg.Description,
+	return pageData{ID: p.ID, Business: c.cfg.Business, Amount: money.FormatIn(money.Amount(p.Amount), p.Currency, c.cfg.Locale), Description: pg.Description,
 		Email: p.Email, State: p.State, Problem: problem, Cancel: pg.Cancel}
 }
 
@@ -404,9 +409,9 @@ body{margin:0;font:16px/1.5 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans
 main{max-width:920px;margin:0 auto;padding:24px 16px;display:grid;gap:24px}
 @media(min-width:760px){main{grid-template-columns:1fr 1fr;gap:48px;padding:56px 24px}}
 .summary p{margin:0}.back{color:#4f566b;text-decoration:none;font-size:14px}
-.what{color:#4f566b;margin-top:24px!important}.amount{font-size:36px;font-weight:600;letter-spacing:-.5px}
+.what{color:#4f566b}.amount{font-size:36px;font-weight:600;letter-spacing:-.5px}
 .box{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:20px;box-shadow:0 2px 5px rgba(60,66,87,.08)}
-h1{font-size:20px;margin:0 0 16px}fieldset{border:0;margin:0 0 16px;padding:0}legend{font-weight:600;margin-bottom:8px}
+h1{font-size:17px;font-weight:600;color:#4f566b;margin:20px 0 4px}fieldset{border:0;margin:0 0 16px;padding:0}legend{font-size:18px;font-weight:600;margin-bottom:12px}
 label{display:flex;gap:12px;align-items:flex-start;padding:12px;border:1px solid #e3e8ee;border-radius:6px;margin-bottom:8px;cursor:pointer}
 label:has(input:checked){border-color:#635bff;box-shadow:0 0 0 1px #635bff}input{margin-top:4px;accent-color:#635bff}
 label small{display:block;color:#4f566b;font-size:14px}
@@ -430,16 +435,16 @@ var pageTmpl = template.Must(template.New("checkout").Parse(`<!doctype html>
 {{- if .ID}}
 <section class="summary" aria-label="Order summary">
 {{with .Cancel}}<p><a class="back" href="{{.}}">← Back to the hub</a></p>{{end}}
-<p class="what">{{.Description}}</p>
+<h1>Pay {{or .Business "the business"}}</h1>
 <p class="amount">{{.Amount}}</p>
+<p class="what">{{.Description}}</p>
 {{with .Email}}<p class="note">Receipt to {{.}}</p>{{end}}
 </section>
-<section class="box" aria-labelledby="pay-title">
-<h1 id="pay-title">Pay with</h1>
+<section class="box" aria-label="Payment">
 {{with .Problem}}<p class="problem" role="alert">{{.}}</p>{{end}}
 {{- if eq .State "pending"}}
 <form method="post">
-<fieldset><legend>Payment method</legend>
+<fieldset><legend>Pay with</legend>
 <label><input type="radio" name="outcome" value="paid" checked><span>Card<small>Paid at once.</small></span></label>
 <label><input type="radio" name="outcome" value="bank"><span>Bank debit<small>Processing, then paid a few seconds later.</small></span></label>
 <label><input type="radio" name="outcome" value="bank-fails"><span>Bank debit that fails<small>Processing, then failed a few seconds later.</small></span></label>
