@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/hub
 N       ?= 10000
+ADDR    ?= 127.0.0.1:8080
 
 .PHONY: all build run test bench fuzz check golden clean
 
@@ -10,9 +11,9 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/hub
 
-# Build the sample site in content/ and serve it on 127.0.0.1.
+# Build the sample site in content/ and serve it on 127.0.0.1 (make run ADDR=127.0.0.1:9000).
 run: build
-	./$(BIN) serve -content content -out public -addr 127.0.0.1:8080
+	./$(BIN) serve -content content -out public -addr $(ADDR)
 
 # The whole test suite (unit, golden, fuzz seeds, end-to-end with the real binary).
 # Temporary files go to a tmpfs when there is one: the tests write and fsync

@@ -232,10 +232,11 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 // requestNotice is the email that tells the business of a work request.
 func (s *Server) requestNotice(client, email string, req events.Request, photos int) ([]Message, error) {
 	site := s.build.Load().Directory.Site
-	name := client
-	if cl, ok := s.build.Load().Client(client); ok {
-		name = cl.DisplayName
+	fallback := req.Name // a new person, not in the build yet
+	if fallback == "" {
+		fallback = email
 	}
+	name := s.clientName(client, fallback)
 	rows := [][2]string{{"Request", req.ID}, {"From", name + " <" + email + ">"}, {"What", req.Title}}
 	if len(req.Dates) > 0 {
 		rows = append(rows, [2]string{"Preferred dates", strings.Join(req.Dates, ", ")})

@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	// Public pages and assets.
 	mux.HandleFunc("GET /{$}", s.handlePublic("index.html"))
+	mux.HandleFunc("GET /signed-out/{$}", s.handlePublic("signed-out/index.html"))
 	mux.HandleFunc("GET /login/sent/{$}", s.handleLinkPage("login/sent/index.html", http.StatusOK))
 	mux.HandleFunc("GET /login/invalid/{$}", s.handleLinkPage("login/invalid/index.html", http.StatusOK))
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
@@ -196,7 +197,7 @@ func (s *Server) mutatingCap(h http.HandlerFunc, limit int64) http.Handler {
 			return
 		}
 		if c.Delegate() {
-			s.errorPage(w, r, Errorf(EForbidden, "You are viewing this hub as %s on behalf of staff; viewing is read-only.", c.Client))
+			s.errorPage(w, r, Errorf(EForbidden, "You are viewing %s's hub on behalf of staff; viewing is read-only.", s.clientName(c.Client, "this client")))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

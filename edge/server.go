@@ -347,6 +347,15 @@ func csp(frames []string) string {
 }
 
 // messages composes the server's emails; they go through the outbox.
+// clientName is how people are shown a client: its name in the build,
+// else fallback (a person's name or email), never its internal id.
+func (s *Server) clientName(id, fallback string) string {
+	if cl, ok := s.build.Load().Client(id); ok && cl.DisplayName != "" {
+		return cl.DisplayName
+	}
+	return fallback
+}
+
 func (s *Server) messages() *Messages {
 	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
 }

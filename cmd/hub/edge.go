@@ -40,6 +40,8 @@ type edgeFlags struct {
 	trustedProxies                                 *string
 	trustProxy                                     *bool // deprecated: -trusted-proxies with the loopback addresses
 	verbose                                        *bool
+	// serving: hub edge itself, whose links never follow a local hub serve's address.
+	serving bool
 }
 
 func envOr(name, def string) string {
@@ -126,7 +128,7 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	if base == "" {
 		base = localBase
 	}
-	if base == "" {
+	if base == "" && !f.serving {
 		base = servedBase(*f.state) // a hub serve running on this state: links to what it serves
 	}
 	if base == "" {
@@ -213,6 +215,7 @@ func clientDirs(content string, ids []string) []string {
 func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("edge", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.serving = true
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
 	if err := parse(fs, args); err != nil {
@@ -375,7 +378,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				break
 			}
-			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid %s):\n  %s\n", ct.Name, c.DisplayName, minutes(e.msgs.TokenTTL), link)
+			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid %s):\n  %s\n", ct.Name, c.DisplayName, edge.Lifetime(e.msgs.TokenTTL), link)
 			break
 		}
 		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from %s:\nsign-in emails are written to %s and their links printed here.\n", url, filepath.Join(*bf.content, "clients", "*", "client.yaml"), outbox)
@@ -614,15 +617,4 @@ func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, e
 		return nil, errUsage
 	}
 	return pos, nil
-}
-
-// minutes says a duration in words: "15 minutes", "7 days".
-func minutes(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	case d >= 2*time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	}
-	return fmt.Sprintf("%d minutes", d/time.Minute)
 }

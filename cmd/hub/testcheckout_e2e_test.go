@@ -70,6 +70,9 @@ func TestServeTestCheckout(t *testing.T) {
 	if r := hub(t, dir, "link", "okafor-residence", "-print"); r.code != 0 || !strings.Contains(r.stdout, "\t"+base+"/login/t/") || !strings.Contains(r.stdout, base+"/") {
 		t.Errorf("hub link -print beside hub serve = %d\n%s%s; want links to %s", r.code, r.stdout, r.stderr, base)
 	}
+	if r := hub(t, dir, "send", "invoice", "INV-2002"); r.code != 0 || !strings.Contains(r.stdout, base+"/login/t/") {
+		t.Errorf("hub send beside hub serve = %d\n%s%s; want links to %s", r.code, r.stdout, r.stderr, base)
+	}
 
 	// By card: paid.
 	grace := signInVia(t, p, dir, base, "okafor-residence")
