@@ -26,6 +26,8 @@ Usage:
   hub clients                               list contacts: invited, joined, last login
   hub revoke CLIENT-ID|EMAIL                sign out every contact of a client, or one contact on every device
   hub payments                              list online payments, and Stripe events that were refused
+  hub payments simulate SESSION-ID paid|processing|failed
+                                            settle a payment of hub serve's test checkout (no Stripe keys)
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
