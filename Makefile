@@ -23,7 +23,11 @@ test:
 	$(GO) vet ./...
 	@d=$$(mktemp -d -p /dev/shm hub-test.XXXXXX 2>/dev/null || mktemp -d); \
 	echo "go test: temporary files in $$d"; \
-	TMPDIR=$$d $(GO) test -count=1 ./...; rc=$$?; rm -rf "$$d"; exit $$rc
+	TMPDIR=$$d HUB_SKIPS=$$d/skipped $(GO) test -count=1 ./...; rc=$$?; \
+	if [ -s "$$d/skipped" ]; then \
+		echo "*** BROWSER JOURNEYS SKIPPED ($$(wc -l <"$$d/skipped") tests): $$(cut -d: -f2- "$$d/skipped" | sort -u | paste -sd';' -)."; \
+		echo "*** To run them: bash .ci/run installs chromium, axe-core and stripe-mock (or see README: make test)."; \
+	fi; rm -rf "$$d"; exit $$rc
 
 # Figures: builds of a generated site of N clients (default 10,000).
 bench: build

@@ -86,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = nil // the flag package's, unless the command (or parseArgs) sets one
 	return fs
 }
 

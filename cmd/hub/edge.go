@@ -51,21 +51,24 @@ func envOr(name, def string) string {
 	return def
 }
 
-// addEdgeFlags defines the edge's flags; with a build's flags (hub serve),
-// the built site and the keys are the build's.
+// addEdgeFlags defines the flags every command on a built site has (the
+// site, its keys, the state, the base URL); with a build's flags (hub
+// serve), the built site and the keys are the build's. The others keep
+// their defaults unless addMailFlags and addServerFlags define them, so
+// that "hub COMMAND -h" lists only what the command uses.
 func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 	f := edgeFlags{
-		stripeAPI:      fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
-		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
-		smtp:           fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
-		outbox:         fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
-		from:           fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
-		sessionTTL:     fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
-		trustedProxies: fs.String("trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)"),
-		trustProxy:     fs.Bool("trust-proxy", false, "deprecated: the same as -trusted-proxies 127.0.0.0/8,::1/128 (a proxy on this machine)"),
-		mailRetry:      fs.Duration("mail-retry", 30*time.Second, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)"),
-		uploadQuota:    fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store (negative: no limit)"),
-		verbose:        fs.Bool("v", false, "log every request"),
+		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: the running hub serve's address, else site.yaml's base_url)"),
+		stripeAPI:      ptr(os.Getenv("HUB_STRIPE_API_URL")),
+		smtp:           ptr(os.Getenv("HUB_SMTP_URL")),
+		outbox:         ptr(""),
+		from:           ptr(os.Getenv("HUB_MAIL_FROM")),
+		sessionTTL:     ptr(30 * 24 * time.Hour),
+		trustedProxies: ptr(""),
+		trustProxy:     ptr(false),
+		mailRetry:      ptr(30 * time.Second),
+		uploadQuota:    ptr(int64(edge.DefaultUploadQuota >> 20)),
+		verbose:        ptr(false),
 	}
 	if b != nil {
 		f.site, f.keys, f.state = b.out, b.keys, b.state
@@ -75,6 +78,29 @@ func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins, sessions, payments and requests (env HUB_STATE)")
 	}
 	return f
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// addMailFlags defines the flags of commands that send email.
+func (f *edgeFlags) addMailFlags(fs *flag.FlagSet) {
+	env := *f.smtp // not shown as the default: -h would print its password
+	fs.StringVar(f.smtp, "smtp", "", "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox")
+	*f.smtp = env
+	fs.StringVar(f.outbox, "outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)")
+	fs.StringVar(f.from, "mail-from", *f.from, "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)")
+}
+
+// addServerFlags defines the flags of the server (hub edge, hub serve), and its mail's.
+func (f *edgeFlags) addServerFlags(fs *flag.FlagSet) {
+	f.addMailFlags(fs)
+	fs.StringVar(f.stripeAPI, "stripe-api", *f.stripeAPI, "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)")
+	fs.DurationVar(f.sessionTTL, "session-ttl", *f.sessionTTL, "how long a client stays signed in")
+	fs.StringVar(f.trustedProxies, "trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)")
+	fs.BoolVar(f.trustProxy, "trust-proxy", false, "deprecated: the same as -trusted-proxies 127.0.0.0/8,::1/128 (a proxy on this machine)")
+	fs.DurationVar(f.mailRetry, "mail-retry", *f.mailRetry, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)")
+	fs.Int64Var(f.uploadQuota, "upload-quota", *f.uploadQuota, "MB of request photos each client may store (negative: no limit)")
+	fs.BoolVar(f.verbose, "v", false, "log every request")
 }
 
 // edgeEnv is what the edge and staff commands work with.
@@ -215,6 +241,7 @@ func clientDirs(content string, ids []string) []string {
 func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("edge", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addServerFlags(fs)
 	ef.serving = true
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
@@ -290,6 +317,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	bf := addBuildFlags(fs)
 	ef := addEdgeFlags(fs, &bf)
+	ef.addServerFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	watchContent := fs.Bool("watch", true, "rebuild when the content changes, and reload open browser tabs")
 	settle := fs.Duration("checkout-settle", testcheckout.DefaultSettle, "the test checkout (no Stripe keys): how long a bank debit takes to settle")
@@ -475,6 +503,7 @@ func inside(path, dir string) bool {
 func cmdLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("link", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addMailFlags(fs)
 	print := fs.Bool("print", false, "print the link instead of emailing it")
 	pos, err := parseArgs(fs, args, 1, "CLIENT-ID or EMAIL")
 	if err != nil {
@@ -547,6 +576,7 @@ func cmdDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("send", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addMailFlags(fs)
 	pos, err := parseArgs(fs, args, 2, "quote|invoice NUMBER")
 	if err != nil {
 		return err
@@ -598,8 +628,19 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-// parseArgs parses flags that may come before or after n positional arguments.
+// parseArgs parses flags that may come before or after n positional
+// arguments (what names them, for the usage line -h prints first).
 func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
+	if fs.Usage == nil {
+		line := fs.Name()
+		if what != "" {
+			line += " " + what
+		}
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "usage: %s [flags]\n\nflags:\n", line)
+			fs.PrintDefaults()
+		}
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

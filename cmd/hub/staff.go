@@ -40,6 +40,10 @@ func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs := newFlags("payments", stderr)
 	ef := addEdgeFlags(fs, nil)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: hub payments [flags]\n       hub payments simulate SESSION-ID paid|processing|failed   (hub serve's test checkout; -h for more)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	limit := fs.Int("n", 50, "how many payments to list, newest first")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
