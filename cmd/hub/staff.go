@@ -306,9 +306,14 @@ type pendingClientFile struct {
 		Email string `yaml:"email"`
 		Phone string `yaml:"phone,omitempty"`
 	} `yaml:"contacts"`
-	Properties []struct {
-		Street string `yaml:"street"`
-	} `yaml:"properties,omitempty"`
+	Properties []pendingAddress `yaml:"properties,omitempty"`
+}
+
+type pendingAddress struct {
+	Street     string `yaml:"street"`
+	City       string `yaml:"city,omitempty"`
+	Region     string `yaml:"region,omitempty"`
+	PostalCode string `yaml:"postal_code,omitempty"`
 }
 
 // writePendingClient makes the client folder of a pending client (same ID,
@@ -329,10 +334,12 @@ func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string,
 			Email string `yaml:"email"`
 			Phone string `yaml:"phone,omitempty"`
 		}{pc.Name, pc.Email, pc.Phone})
-		if pc.Address != "" {
-			f.Properties = append(f.Properties, struct {
-				Street string `yaml:"street"`
-			}{pc.Address})
+		note := ""
+		if a, ok := events.SplitAddress(pc.Address); ok {
+			f.Properties = append(f.Properties, pendingAddress{a.Street, a.City, a.Region, a.PostalCode})
+		} else if pc.Address != "" {
+			f.Properties = append(f.Properties, pendingAddress{Street: pc.Address})
+			note = "# Check the property: split it into street, city, region and postal_code.\n"
 		}
 		body, err := yaml.Marshal(f)
 		if err != nil {
@@ -341,7 +348,7 @@ func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string,
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		text := "# A new client, from the public request form (hub requests import).\n# Check the property: split it into street, city, region and postal_code.\n" + string(body)
+		text := "# A new client, from the public request form (hub requests import).\n" + note + string(body)
 		if err := bundle.WriteFileAtomic(filepath.Join(dir, "client.yaml"), []byte(text), 0o644); err != nil {
 			return err
 		}
