@@ -40,8 +40,8 @@ type edgeFlags struct {
 	trustedProxies                                 *string
 	trustProxy                                     *bool // deprecated: -trusted-proxies with the loopback addresses
 	verbose                                        *bool
-	// serving: hub edge itself, whose links never follow a local hub serve's address.
-	serving bool
+	// isEdge: hub edge itself, whose links never follow a local hub serve's address.
+	isEdge bool
 }
 
 func envOr(name, def string) string {
@@ -154,7 +154,7 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	if base == "" {
 		base = localBase
 	}
-	if base == "" && !f.serving {
+	if base == "" && !f.isEdge {
 		base = servedBase(*f.state) // a hub serve running on this state: links to what it serves
 	}
 	if base == "" {
@@ -242,7 +242,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("edge", stderr)
 	ef := addEdgeFlags(fs, nil)
 	ef.addServerFlags(fs)
-	ef.serving = true
+	ef.isEdge = true
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
 	if err := parse(fs, args); err != nil {
