@@ -446,14 +446,16 @@ func signIn(email, client string, texts ...string) step {
 	}
 }
 
-// signedOut is a step (named name) that signs out, back to the landing page.
+// signedOut is a step (named name) that signs out, back to the landing
+// page, which says so.
 func signedOut(name string) step {
 	return step{
 		name: name,
 		do:   func(j *journey) error { return j.click(`form[action="/logout"] button`) },
 		check: func(j *journey, pg page) {
-			j.want("path", pg.Path, "/")
+			j.want("path", pg.Path, "/signed-out/")
 			j.want("heading", pg.H1, "Greenleaf Gardens")
+			j.contains("page", pg.Main, "You're signed out.")
 			j.signedIn(pg, false)
 		},
 	}
