@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzRequestForm -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPendingID -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
 
