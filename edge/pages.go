@@ -117,10 +117,7 @@ func (s *Server) serveDelegate(w http.ResponseWriter, r *http.Request, sv *serve
 		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
 		return
 	}
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Client)
 	var banner bytes.Buffer
 	bannerTmpl.Execute(&banner, struct{ Client, Staff string }{name, c.Staff})
 	page := string(data)

@@ -248,10 +248,7 @@ func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Ap
 // the emails point to the quote for it, and are held for the rebuild.
 func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDocument, built bool) ([]Message, error) {
 	site := s.build.Load().Directory.Site
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Subject)
 	signed := a.Name
 	if len(a.Signature) > 0 {
 		signed += " (typed and drawn)"
@@ -336,10 +333,7 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch := events.ChangeRequest{Quote: doc.Number, Version: doc.Version, Message: msg, Email: c.Subject, At: s.now()}
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Subject)
 	mails, err := s.mails(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Changes requested on quote %s by %s", doc.Number, name),
 		Intro: fmt.Sprintf("%s (%s) asked for changes to quote %s, %s. Edit the quote in git and rebuild: the client sees the new version, awaiting their response.", name, c.Subject, doc.Number, doc.Title),
 		Quote: msg, Rows: [][2]string{{"Quote", doc.Number}, {"Version", doc.Version}}})

@@ -43,6 +43,10 @@ type Config struct {
 	Preview *Preview
 	// Checkout takes payments (Stripe); nil turns paying online off.
 	Checkout Checkout
+	// TestCheckout serves the payment pages of hub serve's local test
+	// checkout (edge/testcheckout, then also the Checkout) under
+	// /_checkout/. It exists only with Preview: never in production.
+	TestCheckout http.Handler
 	// RebuildClient, when set, rebuilds the bundles of the given clients
 	// (after a payment, an approval or a request was recorded) so their
 	// pages show it; the edge then loads the new build.
@@ -126,6 +130,9 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	}
 	if cfg.BaseURL == nil || cfg.BaseURL.Host == "" {
 		return nil, errors.New("edge: a base URL is required (links in emails are built from it)")
+	}
+	if cfg.TestCheckout != nil && cfg.Preview == nil {
+		return nil, errors.New("edge: the test checkout is for hub serve's local preview only")
 	}
 	s := &Server{
 		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,
@@ -349,6 +356,15 @@ func csp(frames []string) string {
 }
 
 // messages composes the server's emails; they go through the outbox.
+// clientName is how people are shown a client: its name in the build,
+// else fallback (a person's name or email), never its internal id.
+func (s *Server) clientName(id, fallback string) string {
+	if cl, ok := s.build.Load().Client(id); ok && cl.DisplayName != "" {
+		return cl.DisplayName
+	}
+	return fallback
+}
+
 func (s *Server) messages() *Messages {
 	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
 }

@@ -765,7 +765,9 @@ type clientFacts struct {
 func (f clientFacts) load(l *site.Loader, id string) (*site.Client, site.Problems) {
 	if pc := f.pending; pc != nil {
 		c := &site.Client{ID: pc.ID, Name: pc.Name, Contacts: []site.Contact{{Name: pc.Name, Email: pc.Email, Phone: pc.Phone}}}
-		if pc.Address != "" {
+		if a, ok := events.SplitAddress(pc.Address); ok {
+			c.Properties = []site.Address{{Street: a.Street, City: a.City, Region: a.Region, PostalCode: a.PostalCode}}
+		} else if pc.Address != "" {
 			c.Properties = []site.Address{{Street: pc.Address}}
 		}
 		return c, nil

@@ -34,6 +34,7 @@ func (r *renderer) page(name string, pg *Page) ([]byte, error) {
 func (r *renderer) publicPages() ([]outFile, error) {
 	pages := []struct{ tmpl, out, title string }{
 		{"landing.html", "index.html", r.sv.Name},
+		{"landing.html", "signed-out/index.html", "Signed out"},
 		{"login-sent.html", "login/sent/index.html", "Check your email"},
 		{"login-continue.html", "login/continue/index.html", "Sign in"},
 		{"login-invalid.html", "login/invalid/index.html", "This link has expired"},
@@ -45,7 +46,8 @@ func (r *renderer) publicPages() ([]outFile, error) {
 	}
 	var out []outFile
 	for _, p := range pages {
-		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, Description: r.sv.Description, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"}})
+		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, Description: r.sv.Description, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"},
+			SignedOut: p.out == "signed-out/index.html"})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.tmpl, err)
 		}

@@ -23,6 +23,8 @@ type Page struct {
 	CSS         string // URL of the fingerprinted stylesheet
 	JS          string // URL of hub.js on client pages (forms work without it)
 	Doc         bool   // a printable document (quote, invoice, receipt, statement): print styles apply
+	// SignedOut marks the landing page the edge shows after Sign out.
+	SignedOut bool
 
 	Home      *HomeView
 	Quotes    []*QuoteView

@@ -467,14 +467,16 @@ func signIn(email, client string, texts ...string) step {
 	}
 }
 
-// signedOut is a step (named name) that signs out, back to the landing page.
+// signedOut is a step (named name) that signs out, back to the landing
+// page, which says so.
 func signedOut(name string) step {
 	return step{
 		name: name,
 		do:   func(j *journey) error { return j.click(`form[action="/logout"] button`) },
 		check: func(j *journey, pg page) {
-			j.want("path", pg.Path, "/")
+			j.want("path", pg.Path, "/signed-out/")
 			j.want("heading", pg.H1, "Greenleaf Gardens")
+			j.contains("page", pg.Main, "You're signed out.")
 			j.signedIn(pg, false)
 		},
 	}
@@ -612,47 +614,15 @@ func (j *journey) contains(what, got string, wants ...string) {
 // one browser and against a hub of its own: `hub edge -content` serving a
 // build of content/, with online payments through stripe-mock.
 func TestBrowserJourneys(t *testing.T) {
-	chromium := browserPath(t)
 	axe := axeScript(t)
 	stripeAPI := startStripeMock(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		// Only the hub is reached: other hosts (a portal's video and
-		// calendar embeds) fail at once instead of going out.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses to run as root
-	}
-	// The viewports' journeys run in parallel, after this function returns:
-	// the browser is stopped by cleanups, which run after them.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // about a minute on an idle machine
-	t.Cleanup(cancel)
-	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancel)
-	browser, cancel := chromedp.NewContext(ctx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(browser); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-
-	shots := filepath.Join(t.TempDir(), "screenshots")
-	if a := os.Getenv("HUB_ARTIFACTS"); a != "" {
-		shots = filepath.Join(a, "screenshots")
-	}
-	t.Logf("screenshots in %s", shots)
+	browser := startChromium(t)
+	shots := screenshotsDir(t)
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
 			t.Parallel()
 			p, dir, base := startJourneyHub(t, stripeAPI)
-			tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-			defer cancel()
-			emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
-			if vp.mobile {
-				emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
-			}
-			if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.width, vp.height, emulate...)); err != nil {
-				t.Fatal(err)
-			}
+			tab := vp.tab(t, browser)
 			console := watchConsole(t, tab, base)
 			stubCheckout(t, tab)
 			folder := filepath.Join(shots, vp.name)
@@ -720,6 +690,55 @@ func checkChrome(t *testing.T, vp viewport, pg page) {
 	}
 }
 
+// startChromium starts headless Chromium for a test (stopped by its
+// cleanups, so parallel subtests can use it after the test function returns).
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	chromium := browserPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
+		// Only the hub is reached: other hosts (a portal's video and
+		// calendar embeds) fail at once instead of going out.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses to run as root
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // about a minute on an idle machine
+	t.Cleanup(cancel)
+	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancel)
+	browser, cancel := chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(browser); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	return browser
+}
+
+// tab opens a tab of its own (own cookies) at the viewport.
+func (vp viewport) tab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
+	if vp.mobile {
+		emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.width, vp.height, emulate...)); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// screenshotsDir is where browser tests write screenshots: $HUB_ARTIFACTS/screenshots, else a temporary folder.
+func screenshotsDir(t *testing.T) string {
+	shots := filepath.Join(t.TempDir(), "screenshots")
+	if a := os.Getenv("HUB_ARTIFACTS"); a != "" {
+		shots = filepath.Join(a, "screenshots")
+	}
+	t.Logf("screenshots in %s", shots)
+	return shots
+}
+
 // browserPath is Debian's Chromium, or a skip (a failure with
 // HUB_REQUIRE_BROWSER set) when it is not installed.
 func browserPath(t *testing.T) string {
@@ -749,6 +768,13 @@ func missing(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("HUB_REQUIRE_BROWSER") != "" {
 		t.Fatal(why + "; HUB_REQUIRE_BROWSER is set")
+	}
+	// make test prints the reasons in one loud line at the end.
+	if f := os.Getenv("HUB_SKIPS"); f != "" {
+		if fl, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(fl, "%s: %s\n", t.Name(), why)
+			fl.Close()
+		}
 	}
 	t.Skip(why + "; set HUB_REQUIRE_BROWSER=1 to fail instead")
 }

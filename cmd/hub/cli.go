@@ -28,6 +28,8 @@ Usage:
   hub clients                               list contacts: invited, joined, last login
   hub revoke CLIENT-ID|EMAIL                sign out every contact of a client, or one contact on every device
   hub payments                              list online payments, and Stripe events that were refused
+  hub payments simulate SESSION-ID paid|processing|failed
+                                            settle a payment of hub serve's test checkout (no Stripe keys)
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub subscriptions [-all]                  list subscriptions: status, amount, next charge
@@ -99,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = nil // the flag package's, unless the command (or parseArgs) sets one
 	return fs
 }
 

@@ -196,6 +196,29 @@ func TestUsage(t *testing.T) {
 	if r := hub(t, dir, "verify"); r.code != 1 {
 		t.Errorf("hub verify with nothing built = %d %q; want 1", r.code, r.stderr)
 	}
+	// A command's -h: its arguments, and only its own flags.
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"send", "-h"}, []string{"usage: hub send quote|invoice NUMBER", "-smtp", "-base-url"}, []string{"-stripe-api", "-trusted-proxies", "-session-ttl", "-upload-quota"}},
+		{[]string{"link", "-h"}, []string{"usage: hub link CLIENT-ID or EMAIL", "-print"}, []string{"-stripe-api", "-mail-retry"}},
+		{[]string{"payments", "-h"}, []string{"hub payments simulate SESSION-ID", "-n"}, []string{"-smtp", "-stripe-api"}},
+		{[]string{"payments", "simulate", "-h"}, []string{"hub payments simulate SESSION-ID paid|processing|failed", "-state"}, []string{"-site", "-smtp"}},
+		{[]string{"edge", "-h"}, []string{"-stripe-api", "-trusted-proxies", "-smtp"}, nil},
+	} {
+		r := hub(t, dir, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("hub %s: no %q in\n%s", strings.Join(tc.args, " "), w, r.stderr)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(r.stderr, n+" ") {
+				t.Errorf("hub %s lists %s, which it does not use", strings.Join(tc.args, " "), n)
+			}
+		}
+	}
 }
 
 // TestSubscriptionsCommand: hub subscriptions lists what clients pay

@@ -35,8 +35,15 @@ func when(t time.Time) string {
 // cmdPayments lists online payments and the webhook events that were
 // refused or did not match a payment.
 func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "simulate" {
+		return cmdPaymentsSimulate(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("payments", stderr)
 	ef := addEdgeFlags(fs, nil)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: hub payments [flags]\n       hub payments simulate SESSION-ID paid|processing|failed   (hub serve's test checkout; -h for more)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	limit := fs.Int("n", 50, "how many payments to list, newest first")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
@@ -344,9 +351,14 @@ type pendingClientFile struct {
 		Email string `yaml:"email"`
 		Phone string `yaml:"phone,omitempty"`
 	} `yaml:"contacts"`
-	Properties []struct {
-		Street string `yaml:"street"`
-	} `yaml:"properties,omitempty"`
+	Properties []pendingAddress `yaml:"properties,omitempty"`
+}
+
+type pendingAddress struct {
+	Street     string `yaml:"street"`
+	City       string `yaml:"city,omitempty"`
+	Region     string `yaml:"region,omitempty"`
+	PostalCode string `yaml:"postal_code,omitempty"`
 }
 
 // writePendingClient makes the client folder of a pending client (same ID,
@@ -367,10 +379,12 @@ func writePendingClient(ctx context.Context, st stateStore, id, dir string, stdo
 			Email string `yaml:"email"`
 			Phone string `yaml:"phone,omitempty"`
 		}{pc.Name, pc.Email, pc.Phone})
-		if pc.Address != "" {
-			f.Properties = append(f.Properties, struct {
-				Street string `yaml:"street"`
-			}{pc.Address})
+		note := ""
+		if a, ok := events.SplitAddress(pc.Address); ok {
+			f.Properties = append(f.Properties, pendingAddress{a.Street, a.City, a.Region, a.PostalCode})
+		} else if pc.Address != "" {
+			f.Properties = append(f.Properties, pendingAddress{Street: pc.Address})
+			note = "# Check the property: split it into street, city, region and postal_code.\n"
 		}
 		body, err := yaml.Marshal(f)
 		if err != nil {
@@ -379,7 +393,7 @@ func writePendingClient(ctx context.Context, st stateStore, id, dir string, stdo
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		text := "# A new client, from the public request form (hub requests import).\n# Check the property: split it into street, city, region and postal_code.\n" + string(body)
+		text := "# A new client, from the public request form (hub requests import).\n" + note + string(body)
 		if err := bundle.WriteFileAtomic(filepath.Join(dir, "client.yaml"), []byte(text), 0o644); err != nil {
 			return err
 		}

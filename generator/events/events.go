@@ -31,7 +31,7 @@ type PendingClient struct {
 	Name    string
 	Email   string
 	Phone   string
-	Address string // as typed
+	Address string // as typed, or its parts (see AddressParts)
 	At      time.Time
 }
 

@@ -222,7 +222,7 @@ func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
 	}
 	checkDate(d, "issued", &q.Issued, true, "quote")
 	checkDate(d, "valid_until", &q.ValidUntil, false, "quote")
-	if q.Issued.Set && q.ValidUntil.Set && q.ValidUntil.Before(q.Issued) {
+	if q.Issued.Valid() && q.ValidUntil.Valid() && q.ValidUntil.Before(q.Issued) {
 		d.errorf([]any{"valid_until"}, "valid_until %s is before the issue date %s", q.ValidUntil.Raw, q.Issued.Raw)
 	}
 	if q.Property != nil && (*q.Property < 1 || *q.Property > len(c.Properties)) {
@@ -292,7 +292,7 @@ func validateInvoice(d *doc, inv *Invoice, cfg *Config, today time.Time) {
 	}
 	checkDate(d, "issued", &inv.Issued, true, "invoice")
 	checkDate(d, "due", &inv.Due, true, "invoice")
-	if inv.Issued.Set && inv.Due.Set && inv.Due.Before(inv.Issued) {
+	if inv.Issued.Valid() && inv.Due.Valid() && inv.Due.Before(inv.Issued) {
 		d.errorf([]any{"due"}, "due date %s is before the issue date %s", inv.Due.Raw, inv.Issued.Raw)
 	}
 	ok := validateLines(d, inv.Lines, inv.Tax, inv.Discounts, cfg, false)
@@ -551,10 +551,16 @@ func CheckNumbers(nums []Numbered) Problems {
 	slices.SortFunc(sorted, func(a, b Numbered) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Number), strings.ToLower(b.Number)), cmp.Compare(a.File, b.File))
 	})
-	for i := 1; i < len(sorted); i++ {
-		if strings.EqualFold(sorted[i].Number, sorted[i-1].Number) {
-			l.numberDup(sorted[i].File, sorted[i].Number, sorted[i-1].File)
+	// Each file with the number is told of the others: neither is "the
+	// original", and the one just edited may be either.
+	for i, n := range sorted {
+		var others []string
+		for j, o := range sorted {
+			if j != i && strings.EqualFold(o.Number, n.Number) {
+				others = append(others, o.File)
+			}
 		}
+		l.numberDup(n.File, n.Number, others)
 	}
 	return ps
 }
@@ -612,8 +618,8 @@ func (l *loader) checkPortalRefs(c *Client) {
 	}
 }
 
-func (l *loader) numberDup(file, number, other string) {
-	locate(file, l.out).errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
+func (l *loader) numberDup(file, number string, others []string) {
+	locate(file, l.out).errorf([]any{"number"}, "number %q is also used by %s; quote and invoice numbers must be unique: change one of them", number, strings.Join(others, " and "))
 }
 
 // locate returns a doc for file that places problems (reported to out) but
