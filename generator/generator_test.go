@@ -526,8 +526,9 @@ func TestHomeBalance(t *testing.T) {
 // TestPagePolish checks what external checkers found on every page of the
 // sample: each <img> has width and height (no layout shift), each page a
 // favicon, public pages a meta description, no title names the business
-// twice, and no frame is sandboxed with both allow-scripts and
-// allow-same-origin (which undoes the sandbox).
+// twice, no frame is sandboxed with both allow-scripts and
+// allow-same-origin (which undoes the sandbox), and no one-line input asks
+// for the multi-line street-address.
 func TestPagePolish(t *testing.T) {
 	e := newEnv(t, sample)
 	e.mustBuild(t, testNow)
@@ -554,6 +555,9 @@ func TestPagePolish(t *testing.T) {
 		}
 		if strings.Contains(page, "allow-same-origin") && strings.Contains(page, "allow-scripts") {
 			t.Errorf("%s sandboxes a frame with allow-scripts and allow-same-origin", name)
+		}
+		if strings.Contains(page, "street-address") { // a multi-line token, on one-line inputs
+			t.Errorf("%s has autocomplete=street-address; one-line address inputs take address-line1", name)
 		}
 	}
 }

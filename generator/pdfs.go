@@ -226,7 +226,8 @@ func (r *renderer) quoteDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
 	if q.Expired {
 		d.Sections = sections("This quote has expired", "Prices and availability may have changed. Please get in touch if you'd still like to go ahead.")
 	}
-	d.Sections = append(d.Sections, sections("Notes", plainText(q.Notes), "Terms", plainText(q.Terms))...)
+	d.Sections = append(d.Sections, richSections("Notes", q.Notes)...)
+	d.Sections = append(d.Sections, richSections("Terms", q.Terms)...)
 	if q.Awaiting {
 		d.Acceptance = &pdf.Acceptance{Text: "To accept this quote, sign and date below, or approve it in your client hub" + r.hubAddress(q.URL) + "."}
 	}
@@ -530,26 +531,17 @@ func richText(h template.HTML) []pdf.Line {
 func startsSpace(s string) bool { return s != "" && strings.ContainsRune(" \t\n", rune(s[0])) }
 func endsSpace(s string) bool   { return s != "" && strings.ContainsRune(" \t\n", rune(s[len(s)-1])) }
 
-var (
-	htmlBreak = regexp.MustCompile(`(?i)<br\s*/?>|</li>|</tr>`)
-	htmlBlock = regexp.MustCompile(`(?i)</(p|h[1-6]|ul|ol|blockquote|pre|table)>`)
-	htmlItem  = regexp.MustCompile(`(?i)<li[^>]*>`)
-	htmlTag   = regexp.MustCompile(`<[^>]*>`)
-	blankRun  = regexp.MustCompile(`\n{3,}`)
-)
-
-// plainText turns rendered Markdown into plain text for a PDF: paragraphs
-// apart, list items as bullets, tags and comments dropped.
+// plainText turns rendered Markdown into plain text for a PDF (a line
+// item's description): richText without the styles.
 func plainText(h template.HTML) string {
-	s := strings.ReplaceAll(string(h), "\n", " ")
-	s = htmlBreak.ReplaceAllString(s, "\n")
-	s = htmlBlock.ReplaceAllString(s, "\n\n")
-	s = htmlItem.ReplaceAllString(s, "• ")
-	s = htmlTag.ReplaceAllString(s, "")
-	s = html.UnescapeString(s)
-	lines := strings.Split(s, "\n")
-	for i, ln := range lines {
-		lines[i] = strings.Join(strings.Fields(ln), " ")
+	var b strings.Builder
+	for i, ln := range richText(h) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, sp := range ln {
+			b.WriteString(sp.Text)
+		}
 	}
-	return strings.TrimSpace(blankRun.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+	return b.String()
 }
