@@ -75,17 +75,26 @@ func TestAuthRequest(t *testing.T) {
 func TestAuthDelegateGoesToEdge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
-	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.client()
-	f.do(c, "POST", mustURL(link).Path, url.Values{})
+	c := f.delegate("whitfield-dental", "Sam (office)")
 	// 401: the cache hands the request to the edge, which adds the banner.
 	if r := f.auth(c, "/c/whitfield-dental/"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("auth for a delegate = %d; want 401 (served by the edge, with its banner)", r.StatusCode)
 	}
+}
+
+// delegate signs a new browser in as a staff delegate of client.
+func (f *fixture) delegate(client, staff string) *http.Client {
+	f.t.Helper()
+	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), client, staff)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c := f.client()
+	if r := f.do(c, "POST", mustURL(link).Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("delegate link = %d", r.StatusCode)
+	}
+	return c
 }
 
 // BenchmarkAuth is the edge's auth decision alone (no network): a signed-in

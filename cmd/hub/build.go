@@ -189,14 +189,19 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	for _, f := range rep.Failures {
-		fmt.Fprintf(stderr, "FAIL %v\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
-	}
+	printFailures(stderr, rep.Failures)
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%d of %d bundles (and public files) failed verification", len(rep.Failures), rep.Bundles+1)
 	}
 	fmt.Fprintf(stdout, "%s: generation %s ok: %d bundles and the public files, %d files, all signatures and hashes match\n", *out, rep.Generation, rep.Bundles, rep.Files)
 	return nil
+}
+
+// printFailures writes one FAIL line per failure, its further lines indented.
+func printFailures(w io.Writer, fails []error) {
+	for _, f := range fails {
+		fmt.Fprintf(w, "FAIL %s\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
+	}
 }
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {

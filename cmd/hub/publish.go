@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
@@ -101,9 +100,7 @@ func verifyPublished(ctx context.Context, p publishFlags, keys *bundle.KeySet, f
 	if err != nil {
 		return fmt.Errorf("%s: %w", *p.to, err)
 	}
-	for _, f := range rep.Failures {
-		fmt.Fprintf(stderr, "FAIL %s\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
-	}
+	printFailures(stderr, rep.Failures)
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%s: %d problems in generation %s", *p.to, len(rep.Failures), rep.Generation)
 	}
