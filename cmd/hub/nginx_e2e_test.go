@@ -37,7 +37,7 @@ func nginxConfig(t *testing.T, listen, edge, site, state string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("@LISTEN@", listen, "@EDGE@", edge, "@SITE@", site, "@STATE@", state, "@MIME@", "/etc/nginx/mime.types").Replace(string(tmpl))
+	conf := strings.NewReplacer("@LISTEN@", listen, "@EDGE@", edge, "@SITE@", site, "@STATE@", state, "@CACHE@", filepath.Join(state, "auth-cache"), "@MIME@", "/etc/nginx/mime.types").Replace(string(tmpl))
 	if strings.Contains(conf, "@") && regexp.MustCompile(`@[A-Z]+@`).MatchString(conf) {
 		t.Fatalf("deploy/nginx/hub.conf has a placeholder the test does not fill: %s", regexp.MustCompile(`@[A-Z]+@`).FindString(conf))
 	}

@@ -142,7 +142,71 @@ http {
 		}
 		fmt.Printf("  edge/nginx (%s): %.0f%% of the requests per second; p99 %.2fx\n", enc, 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
 	}
+	if err := benchAuth(nginx, dir, base, page, cookie, nport, run); err != nil {
+		return err
+	}
 	fmt.Printf("edge peak RSS: %s\n", peakRSS(edge.Process.Pid))
+	return nil
+}
+
+// benchAuth measures nginx with the shipped deploy/nginx/hub.conf (each
+// request asks the edge GET /_hub/auth, decisions cached 2 s) against the
+// plain nginx on the same file, alternating, and the edge's auth decisions
+// alone.
+func benchAuth(nginx, dir, edgeBase, page, cookie string, plainPort int, run func(string, string, ...string) (wrkResult, error)) error {
+	tmpl, err := os.ReadFile(filepath.Join("deploy", "nginx", "hub.conf"))
+	if err != nil {
+		fmt.Printf("\nnginx auth_request: skipped (%v; run from the repository's root)\n", err)
+		return nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(dir, "nginx-auth")
+	os.MkdirAll(state, 0o755)
+	cache := filepath.Join(state, "auth-cache")
+	if shm, err := os.MkdirTemp("/dev/shm", "hub-auth-"); err == nil { // a tmpfs, as docs/deploy.md advises
+		defer os.RemoveAll(shm)
+		cache = shm
+	}
+	site, err := filepath.EvalSymlinks(filepath.Join(dir, "public"))
+	if err != nil {
+		return err
+	}
+	for d := site; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o005 != 0o005 {
+			os.Chmod(d, st.Mode().Perm()|0o005)
+		}
+	}
+	conf := strings.NewReplacer("@LISTEN@", fmt.Sprintf("127.0.0.1:%d", port), "@EDGE@", strings.TrimPrefix(edgeBase, "http://"),
+		"@SITE@", filepath.Join(dir, "public"), "@STATE@", state, "@CACHE@", cache, "@MIME@", "/etc/nginx/mime.types").Replace(string(tmpl))
+	os.WriteFile(filepath.Join(state, "hub.conf"), []byte(conf), 0o644)
+	ng := exec.Command(nginx, "-p", state, "-c", filepath.Join(state, "hub.conf"), "-g", "daemon off;")
+	ng.Stdout, ng.Stderr = os.Stderr, os.Stderr
+	if err := ng.Start(); err != nil {
+		return err
+	}
+	defer func() { ng.Process.Signal(syscall.SIGTERM); ng.Wait() }()
+	authURL := fmt.Sprintf("http://127.0.0.1:%d%s", port, page)
+	if err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
+		return fmt.Errorf("nginx (hub.conf) did not start: %v", err)
+	}
+	fmt.Printf("\nnginx auth_request (deploy/nginx/hub.conf) vs nginx without auth, same file, alternating\n")
+	for _, enc := range []string{"identity", "gzip"} {
+		plain, err := run("nginx, no auth (Accept-Encoding: "+enc+")", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", plainPort, page), "Accept-Encoding: "+enc)
+		if err != nil {
+			return err
+		}
+		auth, err := run("nginx + auth_request (Accept-Encoding: "+enc+")", authURL, "Cookie: "+cookie, "Accept-Encoding: "+enc)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  auth hop (%s): %.0f%% of nginx's unauthenticated requests per second (costs %.0f%%); p99 %.2fx\n", enc, 100*auth.rps/plain.rps, 100-100*auth.rps/plain.rps, auth.p99d.Seconds()/plain.p99d.Seconds())
+	}
+	if _, err := run("edge alone: GET /_hub/auth (decisions)", edgeBase+"/_hub/auth", "Cookie: "+cookie, "X-Original-URI: "+page); err != nil {
+		return err
+	}
 	return nil
 }
 
