@@ -24,7 +24,8 @@ test:
 	echo "go test: temporary files in $$d"; \
 	TMPDIR=$$d $(GO) test -count=1 ./...; rc=$$?; rm -rf "$$d"; exit $$rc
 
-# Figures: builds of a generated site of N clients (default 10,000).
+# Figures: builds of a generated site of N clients (default 10,000), its
+# publishing to a local S3 server, the edge and nginx auth_request vs nginx.
 bench: build
 	$(GO) run ./cmd/hubbench -n $(N) -hub $(BIN)
 
@@ -39,6 +40,8 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzRequestForm -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPendingID -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzAuthTarget -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzPolicyExpiry -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 
 check: build

@@ -113,15 +113,14 @@ type Options struct {
 
 // Report says what Publish did.
 type Report struct {
-	Generation  string
-	Clients     int
-	Switched    int   // client pointers written
-	NewSite     bool  // current was written (a new generation)
-	Objects     int   // objects written, pointers included
-	Bytes       int64 // bytes written
-	BlobsKept   int   // files already in the bucket
-	Elapsed     time.Duration
-	UploadBytes int64 // of which blob bytes
+	Generation string
+	Clients    int
+	Switched   int   // client pointers written
+	NewSite    bool  // current was written (a new generation)
+	Objects    int   // objects written, pointers included
+	Bytes      int64 // bytes written
+	BlobsKept  int   // files already in the bucket
+	Elapsed    time.Duration
 }
 
 // Publish uploads the build that opt.Out points to. Only blobs the bucket
@@ -294,13 +293,10 @@ type uploader struct {
 	rep *Report
 }
 
-func (u *uploader) count(n int64, blob bool) {
+func (u *uploader) count(n int64) {
 	u.mu.Lock()
 	u.rep.Objects++
 	u.rep.Bytes += n
-	if blob {
-		u.rep.UploadBytes += n
-	}
 	u.mu.Unlock()
 }
 
@@ -311,7 +307,7 @@ func (u *uploader) small(ctx context.Context, key string, body []byte, a Attrs) 
 	if err := u.b.Put(ctx, key, bytes.NewReader(body), int64(len(body)), a); err != nil {
 		return fmt.Errorf("writing %s: %w", key, err)
 	}
-	u.count(int64(len(body)), false)
+	u.count(int64(len(body)))
 	return nil
 }
 
@@ -337,6 +333,6 @@ func (u *uploader) blob(ctx context.Context, j blobJob) error {
 	if err := u.b.Put(ctx, j.key, f, j.size, j.attrs); err != nil {
 		return fmt.Errorf("uploading %s as %s: %w", j.file, j.key, err)
 	}
-	u.count(j.size, true)
+	u.count(j.size)
 	return nil
 }
