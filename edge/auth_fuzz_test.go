@@ -15,7 +15,7 @@ func FuzzAuthTarget(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
-		client, ok := authTarget(uri)
+		client, file, ok := authTarget(uri)
 		if !ok {
 			return
 		}
@@ -27,7 +27,7 @@ func FuzzAuthTarget(f *testing.F) {
 		if clean != "/c/"+client && !strings.HasPrefix(clean, "/c/"+client+"/") {
 			t.Fatalf("authTarget(%q) = %q, but nginx would serve %q", uri, client, clean)
 		}
-		if strings.Contains(client, "/") || strings.HasPrefix(client, ".") {
+		if strings.Contains(client, "/") || strings.HasPrefix(client, ".") || strings.Contains("/"+file, "/.") {
 			t.Fatalf("authTarget(%q) = %q", uri, client)
 		}
 	})

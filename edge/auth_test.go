@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"testing"
 	"time"
 
@@ -52,6 +53,19 @@ func TestAuthRequest(t *testing.T) {
 		}
 		if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("GET /_hub/auth %q headers = %v; want no-store and the CSP", tc.uri, r.Header)
+		}
+	}
+
+	// A 204 names the blob of the file, or of the sidecar the client takes.
+	for _, tc := range []struct{ uri, accept, want string }{
+		{"/c/whitfield-dental/", "br, gzip", `^[0-9a-f]{64}\.html\.br$`},
+		{"/c/whitfield-dental/invoices/", "gzip", `^[0-9a-f]{64}\.html\.gz$`},
+		{"/c/whitfield-dental/", "identity", `^[0-9a-f]{64}\.html$`},
+		{"/c/whitfield-dental/nothing-here.html", "gzip", `^$`},
+	} {
+		r := f.do(a, "GET", "/_hub/auth", nil, edge.AuthURIHeader, tc.uri, "Accept-Encoding", tc.accept)
+		if got := r.Header.Get(edge.AuthBlobHeader); r.StatusCode != http.StatusNoContent || !regexp.MustCompile(tc.want).MatchString(got) {
+			t.Errorf("auth %q (Accept-Encoding %q) = %d, %s %q; want 204 and %s", tc.uri, tc.accept, r.StatusCode, edge.AuthBlobHeader, got, tc.want)
 		}
 	}
 

@@ -39,7 +39,7 @@ func main() {
 		case "serve":
 			err = benchServe(abs, *dir, *n)
 		case "edge":
-			err = benchEdge(abs, *dir, *conns, *dur)
+			err = benchEdge(abs, *dir, "", *conns, *dur)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
@@ -148,7 +148,13 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 	if skipEdge {
 		return nil
 	}
-	return benchEdge(hub, dir, conns, dur)
+	store := ""
+	if pb != nil {
+		if store, err = pb.store(); err != nil {
+			return err
+		}
+	}
+	return benchEdge(hub, dir, store, conns, dur)
 }
 
 type result struct {

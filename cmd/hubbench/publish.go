@@ -40,6 +40,15 @@ func newPublishBench(hub, dir string) (*publishBench, error) {
 
 func (p *publishBench) close() { s3test.Stop() }
 
+// store opens the published blobs to nginx and returns the address of the
+// published site, for deploy/nginx/hub-bundles-s3.conf.
+func (p *publishBench) store() (string, error) {
+	if err := p.srv.AllowBlobReads(context.Background(), "bench", "site/"); err != nil {
+		return "", err
+	}
+	return p.srv.Endpoint + "/bench/site", nil
+}
+
 var publishRE = regexp.MustCompile(`\((\d+) switched\).*; (\d+) objects written \(([^)]+)\), (\d+) files already there`)
 
 // step runs hub publish and prints a row.

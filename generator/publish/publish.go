@@ -51,29 +51,12 @@ type Pointer struct {
 	Manifest string `json:"manifest"` // SHA-256 of its manifest.json
 }
 
-// BlobKey is where a file of a manifest is stored: its hash, then its
-// extension (a sidecar keeps its original's extension before .gz/.br).
-func BlobKey(m *bundle.Manifest, f bundle.File) string {
-	base, enc := splitSidecar(m, f.Path)
-	return blobsDir + f.SHA256 + strings.ToLower(path.Ext(base)) + enc
-}
-
-// splitSidecar returns the file a sidecar compresses and its encoding's
-// extension (".gz", ".br"), or p and "" for a file that is not a sidecar.
-func splitSidecar(m *bundle.Manifest, p string) (string, string) {
-	for _, ext := range []string{".gz", ".br"} {
-		if base, ok := strings.CutSuffix(p, ext); ok {
-			if _, listed := m.Lookup(base); listed {
-				return base, ext
-			}
-		}
-	}
-	return p, ""
-}
+// BlobKey is where a file of a manifest is stored (bundle.Manifest.BlobName).
+func BlobKey(m *bundle.Manifest, f bundle.File) string { return blobsDir + m.BlobName(f) }
 
 // blobAttrs are the headers of a file's blob.
 func blobAttrs(m *bundle.Manifest, f bundle.File) Attrs {
-	base, enc := splitSidecar(m, f.Path)
+	base, enc := m.SplitSidecar(f.Path)
 	a := Attrs{ContentType: contentType(base), SHA256: f.SHA256, Meta: map[string]string{"sha256": f.SHA256}}
 	switch enc {
 	case ".gz":

@@ -131,6 +131,16 @@ func (s *Server) CreateBucket(ctx context.Context, name string) error {
 	return b.CreateBucket(ctx)
 }
 
+// AllowBlobReads lets anyone read bucket/prefix/blobs/* (and nothing else)
+// without credentials, as docs/deploy.md asks for nginx in front of a bucket.
+func (s *Server) AllowBlobReads(ctx context.Context, bucket, prefix string) error {
+	b, err := s.open(ctx, bucket, prefix)
+	if err != nil {
+		return err
+	}
+	return b.AllowBlobReads(ctx)
+}
+
 func (s *Server) open(ctx context.Context, name, prefix string) (*s3bucket.Bucket, error) {
 	return s3bucket.Open(ctx, "s3://"+name+"/"+prefix, s.Endpoint,
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")),
