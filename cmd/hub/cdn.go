@@ -68,8 +68,11 @@ func (f cdnFlags) cloudFront(base *url.URL) (*edge.CloudFront, error) {
 	return cf, nil
 }
 
-// publisher publishes the edge's output after a rebuild, or is nil without -publish.
-func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.Logger) (func(context.Context), error) {
+// publisher publishes the edge's output after a rebuild, or is nil without
+// -publish. Publishing runs in the background (a form's answer waits for
+// the rebuild, not for the upload), one at a time; builds made while one
+// runs are published by the next, which starts as soon as it ends.
+func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.Logger) (func(), error) {
 	if *f.publish.to == "" {
 		return nil, nil
 	}
@@ -81,14 +84,28 @@ func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) {
-		rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *f.publish.workers})
-		if err != nil {
-			// The fact is recorded and the local build is good: the next
-			// publish (the next rebuild, or hub publish) catches up.
-			log.Error("publishing the rebuilt site", "to", *f.publish.to, "err", err)
-			return
+	kick := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+			}
+			rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *f.publish.workers})
+			if err != nil {
+				// The fact is recorded and the local build is good: the next
+				// publish (the next rebuild, or hub publish) catches up.
+				log.Error("publishing the rebuilt site", "to", *f.publish.to, "err", err)
+				continue
+			}
+			log.Info("published", "to", *f.publish.to, "switched", rep.Switched, "objects", rep.Objects, "bytes", rep.Bytes, "dur", rep.Elapsed)
 		}
-		log.Info("published", "to", *f.publish.to, "switched", rep.Switched, "objects", rep.Objects, "bytes", rep.Bytes, "dur", rep.Elapsed)
+	}()
+	return func() {
+		select {
+		case kick <- struct{}{}:
+		default: // one is due already: it will see this build too
+		}
 	}, nil
 }

@@ -245,7 +245,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			defer mu.Unlock()
 			_, err := builder.Build(ctx, dirs)
 			if err == nil && published != nil {
-				published(ctx) // under the lock: publishes follow builds in order
+				published()
 			}
 			return err
 		}

@@ -19,6 +19,7 @@ const defaultGrace = 7 * 24 * time.Hour
 type publishFlags struct {
 	to, endpoint *string
 	workers      *int
+	all          *bool
 }
 
 func addPublishFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
@@ -26,6 +27,7 @@ func addPublishFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
 		to:       fs.String(toName, "", toUsage),
 		endpoint: fs.String("endpoint", envOr("HUB_S3_ENDPOINT", ""), "S3 API address of a server other than AWS, e.g. http://127.0.0.1:7070 (env HUB_S3_ENDPOINT)"),
 		workers:  fs.Int("uploads", 16, "uploads at once"),
+		all:      fs.Bool("all", false, "look at every bundle's objects, not only those of clients whose pointer changed (repairs a damaged bucket)"),
 	}
 }
 
@@ -46,7 +48,7 @@ func publishBuild(ctx context.Context, p publishFlags, out, keysDir string, stdo
 	if err != nil {
 		return err
 	}
-	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers})
+	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers, All: *p.all})
 	if err != nil {
 		return fmt.Errorf("publishing %s to %s: %w", out, *p.to, err)
 	}

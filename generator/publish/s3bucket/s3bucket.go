@@ -91,6 +91,15 @@ func (b *Bucket) AllowBlobReads(ctx context.Context) error {
 	return err
 }
 
+// Exists reports whether an object is there (a HEAD request).
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := b.Head(ctx, key)
+	if errors.Is(err, publish.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Head returns an object's headers and metadata.
 func (b *Bucket) Head(ctx context.Context, key string) (publish.Attrs, error) {
 	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.prefix + key)})
