@@ -173,7 +173,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	out := fs.String("out", "public", "output path of hub build")
 	keysDir := fs.String("keys", defaultKeys(), "keys folder (only the public keys, *.pub, are read)")
-	pf := addPublishFlags(fs, "from", "check what is published at s3://BUCKET/PREFIX instead of -out")
+	pf := addStoreFlags(fs, "from", "check what is published at s3://BUCKET/PREFIX instead of -out")
 	full := fs.Bool("full", false, "with -from: read every blob and check its SHA-256 (else sizes from the listing)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -22,12 +22,22 @@ type publishFlags struct {
 	all          *bool
 }
 
+// addPublishFlags defines the flags of a command that publishes.
 func addPublishFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
+	p := addStoreFlags(fs, toName, toUsage)
+	p.workers = fs.Int("uploads", 16, "uploads at once")
+	p.all = fs.Bool("all", false, "look at every bundle's objects, not only those of clients whose pointer changed (repairs a damaged bucket)")
+	return p
+}
+
+// addStoreFlags defines the flags that name a published site.
+func addStoreFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
+	none, no := 0, false
 	return publishFlags{
 		to:       fs.String(toName, "", toUsage),
 		endpoint: fs.String("endpoint", envOr("HUB_S3_ENDPOINT", ""), "S3 API address of a server other than AWS, e.g. http://127.0.0.1:7070 (env HUB_S3_ENDPOINT)"),
-		workers:  fs.Int("uploads", 16, "uploads at once"),
-		all:      fs.Bool("all", false, "look at every bundle's objects, not only those of clients whose pointer changed (repairs a damaged bucket)"),
+		workers:  &none,
+		all:      &no,
 	}
 }
 
