@@ -216,6 +216,7 @@ func startHubNginx(nginx, dir, edgeBase, store string) (string, func(), error) {
 	cache := filepath.Join(state, "auth-cache")
 	shm, err := os.MkdirTemp("/dev/shm", "hub-auth-") // a tmpfs, as docs/deploy.md advises
 	if err == nil {
+		os.Chmod(shm, 0o755) // nginx's workers run as nobody
 		cache = shm
 	}
 	snippet := "hub-bundles-disk.conf"
