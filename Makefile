@@ -28,6 +28,8 @@ test:
 # publishing to a local S3 server, the edge and nginx auth_request vs nginx.
 bench: build
 	$(GO) run ./cmd/hubbench -n $(N) -hub $(BIN)
+	@echo "the edge's auth decision in-process (GET /_hub/auth, a signed-in cookie):"
+	@$(GO) test ./edge -run '^$$' -bench BenchmarkAuth -benchtime 20000x | grep '^BenchmarkAuth'
 
 # Run each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
