@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/hub
 N       ?= 10000
+ADDR    ?= 127.0.0.1:8080
 
 .PHONY: all build run test bench fuzz check golden clean
 
@@ -10,9 +11,9 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/hub
 
-# Build the sample site in content/ and serve it on 127.0.0.1.
+# Build the sample site in content/ and serve it on 127.0.0.1 (make run ADDR=127.0.0.1:9000).
 run: build
-	./$(BIN) serve -content content -out public -addr 127.0.0.1:8080
+	./$(BIN) serve -content content -out public -addr $(ADDR)
 
 # The whole test suite (unit, golden, fuzz seeds, end-to-end with the real binary).
 # Temporary files go to a tmpfs when there is one: the tests write and fsync
@@ -22,7 +23,11 @@ test:
 	$(GO) vet ./...
 	@d=$$(mktemp -d -p /dev/shm hub-test.XXXXXX 2>/dev/null || mktemp -d); \
 	echo "go test: temporary files in $$d"; \
-	TMPDIR=$$d $(GO) test -count=1 ./...; rc=$$?; rm -rf "$$d"; exit $$rc
+	TMPDIR=$$d HUB_SKIPS=$$d/skipped $(GO) test -count=1 ./...; rc=$$?; \
+	if [ -s "$$d/skipped" ]; then \
+		echo "*** BROWSER JOURNEYS SKIPPED ($$(wc -l <"$$d/skipped") tests): $$(cut -d: -f2- "$$d/skipped" | sort -u | paste -sd';' -)."; \
+		echo "*** To run them: bash .ci/run installs chromium, axe-core and stripe-mock (or see README: make test)."; \
+	fi; rm -rf "$$d"; exit $$rc
 
 # Figures: builds of a generated site of N clients (default 10,000), its
 # publishing to a local S3 server, the edge and nginx auth_request vs nginx.
@@ -44,7 +49,9 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzAuthTarget -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPolicyExpiry -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
+	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
 
 check: build
 	./$(BIN) check -content content

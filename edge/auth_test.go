@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/hubhq/hub/edge"
 )
@@ -99,7 +98,7 @@ func TestAuthDelegateGoesToEdge(t *testing.T) {
 // delegate signs a new browser in as a staff delegate of client.
 func (f *fixture) delegate(client, staff string) *http.Client {
 	f.t.Helper()
-	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	msgs := f.messages()
 	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), client, staff)
 	if err != nil {
 		f.t.Fatal(err)

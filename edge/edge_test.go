@@ -92,7 +92,9 @@ type fixture struct {
 	checkout edge.Checkout
 	builder  *generator.Builder
 	// tune, when set before start, edits the edge's configuration.
-	tune    func(*edge.Config)
+	tune func(*edge.Config)
+	// wrap, when set before start, stands between the edge and the store.
+	wrap    func(edge.Store) edge.Store
 	proxies edge.Proxies // trusted proxies, when set before start
 }
 
@@ -230,7 +232,11 @@ func (f *fixture) start() {
 		t.Fatal(err)
 	}
 	f.url = "http://" + ln.Addr().String()
-	f.srv, err = edge.New(context.Background(), f.config(keys, mustURL(f.url)), f.store, f.mail)
+	var st edge.Store = f.store
+	if f.wrap != nil {
+		st = f.wrap(st)
+	}
+	f.srv, err = edge.New(context.Background(), f.config(keys, mustURL(f.url)), st, f.mail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +279,11 @@ func (f *fixture) rebuildFresh() {
 	if err := f.srv.Reload(); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// messages composes emails as staff commands do, sending to the fixture's mailer.
+func (f *fixture) messages() *edge.Messages {
+	return edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
 }
 
 // rebuild builds the content with the fixture's Builder.
@@ -402,7 +413,7 @@ func (f *fixture) contactEmail(client string) string {
 // linkFor makes a login link for a contact (of client, or of any).
 func (f *fixture) linkFor(email, client string) string {
 	f.t.Helper()
-	m := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	m := f.messages()
 	link, err := m.LoginLinkFor(context.Background(), f.srv.Build(), email, client)
 	if err != nil {
 		f.t.Fatal(err)

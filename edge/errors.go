@@ -27,6 +27,12 @@ const (
 	EInternal     = "internal"
 )
 
+// ErrUnavailable marks an error of a store that cannot be reached (the
+// database is down or restarting): the edge answers 503 with Retry-After
+// to what would change state, and keeps serving what it can authorise
+// from memory.
+var ErrUnavailable = errors.New("state store unavailable")
+
 // Error is an error with a code and a message a person may read. Internal
 // details go in Err, which is logged and never shown.
 type Error struct {
@@ -49,11 +55,15 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of err, EInternal for errors without one.
+// ErrorCode returns the code of err: EUnavailable for a store that cannot
+// be reached, EInternal for errors without one.
 func ErrorCode(err error) string {
 	var e *Error
-	if errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
 		return e.Code
+	case errors.Is(err, ErrUnavailable):
+		return EUnavailable
 	}
 	return EInternal
 }
@@ -63,6 +73,9 @@ func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Message != "" {
 		return e.Message
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return "We cannot record anything just now: nothing was saved. Please try again in a minute."
 	}
 	return "Something went wrong on our side. Please try again in a moment."
 }

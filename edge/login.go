@@ -33,6 +33,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
+	if s.storeDown.Load() {
+		// The link could not be recorded: say so to everyone alike rather
+		// than promise an email that will not come.
+		s.errorPage(w, r, Errorf(EUnavailable, "We cannot send sign-in links just now. Please try again in a minute."))
+		return
+	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	next := ""
 	if ck, err := r.Cookie(s.cookies.next); err == nil {
@@ -75,7 +81,7 @@ func hashToken(tok string) string {
 
 // newToken records a new single-use link token (256 random bits, stored
 // only as its hash) and returns the link.
-func newToken(ctx context.Context, st Store, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
+func newToken(ctx context.Context, st TokenStore, base *url.URL, now time.Time, ttl time.Duration, t Token) (string, error) {
 	tok := randomToken(32) // 256 bits
 	t.Hash = hashToken(tok)
 	t.Created = now
@@ -97,11 +103,15 @@ func (s *Server) sendLoginLink(ctx context.Context, email, client, next string) 
 func (s *Server) handleLinkGet(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	if len(tok) > 100 {
-		s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
+		s.linkInvalid(w, r)
 		return
 	}
 	if _, err := s.store.PeekToken(r.Context(), hashToken(tok), s.now()); err != nil {
-		s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
+		if ErrorCode(err) != ENotFound {
+			s.errorPage(w, r, err) // the link may be good: do not call it expired
+			return
+		}
+		s.linkInvalid(w, r)
 		return
 	}
 	s.serveStatic(w, r, "login/continue/index.html", http.StatusOK)
@@ -112,15 +122,16 @@ func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	noStore(w)
 	if len(tok) > 100 {
-		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		s.linkInvalid(w, r)
 		return
 	}
 	t, err := s.store.ConsumeToken(r.Context(), hashToken(tok), s.now())
 	if err != nil {
 		if ErrorCode(err) != ENotFound {
-			s.log.Error("spending a login token", "err", err)
+			s.errorPage(w, r, err) // the link may be good (and unspent): do not call it expired
+			return
 		}
-		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		s.linkInvalid(w, r)
 		return
 	}
 	b := s.build.Load()
@@ -164,6 +175,27 @@ func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, s.cookies.cookie(s.cookies.choose, ck, 10*time.Minute))
 	http.Redirect(w, r, "/login/choose", http.StatusSeeOther)
+}
+
+// linkInvalid answers a link that no longer works. A link from an email
+// about a document names it (?next=): when this browser is signed in to
+// that client already, the document opens anyway; otherwise it is
+// remembered, so the new link asked for on the page lands on it. (The
+// destination only says where to go: the session decides what opens.)
+func (s *Server) linkInvalid(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	if next, ok := safeNext(r.URL.Query().Get("next")); ok {
+		if c := s.session(r); c != nil && strings.HasPrefix(next, "/c/"+c.Client+"/") {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		http.SetCookie(w, s.cookies.cookie(s.cookies.next, next, time.Hour))
+	}
+	if r.Method == http.MethodPost {
+		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
+		return
+	}
+	s.serveStatic(w, r, "login/invalid/index.html", http.StatusNotFound)
 }
 
 // startSession sets a new session cookie and redirects into the hub. Any
@@ -260,12 +292,17 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // signedOut clears the session cookie (and client's CloudFront cookies)
-// and sends the browser to the start.
+// and sends the browser to the landing page that says so (a build from
+// before it had one: the start).
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, client string) {
 	s.clearCDNCookies(w, client)
 	http.SetCookie(w, s.cookies.cookie(s.cookies.session, "", 0))
 	noStore(w)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	to := "/"
+	if _, ok := s.build.Load().public.m.Lookup("signed-out/index.html"); ok {
+		to = "/signed-out/"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // revokeSession records the session's id as revoked until it expires, and

@@ -48,8 +48,13 @@ const (
 type MailQueue interface {
 	// QueueMail queues messages (each with its ID set); an ID queued before is kept.
 	QueueMail(ctx context.Context, now time.Time, msgs ...Message) error
-	// DueMail lists queued emails whose next attempt is at or before now, oldest first.
-	DueMail(ctx context.Context, now time.Time, limit int) ([]QueuedMail, error)
+	// ClaimMail claims up to limit queued emails whose next attempt is at
+	// or before now, oldest first: each one's attempt is counted and its
+	// next attempt set to now+lease before it is returned, so of several
+	// edges sending from one outbox exactly one attempts each email, and
+	// an edge killed while sending leaves the email to be sent again once
+	// the lease lapses (with the same Message-ID).
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]QueuedMail, error)
 	// NextMailDue is when the earliest queued email is due (false: none queued).
 	NextMailDue(ctx context.Context) (time.Time, bool, error)
 	// RewriteMail replaces the bodies of emails still queued and never

@@ -15,23 +15,63 @@ import (
 
 // Messages composes and sends the hub's emails. It is used by the server
 // and by staff commands (hub link, hub send), which run without a server.
+// NewMessages makes one.
 type Messages struct {
 	Site     bundle.DirSite
 	Base     *url.URL
-	Store    Store
+	Tokens   TokenStore // where the links' tokens are recorded
 	Mail     Mailer
 	Now      func() time.Time
-	TokenTTL time.Duration
+	TokenTTL time.Duration // sign-in links asked for (the login form, hub link)
+	// DocTokenTTL is how long the link in an email about a quote or an
+	// invoice lasts (hub send): longer, as such an email is read when the
+	// client gets to it. Still single-use.
+	DocTokenTTL time.Duration
+}
+
+// DefaultTokenTTL is how long a sign-in link lasts unless configured;
+// DefaultDocTokenTTL, the link of an email about a document.
+const (
+	DefaultTokenTTL    = 15 * time.Minute
+	DefaultDocTokenTTL = 7 * 24 * time.Hour
+)
+
+// NewMessages makes the Messages of a site, with links to base whose
+// tokens are recorded in tokens and last ttl (0: DefaultTokenTTL; document
+// links last DefaultDocTokenTTL).
+func NewMessages(site bundle.DirSite, base *url.URL, tokens TokenStore, mail Mailer, now func() time.Time, ttl time.Duration) *Messages {
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+	return &Messages{Site: site, Base: base, Tokens: tokens, Mail: mail, Now: now, TokenTTL: ttl, DocTokenTTL: max(ttl, DefaultDocTokenTTL)}
+}
+
+// Lifetime says how long a link lasts, in words: "15 minutes", "7 days".
+func Lifetime(d time.Duration) string {
+	plural := func(n time.Duration, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(d/(24*time.Hour), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(d/time.Hour, "hour")
+	}
+	return plural(max(d/time.Minute, 1), "minute")
 }
 
 type mailData struct {
-	Site    bundle.DirSite
-	Name    string
-	Link    string
-	Minutes int
-	Intro   string // first paragraph
-	Button  string
-	Doc     *bundle.DirDocument
+	Site     bundle.DirSite
+	Name     string
+	Link     string
+	Lifetime string // how long the link lasts: "15 minutes"
+	Intro    string // first paragraph
+	Button   string
+	Doc      *bundle.DirDocument
+	Base     string // the hub's address, to sign in again once the link has expired
 }
 
 var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><body style="margin:0;padding:24px;background:#f4f5f7;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#1d2430">
@@ -42,7 +82,7 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><b
 <p style="margin:0 0 16px;font-size:16px;line-height:1.5">{{.Intro}}</p>
 {{with .Doc}}<p style="margin:0 0 16px;font-size:16px;line-height:1.5"><strong>{{.Title}}</strong><br>{{if eq .Kind "quote"}}Quote{{else}}Invoice{{end}} {{.Number}} · {{.Amount}} · {{.Status}}</p>{{end}}
 <p style="margin:24px 0"><a href="{{.Link}}" style="display:inline-block;background:{{.Site.Color}};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">{{.Button}}</a></p>
-<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">This link signs you in without a password. It works once and expires in {{.Minutes}} minutes. If you did not ask for it, you can ignore this email.</p>
+<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">{{if .Doc}}This link signs you in without a password and opens the {{.Doc.Kind}}. It works once and expires in {{.Lifetime}}; after that, sign in at <a href="{{.Base}}" style="color:#5b6472">{{.Base}}</a> with your email.{{else}}This link signs you in without a password. It works once and expires in {{.Lifetime}}. If you did not ask for it, you can ignore this email.{{end}}</p>
 <p style="margin:16px 0 0;font-size:13px;color:#5b6472">{{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}</p>
 </td></tr></table></td></tr></table></body></html>`))
 
@@ -56,14 +96,19 @@ var mailText = texttemplate.Must(texttemplate.New("mail").Parse(`Hello {{.Name}}
 {{.Button}}:
 {{.Link}}
 
-This link signs you in without a password. It works once and expires in {{.Minutes}} minutes.
+{{if .Doc -}}
+This link signs you in without a password and opens the {{.Doc.Kind}}. It works once and
+expires in {{.Lifetime}}; after that, sign in at {{.Base}} with your email.
+{{- else -}}
+This link signs you in without a password. It works once and expires in {{.Lifetime}}.
 If you did not ask for it, you can ignore this email.
+{{- end}}
 
 {{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}
 `))
 
-func (m *Messages) send(ctx context.Context, to bundle.DirContact, subject string, d mailData) error {
-	d.Site, d.Name, d.Minutes = m.Site, firstName(to.Name), int(m.TokenTTL/time.Minute)
+func (m *Messages) send(ctx context.Context, to bundle.DirContact, subject string, ttl time.Duration, d mailData) error {
+	d.Site, d.Name, d.Lifetime, d.Base = m.Site, firstName(to.Name), Lifetime(ttl), strings.TrimSuffix(m.Base.String(), "/")+"/"
 	if d.Site.Color == "" {
 		d.Site.Color = "#1f5f8b"
 	}
@@ -98,11 +143,11 @@ func (m *Messages) LoginLink(ctx context.Context, b *Build, email, client, next 
 	if !ok {
 		return nil
 	}
-	link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
+	link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, ct, "Your sign-in link for "+m.Site.Name, mailData{
+	return m.send(ctx, ct, "Your sign-in link for "+m.Site.Name, m.TokenTTL, mailData{
 		Link: link, Button: "Sign in to your hub",
 		Intro: "Here is your link to sign in to your client hub at " + m.Site.Name + ", where you can see your quotes, invoices and projects.",
 	})
@@ -118,7 +163,8 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 	c, _ := b.Client(client)
 	var sent []string
 	for _, ct := range c.Contacts {
-		link, err := newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: "/c/" + client + "/" + doc.Path})
+		next := "/c/" + client + "/" + doc.Path
+		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
 		if err != nil {
 			return sent, err
 		}
@@ -127,7 +173,10 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 			what, intro = "invoice", fmt.Sprintf("%s has sent you an invoice. You can see it, download it and pay it in your client hub.", m.Site.Name)
 		}
 		subject := fmt.Sprintf("%s %s from %s: %s", strings.ToUpper(what[:1])+what[1:], doc.Number, m.Site.Name, doc.Title)
-		if err := m.send(ctx, ct, subject, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc}); err != nil {
+		// The destination is in the link as well: once the token has
+		// expired or been used, the hub still knows where it led.
+		link += "?next=" + url.QueryEscape(next)
+		if err := m.send(ctx, ct, subject, m.DocTokenTTL, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc}); err != nil {
 			return sent, err
 		}
 		sent = append(sent, ct.Email)

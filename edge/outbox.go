@@ -99,12 +99,13 @@ func (o *mailSender) run(ctx context.Context) {
 }
 
 // sendDue sends every email due now and says when the next one is due.
-// An attempt is counted (and the next one scheduled) before the email is
-// handed to the mailer, so an edge killed mid-send retries it after the
-// backoff rather than at once in a loop.
+// An attempt is counted by the claim, which leases the email for the retry
+// wait before it is handed to the mailer: another edge sharing the outbox
+// leaves it alone, and an edge killed mid-send retries it after the wait
+// rather than at once in a loop.
 func (o *mailSender) sendDue(ctx context.Context) (time.Time, bool, error) {
 	for {
-		due, err := o.queue.DueMail(ctx, o.now(), mailBatch)
+		due, err := o.queue.ClaimMail(ctx, o.now(), o.retry, mailBatch)
 		if err != nil {
 			return time.Time{}, false, fmt.Errorf("reading the outbox: %w", err)
 		}
@@ -121,17 +122,13 @@ func (o *mailSender) sendDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 func (o *mailSender) attempt(ctx context.Context, q QueuedMail) error {
-	n := q.Attempts + 1
-	now := o.now()
-	u := MailUpdate{Status: MailQueued, Attempts: n, Next: now.Add(mailBackoff(o.retry, n)), At: now, Error: q.Error}
-	if err := o.queue.MarkMail(ctx, q.ID, u); err != nil {
-		return fmt.Errorf("email %s: %w", q.ID, err)
-	}
+	n := q.Attempts // counted by the claim
 	serr := o.mail.Send(ctx, q.Message)
 	if serr != nil && ctx.Err() != nil {
 		return ctx.Err() // shutting down: the attempt stays counted, the email queued
 	}
-	u.At = o.now()
+	now := o.now()
+	u := MailUpdate{Status: MailQueued, Attempts: n, Next: now.Add(mailBackoff(o.retry, n)), At: now, Error: q.Error}
 	// Marked even when the server is stopping: a sent email left queued
 	// would go again at the next start.
 	ctx = context.WithoutCancel(ctx)

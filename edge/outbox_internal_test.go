@@ -30,12 +30,14 @@ func (q *memQueue) QueueMail(_ context.Context, now time.Time, msgs ...Message) 
 
 func (q *memQueue) RewriteMail(context.Context, time.Time, ...Message) error { return nil }
 
-func (q *memQueue) DueMail(_ context.Context, now time.Time, limit int) ([]QueuedMail, error) {
+func (q *memQueue) ClaimMail(_ context.Context, now time.Time, lease time.Duration, limit int) ([]QueuedMail, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var out []QueuedMail
 	for _, m := range q.mail {
 		if m.Status == MailQueued && !m.Next.After(now) && len(out) < limit {
+			m.Attempts++
+			m.Next = now.Add(lease)
 			out = append(out, *m)
 		}
 	}

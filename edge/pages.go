@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -16,9 +17,9 @@ import (
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}"><meta name="robots" content="noindex, nofollow"></head>
+<title>{{.Title}} · {{.Site.Name}}</title><link rel="stylesheet" href="{{.Site.CSS}}">{{with .Site.Icon}}<link rel="icon" href="{{.}}">{{end}}<meta name="robots" content="noindex, nofollow"></head>
 <body><a class="skip" href="#main">Skip to main content</a>
-<header class="site-header"><div class="wrap bar"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}">{{else}}<span>{{.Site.Name}}</span>{{end}}</a></div></header>
+<header class="site-header"><div class="wrap bar"><a class="brand" href="/">{{if .Site.Logo}}<img src="{{.Site.Logo}}" alt="{{.Site.Name}}"{{if .Site.LogoWidth}} width="{{.Site.LogoWidth}}" height="{{.Site.LogoHeight}}"{{end}}>{{else}}<span>{{.Site.Name}}</span>{{end}}</a></div></header>
 <main id="main" class="wrap narrow"><div class="page-head"><h1>{{.Title}}</h1></div>{{.Body}}</main>
 <footer class="site-footer"><div class="wrap"><address class="contact"><strong>{{.Site.Name}}</strong>{{if .Site.Phone}}<br>{{.Site.Phone}}{{end}}{{if .Site.Email}}<br><a href="mailto:{{.Site.Email}}">{{.Site.Email}}</a>{{end}}</address></div></footer></body></html>`))
 
@@ -84,8 +85,14 @@ func (s *Server) page(title string, body *template.Template, data any) ([]byte, 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	code := ErrorCode(err)
 	status := StatusOf(code)
-	if code == EInternal {
+	switch {
+	case code == EInternal:
 		s.log.Error("request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	case errors.Is(err, ErrUnavailable):
+		s.log.Error("state store unavailable", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "30")
 	}
 	titles := map[int]string{400: "Please check the form", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Already done", 413: "Too large", 429: "Please wait", 503: "Back in a moment"}
 	title, ok := titles[status]
@@ -110,10 +117,7 @@ func (s *Server) serveDelegate(w http.ResponseWriter, r *http.Request, sv *serve
 		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
 		return
 	}
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Client)
 	var banner bytes.Buffer
 	bannerTmpl.Execute(&banner, struct{ Client, Staff string }{name, c.Staff})
 	page := string(data)

@@ -312,7 +312,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("webhook did not match a payment", "event", ev.ID, "type", ev.Type, "problem", rec.Problem)
 	}
 	if res.Changed {
-		s.rebuildSoon(res.Payment.ClientID)
+		s.rebuildSoon()
 		s.outbox.poke()
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -380,10 +380,7 @@ func (s *Server) paymentMails(p PaymentRecord) ([]Message, error) {
 	if p.Kind == events.ForDeposit {
 		what = "the deposit on quote " + p.Document
 	}
-	name := p.Email
-	if c, ok := s.build.Load().Client(p.ClientID); ok {
-		name = c.DisplayName
-	}
+	name := s.clientName(p.ClientID, p.Email)
 	rows := [][2]string{{"Amount", amount}, {"For", what}, {"Reference", p.Reference}}
 	if p.State == events.PaymentPaid {
 		id := p.ReceiptID()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/edge/stripepay"
+	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
@@ -235,7 +236,7 @@ func TestPayDoubleClickOneSession(t *testing.T) {
 func TestPayRefusedToDelegateAndWhenOff(t *testing.T) {
 	t.Parallel()
 	f, _ := newPayFixture(t, nil)
-	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	msgs := f.messages()
 	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam")
 	c := f.client()
 	f.do(c, "POST", mustURL(link).Path, url.Values{})
@@ -454,5 +455,24 @@ func TestWebhookStorageErrorIs5xx(t *testing.T) {
 	f.store.Close()
 	if r := f.sendWebhook(event{ID: "evt_x", Type: edge.EventSessionCompleted, Status: "paid"}.forPayment(p).payload(), time.Time{}); r.StatusCode < 500 {
 		t.Errorf("webhook with the store down = %d; want 5xx so Stripe retries", r.StatusCode)
+	}
+}
+
+// TestTestCheckoutOnlyInPreview: the edge refuses a test checkout's routes
+// without the staff preview (that is, outside hub serve), and without them
+// /_checkout/ does not exist.
+func TestTestCheckoutOnlyInPreview(t *testing.T) {
+	f := newFixture(t, nil)
+	keys, err := bundle.LoadKeySet(f.keysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(keys, mustURL(f.url))
+	cfg.TestCheckout = http.NotFoundHandler()
+	if _, err := edge.New(context.Background(), cfg, f.store, f.mail); err == nil {
+		t.Error("edge.New with a test checkout and no preview worked")
+	}
+	if r := f.do(f.login("okafor-residence"), "GET", "/_checkout/cs_test_local_1", nil); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /_checkout/... without the test checkout = %d; want 404", r.StatusCode)
 	}
 }

@@ -122,7 +122,7 @@ func (s *Server) previewRoutes(mux *http.ServeMux) {
 // server sends. Pages are asked for uncompressed, so they can be edited.
 func previewInject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_preview/events") {
+		if strings.HasPrefix(r.URL.Path, "/_preview/events") || strings.HasPrefix(r.URL.Path, "/_checkout/") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -288,10 +288,19 @@ const reloadJS = `(function () {
     overlay = document.createElement("div");
     overlay.id = "hub-preview-problems";
     overlay.setAttribute("role", "alert");
+    // At the bottom, at most half the screen: the header and Sign out stay in reach.
     var s = overlay.style;
-    s.position = "fixed"; s.left = "0"; s.right = "0"; s.top = "0"; s.maxHeight = "70vh"; s.overflow = "auto";
+    s.position = "fixed"; s.left = "0"; s.right = "0"; s.bottom = "0"; s.maxHeight = "50vh"; s.overflow = "auto";
     s.zIndex = "2147483647"; s.background = "#2b0a0a"; s.color = "#ffecec"; s.padding = "16px 20px";
-    s.font = "14px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace"; s.boxShadow = "0 4px 24px rgba(0,0,0,.4)";
+    s.font = "14px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace"; s.boxShadow = "0 -4px 24px rgba(0,0,0,.4)";
+    var close = document.createElement("button");
+    close.type = "button"; close.textContent = "Dismiss";
+    close.setAttribute("aria-label", "Dismiss the content problems");
+    var c = close.style;
+    c.float = "right"; c.marginLeft = "12px"; c.font = "inherit"; c.color = "#2b0a0a"; c.background = "#ffecec";
+    c.border = "0"; c.borderRadius = "4px"; c.padding = "4px 10px"; c.cursor = "pointer";
+    close.addEventListener("click", hide);
+    overlay.appendChild(close);
     var h = document.createElement("strong");
     h.textContent = "Content problems — the last good build is still shown. Fix the file and save:";
     overlay.appendChild(h);

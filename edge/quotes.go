@@ -219,16 +219,6 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// rebuildWithin rebuilds a client now, waiting at most rebuildWait.
-func (s *Server) rebuildWithin(ctx context.Context, client string) error {
-	if s.cfg.RebuildClient == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildWait)
-	defer cancel()
-	return s.rebuildNow(ctx, []string{client})
-}
-
 // releaseApprovalMail makes an approval's held emails due: rewritten with
 // the rebuilt quote's totals when the rebuild succeeded, else as first written.
 func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Approval, doc bundle.DirDocument, mails []Message, rebuilt bool) {
@@ -258,10 +248,7 @@ func (s *Server) releaseApprovalMail(ctx context.Context, c *Claims, a events.Ap
 // the emails point to the quote for it, and are held for the rebuild.
 func (s *Server) approvalNotices(c *Claims, a events.Approval, doc bundle.DirDocument, built bool) ([]Message, error) {
 	site := s.build.Load().Directory.Site
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Subject)
 	signed := a.Name
 	if len(a.Signature) > 0 {
 		signed += " (typed and drawn)"
@@ -346,10 +333,7 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch := events.ChangeRequest{Quote: doc.Number, Version: doc.Version, Message: msg, Email: c.Subject, At: s.now()}
-	name := c.Client
-	if cl, ok := s.build.Load().Client(c.Client); ok {
-		name = cl.DisplayName
-	}
+	name := s.clientName(c.Client, c.Subject)
 	mails, err := s.mails(Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Changes requested on quote %s by %s", doc.Number, name),
 		Intro: fmt.Sprintf("%s (%s) asked for changes to quote %s, %s. Edit the quote in git and rebuild: the client sees the new version, awaiting their response.", name, c.Subject, doc.Number, doc.Title),
 		Quote: msg, Rows: [][2]string{{"Quote", doc.Number}, {"Version", doc.Version}}})

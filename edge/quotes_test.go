@@ -438,6 +438,9 @@ func TestPublicRequestForm(t *testing.T) {
 		func(m edge.Message) bool { return strings.Contains(m.Subject, "New work request") }) {
 		link = link || m.To[0].Email == "jane@example.com" && strings.Contains(m.Text, "/login/t/")
 		told = told || strings.Contains(m.Subject, "New work request") && strings.Contains(m.Subject, "New hedge")
+		if strings.Contains(m.Subject, "New work request") && (strings.Contains(m.Subject+m.Text, "new-jane") || !strings.Contains(m.Text, "Jane Q. Doe sent")) {
+			t.Errorf("the notice of a new person's request names them by id, not by name:\n%s\n%s", m.Subject, m.Text)
+		}
 	}
 	if !link || !told {
 		t.Errorf("emails: sign-in link to the person %v, notice to the business %v", link, told)

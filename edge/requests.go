@@ -232,10 +232,11 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 // requestNotice is the email that tells the business of a work request.
 func (s *Server) requestNotice(client, email string, req events.Request, photos int) ([]Message, error) {
 	site := s.build.Load().Directory.Site
-	name := client
-	if cl, ok := s.build.Load().Client(client); ok {
-		name = cl.DisplayName
+	fallback := req.Name // a new person, not in the build yet
+	if fallback == "" {
+		fallback = email
 	}
+	name := s.clientName(client, fallback)
 	rows := [][2]string{{"Request", req.ID}, {"From", name + " <" + email + ">"}, {"What", req.Title}}
 	if len(req.Dates) > 0 {
 		rows = append(rows, [2]string{"Preferred dates", strings.Join(req.Dates, ", ")})
@@ -326,6 +327,27 @@ func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	// The address in parts (this form, or a website's), else as typed in
+	// one field ("property").
+	address := rf.property
+	var parts events.AddressParts
+	for _, f := range []struct {
+		name string
+		to   *string
+	}{{"street", &parts.Street}, {"city", &parts.City}, {"region", &parts.Region}, {"postal_code", &parts.PostalCode}} {
+		v, ok := cleanText(get(f.name), false)
+		if !ok || utf8.RuneCountInString(v) > 120 {
+			s.errorPage(w, r, Errorf(EInvalid, "Please give the address of at most 120 characters a line, or none."))
+			return
+		}
+		*f.to = v
+	}
+	if parts != (events.AddressParts{}) {
+		address = parts.Join()
+		if rf.property == "" {
+			rf.property = parts.OneLine()
+		}
+	}
 	if !s.mailLimit.allow("request:"+email, s.now()) {
 		s.errorPage(w, r, Errorf(ETooMany, "We already have several requests from %s just now. Please wait a few minutes.", email))
 		return
@@ -338,7 +360,7 @@ func (s *Server) handlePublicRequest(w http.ResponseWriter, r *http.Request) {
 	if ids := b.ClientsOf(email); len(ids) > 0 {
 		client = ids[0]
 	} else {
-		pc, created, err := s.store.CreatePending(ctx, events.PendingClient{ID: pendingID(name, email), Name: name, Email: email, Phone: phone, Address: rf.property, At: s.now()})
+		pc, created, err := s.store.CreatePending(ctx, events.PendingClient{ID: pendingID(name, email), Name: name, Email: email, Phone: phone, Address: address, At: s.now()})
 		if err != nil {
 			s.errorPage(w, r, err)
 			return

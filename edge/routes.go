@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	// Public pages and assets.
 	mux.HandleFunc("GET /{$}", s.handlePublic("index.html"))
+	mux.HandleFunc("GET /signed-out/{$}", s.handlePublic("signed-out/index.html"))
 	mux.HandleFunc("GET /login/sent/{$}", s.handleLinkPage("login/sent/index.html", http.StatusOK))
 	mux.HandleFunc("GET /login/invalid/{$}", s.handleLinkPage("login/invalid/index.html", http.StatusOK))
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
@@ -52,6 +53,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /_hub/cdn", s.handleCDNRefresh)
 	if s.cfg.Preview != nil {
 		s.previewRoutes(mux)
+		if s.cfg.TestCheckout != nil {
+			mux.Handle("/_checkout/", s.cfg.TestCheckout)
+		}
 	}
 	// Everything else is 404 (GET) or 405 (other methods on known paths, by the mux).
 	mux.HandleFunc("/", s.handleNotFound)
@@ -195,7 +199,7 @@ func (s *Server) mutatingCap(h http.HandlerFunc, limit int64) http.Handler {
 			return
 		}
 		if c.Delegate() {
-			s.errorPage(w, r, Errorf(EForbidden, "You are viewing this hub as %s on behalf of staff; viewing is read-only.", c.Client))
+			s.errorPage(w, r, Errorf(EForbidden, "You are viewing %s's hub on behalf of staff; viewing is read-only.", s.clientName(c.Client, "this client")))
 			return
 		}
 		s.setCDNCookies(w, r, c, false)

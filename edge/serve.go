@@ -99,13 +99,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 	h := w.Header()
 	ctype := contentType(f.Path)
 	h.Set("Content-Type", ctype)
-	send, enc, vary := pickSidecar(m, f, r.Header.Get("Accept-Encoding"))
-	if vary {
-		h.Add("Vary", "Accept-Encoding")
-	}
-	if enc != "" {
-		h.Set("Content-Encoding", enc)
-	}
+	send := encoded(r, h, m, f)
 	h["Etag"] = []string{send.ETag()}
 	if download(ctype) {
 		h.Set("Content-Disposition", "attachment")
@@ -134,6 +128,20 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// encoded picks what to send of f: its .br or .gz sidecar when the request
+// accepts that encoding (setting Content-Encoding), else f itself; Vary
+// is set whenever f has a sidecar.
+func encoded(r *http.Request, h http.Header, m *bundle.Manifest, f bundle.File) bundle.File {
+	send, enc, vary := pickSidecar(m, f, r.Header.Get("Accept-Encoding"))
+	if vary {
+		h.Add("Vary", "Accept-Encoding")
+	}
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
+	}
+	return send
 }
 
 var acceptRanges = []string{"bytes"}[:1:1]
@@ -258,9 +266,13 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, name string
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	data, fl, err := b.public.open(f)
+	h := w.Header()
+	m, _ := b.public.manifest() // f came from it, so it is loaded
+	send := encoded(r, h, m, f)
+	data, fl, err := b.public.open(send)
 	if err != nil {
-		s.log.Error("public page does not match its signed manifest; not served", "path", f.Path, "err", err)
+		s.log.Error("public page does not match its signed manifest; not served", "path", send.Path, "err", err)
+		h.Del("Content-Encoding")
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
@@ -268,9 +280,8 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, name string
 		// A large page is served from disk.
 		defer fl.Close()
 	}
-	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	h.Set("Content-Length", strconv.FormatInt(send.Size, 10))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

@@ -2,7 +2,9 @@ package edge_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -215,6 +217,31 @@ func TestCompressionAndHeaders(t *testing.T) {
 			t.Errorf("Accept-Encoding %q: Content-Encoding %q, Content-Type %q, Vary %q", tt.accept, r.Header.Get("Content-Encoding"), r.Header.Get("Content-Type"), r.Header.Get("Vary"))
 		}
 	}
+	// The public pages the edge answers with a status of its own are
+	// compressed like the rest.
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{{"/login/sent/", 200}, {"/login/invalid/", 200}, {"/login/t/not-a-token", 404}, {"/no/such/page", 404}, {"/c/whitfield-dental/no-such-page/", 404}} {
+		for _, enc := range []string{"br", "gzip"} {
+			r := f.do(c, "GET", tt.path, nil, "Accept-Encoding", enc)
+			if r.StatusCode != tt.status || r.Header.Get("Content-Encoding") != enc || !strings.Contains(r.Header.Get("Vary"), "Accept-Encoding") || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("GET %s with Accept-Encoding %s = %d, Content-Encoding %q, Vary %q, Content-Type %q; want %d, %s", tt.path, enc, r.StatusCode,
+					r.Header.Get("Content-Encoding"), r.Header.Get("Vary"), r.Header.Get("Content-Type"), tt.status, enc)
+			}
+			if enc != "gzip" {
+				continue
+			}
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Errorf("GET %s: %v", tt.path, err)
+				continue
+			}
+			if b, err := io.ReadAll(zr); err != nil || !strings.Contains(string(b), "</html>") {
+				t.Errorf("GET %s: the gzip body is %.80q, %v; want the page", tt.path, b, err)
+			}
+		}
+	}
 	r := f.do(c, "GET", "/c/whitfield-dental/", nil)
 	h := r.Header
 	csp := h.Get("Content-Security-Policy")
@@ -276,7 +303,7 @@ func TestCrossOriginAndBodyLimits(t *testing.T) {
 func TestDelegate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := &edge.Messages{Site: f.srv.Build().Directory.Site, Base: mustURL(f.url), Store: f.store, Mail: f.mail, Now: f.clock.Now, TokenTTL: 15 * time.Minute}
+	msgs := f.messages()
 	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
 	if err != nil {
 		t.Fatal(err)

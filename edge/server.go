@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +46,10 @@ type Config struct {
 	Preview *Preview
 	// Checkout takes payments (Stripe); nil turns paying online off.
 	Checkout Checkout
+	// TestCheckout serves the payment pages of hub serve's local test
+	// checkout (edge/testcheckout, then also the Checkout) under
+	// /_checkout/. It exists only with Preview: never in production.
+	TestCheckout http.Handler
 	// RebuildClient, when set, rebuilds the bundles of the given clients
 	// (after a payment, an approval or a request was recorded) so their
 	// pages show it; the edge then loads the new build.
@@ -81,8 +84,11 @@ type Server struct {
 	contactEpochs atomic.Pointer[map[ContactKey]int64]
 	revoked       revokedSet
 	keysRead      atomic.Int64 // when the session keys were last read (Unix ms, injected clock)
-	ipLimit       *limiter
-	mailLimit     *limiter
+	// storeDown is set while the store cannot be reached (its once-a-second
+	// read failed with ErrUnavailable): sign-in requests get 503 at once.
+	storeDown atomic.Bool
+	ipLimit   *limiter
+	mailLimit *limiter
 	// requestLimit bounds public work requests per IP.
 	requestLimit *limiter
 	jobs         chan loginJob
@@ -92,7 +98,8 @@ type Server struct {
 	payLocks     keyedMutex
 	uploadLocks  keyedMutex // per client: the uploads quota
 	outbox       *mailSender
-	rebuilds     chan string
+	rebuildWake  chan struct{} // a fact was recorded
+	owner        string        // this edge, in the store's leases
 }
 
 // New makes a Server and loads the current build.
@@ -114,9 +121,6 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if cfg.DelegateTTL == 0 {
 		cfg.DelegateTTL = 8 * time.Hour
 	}
-	if cfg.TokenTTL == 0 {
-		cfg.TokenTTL = 15 * time.Minute
-	}
 	if cfg.RebuildEvery == 0 {
 		cfg.RebuildEvery = 24 * time.Hour
 	}
@@ -135,6 +139,9 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if cfg.BaseURL == nil || cfg.BaseURL.Host == "" {
 		return nil, errors.New("edge: a base URL is required (links in emails are built from it)")
 	}
+	if cfg.TestCheckout != nil && cfg.Preview == nil {
+		return nil, errors.New("edge: the test checkout is for hub serve's local preview only")
+	}
 	s := &Server{
 		cfg: cfg, store: store, mail: mailer, log: cfg.Log, now: cfg.Now,
 		sess: &sessions{issuer: strings.TrimSuffix(cfg.BaseURL.String(), "/"), now: cfg.Now,
@@ -144,7 +151,8 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 		mailLimit:    newLimiter(5, 12*time.Minute),
 		requestLimit: newLimiter(5, 10*time.Minute),
 		jobs:         make(chan loginJob, 1024),
-		rebuilds:     make(chan string, 1024),
+		rebuildWake:  make(chan struct{}, 1),
+		owner:        newOwnerID(),
 	}
 	s.outbox = &mailSender{queue: store, mail: mailer, now: cfg.Now, log: cfg.Log, retry: cfg.MailRetry, attempts: cfg.MailAttempts, wake: make(chan struct{}, 1)}
 	if err := s.refreshKeys(ctx); err != nil {
@@ -190,7 +198,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go s.watch(ctx)
 	go s.rebuilder(ctx)
 	go func() { defer s.wg.Done(); s.outbox.run(ctx) }()
-	go s.clientRebuilder(ctx)
+	go s.rebuildWorker(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -242,8 +250,14 @@ func (s *Server) watch(ctx context.Context) {
 			if err := s.Reload(); err != nil {
 				s.log.Error("loading new build", "err", err)
 			}
-			if err := s.refreshRevocations(ctx); err != nil {
-				s.log.Error("reading session epochs and revocations", "err", err)
+			// The flag is set before the log line (tests wait for it).
+			err := s.refreshRevocations(ctx)
+			was := s.storeDown.Swap(errors.Is(err, ErrUnavailable))
+			switch {
+			case err != nil:
+				s.log.Error("reading session epochs and revocations; serving with what was read before", "err", err)
+			case was:
+				s.log.Info("the state store is reachable again")
 			}
 			if s.keysDue() {
 				if err := s.refreshKeys(ctx); err != nil {
@@ -350,57 +364,15 @@ func csp(frames []string) string {
 }
 
 // messages composes the server's emails; they go through the outbox.
+// clientName is how people are shown a client: its name in the build,
+// else fallback (a person's name or email), never its internal id.
+func (s *Server) clientName(id, fallback string) string {
+	if cl, ok := s.build.Load().Client(id); ok && cl.DisplayName != "" {
+		return cl.DisplayName
+	}
+	return fallback
+}
+
 func (s *Server) messages() *Messages {
-	return &Messages{Site: s.build.Load().Directory.Site, Base: s.cfg.BaseURL, Store: s.store, Mail: outboxMailer{s}, Now: s.now, TokenTTL: s.cfg.TokenTTL}
-}
-
-// rebuildSoon asks for a client's bundle to be rebuilt.
-func (s *Server) rebuildSoon(id string) {
-	if s.cfg.RebuildClient == nil {
-		return
-	}
-	select {
-	case s.rebuilds <- id:
-	default:
-		s.log.Error("rebuild queue full", "client", id)
-	}
-}
-
-// clientRebuilder rebuilds the clients asked for, several at once when
-// they come together, and loads the new build.
-func (s *Server) clientRebuilder(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		var id string
-		select {
-		case <-ctx.Done():
-			return
-		case id = <-s.rebuilds:
-		}
-		ids := map[string]bool{id: true}
-	more:
-		for {
-			select {
-			case id := <-s.rebuilds:
-				ids[id] = true
-			default:
-				break more
-			}
-		}
-		if err := s.rebuildNow(ctx, slices.Collect(maps.Keys(ids))); err != nil {
-			s.log.Error("rebuilding after recording; the pages show it after the next build", "clients", len(ids), "err", err)
-		}
-	}
-}
-
-// rebuildNow rebuilds clients and loads the result.
-func (s *Server) rebuildNow(ctx context.Context, ids []string) error {
-	if s.cfg.RebuildClient == nil {
-		return nil
-	}
-	slices.Sort(ids)
-	if err := s.cfg.RebuildClient(ctx, ids); err != nil {
-		return err
-	}
-	return s.Reload()
+	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
 }

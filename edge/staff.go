@@ -17,7 +17,7 @@ func (m *Messages) DelegateLink(ctx context.Context, b *Build, client, staff str
 	if strings.TrimSpace(staff) == "" {
 		return "", Errorf(EInvalid, "say who you are with -staff (your name or email); delegate logins are recorded")
 	}
-	return newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenDelegate, Email: "staff:" + staff, ClientID: client, Staff: staff})
+	return newToken(ctx, m.Tokens, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenDelegate, Email: "staff:" + staff, ClientID: client, Staff: staff})
 }
 
 // LoginLinkFor makes a login link for a contact without sending it.
@@ -25,7 +25,7 @@ func (m *Messages) LoginLinkFor(ctx context.Context, b *Build, email, client str
 	if _, ok := contactOf(b, email, client); !ok {
 		return "", Errorf(ENotFound, "%s is not a contact of %s in the current build", email, orAny(client))
 	}
-	return newToken(ctx, m.Store, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(email), ClientID: client})
+	return newToken(ctx, m.Tokens, m.Base, m.Now(), m.TokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(email), ClientID: client})
 }
 
 func orAny(client string) string {
@@ -58,7 +58,7 @@ func (c ContactStatus) State() string {
 
 // ClientsReport lists every contact of every client with what the store
 // knows of their logins.
-func ClientsReport(ctx context.Context, b *Build, st Store) ([]ContactStatus, error) {
+func ClientsReport(ctx context.Context, b *Build, st ActivityLog) ([]ContactStatus, error) {
 	acts, err := st.Activity(ctx)
 	if err != nil {
 		return nil, err
@@ -95,12 +95,6 @@ func ClientsReport(ctx context.Context, b *Build, st Store) ([]ContactStatus, er
 	return out, nil
 }
 
-// Revoker is what signing sessions out needs of the store.
-type Revoker interface {
-	BumpEpoch(ctx context.Context, clientID string) (int64, error)
-	BumpContactEpoch(ctx context.Context, k ContactKey) (int64, error)
-}
-
 // Revoked is a contact signed out of every device in one client's hub.
 type Revoked struct {
 	ContactKey
@@ -110,7 +104,7 @@ type Revoked struct {
 // RevokeContact signs a contact out of every device in each of clients:
 // their sessions end, other contacts' do not. Edges apply it within a
 // second.
-func RevokeContact(ctx context.Context, st Revoker, email string, clients []string) ([]Revoked, error) {
+func RevokeContact(ctx context.Context, st SessionStore, email string, clients []string) ([]Revoked, error) {
 	var out []Revoked
 	for _, c := range clients {
 		k := ContactKey{Client: c, Email: strings.ToLower(email)}
@@ -123,15 +117,16 @@ func RevokeContact(ctx context.Context, st Revoker, email string, clients []stri
 	return out, nil
 }
 
-// activityLister is what ClientsOfContact needs of the store.
-type activityLister interface {
+// ActivityLog is what staff reports of contacts need of the store.
+type ActivityLog interface {
+	// Activity lists what is known about each contact: invited, joined, last login.
 	Activity(ctx context.Context) ([]ContactActivity, error)
 }
 
 // ClientsOfContact lists the clients an email is a contact of in the
 // build, and those it signed in to before (it may have been removed from a
 // client since, with a session still open), sorted.
-func ClientsOfContact(ctx context.Context, b *Build, st activityLister, email string) ([]string, error) {
+func ClientsOfContact(ctx context.Context, b *Build, st ActivityLog, email string) ([]string, error) {
 	email = strings.ToLower(email)
 	ids := slices.Clone(b.ClientsOf(email))
 	acts, err := st.Activity(ctx)

@@ -7,55 +7,60 @@ import (
 	"github.com/hubhq/hub/generator/events"
 )
 
-// Store is the edge's durable state. Every method that records something
-// returns only once it is durable (committed and synced).
+// Store is what the edge server needs of its durable state: the parts
+// below, each documented with its guarantees. Every method that records
+// something returns only once it is durable (committed and synced), and
+// every guarantee holds for any number of edges sharing one store. The
+// adapters (edge/sqlstore, edge/pgstore) implement it, and StaffStore and
+// events.Source beside it; edge/storetest checks them against one suite.
 type Store interface {
+	TokenStore
+	SessionStore
+	PaymentStore
+	ResponseStore
+	MailQueue
+	RebuildQueue
+}
+
+// TokenStore keeps login links, by the hash of their secret. Part of Store.
+type TokenStore interface {
 	// CreateToken records a login token (by its hash).
 	CreateToken(ctx context.Context, t Token) error
 	// PeekToken returns a token that is still usable, without spending it.
 	PeekToken(ctx context.Context, hash string, now time.Time) (Token, error)
 	// ConsumeToken spends a usable token atomically: of many concurrent
-	// calls with the same hash, exactly one succeeds.
+	// calls with the same hash (from any number of edges), exactly one
+	// succeeds.
 	ConsumeToken(ctx context.Context, hash string, now time.Time) (Token, error)
+}
 
+// SessionStore is what sessions need of the store: the keys they are
+// signed with, the epochs and revocations that end them, and the login
+// log. Every edge sharing the store reads the same. Part of Store.
+type SessionStore interface {
 	// Epochs returns every client's session epoch (clients never bumped are absent: epoch 0).
 	Epochs(ctx context.Context) (map[string]int64, error)
-	// BumpEpoch invalidates every session of a client and returns the new epoch.
-	BumpEpoch(ctx context.Context, clientID string) (int64, error)
 	// ContactEpochs returns every contact's session epoch, by client and
 	// lower-cased email (contacts never bumped are absent: epoch 0).
 	ContactEpochs(ctx context.Context) (map[ContactKey]int64, error)
-	// BumpContactEpoch invalidates every session of one contact of a client
-	// (every device of that person) and returns the new epoch.
-	BumpContactEpoch(ctx context.Context, k ContactKey) (int64, error)
 	// RevokeSession records that a session id may no longer be used (a
 	// logout); it is kept until the session would have expired anyway.
 	// Revocations that expired before now are deleted.
 	RevokeSession(ctx context.Context, r Revocation, now time.Time) error
 	// Revocations returns the revocations recorded after seq, in order.
+	// A revocation is never given a seq below one already returned (an
+	// edge reading concurrently with writers misses none).
 	Revocations(ctx context.Context, after int64) ([]Revocation, error)
-
-	// RecordLogin records a login (a contact's, or a delegate's with Staff set).
-	RecordLogin(ctx context.Context, l Login) error
-	// Activity lists what is known about each contact: invited, joined, last login.
-	Activity(ctx context.Context) ([]ContactActivity, error)
-	// Delegations lists delegate logins, newest first.
-	Delegations(ctx context.Context, limit int) ([]Login, error)
-
 	// SessionKeys returns the HMAC keys sessions are signed with, newest
 	// first, making one when there is none or the newest is older than
 	// rotateAfter, and deleting those older than retireAfter (no session
 	// they signed can still be valid).
 	SessionKeys(ctx context.Context, now time.Time, rotateAfter, retireAfter time.Duration) ([]SessionKey, error)
-
-	PaymentStore
-	ResponseStore
-	MailQueue
-	// Source gives the generator the recorded facts (the store is the
-	// events' source of truth).
-	events.Source
-
-	Close() error
+	// BumpContactEpoch invalidates every session of one contact of a client
+	// (every device of that person) and returns the new epoch.
+	BumpContactEpoch(ctx context.Context, k ContactKey) (int64, error)
+	// RecordLogin records a login (a contact's, or a delegate's with Staff set).
+	RecordLogin(ctx context.Context, l Login) error
 }
 
 // Token purposes.
@@ -139,10 +144,6 @@ type PaymentStore interface {
 	// When the state moved, mail (if set) gives the emails that report it,
 	// queued in the same write.
 	RecordWebhook(ctx context.Context, w WebhookRecord, mail func(PaymentRecord) ([]Message, error)) (WebhookResult, error)
-	// Payments lists payments, newest first.
-	Payments(ctx context.Context, limit int) ([]PaymentRecord, error)
-	// WebhookProblems lists events that were refused or did not match, newest first.
-	WebhookProblems(ctx context.Context, limit int) ([]WebhookRecord, error)
 }
 
 // PaymentRecord is an online payment as the edge keeps it.
@@ -185,8 +186,6 @@ type ResponseStore interface {
 	RecordRequest(ctx context.Context, clientID, nonce string, r events.Request, mail []Message) (dup bool, err error)
 	// Requests lists work requests, newest first; status "" lists all.
 	Requests(ctx context.Context, status string, limit int) ([]RequestRecord, error)
-	Request(ctx context.Context, id string) (RequestRecord, error)
-	SetRequestStatus(ctx context.Context, id, status string) error
 	// CreatePending records a person who sent a request through the public
 	// form; an email recorded before returns that pending client (false).
 	CreatePending(ctx context.Context, pc events.PendingClient) (events.PendingClient, bool, error)
@@ -196,4 +195,28 @@ type ResponseStore interface {
 type RequestRecord struct {
 	events.Request
 	ClientID string
+}
+
+// StaffStore is what staff commands and reports read and change, beside
+// what the edge server does. The adapters implement it.
+type StaffStore interface {
+	SessionStore
+	ActivityLog
+	// BumpEpoch invalidates every session of a client and returns the new epoch.
+	BumpEpoch(ctx context.Context, clientID string) (int64, error)
+	// Delegations lists delegate logins, newest first.
+	Delegations(ctx context.Context, limit int) ([]Login, error)
+	// Payments lists payments, newest first.
+	Payments(ctx context.Context, limit int) ([]PaymentRecord, error)
+	// WebhookProblems lists events that were refused or did not match, newest first.
+	WebhookProblems(ctx context.Context, limit int) ([]WebhookRecord, error)
+	Request(ctx context.Context, id string) (RequestRecord, error)
+	SetRequestStatus(ctx context.Context, id, status string) error
+	// Mails lists the outbox, newest first; status "" lists all.
+	Mails(ctx context.Context, status string, limit int) ([]QueuedMail, error)
+	// MailCounts counts the outbox's emails by status.
+	MailCounts(ctx context.Context) (map[string]int, error)
+	// Rebuilds lists the clients waiting for a rebuild, and why (the last
+	// attempt's error), oldest first.
+	Rebuilds(ctx context.Context) ([]RebuildJob, error)
 }

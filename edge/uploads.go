@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
@@ -221,7 +222,12 @@ func (s *Server) removeUploads(dirs ...string) {
 }
 
 // sweepUploads removes what a crash can leave under the uploads folder:
-// temporary folders, and request folders that no committed request names.
+// temporary folders, and request folders that no committed request names,
+// once they are older than uploadSweepAge (the file clock, not the
+// injected one): another edge sharing the folder may be between storing a
+// request's photos and committing the request.
+const uploadSweepAge = time.Hour
+
 func (s *Server) sweepUploads(ctx context.Context) error {
 	if s.cfg.Uploads == "" {
 		return nil
@@ -252,6 +258,9 @@ func (s *Server) sweepUploads(ctx context.Context) error {
 		}
 		for _, e := range entries {
 			if known[c.Name()+"/"+e.Name()] {
+				continue
+			}
+			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < uploadSweepAge {
 				continue
 			}
 			if err := s.cfg.Files.RemoveAll(filepath.Join(s.cfg.Uploads, c.Name(), e.Name())); err != nil {

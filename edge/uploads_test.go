@@ -7,9 +7,11 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hubhq/hub/edge"
 )
@@ -207,8 +209,9 @@ func TestUploadQuota(t *testing.T) {
 }
 
 // TestUploadOrphansRemovedAtStart: temporary folders and folders no
-// committed request names are removed when the edge starts; a recorded
-// request's photos stay.
+// committed request names are removed when the edge starts, once an hour
+// old; a recorded request's photos stay, and so does a fresh folder
+// (another edge may be about to commit its request).
 func TestUploadOrphansRemovedAtStart(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -226,7 +229,17 @@ func TestUploadOrphansRemovedAtStart(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(p, "1-x.png"), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		old := time.Now().Add(-2 * time.Hour)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
+	fresh := filepath.Join(f.uploads(), "okafor-residence", ".R-INFLIGHT.tmp")
+	if err := os.MkdirAll(fresh, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, ".R-INFLIGHT.tmp")
+	slices.Sort(kept)
 	f.start()
 	if got := f.uploadEntries("okafor-residence"); strings.Join(got, ",") != strings.Join(kept, ",") {
 		t.Errorf("after a restart: %v; want only %v", got, kept)

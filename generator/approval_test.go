@@ -153,6 +153,10 @@ func TestApprovedOptionsShown(t *testing.T) {
 			}
 			quotePDFText := oneLine(pdfText(t, filepath.Join(e.out, filepath.FromSlash(hub+quotePDF(number)))))
 			approval := oneLine(pdfText(t, filepath.Join(e.out, filepath.FromSlash(hub+approvalPDF(number)))))
+			// The quote's acceptance block is filled from the approval.
+			if !regexp.MustCompile(`Acceptance Approved by Grace Okafor \(grace@example\.com\) on Nov 20, 2026\..* Signature Grace Okafor Nov 20, 2026 Name Date`).MatchString(quotePDFText) {
+				t.Errorf("quote PDF's acceptance block is not filled by the approval:\n%s", quotePDFText)
+			}
 			for doc, text := range map[string]string{"quote PDF": quotePDFText, "approval PDF": approval} {
 				if !strings.Contains(text, fm(want.Total)) {
 					t.Errorf("%s lacks the approved total %s:\n%s", doc, fm(want.Total), text)

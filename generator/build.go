@@ -320,7 +320,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	w := newWriter()
 	w.disk = disk{opt.Fault}
 	d := w.disk
-	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, year: loader.Today.Year(), payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
+	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, sizes: map[string]Size{}, year: loader.Today.Year(), today: loader.Today, payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
@@ -765,7 +765,9 @@ type clientFacts struct {
 func (f clientFacts) load(l *site.Loader, id string) (*site.Client, site.Problems) {
 	if pc := f.pending; pc != nil {
 		c := &site.Client{ID: pc.ID, Name: pc.Name, Contacts: []site.Contact{{Name: pc.Name, Email: pc.Email, Phone: pc.Phone}}}
-		if pc.Address != "" {
+		if a, ok := events.SplitAddress(pc.Address); ok {
+			c.Properties = []site.Address{{Street: a.Street, City: a.City, Region: a.Region, PostalCode: a.PostalCode}}
+		} else if pc.Address != "" {
 			c.Properties = []site.Address{{Street: pc.Address}}
 		}
 		return c, nil
@@ -926,18 +928,34 @@ func hashFile(p string) (string, error) {
 	return string(h.Sum(nil)), nil
 }
 
+// everyDay is the threshold of a client whose bundle changes every day:
+// one with a statement, which is dated the day it is built and ages what
+// is owed by that day.
+const everyDay = "every-day"
+
 // thresholds are the dates on which something a client sees changes by
-// itself: an invoice falling past due, a quote expiring.
+// itself: an invoice falling past due, a quote expiring; everyDay when the
+// client has a statement.
 func thresholds(c *site.Client) []string {
 	var out []string
 	for _, inv := range c.Invoices {
 		if InvoiceVisible(inv) && inv.Status == site.InvoiceAwaitingPayment && inv.Balance > 0 {
 			out = append(out, inv.Due.Raw)
 		}
+		if InvoiceVisible(inv) && !slices.Contains(out, everyDay) {
+			out = append(out, everyDay)
+		}
 	}
 	for _, q := range c.Quotes {
 		if q.Status == site.QuoteAwaitingResponse && q.ValidUntil.Set {
 			out = append(out, q.ValidUntil.Raw)
+		}
+	}
+	// A subscription's next charge moves the day after it, and is shown
+	// on the home page from SoonDays before.
+	for _, s := range c.Subs {
+		if !s.Next.IsZero() && s.Status != site.SubscriptionDraft {
+			out = append(out, s.Next.Format(time.DateOnly), s.Next.AddDate(0, 0, -site.SoonDays).Format(time.DateOnly))
 		}
 	}
 	slices.Sort(out)
@@ -951,6 +969,10 @@ func bundleKey(global, content string, thresholds []string, today time.Time) str
 	fmt.Fprintf(h, "%s\n%s\n", global, content)
 	day := today.Format(time.DateOnly)
 	for _, t := range thresholds {
+		if t == everyDay {
+			fmt.Fprintf(h, "day %s\n", day)
+			continue
+		}
 		fmt.Fprintf(h, "%s:%v\n", t, t < day)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
@@ -967,8 +989,8 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		return nil, "", err
 	}
 	h.Write(cfgBytes)
-	for _, a := range []string{cfg.Logo, cfg.Cover} {
-		if a == "" {
+	for _, a := range []string{cfg.Logo, cfg.Icon, cfg.Cover} {
+		if a == "" || pres.assets[a] != "" {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(content, a))
@@ -983,8 +1005,24 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		}
 		name := "assets/" + assetName(filepath.Base(a), bundle.Sum(b))
 		pres.assets[a] = "/" + name
+		if w, h, ok := site.ImageSize(a, b); ok {
+			pres.sizes[a] = Size{w, h}
+		}
 		if a == cfg.Logo {
 			pres.logo, pres.logoType = pdfImage(a, b)
+			pres.logoSum = name
+			if pres.logo == nil {
+				// PDFs cannot draw SVG: a PNG of the same name beside it
+				// stands in for the logo on paper.
+				png := strings.TrimSuffix(a, filepath.Ext(a)) + ".png"
+				if pb, err := os.ReadFile(filepath.Join(content, png)); err == nil {
+					pres.logo, pres.logoType = pdf.OpaquePNG(pb), "png"
+					pres.logoSum += " " + bundle.Sum(pb)
+					fmt.Fprintf(h, "%s %s\n", png, bundle.Sum(pb))
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					return nil, "", err
+				}
+			}
 		}
 		out = append(out, outFile{path: name, data: b})
 		fmt.Fprintf(h, "%s %s\n", a, name)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,10 +246,18 @@ func TestIncremental(t *testing.T) {
 		t.Error("the removed invoice's page is still served")
 	}
 
-	// A day later, an invoice falls past due: its client is rebuilt by itself.
+	// Days later, invoices fall past due, and every statement is dated
+	// the new day: the clients with invoices are rebuilt, the others not.
 	res = e.mustBuild(t, testNow.AddDate(0, 0, 22))
-	if res.Rendered == 0 || res.Rendered == res.Clients {
-		t.Errorf("rebuild 22 days later rendered %d of %d clients; want only those with dates passing", res.Rendered, res.Clients)
+	s, _ := site.Load(content, testNow)
+	withInvoices := 0
+	for _, c := range s.Clients {
+		if slices.ContainsFunc(c.Invoices, InvoiceVisible) {
+			withInvoices++
+		}
+	}
+	if res.Rendered != withInvoices || res.Rendered == res.Clients {
+		t.Errorf("rebuild 22 days later rendered %d of %d clients; want the %d with invoices (their statements are dated the build day)", res.Rendered, res.Clients, withInvoices)
 	}
 
 	// The site config changes: everyone is rebuilt.
@@ -510,6 +519,45 @@ func TestHomeBalance(t *testing.T) {
 		late := strings.Contains(home, `class="balance balance-late"`) && strings.Contains(home, `<span class="badge badge-danger">Past due</span>`)
 		if late != tt.late {
 			t.Errorf("%s's home page shows the balance past due = %v; want %v", tt.client, late, tt.late)
+		}
+	}
+}
+
+// TestPagePolish checks what external checkers found on every page of the
+// sample: each <img> has width and height (no layout shift), each page a
+// favicon, public pages a meta description, no title names the business
+// twice, no frame is sandboxed with both allow-scripts and
+// allow-same-origin (which undoes the sandbox), and no one-line input asks
+// for the multi-line street-address.
+func TestPagePolish(t *testing.T) {
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	img := regexp.MustCompile(`<img[^>]*>`)
+	title := regexp.MustCompile(`<title>([^<]*)</title>`)
+	for name, b := range outputFiles(t, e.out) {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		page := string(b)
+		for _, tag := range img.FindAllString(page, -1) {
+			if !strings.Contains(tag, " width=") || !strings.Contains(tag, " height=") {
+				t.Errorf("%s: %s has no width and height", name, tag)
+			}
+		}
+		if !strings.Contains(page, `<link rel="icon" href="/assets/icon.`) {
+			t.Errorf("%s has no favicon (a link rel=icon to /assets/icon.…)", name)
+		}
+		if public := !strings.HasPrefix(name, "c/"); public != strings.Contains(page, `<meta name="description"`) {
+			t.Errorf("%s: meta description present = %v; want %v (public pages only)", name, !public, public)
+		}
+		if m := title.FindStringSubmatch(page); m == nil || strings.Count(m[1], "Greenleaf Gardens") > 1 {
+			t.Errorf("%s: title %q; want one that names the business once", name, m)
+		}
+		if strings.Contains(page, "allow-same-origin") && strings.Contains(page, "allow-scripts") {
+			t.Errorf("%s sandboxes a frame with allow-scripts and allow-same-origin", name)
+		}
+		if strings.Contains(page, "street-address") { // a multi-line token, on one-line inputs
+			t.Errorf("%s has autocomplete=street-address; one-line address inputs take address-line1", name)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (p *presenter) business(sv *SiteView) pdf.Business {
 	}
 	if len(p.logo) > 0 {
 		b.Logo, b.LogoType = p.logo, p.logoType
-		b.LogoSum = p.assets[p.cfg.Logo]
+		b.LogoSum = p.logoSum
 	}
 	return b
 }
@@ -93,7 +93,7 @@ func (p *presenter) business(sv *SiteView) pdf.Business {
 func pdfImage(name string, b []byte) ([]byte, string) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".png":
-		return b, "png"
+		return pdf.OpaquePNG(b), "png"
 	case ".jpg", ".jpeg":
 		return b, "jpg"
 	}
@@ -226,12 +226,24 @@ func (r *renderer) quoteDoc(cp *clientPages, q *QuoteView) *pdf.Doc {
 	if q.Expired {
 		d.Sections = sections("This quote has expired", "Prices and availability may have changed. Please get in touch if you'd still like to go ahead.")
 	}
-	d.Sections = append(d.Sections, sections("Notes", plainText(q.Notes), "Terms", plainText(q.Terms))...)
+	d.Sections = append(d.Sections, richSections("Notes", q.Notes)...)
+	d.Sections = append(d.Sections, richSections("Terms", q.Terms)...)
+	if q.Awaiting {
+		d.Acceptance = &pdf.Acceptance{Text: "To accept this quote, sign and date below, or approve it in your client hub" + r.hubAddress(q.URL) + "."}
+	}
 	if a := q.Approval; a != nil {
-		d.Sections = append(d.Sections, pdf.Section{Title: "Approved", Text: approvalText(a)})
-		d.Signature, d.SignatureLabel = a.sig, a.Name+" · "+a.Date
+		d.Acceptance = &pdf.Acceptance{Text: approvalText(a), Signature: a.sig, Name: a.Name, Date: a.Date}
 	}
 	return d
+}
+
+// hubAddress is " at " and the full address of a page of the hub, or ""
+// when the site has no base_url.
+func (r *renderer) hubAddress(path string) string {
+	if r.p.cfg.BaseURL == "" {
+		return ""
+	}
+	return " at " + r.p.cfg.BaseURL + path
 }
 
 func approvalText(a *ApprovalView) string {
@@ -290,9 +302,7 @@ func (r *renderer) invoiceDoc(cp *clientPages, inv *InvoiceView) *pdf.Doc {
 	default:
 		d.Highlight = &pdf.Field{Label: "Paid in full", Value: inv.Total}
 	}
-	t := linesTable(inv.Lines)
-	t.Title = "Details"
-	d.Tables = []pdf.Table{t}
+	d.Tables = []pdf.Table{linesTable(inv.Lines)} // untitled: its heading row says what it is
 	d.Totals = totalsRows(inv.Totals)
 	d.Totals[len(d.Totals)-1].Strong = false
 	if inv.Paid != "" {
@@ -306,19 +316,23 @@ func (r *renderer) invoiceDoc(cp *clientPages, inv *InvoiceView) *pdf.Doc {
 		}
 		d.After = []pdf.Table{pt}
 	}
-	d.Sections = sections("Notes", plainText(inv.Notes))
+	d.Sections = richSections("Notes", inv.Notes)
 	if inv.HasBalance {
-		how := plainText(r.sv.PayOffline)
+		how := richText(r.sv.PayOffline)
 		title := "How to pay"
 		if r.sv.PayOnline {
 			title = "Other ways to pay"
-			if how != "" {
-				how = "Pay online in your client hub, or:\n\n" + how
+			online := pdf.Line{{Text: "Pay online in your client hub" + r.hubAddress(inv.URL)}}
+			if len(how) > 0 {
+				online[0].Text += ", or:"
+				how = append([]pdf.Line{online, {}}, how...)
+			} else {
+				how = []pdf.Line{online}
 			}
-		} else if how == "" {
-			how = "Please contact us to arrange payment."
+		} else if len(how) == 0 {
+			how = []pdf.Line{{{Text: "Please contact us to arrange payment."}}}
 		}
-		d.Sections = append(d.Sections, sections(title, how)...)
+		d.Sections = append(d.Sections, pdf.Section{Title: title, Lines: how})
 	}
 	return d
 }
@@ -332,27 +346,24 @@ func (r *renderer) receiptDoc(cp *clientPages, rc *ReceiptView) *pdf.Doc {
 	d.Highlight = &pdf.Field{Label: "Amount paid", Value: rc.Amount}
 	d.Detail = rc.Date
 	if rc.InvoiceNumber != "" {
-		rows := []pdf.Row{{Cells: []string{"Invoice", rc.InvoiceNumber}}}
-		if rc.InvoiceSubject != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"For", rc.InvoiceSubject}})
-		}
-		if rc.InvoiceTotal != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"Invoice total", rc.InvoiceTotal}})
-		}
-		rows = append(rows, pdf.Row{Cells: []string{"This payment", rc.Amount}})
+		// One row: the invoice this payment went to, and what it left.
+		t := pdf.Table{Title: "Applied to", Columns: []pdf.Column{{Head: "Invoice", Width: 2}, {Head: "For", Width: 4.2}, {Head: "Invoice total", Width: 2.2, Right: true}, {Head: "This payment", Width: 2.2, Right: true}}}
+		cells := []string{rc.InvoiceNumber, rc.InvoiceSubject, rc.InvoiceTotal, rc.Amount}
 		if rc.BalanceAfter != "" {
-			rows = append(rows, pdf.Row{Cells: []string{"Balance after this payment", rc.BalanceAfter}, Strong: true})
+			t.Columns = append(t.Columns, pdf.Column{Head: "Balance after", Width: 2.2, Right: true})
+			cells = append(cells, rc.BalanceAfter)
 		}
-		d.Tables = []pdf.Table{{Title: "Applied to", Columns: []pdf.Column{{Head: "", Width: 3}, {Head: "", Width: 4, Right: true}}, Rows: rows}}
+		t.Rows = []pdf.Row{{Cells: cells}}
+		d.Tables = []pdf.Table{t}
 	}
 	d.Closing = "Thank you for your payment."
 	return d
 }
 
 func (r *renderer) statementDoc(cp *clientPages, s *StatementView) *pdf.Doc {
-	d := r.newDoc(cp, "Statement", "", "Account statement", "Statement for", s.ToISO)
-	d.Facts = addFact(d.Facts, "Statement date", s.To)
-	d.Facts = addFact(d.Facts, "Period", s.From+" – "+s.To)
+	d := r.newDoc(cp, "Statement", "", "Account statement", "Statement for", s.DateISO)
+	d.Facts = addFact(d.Facts, "Statement date", s.Date)
+	d.Facts = addFact(d.Facts, "Activity", s.From+" – "+s.To)
 	d.Facts = addFact(d.Facts, "Covers", "All invoices and payments to date")
 	d.Highlight = &pdf.Field{Label: "Total owed", Value: s.Owed}
 	t := pdf.Table{Title: "Activity", Columns: []pdf.Column{{Head: "Date", Width: 2}, {Head: "Description", Width: 5}, {Head: "Charges", Width: 2, Right: true}, {Head: "Payments", Width: 2, Right: true}, {Head: "Balance", Width: 2, Right: true}}}
@@ -370,7 +381,29 @@ func (r *renderer) statementDoc(cp *clientPages, s *StatementView) *pdf.Doc {
 		t.Rows = append(t.Rows, pdf.Row{Cells: []string{e.Date, desc, e.Charge, e.Credit, e.Balance}})
 	}
 	d.Tables = []pdf.Table{t}
-	d.Totals = []pdf.Row{{Cells: []string{"Total charges", s.Charges}}, {Cells: []string{"Total payments", "-" + s.Payments}}, {Cells: []string{"Total owed", s.Owed}, Strong: true}}
+	d.Totals = []pdf.Row{{Cells: []string{"Total charges", s.Charges}}, {Cells: []string{"Total payments", s.Less}}, {Cells: []string{"Total owed", s.Owed}, Strong: true}}
+	aging := pdf.Table{Title: "Aging", Note: "What is owed by how long past its due date, on " + s.Date + "."}
+	var cells []string
+	for _, a := range s.Aging {
+		aging.Columns = append(aging.Columns, pdf.Column{Head: a.Label, Width: 1, Right: true})
+		cells = append(cells, a.Amount)
+	}
+	aging.Columns = append(aging.Columns, pdf.Column{Head: "Total owed", Width: 1, Right: true})
+	aging.Rows = []pdf.Row{{Cells: append(cells, s.Owed)}}
+	d.After = []pdf.Table{aging}
+	c := cp.base.Client
+	payTo := []string{"Make checks payable to " + r.sv.Name}
+	payTo = append(payTo, r.sv.Address...)
+	d.Remittance = &pdf.Remittance{
+		PayTo: payTo,
+		Fields: []pdf.Field{
+			{Label: "Client", Value: c.DisplayName},
+			{Label: "Account", Value: c.ID},
+			{Label: "Statement date", Value: s.Date},
+			{Label: "Total owed", Value: s.Owed},
+			{Label: "Amount enclosed", Value: ""},
+		},
+	}
 	return d
 }
 
@@ -404,26 +437,111 @@ func (r *renderer) clientPDFs(cp *clientPages, ps *pdfSet) error {
 	return nil
 }
 
-var (
-	htmlBreak = regexp.MustCompile(`(?i)<br\s*/?>|</li>|</tr>`)
-	htmlBlock = regexp.MustCompile(`(?i)</(p|h[1-6]|ul|ol|blockquote|pre|table)>`)
-	htmlItem  = regexp.MustCompile(`(?i)<li[^>]*>`)
-	htmlTag   = regexp.MustCompile(`<[^>]*>`)
-	blankRun  = regexp.MustCompile(`\n{3,}`)
-)
-
-// plainText turns rendered Markdown into plain text for a PDF: paragraphs
-// apart, list items as bullets, tags and comments dropped.
-func plainText(h template.HTML) string {
-	s := strings.ReplaceAll(string(h), "\n", " ")
-	s = htmlBreak.ReplaceAllString(s, "\n")
-	s = htmlBlock.ReplaceAllString(s, "\n\n")
-	s = htmlItem.ReplaceAllString(s, "• ")
-	s = htmlTag.ReplaceAllString(s, "")
-	s = html.UnescapeString(s)
-	lines := strings.Split(s, "\n")
-	for i, ln := range lines {
-		lines[i] = strings.Join(strings.Fields(ln), " ")
+// richSections is a section of rendered Markdown keeping its bold and
+// italic words; none when it is empty.
+func richSections(title string, h template.HTML) []pdf.Section {
+	lines := richText(h)
+	if len(lines) == 0 {
+		return nil
 	}
-	return strings.TrimSpace(blankRun.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+	return []pdf.Section{{Title: title, Lines: lines}}
+}
+
+var richTag = regexp.MustCompile(`<(/?)([a-zA-Z0-9]+)[^>]*>|<!--.*?-->`)
+
+// richText turns rendered Markdown into lines of text for a PDF, keeping
+// bold (strong, b) and italic (em, i): paragraphs apart, hard breaks kept,
+// list items as bullets, other tags dropped.
+func richText(h template.HTML) []pdf.Line {
+	var out []pdf.Line
+	var cur pdf.Line
+	bold, italic := 0, 0
+	flush := func(blank bool) {
+		if len(cur) > 0 {
+			cur[len(cur)-1].Text = strings.TrimRight(cur[len(cur)-1].Text, " ")
+			out = append(out, cur)
+			cur = nil
+		}
+		if blank && len(out) > 0 && len(out[len(out)-1]) > 0 {
+			out = append(out, pdf.Line{})
+		}
+	}
+	add := func(text string) {
+		t := strings.Join(strings.Fields(html.UnescapeString(text)), " ")
+		spaced := len(cur) > 0 && strings.HasSuffix(cur[len(cur)-1].Text, " ")
+		if startsSpace(text) && len(cur) > 0 && !spaced && t != "" {
+			t = " " + t
+		}
+		if endsSpace(text) && (t != "" || (len(cur) > 0 && !spaced)) {
+			t += " "
+		}
+		if t == "" {
+			return
+		}
+		sp := pdf.Span{Text: t, Bold: bold > 0, Italic: italic > 0}
+		if n := len(cur); n > 0 && cur[n-1].Bold == sp.Bold && cur[n-1].Italic == sp.Italic {
+			cur[n-1].Text += sp.Text
+			return
+		}
+		cur = append(cur, sp)
+	}
+	s := strings.ReplaceAll(string(h), "\n", " ")
+	last := 0
+	for _, m := range richTag.FindAllStringSubmatchIndex(s, -1) {
+		add(s[last:m[0]])
+		last = m[1]
+		if m[4] < 0 { // a comment
+			continue
+		}
+		closing, name := m[3] > m[2], strings.ToLower(s[m[4]:m[5]])
+		step := 1
+		if closing {
+			step = -1
+		}
+		switch name {
+		case "strong", "b":
+			bold = max(0, bold+step)
+		case "em", "i":
+			italic = max(0, italic+step)
+		case "br":
+			flush(false)
+		case "li":
+			if !closing {
+				flush(false)
+				cur = pdf.Line{{Text: "• "}}
+			} else {
+				flush(false)
+			}
+		case "p", "ul", "ol", "blockquote", "pre", "table", "h1", "h2", "h3", "h4", "h5", "h6":
+			if closing {
+				flush(true)
+			}
+		case "tr":
+			flush(false)
+		}
+	}
+	add(s[last:])
+	flush(false)
+	for len(out) > 0 && len(out[len(out)-1]) == 0 {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+func startsSpace(s string) bool { return s != "" && strings.ContainsRune(" \t\n", rune(s[0])) }
+func endsSpace(s string) bool   { return s != "" && strings.ContainsRune(" \t\n", rune(s[len(s)-1])) }
+
+// plainText turns rendered Markdown into plain text for a PDF (a line
+// item's description): richText without the styles.
+func plainText(h template.HTML) string {
+	var b strings.Builder
+	for i, ln := range richText(h) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, sp := range ln {
+			b.WriteString(sp.Text)
+		}
+	}
+	return b.String()
 }

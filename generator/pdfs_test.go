@@ -4,9 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -86,7 +89,7 @@ func TestSamplePDFs(t *testing.T) {
 				id := inv.Number + "-" + string(rune('1'+i))
 				left -= pm.Amount.Amt
 				want = append(want, fm(pm.Amount.Amt), s.Config.Locale.Date(pm.Date.T), id)
-				check(root+receiptPDF(id), "Receipt", id, "Amount paid", fm(pm.Amount.Amt), inv.Number, fm(max(left, 0)))
+				check(root+receiptPDF(id), "Receipt", id, "Amount paid", fm(pm.Amount.Amt), inv.Number, fm(max(left, 0)), "Applied to", "Invoice total", "This payment", "Balance after")
 			}
 			if inv.State != site.InvoicePaid {
 				owed += inv.Balance
@@ -109,6 +112,16 @@ func TestSamplePDFs(t *testing.T) {
 		if !strings.Contains(inv, w) {
 			t.Errorf("INV-2001.pdf has no %q", w)
 		}
+	}
+	// A two-line invoice fits one page, its totals, payments and how to
+	// pay with it: paid (INV-2005), and with a balance (INV-2002).
+	for _, f := range []string{"c/whitfield-dental/invoices/INV-2005/INV-2005.pdf", "c/okafor-residence/invoices/INV-2002/INV-2002.pdf"} {
+		if out, err := exec.Command("pdfinfo", filepath.Join(e.out, f)).Output(); err != nil || !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(out) {
+			t.Errorf("%s (two lines) is not one page: %v\n%s", f, err, out)
+		}
+	}
+	if text := pdfText(t, filepath.Join(e.out, "c/okafor-residence/invoices/INV-2002/INV-2002.pdf")); !strings.Contains(text, "Pay online in your client hub at http://127.0.0.1:8080/c/okafor-residence/invoices/INV-2002/") {
+		t.Errorf("INV-2002.pdf does not give the hub's address of the invoice:\n%s", text)
 	}
 	// No sidecars: PDFs and zips are compressed already.
 	for name := range outputFiles(t, e.out) {
@@ -289,4 +302,170 @@ func TestPlainText(t *testing.T) {
 			t.Errorf("plainText(Markdown(%q)) = %q; want %q", tt.md, got, tt.want)
 		}
 	}
+}
+
+func TestRichText(t *testing.T) {
+	for _, tt := range []struct{ md, want string }{
+		{"**Paying by check?** Make it out to *Greenleaf Gardens LLC*, then mail it.", "[B:Paying by check?][ Make it out to ][I:Greenleaf Gardens LLC][, then mail it.]"},
+		{"One.\n\nTwo  words\\\nthree", "[One.]|[Two words]|[three]"},
+		{"- a **b**\n- c", "[• a ][B:b]|[• c]"},
+		{"***both*** plain", "[BI:both][ plain]"},
+	} {
+		var lines []string
+		for _, ln := range richText(Markdown(tt.md)) {
+			var b strings.Builder
+			for _, sp := range ln {
+				style := map[[2]bool]string{{true, false}: "B:", {false, true}: "I:", {true, true}: "BI:"}[[2]bool{sp.Bold, sp.Italic}]
+				b.WriteString("[" + style + sp.Text + "]")
+			}
+			lines = append(lines, b.String())
+		}
+		if got := strings.ReplaceAll(strings.Join(lines, "|"), "||", "|"); got != tt.want {
+			t.Errorf("richText(%q) = %q; want %q", tt.md, got, tt.want)
+		}
+	}
+}
+
+// TestStatementPDF reads back a statement: dated the build day, activity
+// whose running balance never goes below zero, the aging summary with the
+// past-due invoice in its bucket, and the remittance slip.
+func TestStatementPDF(t *testing.T) {
+	needPoppler(t)
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow) // Nov 23, 2026
+	// Hawthorne Street Bistro's INV-2003 ($723.00) was due Oct 30: 24 days past due.
+	text := pdfText(t, filepath.Join(e.out, "c/hawthorne-bistro/"+statementPDF("hawthorne-bistro")), "-layout")
+	for _, w := range []string{"Statement date", "Nov 23, 2026", "Aging", "Remittance", "Make checks payable to Greenleaf Gardens", "Amount enclosed", "hawthorne-bistro"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the statement has no %q; its text:\n%s", w, text)
+		}
+	}
+	lines := strings.Split(text, "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "Current") && strings.Contains(l, "Over 90 days") })
+	if i < 0 {
+		t.Fatalf("the statement has no aging heading (Current … Over 90 days); its text:\n%s", text)
+	}
+	if got := strings.Fields(strings.Join(lines[i:], "\n")); len(got) < 16 || strings.Join(got[:8], " ") != "Current 1–30 days 31–60 days 61–90 days Over" {
+		t.Errorf("aging heading = %q", got)
+	} else if row := strings.Join(got[12:18], " "); row != "$0.00 $723.00 $0.00 $0.00 $0.00 $723.00" {
+		t.Errorf("aging = %q; want $723.00 in 1–30 days and in total", row)
+	}
+	// Whitfield paid a deposit before its invoice was issued: the balance
+	// column never shows a credit.
+	text = pdfText(t, filepath.Join(e.out, "c/whitfield-dental/"+statementPDF("whitfield-dental")), "-layout")
+	dated := regexp.MustCompile(`^\s*[A-Z][a-z]{2} \d{1,2}, \d{4}\s`)
+	rows := 0
+	for _, l := range strings.Split(text, "\n") {
+		if dated.MatchString(l) {
+			rows++
+			if strings.Contains(l, "-$") {
+				t.Errorf("a statement row has a negative balance: %q", l)
+			}
+		}
+	}
+	if rows < 5 {
+		t.Errorf("found %d activity rows in the statement; want 5:\n%s", rows, text)
+	}
+	// The aging heading is on the page of its row (it falls on a page break).
+	for _, pg := range strings.Split(text, "\f") {
+		if i := strings.Index(pg, "Over 90 days"); i >= 0 && !strings.Contains(pg[i:], "$5,806.25") {
+			t.Errorf("the aging heading is on a page without its row:\n%s", pg)
+		}
+	}
+}
+
+// TestPDFLogo: every PDF of the sample carries the business's logo as an
+// image (the PNG beside the SVG logo).
+func TestPDFLogo(t *testing.T) {
+	needPoppler(t)
+	if _, err := exec.LookPath("pdfimages"); err != nil {
+		t.Skip("pdfimages is not installed (poppler-utils)")
+	}
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	n := 0
+	for name := range outputFiles(t, e.out) {
+		if !strings.HasSuffix(name, ".pdf") || strings.Contains(name, "/files/") { // portal documents are staff's own
+			continue
+		}
+		n++
+		out, err := exec.Command("pdfimages", "-list", filepath.Join(e.out, name)).Output()
+		if err != nil {
+			t.Fatalf("pdfimages %s: %v", name, err)
+		}
+		// Two heading lines, then one per image: page 1 has the logo (720×144).
+		if !regexp.MustCompile(`(?m)^\s*1\s+\d+\s+image\s+720\s+144\s`).Match(out) {
+			t.Errorf("%s has no 720×144 logo image on page 1:\n%s", name, out)
+		}
+	}
+	if n < 15 {
+		t.Errorf("looked at %d PDFs; want every PDF of the sample", n)
+	}
+}
+
+// TestGoldenPDFImages renders the first page of an invoice and of a
+// statement to grey PNGs (pdftoppm) and compares them with golden images,
+// pixel by pixel with a small tolerance (anti-aliasing differs a little
+// between poppler builds): a change of layout, a lost logo or a block
+// moved to another page shows. make golden rewrites them; look at them.
+func TestGoldenPDFImages(t *testing.T) {
+	needPoppler(t)
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skip("pdftoppm is not installed (poppler-utils)")
+	}
+	e := newEnv(t, sample)
+	e.mustBuild(t, testNow)
+	for _, tt := range []struct{ pdf, golden string }{
+		{"c/okafor-residence/invoices/INV-2002/INV-2002.pdf", "pdf_INV-2002-1.png"},
+		{"c/hawthorne-bistro/" + statementPDF("hawthorne-bistro"), "pdf_statement-hawthorne-bistro-1.png"},
+	} {
+		got, err := exec.Command("pdftoppm", "-png", "-gray", "-r", "40", "-f", "1", "-l", "1", "-singlefile", filepath.Join(e.out, tt.pdf)).Output()
+		if err != nil {
+			t.Fatalf("pdftoppm %s: %v", tt.pdf, err)
+		}
+		file := filepath.Join("testdata", "golden", tt.golden)
+		if *update {
+			if err := os.WriteFile(file, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (run make golden to create it)", err)
+		}
+		if diff, err := pixelDiff(got, want); err != nil || diff > 0.002 {
+			out := filepath.Join(t.TempDir(), tt.golden)
+			os.WriteFile(out, got, 0o644)
+			t.Errorf("%s page 1 differs from %s in %.2f%% of its pixels (%v); it is in %s (run make golden after an intended change)", tt.pdf, file, diff*100, err, out)
+		}
+	}
+}
+
+// pixelDiff is the share of pixels of two grey images that differ by more
+// than a quarter of the range; 1 when their sizes differ.
+func pixelDiff(a, b []byte) (float64, error) {
+	ia, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		return 1, err
+	}
+	ib, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return 1, err
+	}
+	r := ia.Bounds()
+	if r != ib.Bounds() {
+		return 1, fmt.Errorf("size %v, golden %v", r, ib.Bounds())
+	}
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			ga, _, _, _ := ia.At(x, y).RGBA()
+			gb, _, _, _ := ib.At(x, y).RGBA()
+			if d := int(ga) - int(gb); d > 0x4000 || d < -0x4000 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy()), nil
 }

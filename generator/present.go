@@ -23,6 +23,7 @@ import (
 type presenter struct {
 	cfg       *site.Config
 	assets    map[string]string // content-relative asset path → URL
+	sizes     map[string]Size   // content-relative image path → its size, when known
 	css       string
 	js        string // URL of hub.js
 	year      int    // for the copyright line
@@ -30,8 +31,10 @@ type presenter struct {
 	// pdfs: documents get PDFs (and clients a zip of every document);
 	// off only for measuring what PDFs cost (Options.NoPDF).
 	pdfs     bool
-	logo     []byte // the logo when it is a PNG or JPEG, for PDFs
-	logoType string // "png", "jpg"
+	logo     []byte    // the logo when it is a PNG or JPEG, for PDFs
+	logoType string    // "png", "jpg"
+	logoSum  string    // what identifies the logo's bytes in a PDF's key
+	today    time.Time // the build day, in the site's time zone
 }
 
 func (p *presenter) money(a money.Amount) string { return p.cfg.Locale.Format(a, p.cfg.Currency) }
@@ -48,9 +51,13 @@ func (p *presenter) siteView() *SiteView {
 		Name: c.Name, Phone: c.Phone, Email: c.Email, Website: c.Website,
 		Address:     c.Address.Lines(),
 		Logo:        p.assets[c.Logo],
+		LogoSize:    p.size(c.Logo),
+		CoverSize:   p.size(c.Cover),
+		Icon:        cmp.Or(p.assets[c.Icon], p.assets[c.Logo]),
 		Brand:       c.Color,
 		Cover:       p.assets[c.Cover],
 		Landing:     Markdown(c.Landing),
+		Description: cmp.Or(c.Description, "The "+c.Name+" client hub: see your quotes, invoices and projects, pay online and send us requests."),
 		PayOffline:  Markdown(c.PaymentInstructions),
 		Lang:        strings.SplitN(c.LocaleTag, "-", 2)[0],
 		Hub:         site.On(c.Settings.Hub),
@@ -69,6 +76,14 @@ func (p *presenter) siteView() *SiteView {
 		v.WebsiteHost = strings.TrimPrefix(u.Host, "www.")
 	}
 	return v
+}
+
+// size is the size of one of the site's images, nil when not known.
+func (p *presenter) size(asset string) *Size {
+	if sz, ok := p.sizes[asset]; ok {
+		return &sz
+	}
+	return nil
 }
 
 func propertyView(i int, a site.Address) PropertyView {
@@ -441,6 +456,52 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 	return v, nil
 }
 
+func subscriptionBadge(state string) Badge {
+	switch state {
+	case site.SubscriptionActive:
+		return Badge{"Active", "ok"}
+	case site.SubscriptionPaused:
+		return Badge{"Paused", "warn"}
+	case site.SubscriptionCancelled:
+		return Badge{"Cancelled", "muted"}
+	case site.SubscriptionEnded:
+		return Badge{"Ended", "muted"}
+	}
+	return Badge{state, "muted"}
+}
+
+// every is an interval in words: "month", "2 weeks".
+func every(interval string, n int) string {
+	if n <= 1 {
+		return interval
+	}
+	return fmt.Sprintf("%d %ss", n, interval)
+}
+
+func (p *presenter) subscription(root string, s *site.Subscription) (*SubscriptionView, error) {
+	lines, err := p.lines(s.Lines, s.Totals, s.Tax, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: subscription %s: %w", s.File, s.Number, err)
+	}
+	v := &SubscriptionView{
+		Number: s.Number, Title: s.Title, URL: root + "subscriptions/" + s.Number + "/",
+		Badge: subscriptionBadge(s.State), Amount: p.money(s.Totals.Total), Every: every(s.Interval, s.Every),
+		Start: p.date(s.Start), StartISO: s.Start.Raw,
+		Lines: lines, Totals: p.totals(s.Discounts, s.Totals), Notes: Markdown(s.Notes),
+	}
+	last := s.LastPeriod()
+	if last >= 0 {
+		v.Ends = fmt.Sprintf("After %d charges, the last on %s", last+1, p.cfg.Locale.Date(s.PeriodStart(last)))
+	}
+	if !s.Next.IsZero() {
+		v.Next, v.NextISO, v.Soon = p.cfg.Locale.Date(s.Next), s.Next.Format(time.DateOnly), s.Soon
+		for i := s.NextK + 1; i <= s.NextK+3 && (last < 0 || i <= last); i++ {
+			v.Upcoming = append(v.Upcoming, p.cfg.Locale.Date(s.PeriodStart(i)))
+		}
+	}
+	return v, nil
+}
+
 func onlineMethod(op events.Payment) string {
 	m := "Paid online"
 	switch op.Method {
@@ -524,6 +585,9 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 	}
 	if pt.Cover != "" {
 		v.Cover = root + portalFile(pt, "cover/"+pt.Cover)
+		if pt.CoverWidth > 0 {
+			v.CoverSize = &Size{pt.CoverWidth, pt.CoverHeight}
+		}
 	}
 	for _, u := range pt.Updates {
 		v.Updates = append(v.Updates, UpdateView{Title: u.Title, Date: p.date(u.Date), DateISO: u.Date.Raw, Body: Markdown(u.Body)})
@@ -536,7 +600,8 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 			v.Folders = append(v.Folders, FolderView{Name: d.Folder})
 		}
 		f := &v.Folders[len(v.Folders)-1]
-		f.Documents = append(f.Documents, DocumentView{Name: d.Name, URL: root + escapePath(portalFile(pt, "docs/"+d.Path)), Size: humanSize(d.Size), Type: d.Type})
+		icon, kind := fileIcon(d.Name)
+		f.Documents = append(f.Documents, DocumentView{Title: d.Title, Name: d.Name, URL: root + escapePath(portalFile(pt, "docs/"+d.Path)), Size: humanSize(d.Size), Type: d.Type, Icon: icon, Kind: kind})
 		v.DocCount++
 	}
 	for _, l := range pt.Links {
@@ -547,9 +612,28 @@ func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 		v.Links = append(v.Links, LinkView{Title: l.Title, URL: l.URL, Host: host, Description: l.Description})
 	}
 	for _, e := range pt.Embeds {
-		v.Embeds = append(v.Embeds, EmbedView{Title: e.Title, Provider: e.Provider, Src: e.Src})
+		v.Embeds = append(v.Embeds, EmbedView{Title: e.Title, Provider: e.Provider, Src: e.Src, Link: e.URL})
 	}
 	return v
+}
+
+// iconKinds colour a document's file-type icon by its extension.
+var iconKinds = map[string]string{
+	"pdf": "pdf", "csv": "sheet", "xls": "sheet", "xlsx": "sheet", "ods": "sheet",
+	"doc": "doc", "docx": "doc", "odt": "doc", "rtf": "doc", "ppt": "slides", "pptx": "slides", "odp": "slides",
+	"jpg": "image", "jpeg": "image", "png": "image", "gif": "image", "webp": "image", "svg": "image", "heic": "image",
+	"txt": "text", "md": "text", "zip": "archive", "mp4": "media", "mov": "media", "mp3": "media",
+}
+
+// fileIcon is the label and colour of a document's file-type icon: its
+// extension, upper-case (at most four letters), and its kind.
+func fileIcon(name string) (label, kind string) {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(name), "."))
+	kind = cmp.Or(iconKinds[ext], "file")
+	if len(ext) > 4 || ext == "" {
+		return "", kind
+	}
+	return strings.ToUpper(ext), kind
 }
 
 func escapePath(p string) string {
@@ -566,33 +650,88 @@ func (p *presenter) attention(quotes []*QuoteView, invs []*InvoiceView) []Attent
 	var out []AttentionItem
 	for pass := 0; pass < 2; pass++ {
 		for i := len(invs) - 1; i >= 0; i-- { // oldest first
-			v := invs[i]
-			if !v.HasBalance || v.PastDue != (pass == 0) {
-				continue
+			if v := invs[i]; v.HasBalance && v.PastDue == (pass == 0) {
+				out = append(out, invoiceItem(v))
 			}
-			it := AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Balance, Badge: v.Status}
-			if v.Pay != nil {
-				it.Action = "Pay"
-			}
-			out = append(out, it)
 		}
 	}
 	for i := len(quotes) - 1; i >= 0; i-- {
-		q := quotes[i]
-		if !q.Awaiting {
-			continue
+		if q := quotes[i]; q.Awaiting {
+			out = append(out, quoteItem(q))
 		}
-		d := "Issued " + q.Issued
-		if q.ValidUntil != "" {
-			d = "Valid until " + q.ValidUntil
-		}
-		it := AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status}
-		if q.Approve != nil {
-			it.Action = "Review & approve"
-		}
-		out = append(out, it)
 	}
 	return out
+}
+
+// invoiceItem is an invoice as a row with its call to action.
+func invoiceItem(v *InvoiceView) AttentionItem {
+	it := AttentionItem{Kind: "invoice", Number: v.Number, Title: v.Subject, URL: v.URL, Detail: "Due " + v.Due, Amount: v.Total, Badge: v.Status}
+	if v.HasBalance {
+		it.Amount = v.Balance
+	} else {
+		it.Detail = "Issued " + v.Issued
+	}
+	if v.Pay != nil {
+		it.Action = "Pay"
+	}
+	return it
+}
+
+// quoteItem is a quote as a row with its call to action.
+func quoteItem(q *QuoteView) AttentionItem {
+	d := "Issued " + q.Issued
+	if q.Awaiting && q.ValidUntil != "" {
+		d = "Valid until " + q.ValidUntil
+	}
+	it := AttentionItem{Kind: "quote", Number: q.Number, Title: q.Title, URL: q.URL, Detail: d, Amount: q.Total, Badge: q.Status}
+	if q.Approve != nil {
+		it.Action = "Review & approve"
+	}
+	return it
+}
+
+// subscriptionItem is a subscription as a row.
+func subscriptionItem(v *SubscriptionView) AttentionItem {
+	d := "Every " + v.Every
+	if v.Next != "" {
+		d += " · next charge " + v.Next
+	}
+	return AttentionItem{Kind: "subscription", Number: v.Number, Title: v.Title, URL: v.URL, Detail: d, Amount: v.Amount, Badge: v.Badge}
+}
+
+// portalBilling gives each of the client's portals the quotes, invoices
+// and subscriptions that name it (in that order, as listed elsewhere).
+func portalBilling(c *site.Client, portals []*PortalView, quotes []*QuoteView, invs []*InvoiceView, subs []*SubscriptionView) {
+	bySlug := map[string]*PortalView{}
+	for _, pv := range portals {
+		if pv.Kind != "shared" {
+			bySlug[pv.Slug] = pv
+		}
+	}
+	slug := map[string]string{} // kind/number → portal
+	for _, q := range c.Quotes {
+		slug["quote/"+q.Number] = q.Portal
+	}
+	for _, inv := range c.Invoices {
+		slug["invoice/"+inv.Number] = inv.Portal
+	}
+	for _, sub := range c.Subs {
+		slug["subscription/"+sub.Number] = sub.Portal
+	}
+	add := func(it AttentionItem) {
+		if pv := bySlug[slug[it.Kind+"/"+it.Number]]; pv != nil {
+			pv.Billing = append(pv.Billing, it)
+		}
+	}
+	for _, q := range quotes {
+		add(quoteItem(q))
+	}
+	for _, v := range invs {
+		add(invoiceItem(v))
+	}
+	for _, v := range subs {
+		add(subscriptionItem(v))
+	}
 }
 
 // clientPages is every page of one client's bundle, as view models.
@@ -601,6 +740,7 @@ type clientPages struct {
 	home      *HomeView
 	quotes    []*QuoteView
 	invoices  []*InvoiceView
+	subs      []*SubscriptionView
 	receipts  []*ReceiptView
 	portals   []*PortalView
 	requests  *RequestsView
@@ -655,17 +795,33 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			}
 		}
 	}
+	for _, sub := range c.Subs {
+		if sub.Status == site.SubscriptionDraft {
+			continue // drafts never reach any output
+		}
+		sv, err := p.subscription(root, sub)
+		if err != nil {
+			return nil, err
+		}
+		cp.subs = append(cp.subs, sv)
+	}
 	for _, pt := range c.Portals {
 		cp.portals = append(cp.portals, p.portal(root, pt))
 	}
 	for _, pt := range shared {
 		cp.portals = append(cp.portals, p.portal(root, pt))
 	}
+	portalBilling(c, cp.portals, cp.quotes, cp.invoices, cp.subs)
 	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices), Portals: cp.portals}
 	h.Quotes = cp.quotes[:min(3, len(cp.quotes))]
 	h.Invoices = cp.invoices[:min(3, len(cp.invoices))]
 	sortReceipts(cp.receipts)
 	h.Receipts = cp.receipts[:min(3, len(cp.receipts))]
+	for _, sv := range cp.subs {
+		if sv.Soon {
+			h.Upcoming = append(h.Upcoming, sv)
+		}
+	}
 	if owed > 0 {
 		h.Balance = p.money(owed)
 		var due []*InvoiceView
@@ -761,13 +917,17 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 }
 
 func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
-	return bundle.DirSite{
+	d := bundle.DirSite{
 		Name: sv.Name, Email: sv.Email, Phone: sv.Phone, BaseURL: p.cfg.BaseURL, Color: p.cfg.Color,
 		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
 		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
-		FrameOrigins: site.EmbedOrigins,
-		Currency:     p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
+		FrameOrigins: site.EmbedOrigins, Icon: sv.Icon,
+		Currency: p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
 	}
+	if sv.LogoSize != nil {
+		d.LogoWidth, d.LogoHeight = sv.LogoSize.W, sv.LogoSize.H
+	}
+	return d
 }
 
 var timeLabels = map[string]string{"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening"}

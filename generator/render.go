@@ -34,6 +34,7 @@ func (r *renderer) page(name string, pg *Page) ([]byte, error) {
 func (r *renderer) publicPages() ([]outFile, error) {
 	pages := []struct{ tmpl, out, title string }{
 		{"landing.html", "index.html", r.sv.Name},
+		{"landing.html", "signed-out/index.html", "Signed out"},
 		{"login-sent.html", "login/sent/index.html", "Check your email"},
 		{"login-continue.html", "login/continue/index.html", "Sign in"},
 		{"login-invalid.html", "login/invalid/index.html", "This link has expired"},
@@ -45,7 +46,8 @@ func (r *renderer) publicPages() ([]outFile, error) {
 	}
 	var out []outFile
 	for _, p := range pages {
-		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"}})
+		b, err := r.page(p.tmpl, &Page{Site: r.sv, Title: p.title, Description: r.sv.Description, CSS: r.p.css, JS: r.p.js, Requests: &RequestsView{FormAction: "/request"},
+			SignedOut: p.out == "signed-out/index.html"})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.tmpl, err)
 		}
@@ -77,7 +79,7 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			return add("quotes.html", "quotes/index.html", "Quotes", "quotes", func(p *Page) { p.Quotes = cp.quotes })
 		},
 		func() error {
-			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices = cp.invoices })
+			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices, p.Subs = cp.invoices, cp.subs })
 		},
 		func() error {
 			return add("receipts.html", "receipts/index.html", "Receipts", "receipts", func(p *Page) { p.Receipts = cp.receipts })
@@ -100,6 +102,11 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 	}
 	for _, q := range cp.quotes {
 		if err := add("quote.html", "quotes/"+q.Number+"/index.html", "Quote "+q.Number, "quotes", func(p *Page) { p.Quote, p.Doc = q, true }); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, sv := range cp.subs {
+		if err := add("subscription.html", "subscriptions/"+sv.Number+"/index.html", "Subscription "+sv.Number, "invoices", func(p *Page) { p.Sub, p.Doc = sv, true }); err != nil {
 			return nil, 0, err
 		}
 	}

@@ -2,8 +2,10 @@ package generator
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/generator/money"
 	"github.com/hubhq/hub/generator/site"
@@ -29,8 +31,15 @@ func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*In
 		for _, rv := range v.Payments { // entered by staff and paid online
 			detail := strings.TrimPrefix(rv.Method+" · "+rv.Reference, " · ")
 			detail = strings.TrimSuffix(detail, " · ")
-			es = append(es, entry{rv.DateISO, 1, -rv.amount, StatementEntry{
-				Date: rv.Date, DateISO: rv.DateISO, Kind: "payment", Ref: inv.Number, URL: rv.URL, Detail: detail, Credit: rv.Amount,
+			date, iso := rv.Date, rv.DateISO
+			if inv.Issued.Set && iso < inv.Issued.Raw {
+				// A deposit paid before the invoice was issued is posted
+				// with the invoice, so the balance never starts negative.
+				detail = strings.TrimPrefix(detail+" · received "+rv.Date, " · ")
+				date, iso = v.Issued, inv.Issued.Raw
+			}
+			es = append(es, entry{iso, 1, -rv.amount, StatementEntry{
+				Date: date, DateISO: iso, Kind: "payment", Ref: inv.Number, URL: rv.URL, Detail: detail, Credit: rv.Amount,
 			}})
 		}
 		if inv.State == site.InvoicePaid && inv.Balance > 0 {
@@ -46,7 +55,7 @@ func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*In
 	slices.SortStableFunc(es, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.date, b.date), cmp.Compare(a.order, b.order))
 	})
-	sv := &StatementView{}
+	sv := &StatementView{Date: p.date(site.Date{T: p.today, Set: true}), DateISO: p.today.Format(time.DateOnly)}
 	if p.pdfs && len(es) > 0 {
 		sv.PDF = "/c/" + clientID + "/" + statementPDF(clientID)
 	}
@@ -65,7 +74,51 @@ func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*In
 		sv.From, sv.FromISO = sv.Entries[0].Date, sv.Entries[0].DateISO
 		sv.To, sv.ToISO = sv.Entries[n-1].Date, sv.Entries[n-1].DateISO
 	}
-	sv.Charges, sv.Payments = p.money(charges), p.money(credits)
+	sv.Charges, sv.Payments, sv.Less = p.money(charges), p.money(credits), p.money(-credits)
 	sv.Owed, sv.HasOwed = p.money(max(bal, 0)), bal > 0
+	sv.Aging = p.aging(invs)
 	return sv
+}
+
+// agingBuckets are the columns of a statement's aging summary: the
+// balance of invoices not yet due, then by days past their due date.
+var agingBuckets = []struct {
+	label string
+	upTo  int // days past due, at most
+}{{"Current", 0}, {"1–30 days", 30}, {"31–60 days", 60}, {"61–90 days", 90}, {"Over 90 days", math.MaxInt}}
+
+// aging sums the balances of the unpaid invoices by how long past due they
+// are on the build day (an invoice without a due date is due when issued).
+func (p *presenter) aging(invs []*site.Invoice) []MoneyRow {
+	sums := make([]money.Amount, len(agingBuckets))
+	for _, inv := range invs {
+		if inv.State == site.InvoicePaid || inv.Balance <= 0 {
+			continue
+		}
+		due := inv.Due
+		if !due.Set {
+			due = inv.Issued
+		}
+		days := 0
+		if due.Set {
+			days = daysBetween(due.T, p.today)
+		}
+		for i, b := range agingBuckets {
+			if days <= b.upTo {
+				sums[i] += inv.Balance
+				break
+			}
+		}
+	}
+	out := make([]MoneyRow, len(agingBuckets))
+	for i, b := range agingBuckets {
+		out[i] = MoneyRow{Label: b.label, Amount: p.money(sums[i])}
+	}
+	return out
+}
+
+// daysBetween counts calendar days from a to b (negative when b is before a).
+func daysBetween(a, b time.Time) int {
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	return int(day(b).Sub(day(a)).Hours() / 24)
 }

@@ -18,7 +18,7 @@ import (
 // layout.html and partials.html.
 var Pages = []string{
 	"landing.html", "login-sent.html", "login-continue.html", "login-invalid.html", "404.html",
-	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html",
+	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html", "subscription.html",
 	"receipts.html", "receipt.html", "portals.html", "portal.html", "requests.html",
 	"statement.html", "request.html", "request-sent.html", "account.html",
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"html/template"
+	"strings"
 
 	"github.com/hubhq/hub/generator/money"
 )
@@ -15,17 +16,23 @@ type Page struct {
 	Site   *SiteView
 	Client *ClientView // nil on public pages
 	Title  string      // the page's <title> and <h1>
-	Nav    string      // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
-	Root   string      // the client's bundle root ("/c/acme/"), "" on public pages
-	CSS    string      // URL of the fingerprinted stylesheet
-	JS     string      // URL of hub.js on client pages (forms work without it)
-	Doc    bool        // a printable document (quote, invoice, receipt, statement): print styles apply
+	// Description is the meta description of a public page ("" on a client's).
+	Description string
+	Nav         string // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
+	Root        string // the client's bundle root ("/c/acme/"), "" on public pages
+	CSS         string // URL of the fingerprinted stylesheet
+	JS          string // URL of hub.js on client pages (forms work without it)
+	Doc         bool   // a printable document (quote, invoice, receipt, statement): print styles apply
+	// SignedOut marks the landing page the edge shows after Sign out.
+	SignedOut bool
 
 	Home      *HomeView
 	Quotes    []*QuoteView
 	Quote     *QuoteView
 	Invoices  []*InvoiceView
 	Invoice   *InvoiceView
+	Subs      []*SubscriptionView // on the invoices page (billing): the client's subscriptions
+	Sub       *SubscriptionView
 	Receipts  []*ReceiptView
 	Receipt   *ReceiptView
 	Portals   []*PortalView
@@ -33,6 +40,19 @@ type Page struct {
 	Requests  *RequestsView
 	Statement *StatementView
 }
+
+// HeadTitle is the page's <title>: its title, then the business's name
+// unless the title already says it.
+func (pg *Page) HeadTitle() string {
+	if pg.Site == nil || pg.Site.Name == "" || strings.Contains(pg.Title, pg.Site.Name) {
+		return pg.Title
+	}
+	return pg.Title + " · " + pg.Site.Name
+}
+
+// Size is an image's width and height in CSS pixels, written on its <img>
+// so the page does not shift when it loads.
+type Size struct{ W, H int }
 
 // SiteView is the business, from site.yaml.
 type SiteView struct {
@@ -44,9 +64,13 @@ type SiteView struct {
 	WebsiteHost string // "greenleaf.example" for display
 	Address     []string
 	Logo        string // URL, "" when none
+	LogoSize    *Size  // nil when not known
+	CoverSize   *Size
+	Icon        string // URL of the favicon: the icon, else the logo; "" when neither
 	Brand       string // brand colour "#rrggbb" as configured, "" when none
 	Cover       string // URL, "" when none
 	Landing     template.HTML
+	Description string        // the public pages' meta description
 	PayOffline  template.HTML // how to pay when paying online is off
 	Lang        string        // "en"
 	Hub         bool          // the hub is on (off: landing page without a login form)
@@ -265,14 +289,19 @@ type ReceiptView struct {
 // period runs from the first entry to the last (not to the build day, so a
 // bundle's bytes depend on its inputs only).
 type StatementView struct {
+	Date, DateISO string // the day it was built
 	From, FromISO string // first entry's date, "" when there are none
 	To, ToISO     string // last entry's date
 	Entries       []StatementEntry
 	Charges       string // sum of invoice totals
 	Payments      string // sum of payments and settlements
+	Less          string // the same taken off: "-$9,466.75" ("$0.00" when none)
 	Owed          string // what the client owes now
 	HasOwed       bool
 	PDF           string // URL of the PDF, "" when there is none
+	// Aging is what is owed by how long past due: Current, 1–30 days,
+	// 31–60, 61–90, Over 90 days.
+	Aging []MoneyRow
 }
 
 // StatementEntry is one line of a statement: an invoice (a charge) or a
@@ -297,6 +326,7 @@ type PortalView struct {
 	KindLabel     string // "Project", "Your portal", "For all clients"
 	Summary       string
 	Cover         string // URL, "" when none
+	CoverSize     *Size  // nil when not known
 	Body          template.HTML
 	Updates       []UpdateView
 	Folders       []FolderView
@@ -305,6 +335,7 @@ type PortalView struct {
 	Embeds        []EmbedView
 	LastUpdate    string // date of the newest update, "" when none
 	LastUpdateISO string
+	Billing       []AttentionItem // the quotes, invoices and subscriptions that name this portal
 }
 
 // UpdateView is a dated portal update.
@@ -322,17 +353,28 @@ type FolderView struct {
 }
 
 // DocumentView is a downloadable file.
-type DocumentView struct{ Name, URL, Size, Type string }
+type DocumentView struct {
+	Title string // "Planting plan"
+	Name  string // the file's name, "planting-plan.pdf"
+	URL   string
+	Size  string
+	Type  string // "PDF", "CSV spreadsheet"
+	Icon  string // the file-type icon's label, "PDF", "CSV" ("" for a file without an extension)
+	Kind  string // the icon's colour: pdf, sheet, doc, slides, image, text, archive, media, file
+}
 
 // LinkView is a labelled external link.
 type LinkView struct{ Title, URL, Host, Description string }
 
 // EmbedView is an allowlisted frame.
-type EmbedView struct{ Title, Provider, Src string }
+type EmbedView struct {
+	Title, Provider, Src string
+	Link                 string // the same content as a plain link, as staff wrote it
+}
 
 // AttentionItem is something on the home page that needs the client.
 type AttentionItem struct {
-	Kind   string // "quote" or "invoice"
+	Kind   string // "quote", "invoice" or "subscription"
 	Number string
 	Title  string
 	URL    string
@@ -342,17 +384,38 @@ type AttentionItem struct {
 	Action string // the row's call to action ("Pay", "Review & approve"), "" when none
 }
 
+// SubscriptionView is a subscription: recurring billing of the same lines.
+type SubscriptionView struct {
+	Number   string
+	Title    string
+	URL      string
+	Badge    Badge
+	Amount   string // per period, "$180.00"
+	Every    string // "month", "2 weeks"
+	Start    string // the first charge's date
+	StartISO string
+	Ends     string // "After 12 charges, the last on Aug 1, 2027"; "" when it runs until cancelled
+	Next     string // the next charge's date, "" when none
+	NextISO  string
+	Soon     bool     // the next charge is within 7 days
+	Upcoming []string // the charge dates after the next, a few
+	Lines    []LineView
+	Totals   TotalsView
+	Notes    template.HTML
+}
+
 // HomeView is the client's home page.
 type HomeView struct {
 	Attention []AttentionItem
 	Portals   []*PortalView
-	Quotes    []*QuoteView   // most recent few
-	Invoices  []*InvoiceView // most recent few
-	Receipts  []*ReceiptView // most recent few
-	Balance   string         // what the client owes in all, "" when nothing
-	PastDue   bool           // some of the balance is past due
-	PayURL    string         // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
-	PayMany   bool           // several invoices are due (PayURL is the invoices list)
+	Quotes    []*QuoteView        // most recent few
+	Invoices  []*InvoiceView      // most recent few
+	Receipts  []*ReceiptView      // most recent few
+	Balance   string              // what the client owes in all, "" when nothing
+	PastDue   bool                // some of the balance is past due
+	PayURL    string              // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
+	PayMany   bool                // several invoices are due (PayURL is the invoices list)
+	Upcoming  []*SubscriptionView // subscriptions charging within 7 days
 }
 
 // RequestsView is the requests page. Requests are recorded by the edge;

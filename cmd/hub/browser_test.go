@@ -98,6 +98,13 @@ type page struct {
 	Main     string   `json:"main"`   // the text of <main>, spaces collapsed
 	Forms    []string `json:"forms"`  // every form's action, resolved to a path
 	Overflow int      `json:"overflow"`
+	// The main menu (none on public pages): how many rows its items take,
+	// its height, and how far it scrolls sideways (items out of sight).
+	NavRows   int     `json:"navRows"`
+	NavHeight float64 `json:"navHeight"`
+	NavHidden int     `json:"navHidden"`
+	// The letterhead of a document page: shown (false when folded away).
+	Letterhead string `json:"letterhead"` // "", "shown", "folded"
 }
 
 const pageFacts = `(() => {
@@ -112,6 +119,10 @@ const pageFacts = `(() => {
 		main: text('main'),
 		forms: [...document.forms].map(f => new URL(f.action).pathname),
 		overflow: root.scrollWidth - root.clientWidth,
+		navRows: new Set([...document.querySelectorAll('.site-nav li')].map(li => Math.round(li.getBoundingClientRect().top))).size,
+		navHeight: document.querySelector('.site-nav ul')?.getBoundingClientRect().height ?? 0,
+		navHidden: (ul => ul ? ul.scrollWidth - ul.clientWidth : 0)(document.querySelector('.site-nav ul')),
+		letterhead: (p => !p ? '' : p.checkVisibility() ? 'shown' : 'folded')(document.querySelector('.letterhead .parties')),
 	};
 })()`
 
@@ -222,7 +233,17 @@ var clientJourney = []step{
 			}
 		},
 	},
-	menuPage("Invoices", "invoices/", "Invoice INV-2001", "Invoice INV-2005"),
+	menuPage("Invoices", "invoices/", "Subscriptions", "Grounds care plan", "Invoice INV-2001", "Invoice INV-2005"),
+	document("subscription", "Grounds care plan", "subscriptions/SUB-3001/", "Grounds care plan", "Active",
+		"Every month", "$785.00", "next charge", "After 12 charges", "Maintenance visits"),
+	{
+		name: "billing",
+		do:   func(j *journey) error { return j.follow("nav", "Invoices") },
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"invoices/")
+			j.want("menu item", pg.Nav, "Invoices")
+		},
+	},
 	actionFirst(document("invoice", "Front courtyard renovation", "invoices/INV-2001/", "Invoice INV-2001", "Partially paid",
 		"Balance due", "$5,806.25", "Payments"), "Pay online"),
 	{
@@ -446,14 +467,16 @@ func signIn(email, client string, texts ...string) step {
 	}
 }
 
-// signedOut is a step (named name) that signs out, back to the landing page.
+// signedOut is a step (named name) that signs out, back to the landing
+// page, which says so.
 func signedOut(name string) step {
 	return step{
 		name: name,
 		do:   func(j *journey) error { return j.click(`form[action="/logout"] button`) },
 		check: func(j *journey, pg page) {
-			j.want("path", pg.Path, "/")
+			j.want("path", pg.Path, "/signed-out/")
 			j.want("heading", pg.H1, "Greenleaf Gardens")
+			j.contains("page", pg.Main, "You're signed out.")
 			j.signedIn(pg, false)
 		},
 	}
@@ -591,47 +614,15 @@ func (j *journey) contains(what, got string, wants ...string) {
 // one browser and against a hub of its own: `hub edge -content` serving a
 // build of content/, with online payments through stripe-mock.
 func TestBrowserJourneys(t *testing.T) {
-	chromium := browserPath(t)
 	axe := axeScript(t)
 	stripeAPI := startStripeMock(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		// Only the hub is reached: other hosts (a portal's video and
-		// calendar embeds) fail at once instead of going out.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses to run as root
-	}
-	// The viewports' journeys run in parallel, after this function returns:
-	// the browser is stopped by cleanups, which run after them.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // about a minute on an idle machine
-	t.Cleanup(cancel)
-	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancel)
-	browser, cancel := chromedp.NewContext(ctx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(browser); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-
-	shots := filepath.Join(t.TempDir(), "screenshots")
-	if a := os.Getenv("HUB_ARTIFACTS"); a != "" {
-		shots = filepath.Join(a, "screenshots")
-	}
-	t.Logf("screenshots in %s", shots)
+	browser := startChromium(t)
+	shots := screenshotsDir(t)
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
 			t.Parallel()
 			p, dir, base := startJourneyHub(t, stripeAPI)
-			tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-			defer cancel()
-			emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
-			if vp.mobile {
-				emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
-			}
-			if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.width, vp.height, emulate...)); err != nil {
-				t.Fatal(err)
-			}
+			tab := vp.tab(t, browser)
 			console := watchConsole(t, tab, base)
 			stubCheckout(t, tab)
 			folder := filepath.Join(shots, vp.name)
@@ -665,6 +656,7 @@ func TestBrowserJourneys(t *testing.T) {
 					if pg.Overflow > 0 {
 						t.Errorf("%s is %dpx wider than the %s viewport (scrolls sideways)", pg.Path, pg.Overflow, vp.name)
 					}
+					checkChrome(t, vp, pg)
 					checkAccessibility(t, tab, axe)
 					for _, e := range console.take() {
 						t.Errorf("browser console: %s", e)
@@ -682,6 +674,69 @@ func TestBrowserJourneys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkChrome checks what surrounds a page's content at a viewport: the
+// main menu in one row of at most 48px with every item in sight, and a
+// document's letterhead folded on a phone and shown on a desktop.
+func checkChrome(t *testing.T, vp viewport, pg page) {
+	t.Helper()
+	if pg.NavRows > 0 && (pg.NavRows != 1 || pg.NavHeight > 48 || pg.NavHidden > 0) {
+		t.Errorf("the main menu takes %d rows, %.0fpx high, %dpx of it out of sight at %d×%d; want one row of at most 48px, all in sight",
+			pg.NavRows, pg.NavHeight, pg.NavHidden, vp.width, vp.height)
+	}
+	if want := map[bool]string{true: "folded", false: "shown"}[vp.mobile]; pg.Letterhead != "" && pg.Letterhead != want {
+		t.Errorf("the letterhead is %s on the %s; want it %s", pg.Letterhead, vp.name, want)
+	}
+}
+
+// startChromium starts headless Chromium for a test (stopped by its
+// cleanups, so parallel subtests can use it after the test function returns).
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	chromium := browserPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
+		// Only the hub is reached: other hosts (a portal's video and
+		// calendar embeds) fail at once instead of going out.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses to run as root
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // about a minute on an idle machine
+	t.Cleanup(cancel)
+	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancel)
+	browser, cancel := chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(browser); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	return browser
+}
+
+// tab opens a tab of its own (own cookies) at the viewport.
+func (vp viewport) tab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
+	if vp.mobile {
+		emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.width, vp.height, emulate...)); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// screenshotsDir is where browser tests write screenshots: $HUB_ARTIFACTS/screenshots, else a temporary folder.
+func screenshotsDir(t *testing.T) string {
+	shots := filepath.Join(t.TempDir(), "screenshots")
+	if a := os.Getenv("HUB_ARTIFACTS"); a != "" {
+		shots = filepath.Join(a, "screenshots")
+	}
+	t.Logf("screenshots in %s", shots)
+	return shots
 }
 
 // browserPath is Debian's Chromium, or a skip (a failure with
@@ -713,6 +768,13 @@ func missing(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("HUB_REQUIRE_BROWSER") != "" {
 		t.Fatal(why + "; HUB_REQUIRE_BROWSER is set")
+	}
+	// make test prints the reasons in one loud line at the end.
+	if f := os.Getenv("HUB_SKIPS"); f != "" {
+		if fl, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(fl, "%s: %s\n", t.Name(), why)
+			fl.Close()
+		}
 	}
 	t.Skip(why + "; set HUB_REQUIRE_BROWSER=1 to fail instead")
 }

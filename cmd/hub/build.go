@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -42,7 +41,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		keys:    fs.String("keys", defaultKeys(), "signing keys folder (env HUB_KEYS); keep it out of git"),
 		full:    fs.Bool("full", false, "render every client, ignoring what earlier builds recorded"),
 		workers: fs.Int("j", 0, "clients built in parallel (default: number of CPUs)"),
-		state:   fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the edge's database, whose payments, approvals and requests the pages show (env HUB_STATE)"),
+		state:   fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), stateUsage+"; the pages show its payments, approvals and requests"),
 		noPDF:   fs.Bool("no-pdf", false, "leave out PDFs, document zips and the links to them; for measuring what they cost"),
 	}
 }
@@ -62,7 +61,7 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opt.Waiting = func() {
 		fmt.Fprintf(stderr, "waiting for another build of %s to finish (the edge's, or hub serve's)\n", opt.Out)
 	}
-	st, err := sqlstore.OpenExisting(*bf.state)
+	st, err := openState(ctx, *bf.state, true)
 	if err != nil {
 		return err
 	}

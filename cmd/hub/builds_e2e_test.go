@@ -24,20 +24,8 @@ func TestStaffBuildsBesideEdge(t *testing.T) {
 	dir := t.TempDir()
 	content := filepath.Join(dir, "content")
 	copyContent(t, content)
-	if r := hub(t, dir, "build"); r.code != 0 {
-		t.Fatalf("hub build: %s", r.stderr)
-	}
-	addr := freeAddr(t)
-	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr)
-	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
-
 	// A signed-in contact of okafor-residence sends the work requests.
-	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
-	u, _ := url.Parse(link)
-	client := browser()
-	if r, _ := fetch(t, client, "POST", base+u.Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in = %d", r.StatusCode)
-	}
+	base, client := contentEdge(t, dir, "okafor-residence")
 	// The reader opens every client's hub as a staff delegate.
 	ids, _ := filepath.Glob(filepath.Join(content, "clients", "*"))
 	readers := map[string]*http.Client{}

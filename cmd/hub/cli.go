@@ -28,12 +28,24 @@ Usage:
   hub clients                               list contacts: invited, joined, last login
   hub revoke CLIENT-ID|EMAIL                sign out every contact of a client, or one contact on every device
   hub payments                              list online payments, and Stripe events that were refused
+  hub payments simulate SESSION-ID paid|processing|failed
+                                            settle a payment of hub serve's test checkout (no Stripe keys)
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
+  hub subscriptions [-all]                  list subscriptions: status, amount, next charge
+  hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
 Run "hub COMMAND -h" for a command's flags.
 `
+
+// plural is word for n of them: "subscription", "subscriptions".
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
 
 // errUsage means the command line was wrong; the message was already printed.
 var errUsage = errors.New("usage")
@@ -44,21 +56,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"check":    cmdCheck,
-		"build":    cmdBuild,
-		"verify":   cmdVerify,
-		"publish":  cmdPublish,
-		"keys":     cmdKeys,
-		"serve":    cmdServe,
-		"edge":     cmdEdge,
-		"link":     cmdLink,
-		"delegate": cmdDelegate,
-		"send":     cmdSend,
-		"clients":  cmdClients,
-		"payments": cmdPayments,
-		"mail":     cmdMail,
-		"requests": cmdRequests,
-		"revoke":   cmdRevoke,
+		"check":         cmdCheck,
+		"build":         cmdBuild,
+		"verify":        cmdVerify,
+		"publish":       cmdPublish,
+		"keys":          cmdKeys,
+		"serve":         cmdServe,
+		"edge":          cmdEdge,
+		"link":          cmdLink,
+		"delegate":      cmdDelegate,
+		"send":          cmdSend,
+		"clients":       cmdClients,
+		"payments":      cmdPayments,
+		"mail":          cmdMail,
+		"requests":      cmdRequests,
+		"rebuilds":      cmdRebuilds,
+		"subscriptions": cmdSubscriptions,
+		"revoke":        cmdRevoke,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -87,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = nil // the flag package's, unless the command (or parseArgs) sets one
 	return fs
 }
 
@@ -124,11 +139,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printProblems(stderr, ps)
 		return ps
 	}
-	quotes, invoices := 0, 0
+	quotes, invoices, subs := 0, 0, 0
 	for _, c := range s.Clients {
 		quotes += len(c.Quotes)
 		invoices += len(c.Invoices)
+		subs += len(c.Subs)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d clients, %d quotes, %d invoices, %d shared portals)\n", *content, len(s.Clients), quotes, invoices, len(s.Shared))
+	fmt.Fprintf(stdout, "%s: ok (%d clients, %d quotes, %d invoices, %d %s, %d shared portals)\n", *content, len(s.Clients), quotes, invoices, subs, plural(subs, "subscription"), len(s.Shared))
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
+	"github.com/hubhq/hub/internal/pgtest"
 )
 
 // The end-to-end tests run the real hub binary, built once.
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", hubBin, ".").CombinedOutput(); err != nil {
 		panic("building hub: " + err.Error() + "\n" + string(out))
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	s3test.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -194,5 +195,57 @@ func TestUsage(t *testing.T) {
 	}
 	if r := hub(t, dir, "verify"); r.code != 1 {
 		t.Errorf("hub verify with nothing built = %d %q; want 1", r.code, r.stderr)
+	}
+	// A command's -h: its arguments, and only its own flags.
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"send", "-h"}, []string{"usage: hub send quote|invoice NUMBER", "-smtp", "-base-url"}, []string{"-stripe-api", "-trusted-proxies", "-session-ttl", "-upload-quota"}},
+		{[]string{"link", "-h"}, []string{"usage: hub link CLIENT-ID or EMAIL", "-print"}, []string{"-stripe-api", "-mail-retry"}},
+		{[]string{"payments", "-h"}, []string{"hub payments simulate SESSION-ID", "-n"}, []string{"-smtp", "-stripe-api"}},
+		{[]string{"payments", "simulate", "-h"}, []string{"hub payments simulate SESSION-ID paid|processing|failed", "-state"}, []string{"-site", "-smtp"}},
+		{[]string{"edge", "-h"}, []string{"-stripe-api", "-trusted-proxies", "-smtp"}, nil},
+	} {
+		r := hub(t, dir, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("hub %s: no %q in\n%s", strings.Join(tc.args, " "), w, r.stderr)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(r.stderr, n+" ") {
+				t.Errorf("hub %s lists %s, which it does not use", strings.Join(tc.args, " "), n)
+			}
+		}
+	}
+}
+
+// TestSubscriptionsCommand: hub subscriptions lists what clients pay
+// regularly, leaving drafts and ended ones to -all.
+func TestSubscriptionsCommand(t *testing.T) {
+	dir := t.TempDir()
+	content := filepath.Join(dir, "content")
+	copyContent(t, content)
+	draft := "number: SUB-9\ntitle: Winter plan\nstatus: draft\ninterval: quarter\nstart: 2027-01-01\nlines:\n  - name: Visit\n    unit_price: 90.00\n"
+	if err := os.MkdirAll(filepath.Join(content, "clients", "lindqvist", "subscriptions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(content, "clients", "lindqvist", "subscriptions", "winter.yaml"), []byte(draft), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, dir, "subscriptions")
+	if r.code != 0 || !regexp.MustCompile(`whitfield-dental\s+SUB-3001\s+Grounds care plan\s+active\s+\$785\.00\s+month\s+\d{4}-\d\d-28`).MatchString(r.stdout) ||
+		strings.Contains(r.stdout, "SUB-9") || !strings.Contains(r.stdout, "1 draft, cancelled or ended not listed") {
+		t.Errorf("hub subscriptions = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := hub(t, dir, "subscriptions", "-all"); !strings.Contains(r.stdout, "SUB-9") || !strings.Contains(r.stdout, "draft") {
+		t.Errorf("hub subscriptions -all:\n%s%s", r.stdout, r.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(content, "clients", "lindqvist", "subscriptions", "winter.yaml"), []byte(strings.Replace(draft, "quarter", "season", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := hub(t, dir, "subscriptions"); r.code == 0 || !strings.Contains(r.stderr, `winter.yaml:4:11: unknown interval "season"`) {
+		t.Errorf("hub subscriptions with a bad file = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -19,8 +19,8 @@ import (
 
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/edge/mailer"
-	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/edge/stripepay"
+	"github.com/hubhq/hub/edge/testcheckout"
 	"github.com/hubhq/hub/generator"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/site"
@@ -33,13 +33,18 @@ import (
 // from files in git.
 type edgeFlags struct {
 	site, state, keys, baseURL, smtp, outbox, from *string
-	stripeAPI                                      *string
+	stripeAPI, files                               *string
 	sessionTTL, mailRetry                          *time.Duration
 	uploadQuota                                    *int64
 	trustedProxies                                 *string
 	trustProxy                                     *bool // deprecated: -trusted-proxies with the loopback addresses
 	verbose                                        *bool
+	// isEdge: hub edge itself, whose links never follow a local hub serve's address.
+	isEdge bool
 }
+
+// filesDir is the folder for uploads and the file outbox.
+func (f edgeFlags) filesDir() string { return filesDir(*f.state, *f.files) }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -48,37 +53,64 @@ func envOr(name, def string) string {
 	return def
 }
 
-// addEdgeFlags defines the edge's flags; with a build's flags (hub serve),
-// the built site and the keys are the build's.
+// addEdgeFlags defines the flags every command on a built site has (the
+// site, its keys, the state, the base URL); with a build's flags (hub
+// serve), the built site and the keys are the build's. The others keep
+// their defaults unless addMailFlags and addServerFlags define them, so
+// that "hub COMMAND -h" lists only what the command uses.
 func addEdgeFlags(fs *flag.FlagSet, b *buildFlags) edgeFlags {
 	f := edgeFlags{
-		stripeAPI:      fs.String("stripe-api", os.Getenv("HUB_STRIPE_API_URL"), "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)"),
-		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: site.yaml's base_url)"),
-		smtp:           fs.String("smtp", os.Getenv("HUB_SMTP_URL"), "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox"),
-		outbox:         fs.String("outbox", "", "folder for outgoing mail when no SMTP server is set (default: STATE/outbox)"),
-		from:           fs.String("mail-from", os.Getenv("HUB_MAIL_FROM"), "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)"),
-		sessionTTL:     fs.Duration("session-ttl", 30*24*time.Hour, "how long a client stays signed in"),
-		trustedProxies: fs.String("trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)"),
-		trustProxy:     fs.Bool("trust-proxy", false, "deprecated: the same as -trusted-proxies 127.0.0.0/8,::1/128 (a proxy on this machine)"),
-		mailRetry:      fs.Duration("mail-retry", 30*time.Second, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)"),
-		uploadQuota:    fs.Int64("upload-quota", edge.DefaultUploadQuota>>20, "MB of request photos each client may store (negative: no limit)"),
-		verbose:        fs.Bool("v", false, "log every request"),
+		baseURL:        fs.String("base-url", os.Getenv("HUB_BASE_URL"), "the hub's public origin, used in emailed links (env HUB_BASE_URL; default: the running hub serve's address, else site.yaml's base_url)"),
+		stripeAPI:      ptr(os.Getenv("HUB_STRIPE_API_URL")),
+		smtp:           ptr(os.Getenv("HUB_SMTP_URL")),
+		outbox:         ptr(""),
+		from:           ptr(os.Getenv("HUB_MAIL_FROM")),
+		sessionTTL:     ptr(30 * 24 * time.Hour),
+		trustedProxies: ptr(""),
+		trustProxy:     ptr(false),
+		mailRetry:      ptr(30 * time.Second),
+		uploadQuota:    ptr(int64(edge.DefaultUploadQuota >> 20)),
+		verbose:        ptr(false),
+		files:          fs.String("files", os.Getenv("HUB_FILES"), filesUsage),
 	}
 	if b != nil {
 		f.site, f.keys, f.state = b.out, b.keys, b.state
 	} else {
 		f.site = fs.String("site", "public", "the built site (hub build's -out)")
 		f.keys = fs.String("keys", defaultKeys(), "keys folder; only the public keys (*.pub) are read (env HUB_KEYS)")
-		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), "state folder: the database of logins, sessions, payments and requests (env HUB_STATE)")
+		f.state = fs.String("state", envOr("HUB_STATE", filepath.Join(".hub", "state")), stateUsage)
 	}
 	return f
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// addMailFlags defines the flags of commands that send email.
+func (f *edgeFlags) addMailFlags(fs *flag.FlagSet) {
+	env := *f.smtp // not shown as the default: -h would print its password
+	fs.StringVar(f.smtp, "smtp", "", "SMTP server, e.g. smtp://user:pass@mail.example.com:587 (env HUB_SMTP_URL); without it mail goes to the outbox")
+	*f.smtp = env
+	fs.StringVar(f.outbox, "outbox", "", "folder for outgoing mail when no SMTP server is set (default: FILES/outbox)")
+	fs.StringVar(f.from, "mail-from", *f.from, "sender address of emails (env HUB_MAIL_FROM; default: site.yaml's email)")
+}
+
+// addServerFlags defines the flags of the server (hub edge, hub serve), and its mail's.
+func (f *edgeFlags) addServerFlags(fs *flag.FlagSet) {
+	f.addMailFlags(fs)
+	fs.StringVar(f.stripeAPI, "stripe-api", *f.stripeAPI, "Stripe API address, e.g. a local stripe-mock (env HUB_STRIPE_API_URL; default Stripe's)")
+	fs.DurationVar(f.sessionTTL, "session-ttl", *f.sessionTTL, "how long a client stays signed in")
+	fs.StringVar(f.trustedProxies, "trusted-proxies", "", "CIDRs of your reverse proxies, e.g. 127.0.0.1/32,10.0.0.0/8: requests from them get their client IP from X-Forwarded-For (the rightmost address that is not one of them)")
+	fs.BoolVar(f.trustProxy, "trust-proxy", false, "deprecated: the same as -trusted-proxies 127.0.0.0/8,::1/128 (a proxy on this machine)")
+	fs.DurationVar(f.mailRetry, "mail-retry", *f.mailRetry, "wait before retrying an email that could not be sent; it doubles at each failure (up to 6h, 8 attempts)")
+	fs.Int64Var(f.uploadQuota, "upload-quota", *f.uploadQuota, "MB of request photos each client may store (negative: no limit)")
+	fs.BoolVar(f.verbose, "v", false, "log every request")
 }
 
 // edgeEnv is what the edge and staff commands work with.
 type edgeEnv struct {
 	keys  *bundle.KeySet
 	build *edge.Build
-	store *sqlstore.Store
+	store stateStore
 	mail  edge.Mailer
 	base  *url.URL
 	log   *slog.Logger
@@ -110,7 +142,7 @@ func (f edgeFlags) loadBuild(log *slog.Logger) (*bundle.KeySet, *edge.Build, err
 }
 
 // openWith is open with a store already opened (owned by the caller).
-func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
+func (f edgeFlags) openWith(st stateStore, localBase string, stdout, stderr io.Writer) (*edgeEnv, error) {
 	level := slog.LevelInfo
 	if *f.verbose {
 		level = slog.LevelDebug
@@ -124,6 +156,9 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	base := *f.baseURL
 	if base == "" {
 		base = localBase
+	}
+	if base == "" && !f.isEdge {
+		base = servedBase(*f.state) // a hub serve running on this state: links to what it serves
 	}
 	if base == "" {
 		base = site.BaseURL
@@ -148,16 +183,16 @@ func (f edgeFlags) openWith(st *sqlstore.Store, localBase string, stdout, stderr
 	} else {
 		dir := *f.outbox
 		if dir == "" {
-			dir = filepath.Join(*f.state, "outbox")
+			dir = filepath.Join(f.filesDir(), "outbox")
 		}
 		e.mail = &mailer.Outbox{Dir: dir, From: from, Log: stdout}
 	}
 	if st != nil {
 		e.store, e.shared = st, true
-	} else if e.store, err = sqlstore.Open(*f.state); err != nil {
+	} else if e.store, err = openState(context.Background(), *f.state, false); err != nil {
 		return nil, err
 	}
-	e.msgs = &edge.Messages{Site: site, Base: e.base, Store: e.store, Mail: e.mail, Now: time.Now, TokenTTL: 15 * time.Minute}
+	e.msgs = edge.NewMessages(site, e.base, e.store, e.mail, time.Now, 0)
 	return e, nil
 }
 
@@ -171,7 +206,7 @@ func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
 		proxies = append(proxies, edge.LoopbackProxies()...)
 	}
 	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
-		Uploads: filepath.Join(*f.state, "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
+		Uploads: filepath.Join(f.filesDir(), "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
 	co, err := f.checkout()
 	if err != nil {
 		return cfg, err
@@ -209,6 +244,8 @@ func clientDirs(content string, ids []string) []string {
 func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("edge", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addServerFlags(fs)
+	ef.isEdge = true
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
 	cdn := addCDNFlags(fs)
@@ -293,8 +330,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	bf := addBuildFlags(fs)
 	ef := addEdgeFlags(fs, &bf)
+	ef.addServerFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	watchContent := fs.Bool("watch", true, "rebuild when the content changes, and reload open browser tabs")
+	settle := fs.Duration("checkout-settle", testcheckout.DefaultSettle, "the test checkout (no Stripe keys): how long a bank debit takes to settle")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -302,19 +341,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-out %s is inside the content folder %s; choose an output outside it", *bf.out, *bf.content)
 	}
 	opt := bf.options(time.Time{}) // each build uses the time it runs
-	st, err := sqlstore.Open(*bf.state)
+	st, err := openState(ctx, *bf.state, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	opt.Events = st
-	co, err := ef.checkout()
-	if err != nil {
+	if _, err := ef.checkout(); err != nil {
 		return err
-	}
-	if co == nil {
-		off := false
-		opt.PayOnline = &off // no Stripe keys: the pages say how to pay offline
 	}
 	p := newProgress(stderr)
 	opt.Progress = p.update
@@ -353,7 +387,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	outbox := *ef.outbox
 	if outbox == "" {
-		outbox = filepath.Join(*ef.state, "outbox")
+		outbox = filepath.Join(ef.filesDir(), "outbox")
 	}
 	preview := edge.NewPreview(outbox)
 	if len(ps) > 0 {
@@ -364,11 +398,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Preview = preview
+	if err := localCheckout(&cfg, e, local, *settle); err != nil {
+		return err
+	}
 	cfg.Rebuild = func(ctx context.Context) error { _, err := rebuild(ctx, nil); return err }
 	cfg.RebuildClient = func(ctx context.Context, ids []string) error {
 		_, err := rebuild(ctx, clientDirs(*bf.content, ids))
 		return err
 	}
+	stopNote := func() {}
+	defer func() { stopNote() }()
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
 		for _, c := range b.Directory.Clients {
@@ -380,11 +419,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				break
 			}
-			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid 15 minutes):\n  %s\n", ct.Name, c.DisplayName, link)
+			fmt.Fprintf(stdout, "\nSign in as %s (%s) with this one-time link (valid %s):\n  %s\n", ct.Name, c.DisplayName, edge.Lifetime(e.msgs.TokenTTL), link)
 			break
 		}
 		fmt.Fprintf(stdout, "Or open %s and enter any contact's email from %s:\nsign-in emails are written to %s and their links printed here.\n", url, filepath.Join(*bf.content, "clients", "*", "client.yaml"), outbox)
 		fmt.Fprintf(stdout, "Staff preview (every client's hub without logging in, and the outbox): %s_preview/\n", url)
+		if cfg.TestCheckout != nil {
+			fmt.Fprintf(stdout, "Payments: no HUB_STRIPE_SECRET_KEY, so Pay opens this server's test checkout (nothing is charged);\n"+
+				"it sends signed Stripe events to %sstripe/webhook. Or: hub payments simulate SESSION-ID paid|processing|failed\n", url)
+		}
+		stopNote = noteServed(*bf.state, strings.TrimSuffix(url, "/"))
 		if *watchContent {
 			if err := startWatch(ctx, *bf.content, rebuild, srv, preview, stdout, stderr); err != nil {
 				fmt.Fprintf(stderr, "not watching %s: %v\n", *bf.content, err)
@@ -472,6 +516,7 @@ func inside(path, dir string) bool {
 func cmdLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("link", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addMailFlags(fs)
 	print := fs.Bool("print", false, "print the link instead of emailing it")
 	pos, err := parseArgs(fs, args, 1, "CLIENT-ID or EMAIL")
 	if err != nil {
@@ -544,6 +589,7 @@ func cmdDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("send", stderr)
 	ef := addEdgeFlags(fs, nil)
+	ef.addMailFlags(fs)
 	pos, err := parseArgs(fs, args, 2, "quote|invoice NUMBER")
 	if err != nil {
 		return err
@@ -595,8 +641,19 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-// parseArgs parses flags that may come before or after n positional arguments.
+// parseArgs parses flags that may come before or after n positional
+// arguments (what names them, for the usage line -h prints first).
 func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
+	if fs.Usage == nil {
+		line := fs.Name()
+		if what != "" {
+			line += " " + what
+		}
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "usage: %s [flags]\n\nflags:\n", line)
+			fs.PrintDefaults()
+		}
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

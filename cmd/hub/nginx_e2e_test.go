@@ -35,45 +35,50 @@ func nginxBin(t *testing.T) string {
 	return ""
 }
 
-// nginxConfig fills in the shipped deploy/nginx/hub.conf and the bundles
-// snippet: from the disk mirror site, or with store (http://HOST:PORT/BUCKET/PREFIX)
-// from the published bucket.
-func nginxConfig(t *testing.T, listen, edge, site, store, state string) string {
+// nginxConfig fills in a shipped config (deploy/nginx/NAME): vars are
+// pairs of placeholder names and values; @STATE@ is state.
+func nginxConfig(t *testing.T, name, state string, vars ...string) string {
+	t.Helper()
+	tmpl, err := os.ReadFile(filepath.Join("../../deploy/nginx", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := []string{"@STATE@", state, "@MIME@", "/etc/nginx/mime.types"}
+	for i := 0; i+1 < len(vars); i += 2 {
+		pairs = append(pairs, "@"+vars[i]+"@", vars[i+1])
+	}
+	conf := strings.NewReplacer(pairs...).Replace(string(tmpl))
+	if m := regexp.MustCompile(`@[A-Z0-9]+@`).FindString(conf); m != "" {
+		t.Fatalf("deploy/nginx/%s has a placeholder the test does not fill: %s", name, m)
+	}
+	file := filepath.Join(state, name)
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// startNginx runs nginx with the shipped hub.conf on listen, in front of
+// the edge at edge, serving bundles from the disk mirror site or, with
+// store (http://HOST:PORT/BUCKET/PREFIX), from the published bucket.
+func startNginx(t *testing.T, bin, listen, edge, site, store string) {
 	t.Helper()
 	snippet := "hub-bundles-disk.conf"
 	if store != "" {
 		snippet = "hub-bundles-s3.conf"
 	}
-	r := strings.NewReplacer("@LISTEN@", listen, "@EDGE@", edge, "@SITE@", site, "@STATE@", state, "@CACHE@", filepath.Join(state, "auth-cache"),
-		"@MIME@", "/etc/nginx/mime.types", "@BUNDLES@", filepath.Join(state, snippet), "@STORE@", store)
-	placeholder := regexp.MustCompile(`@[A-Z]+@`)
-	var conf string
-	for _, name := range []string{"hub.conf", snippet} {
-		tmpl, err := os.ReadFile(filepath.Join("../../deploy/nginx", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := r.Replace(string(tmpl))
-		if p := placeholder.FindString(text); p != "" {
-			t.Fatalf("deploy/nginx/%s has a placeholder the test does not fill: %s", name, p)
-		}
-		if err := os.WriteFile(filepath.Join(state, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if conf == "" {
-			conf = filepath.Join(state, name)
-		}
-	}
-	return conf
+	bundles := nginxConfig(t, snippet, t.TempDir(), "STORE", store)
+	runNginx(t, bin, "hub.conf", listen, "LISTEN", listen, "EDGE", edge, "SITE", site, "BUNDLES", bundles, "CACHE", t.TempDir())
 }
 
-// startNginx runs nginx with the shipped config on listen, in front of the
-// edge at edge, serving site. One process (no master: as root, workers
-// would switch to a user that cannot read the test's folders).
-func startNginx(t *testing.T, bin, listen, edge, site, store string) {
+// runNginx runs nginx with a shipped config (vars as for nginxConfig)
+// until the test ends, and waits for it to listen. One process (no
+// master: as root, workers would switch to a user that cannot read the
+// test's folders).
+func runNginx(t *testing.T, bin, name, listen string, vars ...string) {
 	t.Helper()
 	state := t.TempDir()
-	conf := nginxConfig(t, listen, edge, site, store, state)
+	conf := nginxConfig(t, name, state, vars...)
 	args := []string{"-p", state, "-c", conf, "-g", "daemon off; master_process off;"}
 	if out, err := exec.Command(bin, append(args, "-t")...).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)

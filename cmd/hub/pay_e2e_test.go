@@ -372,7 +372,7 @@ func TestRequestsImport(t *testing.T) {
 	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
 	c := browser()
 	r, _ := fetch(t, c, "POST", base+"/request", url.Values{"name": {"Ada Park"}, "email": {"ada@example.com"}, "phone": {"503-555-0100"},
-		"title": {"Backyard drainage"}, "details": {"Water pools by the shed."}, "property": {"14 Elm St"}})
+		"title": {"Backyard drainage"}, "details": {"Water pools by the shed."}, "street": {"14 Elm St"}, "city": {"Portland"}, "postal_code": {"97214"}})
 	hubURL := r.Header.Get("Location")
 	if r.StatusCode != 303 || !strings.HasPrefix(hubURL, "/c/new-ada-park-") {
 		t.Fatalf("public request = %d %q", r.StatusCode, hubURL)
@@ -391,8 +391,21 @@ func TestRequestsImport(t *testing.T) {
 	if err != nil || !strings.Contains(string(y), "title: Backyard drainage") || !strings.Contains(string(y), "request: "+m[1]) {
 		t.Errorf("imported request: %v\n%s", err, y)
 	}
-	if cy, err := os.ReadFile(filepath.Join(dir, "content", "clients", client, "client.yaml")); err != nil || !strings.Contains(string(cy), "ada@example.com") {
+	cy, err := os.ReadFile(filepath.Join(dir, "content", "clients", client, "client.yaml"))
+	if err != nil || !strings.Contains(string(cy), "ada@example.com") {
 		t.Errorf("client.yaml for the new client: %v\n%s", err, cy)
+	}
+	// The address the form gave in parts is written in its fields.
+	for _, want := range []string{"street: 14 Elm St\n", "city: Portland\n", "postal_code: \"97214\"\n"} {
+		if !strings.Contains(string(cy), want) {
+			t.Errorf("client.yaml lacks %q:\n%s", want, cy)
+		}
+	}
+	if strings.Contains(string(cy), "split it into") {
+		t.Errorf("client.yaml asks to split an address given in parts:\n%s", cy)
+	}
+	if _, page := fetch(t, c, "GET", base+"/c/"+client+"/requests/", nil); !strings.Contains(page, "14 Elm St, Portland 97214") {
+		t.Errorf("the request does not show its address in one line")
 	}
 	if again := hub(t, dir, "requests", "import", m[1], "-content", "content"); again.code == 0 {
 		t.Error("importing the same request twice succeeded")

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/edge"
-	"github.com/hubhq/hub/edge/sqlstore"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
+	"github.com/hubhq/hub/generator/site"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,8 +35,15 @@ func when(t time.Time) string {
 // cmdPayments lists online payments and the webhook events that were
 // refused or did not match a payment.
 func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "simulate" {
+		return cmdPaymentsSimulate(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("payments", stderr)
 	ef := addEdgeFlags(fs, nil)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: hub payments [flags]\n       hub payments simulate SESSION-ID paid|processing|failed   (hub serve's test checkout; -h for more)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	limit := fs.Int("n", 50, "how many payments to list, newest first")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
@@ -137,6 +144,51 @@ func cmdMail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if counts[edge.MailFailed] > 0 {
 		fmt.Fprintln(stdout, "\nFailed emails were not delivered: check the SMTP settings (HUB_SMTP_URL) and tell the recipients yourself.")
+	}
+	return nil
+}
+
+// cmdRebuilds lists the clients whose pages are behind their facts: a
+// payment, approval or request recorded, its rebuild waiting, running on
+// an edge, or failing (with the error).
+func cmdRebuilds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rebuilds", stderr)
+	ef := addEdgeFlags(fs, nil)
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	jobs, err := st.Rebuilds(ctx)
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(stdout, "no rebuilds waiting: every client's pages show its recorded facts")
+		return nil
+	}
+	failing := 0
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT	SINCE	STATE	ATTEMPTS	NEXT	LAST ERROR")
+	now := time.Now()
+	for _, j := range jobs {
+		state := "waiting"
+		switch {
+		case j.Owner != "" && j.Lease.After(now):
+			state = "rebuilding on " + j.Owner
+		case j.Attempts > 0:
+			state, failing = "failing", failing+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.Client, when(j.Since), state, j.Attempts, when(j.Due), dash(truncateText(j.Problem, 80)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failing > 0 {
+		fmt.Fprintf(stdout, "\n%d client(s) failing to rebuild: their pages do not show their latest payments, approvals or requests yet. Fix the error (often the content: see hub check); the edge tries again at the time shown.\n", failing)
 	}
 	return nil
 }
@@ -278,14 +330,14 @@ func cmdRequestsImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-// openStore opens the state database, which must exist (an edge has run).
-func openStore(dir string) (*sqlstore.Store, error) {
-	st, err := sqlstore.OpenExisting(dir)
+// openStore opens the state store, which must exist (an edge has run).
+func openStore(state string) (stateStore, error) {
+	st, err := openState(context.Background(), state, true)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", dir)
+		return nil, fmt.Errorf("no state database in %s: run this where the edge keeps its state (-state or HUB_STATE)", state)
 	}
 	return st, nil
 }
@@ -299,14 +351,19 @@ type pendingClientFile struct {
 		Email string `yaml:"email"`
 		Phone string `yaml:"phone,omitempty"`
 	} `yaml:"contacts"`
-	Properties []struct {
-		Street string `yaml:"street"`
-	} `yaml:"properties,omitempty"`
+	Properties []pendingAddress `yaml:"properties,omitempty"`
+}
+
+type pendingAddress struct {
+	Street     string `yaml:"street"`
+	City       string `yaml:"city,omitempty"`
+	Region     string `yaml:"region,omitempty"`
+	PostalCode string `yaml:"postal_code,omitempty"`
 }
 
 // writePendingClient makes the client folder of a pending client (same ID,
 // so its hub, requests and sign-ins carry on).
-func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string, stdout io.Writer) error {
+func writePendingClient(ctx context.Context, st stateStore, id, dir string, stdout io.Writer) error {
 	pcs, err := st.Pending(ctx)
 	if err != nil {
 		return err
@@ -322,10 +379,12 @@ func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string,
 			Email string `yaml:"email"`
 			Phone string `yaml:"phone,omitempty"`
 		}{pc.Name, pc.Email, pc.Phone})
-		if pc.Address != "" {
-			f.Properties = append(f.Properties, struct {
-				Street string `yaml:"street"`
-			}{pc.Address})
+		note := ""
+		if a, ok := events.SplitAddress(pc.Address); ok {
+			f.Properties = append(f.Properties, pendingAddress{a.Street, a.City, a.Region, a.PostalCode})
+		} else if pc.Address != "" {
+			f.Properties = append(f.Properties, pendingAddress{Street: pc.Address})
+			note = "# Check the property: split it into street, city, region and postal_code.\n"
 		}
 		body, err := yaml.Marshal(f)
 		if err != nil {
@@ -334,7 +393,7 @@ func writePendingClient(ctx context.Context, st *sqlstore.Store, id, dir string,
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		text := "# A new client, from the public request form (hub requests import).\n# Check the property: split it into street, city, region and postal_code.\n" + string(body)
+		text := "# A new client, from the public request form (hub requests import).\n" + note + string(body)
 		if err := bundle.WriteFileAtomic(filepath.Join(dir, "client.yaml"), []byte(text), 0o644); err != nil {
 			return err
 		}
@@ -392,5 +451,61 @@ func cmdRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "signed every contact of %s (%d) out of every device (client epoch %d)\n", c.ID, len(c.Contacts), e)
 	}
 	fmt.Fprintln(stdout, "A running edge applies it within a second; signing in again with a new link works as before.")
+	return nil
+}
+
+// cmdSubscriptions lists every client's subscriptions from the content:
+// status as clients see it, amount per period, the next charge.
+func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("subscriptions", stderr)
+	content := fs.String("content", "content", "content folder")
+	all := fs.Bool("all", false, "list drafts, cancelled and ended subscriptions too")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	s, ps := site.Load(*content, time.Now())
+	if len(ps) > 0 {
+		printProblems(stderr, ps)
+		return ps
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tNUMBER\tTITLE\tSTATUS\tEACH\tEVERY\tNEXT CHARGE\tENDS")
+	n, hidden := 0, 0
+	for _, c := range s.Clients {
+		for _, sub := range c.Subs {
+			if !*all && sub.State != site.SubscriptionActive && sub.State != site.SubscriptionPaused {
+				hidden++
+				continue
+			}
+			n++
+			next, ends := "-", "when cancelled"
+			if !sub.Next.IsZero() {
+				next = sub.Next.Format(time.DateOnly)
+			}
+			if last := sub.LastPeriod(); last >= 0 {
+				ends = fmt.Sprintf("after %d, on %s", last+1, sub.PeriodStart(last).Format(time.DateOnly))
+			}
+			every := sub.Interval
+			if sub.Every > 1 {
+				every = fmt.Sprintf("%d %ss", sub.Every, sub.Interval)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, sub.Number, truncateText(sub.Title, 40), sub.State,
+				s.Config.Locale.Format(sub.Totals.Total, s.Config.Currency), every, next, ends)
+		}
+	}
+	if n == 0 {
+		fmt.Fprintf(stdout, "no active or paused subscriptions in %s", *content)
+		if hidden > 0 {
+			fmt.Fprintf(stdout, " (%d others: hub subscriptions -all)", hidden)
+		}
+		fmt.Fprintln(stdout)
+		return nil
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if hidden > 0 {
+		fmt.Fprintf(stdout, "\n%d draft, cancelled or ended not listed: hub subscriptions -all\n", hidden)
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/hubhq/hub/internal/pgtest"
 )
 
 func main() {
@@ -26,7 +29,8 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
-	only := flag.String("only", "", `"serve" or "edge": only that part, on a site left in -dir by an earlier run`)
+	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
+	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
 	flag.Parse()
 	if *only != "" {
 		if *dir == "" {
@@ -40,6 +44,12 @@ func main() {
 			err = benchServe(abs, *dir, *n)
 		case "edge":
 			err = benchEdge(abs, *dir, "", *conns, *dur)
+		case "stores":
+			stores, stop := storesOf(*dir, *pg)
+			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
+			stop()
+		default:
+			err = fmt.Errorf("-only %s: use serve, edge or stores", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
@@ -47,13 +57,38 @@ func main() {
 		}
 		return
 	}
-	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge); err != nil {
+	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge, *pg); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) error {
+// storesOf is the stores to measure: a SQLite folder in dir, and
+// PostgreSQL: at the URL pg, or a server of its own ("local", or ""; it
+// is stopped by the returned func), or none ("none").
+func storesOf(dir, pg string) ([]benchStore, func()) {
+	st := []benchStore{{"SQLite", filepath.Join(dir, "state")}}
+	switch pg {
+	case "none":
+		return st, func() {}
+	case "", "local":
+		srv, err := pgtest.StartServer()
+		if err != nil {
+			fmt.Println("stores: PostgreSQL skipped:", err)
+			return st, func() {}
+		}
+		url, err := srv.Database(context.Background(), "hubbench")
+		if err != nil {
+			srv.Stop()
+			fmt.Println("stores: PostgreSQL skipped:", err)
+			return st, func() {}
+		}
+		return append(st, benchStore{"PostgreSQL", url}), func() { srv.Stop() }
+	}
+	return append(st, benchStore{"PostgreSQL", pg}), func() {}
+}
+
+func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg string) error {
 	hub, _ = filepath.Abs(hub)
 	if dir == "" {
 		d, err := os.MkdirTemp("", "hubbench")
@@ -154,7 +189,12 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool) er
 			return err
 		}
 	}
-	return benchEdge(hub, dir, store, conns, dur)
+	if err := benchEdge(hub, dir, store, conns, dur); err != nil {
+		return err
+	}
+	stores, stop := storesOf(dir, pg)
+	defer stop()
+	return benchStores(hub, dir, n, conns, dur, stores)
 }
 
 type result struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,10 +114,14 @@ func scanMail(r scanner) (edge.QueuedMail, error) {
 	return q, nil
 }
 
-// DueMail implements edge.MailQueue.
-func (s *Store) DueMail(ctx context.Context, now time.Time, limit int) ([]edge.QueuedMail, error) {
-	return queryAll(ctx, s.db, scanMail, `SELECT `+mailCols+` FROM outbox WHERE status = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?`,
-		edge.MailQueued, ms(now), limit)
+// ClaimMail implements edge.MailQueue: one UPDATE, so concurrent callers
+// (SQLite runs one writer at a time) never share an email.
+func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]edge.QueuedMail, error) {
+	due, err := queryAll(ctx, s.db, scanMail, `UPDATE outbox SET attempts = attempts + 1, next_at = ? WHERE id IN
+		(SELECT id FROM outbox WHERE status = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?) RETURNING `+mailCols,
+		ms(now.Add(lease)), edge.MailQueued, ms(now), limit)
+	slices.SortStableFunc(due, func(a, b edge.QueuedMail) int { return a.Created.Compare(b.Created) })
+	return due, err
 }
 
 // NextMailDue implements edge.MailQueue.
@@ -136,7 +141,7 @@ func (s *Store) MarkMail(ctx context.Context, id string, u edge.MailUpdate) erro
 		done = ms(u.At)
 	}
 	r, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, done = ?, error = ?,
-		message = CASE WHEN ? != 'queued' AND json_extract(message, '$.Secret') THEN '' ELSE message END WHERE id = ?`,
+		message = CASE WHEN ? = 'queued' OR message = '' THEN message WHEN json_extract(message, '$.Secret') THEN '' ELSE message END WHERE id = ?`,
 		u.Status, u.Attempts, ms(u.Next), done, u.Error, u.Status, id)
 	if err != nil {
 		return err

@@ -109,22 +109,12 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 		case err != nil:
 			return res, err
 		default:
-			if w.To != "" && w.Problem == "" && events.PaymentRank(w.To) > events.PaymentRank(p.State) {
-				p.State = w.To
-				if w.Method != "" {
-					p.Method = w.Method
-				}
-				if w.Reference != "" {
-					p.Reference = w.Reference
-				}
-				if w.To == events.PaymentPaid || w.To == events.PaymentFailed {
-					p.Settled = w.Received
-				}
+			if w.Problem == "" && p.Advance(w.To, w.Method, w.Reference, w.Received) {
 				if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = ?, method = ?, reference = ?, settled = ? WHERE id = ?`,
 					p.State, p.Method, p.Reference, ms(p.Settled), p.ID); err != nil {
 					return res, err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, 'payment', ?, ?)`, p.ClientID, p.ID, ms(w.Received)); err != nil {
+				if err := logEvent(ctx, tx, p.ClientID, "payment", p.ID, ms(w.Received)); err != nil {
 					return res, err
 				}
 				res.Changed = true

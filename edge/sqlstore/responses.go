@@ -27,8 +27,15 @@ func claimNonce(ctx context.Context, tx *sql.Tx, nonce, clientID, kind, ref stri
 	return n == 1, err
 }
 
+// logEvent records that a client's facts changed, and queues the client's
+// rebuild, in tx.
 func logEvent(ctx context.Context, tx *sql.Tx, clientID, kind, ref string, at int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, ?, ?, ?)`, clientID, kind, ref, at)
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO events (client_id, kind, ref, at) VALUES (?, ?, ?, ?) RETURNING seq`, clientID, kind, ref, at).Scan(&seq); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO rebuilds (client_id, version, since, due) VALUES (?, ?, ?, ?)
+		ON CONFLICT(client_id) DO UPDATE SET version = excluded.version, due = MIN(due, excluded.due)`, clientID, seq, at, at)
 	return err
 }
 

@@ -180,7 +180,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema + outboxSchema); err != nil {
+	if _, err := db.Exec(schema + outboxSchema + rebuildSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}
@@ -382,37 +382,52 @@ func (s *Store) Delegations(ctx context.Context, limit int) ([]edge.Login, error
 }
 
 // SessionKeys implements edge.Store. Unless a key is due or one retires,
-// it is one read.
+// it is one read; a change is decided again inside a write transaction
+// (SQLite runs one at a time), so edges starting together make one key.
 func (s *Store) SessionKeys(ctx context.Context, now time.Time, rotateAfter, retireAfter time.Duration) ([]edge.SessionKey, error) {
-	keys, err := s.sessionKeys(ctx)
+	keys, err := s.sessionKeys(ctx, s.db)
+	if err != nil || !keysDue(keys, now, rotateAfter, retireAfter) {
+		return keys, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	changed := false
+	defer tx.Rollback()
+	if keys, err = s.sessionKeys(ctx, tx); err != nil {
+		return nil, err
+	}
 	if len(keys) == 0 || now.Sub(keys[0].Created) >= rotateAfter {
-		secret := make([]byte, 32)
-		rand.Read(secret)
-		id := make([]byte, 6)
-		rand.Read(id)
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO session_keys (id, secret, created) VALUES (?, ?, ?)`, hex.EncodeToString(id), secret, ms(now)); err != nil {
+		id, secret := newKey()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO session_keys (id, secret, created) VALUES (?, ?, ?)`, id, secret, ms(now)); err != nil {
 			return nil, fmt.Errorf("new session key: %w", err)
 		}
-		changed = true
 	}
-	if len(keys) > 0 && now.Sub(keys[len(keys)-1].Created) > retireAfter {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM session_keys WHERE created < ?`, ms(now.Add(-retireAfter))); err != nil {
-			return nil, fmt.Errorf("retiring session keys: %w", err)
-		}
-		changed = true
+	if _, err := tx.ExecContext(ctx, `DELETE FROM session_keys WHERE created < ?`, ms(now.Add(-retireAfter))); err != nil {
+		return nil, fmt.Errorf("retiring session keys: %w", err)
 	}
-	if !changed {
-		return keys, nil
+	if keys, err = s.sessionKeys(ctx, tx); err != nil {
+		return nil, err
 	}
-	return s.sessionKeys(ctx)
+	return keys, tx.Commit()
 }
 
-func (s *Store) sessionKeys(ctx context.Context) ([]edge.SessionKey, error) {
-	return queryAll(ctx, s.db, func(r scanner) (edge.SessionKey, error) {
+// keysDue tells whether SessionKeys must make or retire a key.
+func keysDue(keys []edge.SessionKey, now time.Time, rotateAfter, retireAfter time.Duration) bool {
+	return len(keys) == 0 || now.Sub(keys[0].Created) >= rotateAfter || now.Sub(keys[len(keys)-1].Created) > retireAfter
+}
+
+// newKey makes a session key's id and secret.
+func newKey() (string, []byte) {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	id := make([]byte, 6)
+	rand.Read(id)
+	return hex.EncodeToString(id), secret
+}
+
+func (s *Store) sessionKeys(ctx context.Context, db querier) ([]edge.SessionKey, error) {
+	return queryAll(ctx, db, func(r scanner) (edge.SessionKey, error) {
 		var k edge.SessionKey
 		var created int64
 		err := r.Scan(&k.ID, &k.Secret, &created)
@@ -424,8 +439,13 @@ func (s *Store) sessionKeys(ctx context.Context) ([]edge.SessionKey, error) {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(...any) error }
 
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // queryAll runs a query and scans every row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, db querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

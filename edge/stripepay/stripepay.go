@@ -33,9 +33,17 @@ type Config struct {
 
 // Checkout is an edge.Checkout on Stripe.
 type Checkout struct {
-	api    *client.API
-	secret string
+	api *client.API
+	*Webhooks
 }
+
+// Webhooks verifies and decodes Stripe's webhook events: the part of the
+// adapter that needs only the signing secret (hub serve's test checkout,
+// which signs its own events, verifies them with it too).
+type Webhooks struct{ secret string }
+
+// NewWebhooks returns the verifier for events signed with secret.
+func NewWebhooks(secret string) *Webhooks { return &Webhooks{secret: secret} }
 
 var _ edge.Checkout = (*Checkout)(nil)
 
@@ -65,7 +73,7 @@ func New(cfg Config) (*Checkout, error) {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
 	})
-	return &Checkout{api: api, secret: cfg.WebhookSecret}, nil
+	return &Checkout{api: api, Webhooks: NewWebhooks(cfg.WebhookSecret)}, nil
 }
 
 // CreateSession implements edge.Checkout.
@@ -116,7 +124,7 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 
 // ParseWebhook implements edge.Checkout: the signature and its age are
 // checked on the raw bytes, then the API version.
-func (c *Checkout) ParseWebhook(payload []byte, signature string) (edge.WebhookEvent, error) {
+func (c *Webhooks) ParseWebhook(payload []byte, signature string) (edge.WebhookEvent, error) {
 	e, err := webhook.ConstructEventWithOptions(payload, signature, c.secret, webhook.ConstructEventOptions{
 		Tolerance: Tolerance, IgnoreAPIVersionMismatch: true,
 	})

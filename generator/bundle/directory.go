@@ -39,8 +39,11 @@ type DirSite struct {
 	Phone          string `json:"phone"`
 	BaseURL        string `json:"base_url"`
 	Color          string `json:"color"`
-	CSS            string `json:"css"`  // URL of the stylesheet
-	Logo           string `json:"logo"` // URL of the logo, "" when none
+	CSS            string `json:"css"`                  // URL of the stylesheet
+	Logo           string `json:"logo"`                 // URL of the logo, "" when none
+	LogoWidth      int    `json:"logo_width,omitempty"` // the logo's size in CSS pixels, 0 when not known
+	LogoHeight     int    `json:"logo_height,omitempty"`
+	Icon           string `json:"icon,omitempty"` // URL of the favicon, "" when none
 	Hub            bool   `json:"hub"`
 	Requests       bool   `json:"requests"`
 	Signature      bool   `json:"signature"`

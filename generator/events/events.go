@@ -31,7 +31,7 @@ type PendingClient struct {
 	Name    string
 	Email   string
 	Phone   string
-	Address string // as typed
+	Address string // as typed, or its parts (see AddressParts)
 	At      time.Time
 }
 
@@ -90,6 +90,26 @@ type Payment struct {
 	Email     string // the contact who paid
 	Created   time.Time
 	Settled   time.Time // when it became paid (or failed); zero before
+}
+
+// Advance moves the payment to state to, by the method and reference an
+// event gives (when it gives them), settled at at if it is now paid or
+// failed; but only forward (PaymentRank). It reports whether it moved.
+func (p *Payment) Advance(to, method, reference string, at time.Time) bool {
+	if to == "" || PaymentRank(to) <= PaymentRank(p.State) {
+		return false
+	}
+	p.State = to
+	if method != "" {
+		p.Method = method
+	}
+	if reference != "" {
+		p.Reference = reference
+	}
+	if to == PaymentPaid || to == PaymentFailed {
+		p.Settled = at
+	}
+	return true
 }
 
 // ReceiptID names the receipt of a settled payment: the document it paid

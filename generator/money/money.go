@@ -19,6 +19,7 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+	"unicode"
 )
 
 // Amount is a quantity of money in a currency's minor unit.
@@ -65,6 +66,9 @@ func parseFixed(s string, digits int) (int64, error) {
 		s = s[1:]
 	case '+':
 		s = s[1:]
+	}
+	if hint := amountHint(s); hint != "" {
+		return 0, fmt.Errorf("%q is not a number: %s", orig, hint)
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
 	if intPart == "" || (hasDot && frac == "") {
@@ -249,4 +253,21 @@ func Allocate(total Amount, weights []Amount) ([]Amount, error) {
 		}
 	}
 	return shares, nil
+}
+
+// amountHint says how to write an amount written as people write money:
+// with a currency sign or code, or with thousands separators.
+func amountHint(s string) string {
+	digits := strings.TrimFunc(s, func(r rune) bool { return !unicode.IsDigit(r) })
+	if digits == "" {
+		return ""
+	}
+	plain := strings.ReplaceAll(digits, ",", "")
+	switch {
+	case digits != s && strings.Trim(strings.TrimSpace(strings.Replace(s, digits, "", 1)), "$€£¥₹₩₽¤ ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == "":
+		return "write amounts without the currency sign, like " + plain
+	case strings.Contains(digits, ",") && strings.Count(digits, ".") <= 1:
+		return "write amounts without thousands separators, like " + plain
+	}
+	return ""
 }

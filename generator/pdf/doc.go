@@ -17,7 +17,7 @@ import (
 
 // Version changes whenever Render's output for the same Doc changes; it is
 // part of every Doc's key.
-const Version = "hub-pdf-2"
+const Version = "hub-pdf-3"
 
 // Paper sizes.
 const (
@@ -77,8 +77,38 @@ type Table struct {
 	Rows    []Row
 }
 
-// Section is a titled block of plain text (notes, terms, how to pay).
-type Section struct{ Title, Text string }
+// Section is a titled block of text (notes, terms, how to pay): Text as
+// plain text, or Lines when it has bold or italic words.
+type Section struct {
+	Title string
+	Text  string
+	Lines []Line `json:",omitempty"` // when set, Text is not printed
+}
+
+// Line is a line of rich text; an empty Line is a paragraph break.
+type Line []Span
+
+// Span is a run of text in one style.
+type Span struct {
+	Text         string
+	Bold, Italic bool
+}
+
+// Acceptance is the block a client signs on a quote: lines for a
+// signature, the name and the date, filled once the quote is approved.
+type Acceptance struct {
+	Text      string // what signing means
+	Signature []byte // a drawn signature (PNG), when approved
+	Name      string // printed on the name line, when approved
+	Date      string // printed on the date line, when approved
+}
+
+// Remittance is the slip at the foot of a statement that a client returns
+// with a payment: who pays, what is due, whom to pay.
+type Remittance struct {
+	Fields []Field
+	PayTo  []string // "Make checks payable to ...", the address lines
+}
 
 // Doc is one document to render.
 type Doc struct {
@@ -104,7 +134,9 @@ type Doc struct {
 	// above SignatureLabel (the signer's name and date).
 	Signature      []byte
 	SignatureLabel string
-	Closing        string // a last line: "Thank you for your payment."
+	Acceptance     *Acceptance // a quote's signature block
+	Remittance     *Remittance // a statement's tear-off slip, at the foot of the last page
+	Closing        string      // a last line: "Thank you for your payment."
 }
 
 // Key identifies the output of Render for d: equal keys, equal bytes.

@@ -33,7 +33,7 @@ func invoice(n int) *Doc {
 		Totals: []Row{{Cells: []string{"Subtotal", "$2,000.00"}}, {Cells: []string{"Total", "$2,000.00"}, Strong: true}},
 		After: []Table{{Title: "Payments", Columns: []Column{{"Date", 2, false}, {"Method", 3, false}, {"Amount", 2, true}},
 			Rows: []Row{{Cells: []string{"Oct 5, 2026", "Check #1001", "$765.50"}}}}},
-		Sections: []Section{{"Notes", "Thank you for your business.\n\nPayment by check or bank transfer."}},
+		Sections: []Section{{Title: "Notes", Text: "Thank you for your business.\n\nPayment by check or bank transfer."}},
 	}
 	t := Table{Columns: []Column{{"Item", 6, false}, {"Qty", 1.3, true}, {"Unit price", 2, true}, {"Total", 2, true}}}
 	for i := range n {
@@ -243,5 +243,52 @@ func TestLongInvoice(t *testing.T) {
 	}
 	if last := pdftotext(t, f, "-f", strconv.Itoa(n), "-l", strconv.Itoa(n)); !strings.Contains(last, "Notes") {
 		t.Errorf("the notes are not on the last page")
+	}
+}
+
+// BenchmarkRenderLogo: a one-page document with the sample's logo as its
+// PNG has it (an alpha channel, which fpdf splits and recompresses for
+// each PDF) and as the generator hands it over (laid on white: embedded
+// as it is).
+func BenchmarkRenderLogo(b *testing.B) {
+	raw, err := os.ReadFile("../../content/assets/logo.png")
+	if err != nil {
+		b.Skip(err)
+	}
+	for _, c := range []struct {
+		name string
+		logo []byte
+	}{{"alpha", raw}, {"opaque", OpaquePNG(raw)}} {
+		b.Run(c.name, func(b *testing.B) {
+			d := &Doc{Kind: "Invoice", Number: "INV-1", Business: Business{Name: "Greenleaf Gardens", Logo: c.logo, LogoType: "png"}}
+			for b.Loop() {
+				if _, err := Render(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestOpaquePNG(t *testing.T) {
+	raw, err := os.ReadFile("../../content/assets/logo.png")
+	if err != nil {
+		t.Skip(err)
+	}
+	if raw[25] != 6 {
+		t.Fatalf("the sample logo's colour type is %d; this test wants an RGBA PNG (6)", raw[25])
+	}
+	out := OpaquePNG(raw)
+	if out[25] != 2 || out[24] != 8 || out[28] != 0 {
+		t.Errorf("OpaquePNG(RGBA) has depth %d, colour type %d, interlace %d; want 8-bit RGB (2), not interlaced", out[24], out[25], out[28])
+	}
+	if again := OpaquePNG(out); !bytes.Equal(again, out) {
+		t.Error("OpaquePNG of an opaque RGB PNG is not the same bytes")
+	}
+	if !bytes.Equal(OpaquePNG(out), OpaquePNG(out)) || !bytes.Equal(OpaquePNG(raw), out) {
+		t.Error("OpaquePNG is not deterministic")
+	}
+	if got := OpaquePNG([]byte("not a png")); string(got) != "not a png" {
+		t.Errorf("OpaquePNG(junk) = %q; want it unchanged", got)
 	}
 }

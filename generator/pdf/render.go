@@ -14,7 +14,7 @@ import (
 // Layout, in millimetres and points.
 const (
 	margin     = 18.0 // left, right and top
-	bottom     = 20.0 // room for the footer
+	bottom     = 18.0 // room for the footer
 	font       = "Helvetica"
 	bodySize   = 9.5
 	smallSize  = 8.0
@@ -125,16 +125,21 @@ func Render(d *Doc) ([]byte, error) {
 	l.parties()
 	l.highlight()
 	for i := range d.Tables {
-		l.table(&d.Tables[i])
+		keep := 0.0
+		if i == len(d.Tables)-1 {
+			keep = l.totalsHeight() // the totals stay with the table's last row
+		}
+		l.table(&d.Tables[i], keep)
 	}
 	l.totals()
 	for i := range d.After {
-		l.table(&d.After[i])
+		l.table(&d.After[i], 0)
 	}
 	for _, s := range d.Sections {
 		l.section(s)
 	}
 	l.signature()
+	l.acceptance()
 	if d.Closing != "" {
 		l.gap(4)
 		l.room(lineH + 2)
@@ -142,6 +147,7 @@ func Render(d *Doc) ([]byte, error) {
 		f.SetX(l.left)
 		f.CellFormat(l.width, lineH+1, Latin(d.Closing), "", 1, "L", false, 0, "")
 	}
+	l.remittance()
 	var b bytes.Buffer
 	if err := f.Output(&b); err != nil {
 		return nil, fmt.Errorf("pdf %s %s: %w", d.Kind, d.Number, err)
@@ -203,16 +209,21 @@ func (l *layout) footer() {
 	f.SetLineWidth(0.2)
 	f.Line(l.left, y, l.right, y)
 	b := l.d.Business
+	l.text(font, "", 7.5, grey)
+	f.SetXY(l.left, y+1.5)
+	f.CellFormat(l.width-30, 4, Latin(joinNonEmpty([]string{b.Name, b.Phone, b.Email, b.Website}, "  ·  ")), "", 0, "L", false, 0, "")
+	f.CellFormat(30, 4, fmt.Sprintf("Page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
+}
+
+// joinNonEmpty joins the strings that are not empty.
+func joinNonEmpty(ss []string, sep string) string {
 	var parts []string
-	for _, s := range []string{b.Name, b.Phone, b.Email, b.Website} {
+	for _, s := range ss {
 		if s != "" {
 			parts = append(parts, s)
 		}
 	}
-	l.text(font, "", 7.5, grey)
-	f.SetXY(l.left, y+1.5)
-	f.CellFormat(l.width-30, 4, Latin(strings.Join(parts, "  ·  ")), "", 0, "L", false, 0, "")
-	f.CellFormat(30, 4, fmt.Sprintf("Page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
+	return strings.Join(parts, sep)
 }
 
 // letterhead draws the business (logo or name, address, contacts) on the
@@ -224,7 +235,7 @@ func (l *layout) letterhead() {
 	if len(b.Logo) > 0 && (b.LogoType == "png" || b.LogoType == "jpg") {
 		info := f.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: b.LogoType}, bytes.NewReader(b.Logo))
 		if f.Ok() && info != nil && info.Height() > 0 {
-			h := 16.0
+			h := 11.0
 			w := h * info.Width() / info.Height()
 			if w > 70 {
 				w, h = 70, 70*info.Height()/info.Width()
@@ -248,15 +259,15 @@ func (l *layout) letterhead() {
 		f.CellFormat(leftW, lineH, Latin(b.Name), "", 0, "L", false, 0, "")
 		y += lineH
 	}
+	// The address on one line and the contacts on another (each wrapped
+	// when long), so the letterhead leaves the page to the document.
 	l.text(font, "", 8.5, grey)
-	contact := append(append([]string{}, b.Address...), b.Phone, b.Email, b.Website)
-	for _, s := range contact {
-		if s == "" {
-			continue
+	for _, s := range []string{joinNonEmpty(b.Address, ", "), joinNonEmpty([]string{b.Phone, b.Email}, "  ·  ")} {
+		for _, ln := range l.wrap(s, leftW) {
+			f.SetXY(l.left, y)
+			f.CellFormat(leftW, smallLineH, ln, "", 0, "L", false, 0, "")
+			y += smallLineH
 		}
-		f.SetXY(l.left, y)
-		f.CellFormat(leftW, smallLineH, Latin(s), "", 0, "L", false, 0, "")
-		y += smallLineH
 	}
 
 	ry := top
@@ -284,14 +295,14 @@ func (l *layout) letterhead() {
 	f.SetDrawColor(l.fill.r, l.fill.g, l.fill.b)
 	f.SetLineWidth(0.7)
 	f.Line(l.left, y, l.right, y)
-	f.SetY(y + 6)
+	f.SetY(y + 5)
 	if d.Subject != "" {
 		l.text(font, "B", 13, black)
 		for _, ln := range l.wrap(d.Subject, l.width) {
 			f.SetX(l.left)
 			f.CellFormat(l.width, 6, ln, "", 1, "L", false, 0, "")
 		}
-		l.gap(3)
+		l.gap(2)
 	}
 }
 
@@ -323,18 +334,30 @@ func (l *layout) parties() {
 	x := l.left + colW
 	labelW := colW * 0.36
 	for _, fd := range d.Facts {
-		l.text(font, "", bodySize, grey)
-		f.SetXY(x, fy)
-		f.CellFormat(labelW, lineH+0.6, Latin(fd.Label), "", 0, "L", false, 0, "")
-		l.text(font, "B", bodySize, black)
-		lines := l.wrap(fd.Value, colW-labelW)
-		for _, ln := range lines {
-			f.SetXY(x+labelW, fy)
-			f.CellFormat(colW-labelW, lineH+0.6, ln, "", 0, "R", false, 0, "")
-			fy += lineH + 0.6
-		}
+		fy = l.field(fd, x, fy, labelW, colW-labelW)
 	}
-	f.SetY(max(y, fy) + 6)
+	f.SetY(max(y, fy) + 5)
+}
+
+// field draws a labelled value at x, y: the label in grey, the value bold
+// and right-aligned (wrapped to valueW), or a line to write on when it is
+// empty. It returns the y below it.
+func (l *layout) field(fd Field, x, y, labelW, valueW float64) float64 {
+	f := l.f
+	l.text(font, "", bodySize, grey)
+	f.SetXY(x, y)
+	f.CellFormat(labelW, lineH+0.6, Latin(fd.Label), "", 0, "L", false, 0, "")
+	if fd.Value == "" {
+		f.Line(x+labelW+4, y+lineH+0.2, x+labelW+valueW, y+lineH+0.2)
+		return y + lineH + 0.6
+	}
+	l.text(font, "B", bodySize, black)
+	for _, ln := range l.wrap(fd.Value, valueW) {
+		f.SetXY(x+labelW, y)
+		f.CellFormat(valueW, lineH+0.6, ln, "", 0, "R", false, 0, "")
+		y += lineH + 0.6
+	}
+	return y
 }
 
 // highlight draws the figure that matters most in a tinted panel.
@@ -345,7 +368,7 @@ func (l *layout) highlight() {
 	}
 	f := l.f
 	y := f.GetY()
-	const ht = 13.0
+	const ht = 11.0
 	f.SetFillColor(l.sf.r, l.sf.g, l.sf.b)
 	f.Rect(l.left, y, l.width, ht, "F")
 	f.SetFillColor(l.fill.r, l.fill.g, l.fill.b)
@@ -367,7 +390,7 @@ func (l *layout) highlight() {
 		f.SetXY(l.right-4-dw, y+0.6)
 		f.CellFormat(dw, ht, Latin(l.d.Detail), "", 0, "R", false, 0, "")
 	}
-	f.SetY(y + ht + 7)
+	f.SetY(y + ht + 5)
 }
 
 // widths shares the content width among columns.
@@ -458,7 +481,8 @@ func (l *layout) measure(t *Table, r *Row, ws []float64) rowLines {
 }
 
 // table draws t, breaking pages between rows and repeating the heading.
-func (l *layout) table(t *Table) {
+// keep is the height of what must follow the last row on its page.
+func (l *layout) table(t *Table, keep float64) {
 	if len(t.Rows) == 0 {
 		return
 	}
@@ -472,8 +496,13 @@ func (l *layout) table(t *Table) {
 	if t.Note != "" {
 		titleH += 5
 	}
-	// A title is kept with the heading and the first row.
-	l.room(titleH + 7 + first.h)
+	// A title is kept with the heading and the first row (and what must
+	// follow it, when it is also the last).
+	firstNeed := first.h
+	if len(t.Rows) == 1 {
+		firstNeed += 5 + keep
+	}
+	l.room(titleH + 7 + firstNeed)
 	if t.Title != "" {
 		l.text(font, "B", 11.5, l.ink)
 		f.SetX(l.left)
@@ -490,7 +519,11 @@ func (l *layout) table(t *Table) {
 	for i := range t.Rows {
 		r := &t.Rows[i]
 		rl := l.measure(t, r, ws)
-		if l.room(rl.h) {
+		need := rl.h
+		if i == len(t.Rows)-1 {
+			need += 5 + keep
+		}
+		if l.room(need) {
 			l.tableHead(t, ws)
 		}
 		l.row(t, r, rl, ws)
@@ -551,6 +584,44 @@ func (l *layout) row(t *Table, r *Row, rl rowLines, ws []float64) {
 	f.SetY(y + rl.h)
 }
 
+// totalsRow is the label lines and height of a totals row.
+func (l *layout) totalsRow(r Row, labelW float64) (lines []string, h float64) {
+	size, style := totalsStyle(r)
+	h = lineH + 0.8
+	if r.Strong {
+		h = 7.5
+	}
+	label := ""
+	if len(r.Cells) > 0 {
+		label = r.Cells[0]
+	}
+	l.text(font, style, size, black)
+	lines = l.wrap(label, labelW-2)
+	return lines, max(h, float64(len(lines))*lineH+1.5)
+}
+
+// totalsStyle is the font size and style of a totals row.
+func totalsStyle(r Row) (float64, string) {
+	if r.Strong {
+		return 11, "B"
+	}
+	return bodySize, ""
+}
+
+// totalsHeight is the height of the totals block.
+func (l *layout) totalsHeight() float64 {
+	if len(l.d.Totals) == 0 {
+		return 0
+	}
+	w := min(95.0, l.width)
+	sum := 6.0
+	for _, r := range l.d.Totals {
+		_, h := l.totalsRow(r, w*0.62)
+		sum += h + 1 // the room asked for each row
+	}
+	return sum
+}
+
 // totals draws the totals block on the right.
 func (l *layout) totals() {
 	if len(l.d.Totals) == 0 {
@@ -561,20 +632,12 @@ func (l *layout) totals() {
 	x := l.right - w
 	labelW, amountW := w*0.62, w*0.38
 	for _, r := range l.d.Totals {
-		label, amount := "", ""
-		if len(r.Cells) > 0 {
-			label = r.Cells[0]
-		}
+		amount := ""
 		if len(r.Cells) > 1 {
 			amount = r.Cells[1]
 		}
-		size, style, h := bodySize, "", lineH+0.8
-		if r.Strong {
-			size, style, h = 11.0, "B", 7.5
-		}
-		l.text(font, style, size, black)
-		lines := l.wrap(label, labelW-2)
-		rh := max(h, float64(len(lines))*lineH+1.5)
+		lines, rh := l.totalsRow(r, labelW)
+		size, style := totalsStyle(r)
 		l.room(rh + 1)
 		y := f.GetY()
 		if r.Strong {
@@ -599,19 +662,112 @@ func (l *layout) totals() {
 
 // section draws a titled block of plain text, paragraph by paragraph.
 func (l *layout) section(s Section) {
+	if len(s.Lines) > 0 {
+		l.richSection(s)
+		return
+	}
 	f := l.f
 	l.text(font, "", bodySize, black)
 	lines := l.wrap(s.Text, l.width)
-	l.room(8 + min(3, float64(len(lines)))*lineH)
-	l.text(font, "B", 11.5, l.ink)
-	f.SetX(l.left)
-	f.CellFormat(l.width, 6, Latin(s.Title), "", 1, "L", false, 0, "")
-	l.gap(1.5)
+	l.sectionTitle(s.Title, len(lines))
 	l.text(font, "", bodySize, black)
 	for _, ln := range lines {
 		l.room(lineH)
 		f.SetX(l.left)
 		f.CellFormat(l.width, lineH, ln, "", 1, "L", false, 0, "")
+	}
+	l.gap(5)
+}
+
+// sectionTitle draws a section's title, kept with its first lines (n of
+// them): all of them when they fill less than a third of a page (how to
+// pay is not split), else three.
+func (l *layout) sectionTitle(title string, n int) {
+	f := l.f
+	_, ph := f.GetPageSize()
+	keep := float64(n) * lineH
+	if keep > (ph-margin-bottom)/3 {
+		keep = min(3, float64(n)) * lineH
+	}
+	l.room(8 + keep)
+	l.text(font, "B", 11.5, l.ink)
+	f.SetX(l.left)
+	f.CellFormat(l.width, 6, Latin(title), "", 1, "L", false, 0, "")
+	l.gap(1.5)
+}
+
+// piece is a word of rich text (with the spaces after it) placed on a line.
+type piece struct {
+	text, style string // Windows-1252 text; "", "B", "I" or "BI"
+	w           float64
+}
+
+// richLines wraps rich text to width: each visual line's pieces.
+func (l *layout) richLines(lines []Line, width float64) [][]piece {
+	var out [][]piece
+	for _, ln := range lines {
+		var cur []piece
+		x := 0.0
+		for _, sp := range ln {
+			style := ""
+			if sp.Bold {
+				style += "B"
+			}
+			if sp.Italic {
+				style += "I"
+			}
+			l.f.SetFont(font, style, bodySize)
+			for _, word := range words(Latin(sp.Text)) {
+				w := l.f.GetStringWidth(word)
+				if x+w > width && len(cur) > 0 && strings.TrimSpace(word) != "" {
+					out = append(out, cur)
+					cur, x = nil, 0
+				}
+				cur = append(cur, piece{word, style, w})
+				x += w
+			}
+		}
+		out = append(out, cur) // an empty Line is a blank line
+	}
+	return out
+}
+
+// words splits s after each run of spaces, keeping the spaces with the
+// word before them ("a  b c" is "a  ", "b ", "c").
+func words(s string) []string {
+	var out []string
+	start := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] != ' ' && s[i-1] == ' ' {
+			out = append(out, s[start:i])
+			start = i
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// richSection draws a section whose text has bold and italic words.
+func (l *layout) richSection(s Section) {
+	f := l.f
+	lines := l.richLines(s.Lines, l.width)
+	l.sectionTitle(s.Title, len(lines))
+	for _, ln := range lines {
+		if len(ln) == 0 { // between paragraphs: half a line
+			l.gap(lineH / 2)
+			continue
+		}
+		l.room(lineH)
+		y, x := f.GetY(), l.left
+		for _, p := range ln {
+			l.text(font, p.style, bodySize, black)
+			f.SetXY(x, y)
+			f.CellFormat(p.w, lineH, p.text, "", 0, "L", false, 0, "")
+			x += p.w
+		}
+		f.SetY(y + lineH)
 	}
 	l.gap(5)
 }
@@ -647,4 +803,112 @@ func (l *layout) signature() {
 	f.SetX(l.left)
 	f.CellFormat(l.width, lineH, Latin(d.SignatureLabel), "", 1, "L", false, 0, "")
 	l.gap(4)
+}
+
+// acceptance draws a quote's signature block: what signing means, then
+// lines for the signature, the name and the date, filled when approved.
+func (l *layout) acceptance() {
+	a, f := l.d.Acceptance, l.f
+	if a == nil {
+		return
+	}
+	l.text(font, "", bodySize, black)
+	lines := l.wrap(a.Text, l.width)
+	l.room(8 + float64(len(lines))*lineH + 32)
+	l.text(font, "B", 11.5, l.ink)
+	f.SetX(l.left)
+	f.CellFormat(l.width, 6, "Acceptance", "", 1, "L", false, 0, "")
+	l.gap(1.5)
+	l.text(font, "", bodySize, black)
+	for _, ln := range lines {
+		f.SetX(l.left)
+		f.CellFormat(l.width, lineH, ln, "", 1, "L", false, 0, "")
+	}
+	y := f.GetY() + 16 // the lines' baseline: room above for a signature
+	sigW := l.width * 0.46
+	nameW := l.width * 0.32
+	dateW := l.width - sigW - nameW - 8
+	if len(a.Signature) > 0 {
+		opt := fpdf.ImageOptions{ImageType: "png"}
+		info := f.RegisterImageOptionsReader("acceptance", opt, bytes.NewReader(a.Signature))
+		if f.Ok() && info != nil && info.Width() > 0 {
+			h := 14.0
+			w := h * info.Width() / info.Height()
+			if w > sigW {
+				w, h = sigW, sigW*info.Height()/info.Width()
+			}
+			f.ImageOptions("acceptance", l.left, y-h-0.5, w, h, false, opt, 0, "")
+		} else {
+			f.ClearError()
+		}
+	}
+	cols := []struct {
+		x, w        float64
+		label, text string
+	}{
+		{l.left, sigW, "Signature", ""},
+		{l.left + sigW + 4, nameW, "Name", a.Name},
+		{l.left + sigW + nameW + 8, dateW, "Date", a.Date},
+	}
+	f.SetDrawColor(120, 120, 120)
+	f.SetLineWidth(0.3)
+	for _, c := range cols {
+		if c.text != "" {
+			l.text(font, "", 10, black)
+			f.SetXY(c.x, y-6)
+			f.CellFormat(c.w, 5, Latin(c.text), "", 0, "L", false, 0, "")
+		}
+		f.Line(c.x, y, c.x+c.w, y)
+		l.text(font, "", smallSize, grey)
+		f.SetXY(c.x, y+0.8)
+		f.CellFormat(c.w, smallLineH, c.label, "", 0, "L", false, 0, "")
+	}
+	f.SetY(y + 8)
+}
+
+// remittance draws the slip a client returns with a payment, below a
+// dashed cut line at the foot of the last page (a page of its own when
+// the last one is full).
+func (l *layout) remittance() {
+	r, f := l.d.Remittance, l.f
+	if r == nil {
+		return
+	}
+	rows := max(len(r.Fields), len(r.PayTo)+1)
+	h := 16 + float64(rows)*(lineH+0.6)
+	top := l.limit - h
+	if f.GetY()+4 > top {
+		f.AddPage()
+	}
+	f.SetDrawColor(120, 120, 120)
+	f.SetLineWidth(0.3)
+	f.SetDashPattern([]float64{1.5, 1.2}, 0)
+	f.Line(l.left, top, l.right, top)
+	f.SetDashPattern([]float64{}, 0)
+	l.text(font, "", 7.5, grey)
+	f.SetXY(l.left, top+0.8)
+	f.CellFormat(l.width, 3.5, "Please detach and return this part with your payment", "", 0, "C", false, 0, "")
+	y := top + 7
+	l.text(font, "B", 11.5, l.ink)
+	f.SetXY(l.left, y)
+	f.CellFormat(l.width/2, 6, "Remittance", "", 0, "L", false, 0, "")
+	y += 8
+	colW := l.width * 0.5
+	py := y
+	for i, s := range r.PayTo {
+		if i == 0 {
+			l.text(font, "B", bodySize, black)
+		} else {
+			l.text(font, "", bodySize, black)
+		}
+		f.SetXY(l.left, py)
+		f.CellFormat(colW-6, lineH+0.6, Latin(s), "", 0, "L", false, 0, "")
+		py += lineH + 0.6
+	}
+	x := l.left + colW
+	labelW := colW * 0.5
+	for _, fd := range r.Fields {
+		y = l.field(fd, x, y, labelW, colW-labelW)
+	}
+	f.SetY(max(y, py))
 }

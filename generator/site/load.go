@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"os"
 	"path"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -255,6 +257,21 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 			invDocs[inv] = d
 		}
 	}
+	subNums := map[string]string{}
+	for _, f := range l.yamlFiles(filepath.Join(dir, "subscriptions")) {
+		sub := &Subscription{File: f}
+		if d := l.readYAML(f, sub); d != nil {
+			validateSubscription(d, sub, cfg, today)
+			if other, ok := subNums[strings.ToLower(sub.Number)]; ok && sub.Number != "" {
+				d.errorf([]any{"number"}, "subscription number %s is also used by %s", sub.Number, other)
+			}
+			subNums[strings.ToLower(sub.Number)] = f
+			c.Subs = append(c.Subs, sub)
+		}
+	}
+	slices.SortStableFunc(c.Subs, func(a, b *Subscription) int {
+		return cmp.Or(b.Start.T.Compare(a.Start.T), cmp.Compare(b.Number, a.Number))
+	})
 	slices.SortStableFunc(c.Quotes, func(a, b *Quote) int {
 		return cmp.Or(b.Issued.T.Compare(a.Issued.T), cmp.Compare(b.Number, a.Number))
 	})
@@ -263,6 +280,7 @@ func (l *loader) client(id string, cfg *Config, today time.Time) *Client {
 	})
 	c.Portals = l.portals(filepath.Join(dir, "portals"), false)
 	l.checkQuoteRefs(c, quoteNums, quotesUnsure, invDocs)
+	l.checkPortalRefs(c)
 	return c
 }
 
@@ -327,6 +345,7 @@ func (l *loader) portals(dir string, shared bool) []*Portal {
 		validatePortal(d, p)
 		p.Updates = l.updates(filepath.Join(pdir, "updates"))
 		p.Documents = l.documents(filepath.Join(pdir, "documents"))
+		titleDocuments(d, p)
 		out = append(out, p)
 	}
 	slices.SortStableFunc(out, func(a, b *Portal) int {
@@ -450,6 +469,42 @@ var fileTypes = map[string]string{
 	".txt": "Text", ".md": "Text", ".jpg": "JPEG image", ".jpeg": "JPEG image", ".png": "PNG image",
 	".gif": "GIF image", ".webp": "WebP image", ".svg": "SVG image", ".zip": "ZIP archive",
 	".dwg": "CAD drawing", ".mp4": "MP4 video", ".mov": "QuickTime video", ".odt": "OpenDocument text",
+}
+
+// titleDocuments gives each of a portal's documents its title: the one its
+// front matter's documents: gives, else its file name made readable. A
+// title for a file that is not there is a problem.
+func titleDocuments(d *doc, p *Portal) {
+	have := map[string]bool{}
+	for _, doc := range p.Documents {
+		have[doc.Path] = true
+		doc.Title = strings.TrimSpace(p.Titles[doc.Path])
+		if doc.Title == "" {
+			doc.Title = ReadableName(doc.Name)
+		}
+	}
+	keys := slices.Sorted(maps.Keys(p.Titles))
+	for _, k := range keys {
+		if !have[k] {
+			d.keyErrorf([]any{"documents", k}, "no document %q below documents/; name a file by its path there, e.g. Plans/plan.pdf", k)
+		}
+	}
+}
+
+// ReadableName is a file name as a title: without its extension, hyphens
+// and underscores as spaces, the first letter upper-case
+// ("planting-plan.pdf" is "Planting plan").
+func ReadableName(name string) string {
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	if base == "" {
+		return name
+	}
+	t := strings.Join(strings.FieldsFunc(base, func(r rune) bool { return r == '-' || r == '_' || r == ' ' }), " ")
+	if t == "" {
+		return name
+	}
+	r, n := utf8.DecodeRuneInString(t)
+	return string(unicode.ToUpper(r)) + t[n:]
 }
 
 func fileType(name string) string {

@@ -2,6 +2,8 @@ package site
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/hubhq/hub/generator/money"
@@ -88,11 +90,41 @@ func (d *Date) parse() error {
 	}
 	t, err := time.Parse(time.DateOnly, d.Raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a date; write it as YYYY-MM-DD", d.Raw)
+		return fmt.Errorf("%q is not a date; %s", d.Raw, dateHint(d.Raw))
 	}
 	d.T = t
 	return nil
 }
+
+var dateShapeRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
+
+// dateHint says what is wrong with a date that does not parse: a day the
+// month does not have ("November has 30 days"), a month that does not
+// exist, or else the form dates are written in.
+func dateHint(s string) string {
+	m := dateShapeRE.FindStringSubmatch(s)
+	if m == nil {
+		return "write it as YYYY-MM-DD"
+	}
+	y, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	day, _ := strconv.Atoi(m[3])
+	switch {
+	case mo < 1 || mo > 12:
+		return fmt.Sprintf("there is no month %d (write it as YYYY-MM-DD, the month second)", mo)
+	case day < 1:
+		return "days start at 01"
+	}
+	month := time.Month(mo)
+	days := time.Date(y, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month == time.February {
+		return fmt.Sprintf("February %d has %d days", y, days)
+	}
+	return fmt.Sprintf("%s has %d days", month, days)
+}
+
+// Valid reports whether d is set and is a date.
+func (d Date) Valid() bool { return d.Set && !d.T.IsZero() }
 
 // Before reports whether d is an earlier day than o.
 func (d Date) Before(o Date) bool { return d.T.Before(o.T) }

@@ -266,17 +266,17 @@ taxes:
 colour: "#ffffff"
 `},
 			want: []string{
-				`site.yaml:2:1: unknown field "currancy" (did you mean "currency"?); known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
+				`site.yaml:2:1: unknown field "currancy" (did you mean "currency"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 				`site.yaml:4:3: unknown field "stret" in address (did you mean "street"?); known fields: city, country, label, postal_code, region, street, street2`,
 				`site.yaml:6:3: unknown field "deposit" in settings (did you mean "deposits"?); known fields: change_requests, deposits, hub, minimum_payment, online_payments, requests, require_signature`,
 				`site.yaml:11:5: unknown field "rat" in taxes[1] (did you mean "rate"?); known fields: id, name, rate`,
-				`site.yaml:12:1: unknown field "colour" (did you mean "color"?); known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
+				`site.yaml:12:1: unknown field "colour" (did you mean "color"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 			},
 		},
 		{
 			name:  "unknown field without a close name",
 			files: map[string]string{"site.yaml": "name: Maple\nfavourite_food: pie\n"},
-			want:  []string{`site.yaml:2:1: unknown field "favourite_food"; known fields: address, base_url, color, cover, currency, email, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`},
+			want:  []string{`site.yaml:2:1: unknown field "favourite_food"; known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`},
 		},
 		{
 			name:  "wrong type: list for text",
@@ -571,7 +571,7 @@ deposit:
 			want: []string{
 				`clients/acme/quotes/q-1.yaml:1:9: quote number "Q 1/2" may hold only letters, digits, '.', '_' and '-' (it becomes part of the URL)`,
 				`clients/acme/quotes/q-1.yaml:3:9: unknown quote status "sent"; use one of ` + quoteStatuses,
-				`clients/acme/quotes/q-1.yaml:4:9: issued: "2026-13-01" is not a date; write it as YYYY-MM-DD`,
+				`clients/acme/quotes/q-1.yaml:4:9: issued: "2026-13-01" is not a date; there is no month 13 (write it as YYYY-MM-DD, the month second)`,
 				"clients/acme/quotes/q-1.yaml:6:11: property 2 does not exist; the client has 1 properties (counting from 1)",
 				`clients/acme/quotes/q-1.yaml:7:6: unknown tax "vat"; define it under taxes: in site.yaml`,
 				"clients/acme/quotes/q-1.yaml:9:5: line 1 has no name",
@@ -582,7 +582,7 @@ deposit:
 				`clients/acme/quotes/q-1.yaml:14:15: quantity: "abc" is not a number`,
 				"clients/acme/quotes/q-1.yaml:17:15: quantity must be more than 0",
 				`clients/acme/quotes/q-1.yaml:20:15: quantity: "1.23456" has more than 4 digits after the decimal point`,
-				`clients/acme/quotes/q-1.yaml:22:17: unit_price: "$5" is not a number`,
+				`clients/acme/quotes/q-1.yaml:22:17: unit_price: "$5" is not a number: write amounts without the currency sign, like 5`,
 				`clients/acme/quotes/q-1.yaml:24:5: discount needs "percent: 10" or "amount: 50.00"`,
 				"clients/acme/quotes/q-1.yaml:25:5: discount has both percent and amount; keep one",
 				"clients/acme/quotes/q-1.yaml:27:14: discount percent 150 must be more than 0 and at most 100",
@@ -629,7 +629,7 @@ deposit:
 `},
 			want: []string{
 				`clients/acme/quotes/q-1.yaml:12:5: unknown field "price" in lines[2]; known fields: description, name, optional, quantity, selected, tax, unit, unit_price`,
-				`clients/acme/quotes/q-1.yaml:14:1: unknown field "discount" (did you mean "discounts"?); known fields: deposit, discounts, issued, lines, notes, number, property, request, status, tax, terms, title, valid_until`,
+				`clients/acme/quotes/q-1.yaml:14:1: unknown field "discount" (did you mean "discounts"?); known fields: deposit, discounts, issued, lines, notes, number, portal, property, request, status, tax, terms, title, valid_until`,
 				`clients/acme/quotes/q-1.yaml:16:1: deposit needs "percent: 25" or "amount: 500.00"`,
 				`clients/acme/quotes/q-1.yaml:17:3: unknown field "percentage" in deposit; known fields: amount, percent`,
 			},
@@ -841,7 +841,7 @@ payments:
 				`clients/acme/invoices/i-1.yaml:13:5: payment has no date; add "date: YYYY-MM-DD"`,
 				"clients/acme/invoices/i-1.yaml:15:5: payment 2 has no amount",
 				"clients/acme/invoices/i-1.yaml:15:5: payment 2 has no method (check, cash, bank transfer, card...)",
-				`clients/acme/invoices/i-1.yaml:16:11: "2026-02-30" is not a date; write it as YYYY-MM-DD`,
+				`clients/acme/invoices/i-1.yaml:16:11: "2026-02-30" is not a date; February 2026 has 28 days`,
 				"clients/acme/invoices/i-1.yaml:17:13: payment amount must be more than 0",
 				`clients/acme/invoices/i-1.yaml:20:13: payment amount: "1.001" has more than 2 digits after the decimal point`,
 			},
@@ -909,8 +909,10 @@ lines:
 				"clients/bob/invoices/i.yaml":    strings.Replace(validInvoice, "number: I-1", "number: i-1", 1),
 			},
 			want: []string{
-				`clients/bob/invoices/i.yaml:1:9: number "i-1" is already used by {dir}/clients/acme/invoices/i-1.yaml; quote and invoice numbers must be unique`,
-				`clients/bob/quotes/q.yaml:1:9: number "q-1" is already used by {dir}/clients/acme/quotes/q-1.yaml; quote and invoice numbers must be unique`,
+				`clients/acme/invoices/i-1.yaml:1:9: number "I-1" is also used by {dir}/clients/bob/invoices/i.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/acme/quotes/q-1.yaml:1:9: number "Q-1" is also used by {dir}/clients/bob/quotes/q.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/bob/invoices/i.yaml:1:9: number "i-1" is also used by {dir}/clients/acme/invoices/i-1.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/bob/quotes/q.yaml:1:9: number "q-1" is also used by {dir}/clients/acme/quotes/q-1.yaml; quote and invoice numbers must be unique: change one of them`,
 			},
 		},
 		{
@@ -920,7 +922,8 @@ lines:
 				"clients/acme/invoices/i-1.yaml": strings.Replace(validInvoice, "number: I-1", "number: Q-1", 1),
 			},
 			want: []string{
-				`clients/acme/quotes/q-1.yaml:1:9: number "Q-1" is already used by {dir}/clients/acme/invoices/i-1.yaml; quote and invoice numbers must be unique`,
+				`clients/acme/invoices/i-1.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/q-1.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/acme/quotes/q-1.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/invoices/i-1.yaml; quote and invoice numbers must be unique: change one of them`,
 			},
 		},
 		{
@@ -931,8 +934,9 @@ lines:
 				"clients/acme/quotes/c.yaml": validQuote,
 			},
 			want: []string{
-				`clients/acme/quotes/b.yaml:1:9: number "Q-1" is already used by {dir}/clients/acme/quotes/a.yaml; quote and invoice numbers must be unique`,
-				`clients/acme/quotes/c.yaml:1:9: number "Q-1" is already used by {dir}/clients/acme/quotes/b.yaml; quote and invoice numbers must be unique`,
+				`clients/acme/quotes/a.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/b.yaml and {dir}/clients/acme/quotes/c.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/acme/quotes/b.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/a.yaml and {dir}/clients/acme/quotes/c.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/acme/quotes/c.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/a.yaml and {dir}/clients/acme/quotes/b.yaml; quote and invoice numbers must be unique: change one of them`,
 			},
 		},
 
@@ -973,7 +977,7 @@ body
 				`clients/acme/portals/kitchen/portal.md:16:10: embed "https://evil.example.com/x" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:17:10: embed "https://www.youtube.com/watch" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:18:10: embed "javascript:alert(1)" must be an https link`,
-				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, embeds, kind, links, order, summary, title`,
+				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, documents, embeds, kind, links, order, summary, title`,
 			},
 		},
 		{
@@ -1033,9 +1037,17 @@ body
 			want:  []string{"clients/acme/portals/kitchen/portal.md:3:1: mapping values are not allowed in this context"},
 		},
 		{
+			name: "a document title for a file that is not there",
+			files: map[string]string{
+				"clients/acme/portals/kitchen/portal.md":          "---\ntitle: T\ndocuments:\n  plan.pdf: The plan\n  Plans/gone.pdf: Gone\n---\n",
+				"clients/acme/portals/kitchen/documents/plan.pdf": "%PDF-",
+			},
+			want: []string{`clients/acme/portals/kitchen/portal.md:5:3: no document "Plans/gone.pdf" below documents/; name a file by its path there, e.g. Plans/plan.pdf`},
+		},
+		{
 			name:  "front matter with CRLF and a BOM",
 			files: map[string]string{"clients/acme/portals/kitchen/portal.md": "\ufeff---\r\ntitle: T\r\nsumary: x\r\n---\r\nBody\r\n"},
-			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, embeds, kind, links, order, summary, title`},
+			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, documents, embeds, kind, links, order, summary, title`},
 		},
 		{
 			name: "portal folders",
@@ -1080,7 +1092,7 @@ body
 			},
 			want: []string{
 				`clients/acme/portals/kitchen/updates/a.md:2:1: update has no title; add "title: ..." to its front matter`,
-				`clients/acme/portals/kitchen/updates/a.md:2:7: "2026-13-01" is not a date; write it as YYYY-MM-DD`,
+				`clients/acme/portals/kitchen/updates/a.md:2:7: "2026-13-01" is not a date; there is no month 13 (write it as YYYY-MM-DD, the month second)`,
 				`clients/acme/portals/kitchen/updates/b.md:2:1: update has no date; add "date: YYYY-MM-DD" to its front matter`,
 				"clients/acme/portals/kitchen/updates/c.txt: unexpected entry; updates/ holds one Markdown file per update",
 				`clients/acme/portals/kitchen/updates/d.md:1:1: missing front matter: start the file with "---", the fields (title: ...), and "---"`,
@@ -1175,7 +1187,8 @@ func TestLoadBugs(t *testing.T) {
 				"clients/acme/quotes/b.yaml": validQuote + "---\nx: 1\n",
 			},
 			want: []string{
-				`clients/acme/quotes/b.yaml:1:9: number "Q-1" is already used by {dir}/clients/acme/quotes/a.yaml; quote and invoice numbers must be unique`,
+				`clients/acme/quotes/a.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/b.yaml; quote and invoice numbers must be unique: change one of them`,
+				`clients/acme/quotes/b.yaml:1:9: number "Q-1" is also used by {dir}/clients/acme/quotes/a.yaml; quote and invoice numbers must be unique: change one of them`,
 				`clients/acme/quotes/b.yaml:11:1: only one YAML document is allowed per file (remove the second "---")`,
 			},
 		},
@@ -1329,7 +1342,7 @@ lines:
 		`clients/acme/invoices/i-1.yaml:3:9: unknown invoice status "late"; use one of draft, awaiting_payment, paid, bad_debt`,
 		`clients/acme/portals/kitchen/portal.md:1:1: missing front matter: start the file with "---", the fields (title: ...), and "---"`,
 		`clients/acme/quotes/q-1.yaml:3:9: unknown quote status "sent"; use one of ` + quoteStatuses,
-		`clients/acme/quotes/q-1.yaml:4:9: issued: "2026-11-31" is not a date; write it as YYYY-MM-DD`,
+		`clients/acme/quotes/q-1.yaml:4:9: issued: "2026-11-31" is not a date; November has 30 days`,
 		`clients/acme/quotes/q-1.yaml:7:17: unit_price: "1.001" has more than 2 digits after the decimal point`,
 		`clients/bob/client.yaml:1:1: client has no contacts; add at least one under "contacts:" with a name and an email, so they can log in`,
 		`site.yaml:2:8: brand colour "blue" must be written as #rrggbb`,
@@ -2331,7 +2344,8 @@ func TestCheckNumbers(t *testing.T) {
 	a, b, c := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yaml")
 	ps := site.CheckNumbers([]site.Numbered{{"q-1", b}, {"Q-2", c}, {"Q-1", a}})
 	checkProblems(t, dir, ps, []string{
-		`b.yaml:2:9: number "q-1" is already used by {dir}/a.yaml; quote and invoice numbers must be unique`,
+		`a.yaml:1:9: number "Q-1" is also used by {dir}/b.yaml; quote and invoice numbers must be unique: change one of them`,
+		`b.yaml:2:9: number "q-1" is also used by {dir}/a.yaml; quote and invoice numbers must be unique: change one of them`,
 	})
 	if ps := site.CheckNumbers(nil); len(ps) != 0 {
 		t.Errorf("CheckNumbers(nil) = %q; want none", ps.Error())
@@ -2461,5 +2475,60 @@ func TestComputeTotalsDiscountsTooLargeError(t *testing.T) {
 	de, ok := errors.AsType[*site.DiscountsTooLargeError](err)
 	if !ok || de.Discount != 11000 || de.Subtotal != 10000 {
 		t.Errorf("ComputeTotals error = %#v; want a *DiscountsTooLargeError of 11000 over 10000", err)
+	}
+}
+
+func TestReadableName(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"planting-plan.pdf", "Planting plan"},
+		{"winter_care__checklist.PDF", "Winter care checklist"},
+		{"Site Survey 2026.dwg", "Site Survey 2026"},
+		{"README", "README"},
+		{".pdf", ".pdf"},
+		{"--.txt", "--.txt"},
+		{"élagage-haies.txt", "Élagage haies"},
+	} {
+		if got := site.ReadableName(tt.name); got != tt.want {
+			t.Errorf("ReadableName(%q) = %q; want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestMessagesSayWhatToDo: YAML's own words and the slips people make
+// are told as what to do, at the line that is wrong, once.
+func TestMessagesSayWhatToDo(t *testing.T) {
+	inv := func(s string) map[string]string { return map[string]string{"clients/acme/invoices/i-1.yaml": s} }
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"a tab indents a line", inv(strings.Replace(validInvoice, "  - name", "\t- name", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:7:1: tabs cannot indent YAML; indent with spaces`}},
+		{"a field indented deeper than its neighbours", inv(strings.Replace(validInvoice, "    unit_price", "      unit_price", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:8:7: this line is indented more than the line above (6 spaces, not 4); line it up with the line it belongs with`}},
+		{"a field indented to no level", inv(strings.Replace(validInvoice, "    unit_price", "   unit_price", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:8:4: this line is indented 3 spaces, which lines up with no line above; indent it 4 spaces like the lines it belongs with`}},
+		{"a top-level field indented", inv(strings.Replace(validInvoice, "subject:", "  subject:", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:2:3: this line is indented more than the line above (2 spaces, not 0); line it up with the line it belongs with`}},
+		{"a list item among fields", inv(validInvoice + "    - name: More\n      unit_price: 1.00\n"),
+			[]string{`clients/acme/invoices/i-1.yaml:9:5: this list item is indented like the fields above it; indent it 2 spaces like the other items of its list`}},
+		{"an amount with its currency sign", inv(strings.Replace(validInvoice, "100.00", "$68.00", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:8:17: unit_price: "$68.00" is not a number: write amounts without the currency sign, like 68.00`}},
+		{"an amount with thousands separators", inv(strings.Replace(validInvoice, "100.00", "1,200.00", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:8:17: unit_price: "1,200.00" is not a number: write amounts without thousands separators, like 1200.00`}},
+		{"a day the month does not have", inv(strings.Replace(validInvoice, "due: 2026-12-01", "due: 2026-11-31", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:5:6: due: "2026-11-31" is not a date; November has 30 days`}},
+		{"February of a leap year", inv(strings.Replace(validInvoice, "due: 2026-12-01", "due: 2028-02-30", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:5:6: due: "2028-02-30" is not a date; February 2028 has 29 days`}},
+		{"a typo'd field is said once", inv(strings.Replace(validInvoice, "subject:", "subjet:", 1)),
+			[]string{`clients/acme/invoices/i-1.yaml:2:1: unknown field "subjet" (did you mean "subject"?); known fields: discounts, due, issued, lines, notes, number, payments, portal, quote, status, subject, tax`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeSiteFiles(t, dir, merge(baseSite(), tt.files))
+			_, ps := site.Load(dir, testNow)
+			checkProblems(t, dir, ps, tt.want)
+		})
 	}
 }

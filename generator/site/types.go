@@ -23,7 +23,9 @@ type Site struct {
 // Config is site.yaml.
 type Config struct {
 	Name                string   `yaml:"name"`
-	Logo                string   `yaml:"logo"` // path relative to the content folder
+	Logo                string   `yaml:"logo"`        // path relative to the content folder
+	Icon                string   `yaml:"icon"`        // square image for the browser tab; default the logo
+	Description         string   `yaml:"description"` // the public pages' meta description
 	Address             Address  `yaml:"address"`
 	Phone               string   `yaml:"phone"`
 	Email               string   `yaml:"email"`
@@ -123,6 +125,7 @@ type Client struct {
 	File     string           `yaml:"-"`
 	Quotes   []*Quote         `yaml:"-"` // sorted by issued date, newest first
 	Invoices []*Invoice       `yaml:"-"` // sorted by issued date, newest first
+	Subs     []*Subscription  `yaml:"-"` // subscriptions, sorted by start date, newest first
 	Portals  []*Portal        `yaml:"-"` // this client's own portals
 	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
 }
@@ -202,6 +205,7 @@ type Quote struct {
 	Issued     Date       `yaml:"issued"`
 	ValidUntil Date       `yaml:"valid_until"`
 	Request    string     `yaml:"request"`  // the work request this answers
+	Portal     string     `yaml:"portal"`   // the client's portal (slug) whose Billing lists it
 	Property   *int       `yaml:"property"` // index into the client's properties
 	Tax        string     `yaml:"tax"`      // default tax ID for its lines
 	Lines      []Line     `yaml:"lines"`
@@ -232,7 +236,8 @@ type Invoice struct {
 	Status    string     `yaml:"status"`
 	Issued    Date       `yaml:"issued"`
 	Due       Date       `yaml:"due"`
-	Quote     string     `yaml:"quote"` // number of the quote it came from
+	Quote     string     `yaml:"quote"`  // number of the quote it came from
+	Portal    string     `yaml:"portal"` // the client's portal (slug) whose Billing lists it
 	Tax       string     `yaml:"tax"`
 	Lines     []Line     `yaml:"lines"`
 	Discounts []Discount `yaml:"discounts"`
@@ -250,16 +255,64 @@ type Invoice struct {
 	Processing money.Amount     // paid online by a method that has not settled yet
 }
 
+// Subscription statuses as written in content; "ended" is derived.
+const (
+	SubscriptionDraft     = "draft"
+	SubscriptionActive    = "active"
+	SubscriptionPaused    = "paused"
+	SubscriptionCancelled = "cancelled"
+	SubscriptionEnded     = "ended" // derived: active, past its last period
+)
+
+// Billing intervals of subscriptions.
+const (
+	IntervalWeek    = "week"
+	IntervalMonth   = "month"
+	IntervalQuarter = "quarter"
+	IntervalYear    = "year"
+)
+
+// Subscription is clients/<id>/subscriptions/*.yaml: recurring billing,
+// the same line items every period.
+type Subscription struct {
+	Number    string     `yaml:"number"`
+	Title     string     `yaml:"title"`
+	Status    string     `yaml:"status"`
+	Interval  string     `yaml:"interval"` // week, month, quarter, year
+	Every     int        `yaml:"every"`    // interval count: every 2 weeks (default 1)
+	Start     Date       `yaml:"start"`    // the first period's first day (its charge date)
+	End       Date       `yaml:"end"`      // optional: no period starts after it
+	Periods   int        `yaml:"periods"`  // optional: how many periods in all (not with end)
+	Tax       string     `yaml:"tax"`
+	Lines     []Line     `yaml:"lines"`
+	Discounts []Discount `yaml:"discounts"`
+	Notes     string     `yaml:"notes"`  // Markdown
+	Portal    string     `yaml:"portal"` // the client's portal (slug) whose Billing lists it
+
+	File   string    `yaml:"-"`
+	Totals Totals    `yaml:"-"` // of one period
+	State  string    `yaml:"-"` // the status a client sees: the written one, or "ended"
+	Next   time.Time `yaml:"-"` // the next charge, on or after today; zero when none
+	NextK  int       `yaml:"-"` // the next charge's period, from 0
+	Soon   bool      `yaml:"-"` // the next charge is within SoonDays
+}
+
 // Portal is a project, client or shared portal: portal.md and its folder.
 type Portal struct {
-	Slug    string  `yaml:"-"` // folder name
-	Title   string  `yaml:"title"`
-	Kind    string  `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
-	Cover   string  `yaml:"cover"` // file in the portal folder
-	Order   int     `yaml:"order"`
-	Links   []Link  `yaml:"links"`
-	Embeds  []Embed `yaml:"embeds"`
-	Summary string  `yaml:"summary"` // one line for lists
+	Slug  string `yaml:"-"` // folder name
+	Title string `yaml:"title"`
+	Kind  string `yaml:"kind"`  // "project" (default) or "client"; shared portals live in portals/
+	Cover string `yaml:"cover"` // file in the portal folder
+	// CoverWidth and CoverHeight are the cover image's size, 0 when not known.
+	CoverWidth, CoverHeight int     `yaml:"-"`
+	Order                   int     `yaml:"order"`
+	Links                   []Link  `yaml:"links"`
+	Embeds                  []Embed `yaml:"embeds"`
+	Summary                 string  `yaml:"summary"` // one line for lists
+	// Titles are documents' titles by their path below documents/
+	// ("Plans/planting-plan.pdf": "Planting plan"); a document without
+	// one is titled by its file name made readable.
+	Titles map[string]string `yaml:"documents"`
 
 	Shared    bool        `yaml:"-"`
 	Dir       string      `yaml:"-"`
@@ -298,6 +351,7 @@ type Update struct {
 type Document struct {
 	Folder string // path of its folder below documents/, "" at the top
 	Name   string // file name
+	Title  string // from the portal's documents: front matter, else the file name made readable
 	Path   string // path below documents/
 	Size   int64
 	Type   string // human type: "PDF", "JPEG image"

@@ -82,7 +82,7 @@ func (l *loader) config(c *Config) {
 	}
 	for _, f := range []struct {
 		key, val string
-	}{{"logo", c.Logo}, {"cover", c.Cover}} {
+	}{{"logo", c.Logo}, {"icon", c.Icon}, {"cover", c.Cover}} {
 		if f.val != "" {
 			l.checkAsset(d, f.key, f.val)
 		}
@@ -199,7 +199,7 @@ func checkStatus(d *doc, what, s string, allowed []string) {
 }
 
 // dateNames are how dates are called in messages, by key.
-var dateNames = map[string]string{"issued": "issue date", "due": "due date", "valid_until": "valid until date"}
+var dateNames = map[string]string{"issued": "issue date", "due": "due date", "valid_until": "valid until date", "start": "start date", "end": "end date"}
 
 func checkDate(d *doc, key string, v *Date, required bool, what string) {
 	if !v.Set {
@@ -222,7 +222,7 @@ func validateQuote(d *doc, q *Quote, c *Client, cfg *Config, today time.Time) {
 	}
 	checkDate(d, "issued", &q.Issued, true, "quote")
 	checkDate(d, "valid_until", &q.ValidUntil, false, "quote")
-	if q.Issued.Set && q.ValidUntil.Set && q.ValidUntil.Before(q.Issued) {
+	if q.Issued.Valid() && q.ValidUntil.Valid() && q.ValidUntil.Before(q.Issued) {
 		d.errorf([]any{"valid_until"}, "valid_until %s is before the issue date %s", q.ValidUntil.Raw, q.Issued.Raw)
 	}
 	if q.Property != nil && (*q.Property < 1 || *q.Property > len(c.Properties)) {
@@ -292,7 +292,7 @@ func validateInvoice(d *doc, inv *Invoice, cfg *Config, today time.Time) {
 	}
 	checkDate(d, "issued", &inv.Issued, true, "invoice")
 	checkDate(d, "due", &inv.Due, true, "invoice")
-	if inv.Issued.Set && inv.Due.Set && inv.Due.Before(inv.Issued) {
+	if inv.Issued.Valid() && inv.Due.Valid() && inv.Due.Before(inv.Issued) {
 		d.errorf([]any{"due"}, "due date %s is before the issue date %s", inv.Due.Raw, inv.Issued.Raw)
 	}
 	ok := validateLines(d, inv.Lines, inv.Tax, inv.Discounts, cfg, false)
@@ -468,6 +468,8 @@ func validatePortal(d *doc, p *Portal) {
 			d.errorf([]any{"cover"}, "cover %q must be a file in the portal's folder", p.Cover)
 		} else if st, err := os.Stat(filepath.Join(p.Dir, p.Cover)); err != nil || !st.Mode().IsRegular() {
 			d.errorf([]any{"cover"}, "cover image %q not found in %s", p.Cover, p.Dir)
+		} else {
+			p.CoverWidth, p.CoverHeight = fileImageSize(filepath.Join(p.Dir, p.Cover))
 		}
 	}
 	for i, ln := range p.Links {
@@ -549,10 +551,16 @@ func CheckNumbers(nums []Numbered) Problems {
 	slices.SortFunc(sorted, func(a, b Numbered) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Number), strings.ToLower(b.Number)), cmp.Compare(a.File, b.File))
 	})
-	for i := 1; i < len(sorted); i++ {
-		if strings.EqualFold(sorted[i].Number, sorted[i-1].Number) {
-			l.numberDup(sorted[i].File, sorted[i].Number, sorted[i-1].File)
+	// Each file with the number is told of the others: neither is "the
+	// original", and the one just edited may be either.
+	for i, n := range sorted {
+		var others []string
+		for j, o := range sorted {
+			if j != i && strings.EqualFold(o.Number, n.Number) {
+				others = append(others, o.File)
+			}
 		}
+		l.numberDup(n.File, n.Number, others)
 	}
 	return ps
 }
@@ -578,8 +586,40 @@ func (l *loader) checkQuoteRefs(c *Client, quoteNums map[string]bool, unsure boo
 	}
 }
 
-func (l *loader) numberDup(file, number, other string) {
-	locate(file, l.out).errorf([]any{"number"}, "number %q is already used by %s; quote and invoice numbers must be unique", number, other)
+// checkPortalRefs checks that the documents naming a portal name one of
+// the client's own portals.
+func (l *loader) checkPortalRefs(c *Client) {
+	slugs := map[string]bool{}
+	var names []string
+	for _, p := range c.Portals {
+		slugs[p.Slug] = true
+		names = append(names, p.Slug)
+	}
+	check := func(file, slug string) {
+		if slug == "" || slugs[slug] {
+			return
+		}
+		msg := fmt.Sprintf("portal %q is not one of this client's portals", slug)
+		if len(names) > 0 {
+			msg += "; use one of " + strings.Join(names, ", ")
+		} else {
+			msg += fmt.Sprintf(" (it has none: add one in %s)", filepath.Join(c.Dir, "portals"))
+		}
+		locate(file, l.out).errorf([]any{"portal"}, "%s", msg)
+	}
+	for _, q := range c.Quotes {
+		check(q.File, q.Portal)
+	}
+	for _, inv := range c.Invoices {
+		check(inv.File, inv.Portal)
+	}
+	for _, s := range c.Subs {
+		check(s.File, s.Portal)
+	}
+}
+
+func (l *loader) numberDup(file, number string, others []string) {
+	locate(file, l.out).errorf([]any{"number"}, "number %q is also used by %s; quote and invoice numbers must be unique: change one of them", number, strings.Join(others, " and "))
 }
 
 // locate returns a doc for file that places problems (reported to out) but

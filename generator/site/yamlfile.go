@@ -22,6 +22,9 @@ type doc struct {
 	lineOffset int        // added to YAML lines (front matter starts below "---")
 	out        *Problems
 	src        []byte // the file's bytes
+	// misspelt are the known field names suggested for unknown ones ("did
+	// you mean"): that such a field is missing is not said again.
+	misspelt map[string]bool
 }
 
 // errorf reports a problem at the node found by path (keys and indexes from
@@ -35,7 +38,13 @@ func (d *doc) errorf(path []any, format string, args ...any) {
 // keyErrorf reports at the key of the last path element rather than its value.
 func (d *doc) keyErrorf(path []any, format string, args ...any) {
 	line, col := d.keyPos(path...)
-	*d.out = append(*d.out, Problem{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	for name := range d.misspelt {
+		if strings.Contains(msg, `; add "`+name+`:`) {
+			return // "has no subject" after `unknown field "subjet" (did you mean "subject"?)`
+		}
+	}
+	*d.out = append(*d.out, Problem{File: d.file, Line: line, Col: col, Msg: msg})
 }
 
 func (d *doc) at(path ...any) (key, val *yaml.Node) {
@@ -191,6 +200,9 @@ func (d *doc) yamlError(err error) {
 			col = d.firstColumnOn(line)
 		}
 		m = strings.TrimPrefix(m, "yaml: ")
+		if l, c, msg, ok := layoutProblem(d.src, line, m); ok {
+			line, col, m = l, c, msg
+		}
 		if sm := typeErrRE.FindStringSubmatch(m); sm != nil {
 			m = fmt.Sprintf("expected %s, not %s", goTypeWords(sm[3]), yamlValueWords(sm[1], sm[2]))
 		} else if sm := dupFieldRE.FindStringSubmatch(m); sm != nil {
@@ -310,8 +322,16 @@ func (d *doc) checkFields(n *yaml.Node, t reflect.Type, path []any) bool {
 				if len(path) > 0 {
 					where = " in " + pathString(path)
 				}
+				hint := ""
+				if best := closest(k.Value, names); best != "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", best)
+					if d.misspelt == nil {
+						d.misspelt = map[string]bool{}
+					}
+					d.misspelt[best] = true
+				}
 				*d.out = append(*d.out, Problem{File: d.file, Line: k.Line + d.lineOffset, Col: k.Column,
-					Msg: fmt.Sprintf("unknown field %q%s%s; known fields: %s", k.Value, where, suggest(k.Value, names), strings.Join(names, ", "))})
+					Msg: fmt.Sprintf("unknown field %q%s%s; known fields: %s", k.Value, where, hint, strings.Join(names, ", "))})
 				continue
 			}
 			if !d.checkFields(v, ft, append(path, k.Value)) {
@@ -361,18 +381,15 @@ func pathString(path []any) string {
 	return b.String()
 }
 
-// suggest offers the closest known name for a misspelt one.
-func suggest(got string, names []string) string {
+// closest is the known name nearest a misspelt one, "" if none is near.
+func closest(got string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		if d := editDistance(got, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 func editDistance(a, b string) int {
@@ -423,3 +440,113 @@ func splitFrontMatter(src []byte) (fm []byte, body []byte, bodyLine int, ok bool
 	}
 	return nil, nil, 0, false
 }
+
+// indentMsgs are yaml.v3's words for a line that is indented wrongly,
+// which it reports at a line near it (often the next one, at column 1).
+var indentMsgs = []string{
+	"mapping values are not allowed in this context",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"block sequence entries are not allowed in this context",
+	"did not find expected <document start>",
+	"found character that cannot start any token",
+}
+
+// layoutProblem translates a YAML syntax error about layout into what to
+// do, at the line that is wrong: a tab used to indent ("tabs cannot indent
+// YAML"), or the first line indented to no level of the lines above it
+// (yaml.v3 names the line below the wrong one, or where its list began).
+// Tabs are looked for up to the line after the reported one.
+func layoutProblem(src []byte, reported int, msg string) (line, col int, out string, ok bool) {
+	if !slices.ContainsFunc(indentMsgs, func(s string) bool { return strings.HasPrefix(msg, s) }) {
+		return 0, 0, "", false
+	}
+	lines := strings.Split(string(src), "\n")
+	for i, l := range lines {
+		if i >= reported+1 {
+			break
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if j := strings.IndexByte(indent, '\t'); j >= 0 && strings.TrimSpace(l) != "" {
+			return i + 1, j + 1, "tabs cannot indent YAML; indent with spaces", true
+		}
+	}
+	// Levels open at each line: the indentation of each enclosing mapping
+	// or list, and whether the line above opens a deeper one ("key:" or
+	// "- key: value", whose further keys line up after the "- ").
+	type level struct {
+		ind  int
+		list bool // the "-" of a list's items stand here
+	}
+	levels := []level{{0, false}}
+	opens, scalar := false, -1 // scalar: inside a block scalar (| or >) indented deeper than this
+	for i, l := range lines {
+		t := strings.TrimLeft(l, " ")
+		if t == "" || strings.HasPrefix(t, "#") || docStartRE.MatchString(l) {
+			continue
+		}
+		ind := len(l) - len(t)
+		if scalar >= 0 {
+			if ind > scalar {
+				continue
+			}
+			scalar = -1
+		}
+		item := strings.HasPrefix(t, "- ") || t == "-"
+		top := levels[len(levels)-1]
+		switch {
+		case ind > top.ind && (opens || i == 0):
+			levels = append(levels, level{ind, item})
+		case ind > top.ind:
+			return i + 1, ind + 1, fmt.Sprintf("this line is indented more than the line above (%d spaces, not %d); line it up with the line it belongs with", ind, top.ind), true
+		case ind < top.ind:
+			for len(levels) > 1 && levels[len(levels)-1].ind > ind {
+				levels = levels[:len(levels)-1]
+			}
+			if levels[len(levels)-1].ind != ind {
+				return i + 1, ind + 1, fmt.Sprintf("this line is indented %d spaces, which lines up with no line above; indent it %d spaces like the lines it belongs with", ind, top.ind), true
+			}
+		case item && !top.list && !opens:
+			// "- " among the fields of a mapping: an item of a list above.
+			for j := len(levels) - 2; j >= 0; j-- {
+				if levels[j].list {
+					return i + 1, ind + 1, fmt.Sprintf("this list item is indented like the fields above it; indent it %d spaces like the other items of its list", levels[j].ind), true
+				}
+			}
+		}
+		if ind == levels[len(levels)-1].ind && item {
+			levels[len(levels)-1].list = true
+		}
+		body := strings.TrimSpace(strings.SplitN(t, " #", 2)[0])
+		opens = strings.HasSuffix(body, ":")
+		if item {
+			// "- name: x": the item's further keys are indented past the "- ".
+			rest := strings.TrimLeft(strings.TrimPrefix(t, "-"), " ")
+			levels = append(levels, level{ind + len(t) - len(rest), false})
+			opens = opens || rest == ""
+			if _, v, found := strings.Cut(rest, ": "); found && (strings.HasPrefix(v, "|") || strings.HasPrefix(v, ">")) {
+				scalar = ind + len(t) - len(rest)
+			}
+		} else if _, v, found := strings.Cut(body, ": "); found && (strings.HasPrefix(v, "|") || strings.HasPrefix(v, ">")) {
+			scalar = ind
+		}
+	}
+	return 0, 0, "", false
+}
+
+// nearestLevel is the indentation of the lines above nearest ind.
+func nearestLevel(above []string, ind int) int {
+	best := 0
+	for _, l := range above {
+		t := strings.TrimLeft(l, " ")
+		if t == "" {
+			continue
+		}
+		if n := len(l) - len(t); abs(n-ind) < abs(best-ind) {
+			best = n
+		}
+	}
+	return best
+}
+
+func abs(n int) int { return max(n, -n) }
