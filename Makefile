@@ -29,9 +29,12 @@ test:
 		echo "*** To run them: bash .ci/run installs chromium, axe-core and stripe-mock (or see README: make test)."; \
 	fi; rm -rf "$$d"; exit $$rc
 
-# Figures: builds of a generated site of N clients (default 10,000).
+# Figures: builds of a generated site of N clients (default 10,000), its
+# publishing to a local S3 server, the edge and nginx auth_request vs nginx.
 bench: build
 	$(GO) run ./cmd/hubbench -n $(N) -hub $(BIN)
+	@echo "the edge's auth decision in-process (GET /_hub/auth, a signed-in cookie):"
+	@$(GO) test ./edge -run '^$$' -bench BenchmarkAuth -benchtime 20000x | grep '^BenchmarkAuth'
 
 # Run each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
@@ -44,6 +47,8 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzRequestForm -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPendingID -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzAuthTarget -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzPolicyExpiry -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)

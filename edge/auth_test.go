@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/hubhq/hub/edge"
@@ -54,6 +55,19 @@ func TestAuthRequest(t *testing.T) {
 		}
 	}
 
+	// A 204 names the blob of the file, or of the sidecar the client takes.
+	for _, tc := range []struct{ uri, accept, want string }{
+		{"/c/whitfield-dental/", "br, gzip", `^[0-9a-f]{64}\.html\.br$`},
+		{"/c/whitfield-dental/invoices/", "gzip", `^[0-9a-f]{64}\.html\.gz$`},
+		{"/c/whitfield-dental/", "identity", `^[0-9a-f]{64}\.html$`},
+		{"/c/whitfield-dental/nothing-here.html", "gzip", `^$`},
+	} {
+		r := f.do(a, "GET", "/_hub/auth", nil, edge.AuthURIHeader, tc.uri, "Accept-Encoding", tc.accept)
+		if got := r.Header.Get(edge.AuthBlobHeader); r.StatusCode != http.StatusNoContent || !regexp.MustCompile(tc.want).MatchString(got) {
+			t.Errorf("auth %q (Accept-Encoding %q) = %d, %s %q; want 204 and %s", tc.uri, tc.accept, r.StatusCode, edge.AuthBlobHeader, got, tc.want)
+		}
+	}
+
 	// A forged cookie is 401.
 	forged := f.client()
 	u, _ := url.Parse(f.url)
@@ -74,17 +88,26 @@ func TestAuthRequest(t *testing.T) {
 func TestAuthDelegateGoesToEdge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := f.messages()
-	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam (office)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.client()
-	f.do(c, "POST", mustURL(link).Path, url.Values{})
+	c := f.delegate("whitfield-dental", "Sam (office)")
 	// 401: the cache hands the request to the edge, which adds the banner.
 	if r := f.auth(c, "/c/whitfield-dental/"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("auth for a delegate = %d; want 401 (served by the edge, with its banner)", r.StatusCode)
 	}
+}
+
+// delegate signs a new browser in as a staff delegate of client.
+func (f *fixture) delegate(client, staff string) *http.Client {
+	f.t.Helper()
+	msgs := f.messages()
+	link, err := msgs.DelegateLink(context.Background(), f.srv.Build(), client, staff)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c := f.client()
+	if r := f.do(c, "POST", mustURL(link).Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("delegate link = %d", r.StatusCode)
+	}
+	return c
 }
 
 // BenchmarkAuth is the edge's auth decision alone (no network): a signed-in

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // loginJob is a login request waiting to be answered by email. Looking the
@@ -219,6 +221,8 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, c Claims, 
 		return
 	}
 	http.SetCookie(w, s.cookies.cookie(s.cookies.session, tok, ttl))
+	c.ExpiresAt = jwt.NewNumericDate(s.now().Add(ttl))
+	s.setCDNCookies(w, r, &c, true)
 	http.SetCookie(w, s.cookies.cookie(s.cookies.next, "", 0))
 	http.SetCookie(w, s.cookies.cookie(s.cookies.choose, "", 0))
 	dest := "/c/" + c.Client + "/"
@@ -275,19 +279,23 @@ func (s *Server) handleChoosePost(w http.ResponseWriter, r *http.Request) {
 // its id is revoked on the server, so a copy of the cookie kept elsewhere
 // no longer opens the hub either.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	client := ""
 	if c := s.session(r); c != nil {
 		if err := s.revokeSession(r.Context(), c); err != nil {
 			s.log.Error("revoking a session at logout", "err", err)
 			s.errorPage(w, r, Errorf(EInternal, "You could not be signed out just now. Please try again."))
 			return
 		}
+		client = c.Client
 	}
-	s.signedOut(w, r)
+	s.signedOut(w, r, client)
 }
 
-// signedOut clears the session cookie and sends the browser to the
-// landing page that says so (a build from before it had one: the start).
-func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
+// signedOut clears the session cookie (and client's CloudFront cookies)
+// and sends the browser to the landing page that says so (a build from
+// before it had one: the start).
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, client string) {
+	s.clearCDNCookies(w, client)
 	http.SetCookie(w, s.cookies.cookie(s.cookies.session, "", 0))
 	noStore(w)
 	to := "/"
@@ -326,7 +334,7 @@ func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 	if err := s.refreshRevocations(r.Context()); err != nil {
 		s.log.Error("reading session epochs", "err", err)
 	}
-	s.signedOut(w, r)
+	s.signedOut(w, r, c.Client)
 }
 
 // safeNext accepts only same-origin relative paths into a client's hub.

@@ -264,10 +264,7 @@ func TestQuoteSettingsOff(t *testing.T) {
 func TestDelegateCannotRespond(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	msgs := f.messages()
-	link, _ := msgs.DelegateLink(context.Background(), f.srv.Build(), "okafor-residence", "Sam")
-	c := f.client()
-	f.do(c, "POST", mustURL(link).Path, url.Values{})
+	c := f.delegate("okafor-residence", "Sam")
 	version, _ := f.quoteDoc("Q-1002")
 	for _, p := range []string{"/c/okafor-residence/quotes/Q-1002/approve", "/c/okafor-residence/quotes/Q-1002/changes", "/c/okafor-residence/requests/new", "/c/okafor-residence/quotes/Q-1002/deposit"} {
 		if r := f.do(c, "POST", p, url.Values{"version": {version}, "name": {"Sam"}, "message": {"x"}, "title": {"x"}}); r.StatusCode != 403 {

@@ -50,6 +50,7 @@ func (s *Server) routes() http.Handler {
 	// Client bundles, and the question a cache in front asks before serving one.
 	mux.HandleFunc("GET /c/{client}/{path...}", s.handleBundle)
 	mux.HandleFunc("GET /_hub/auth", s.handleAuth)
+	mux.HandleFunc("GET /_hub/cdn", s.handleCDNRefresh)
 	if s.cfg.Preview != nil {
 		s.previewRoutes(mux)
 		if s.cfg.TestCheckout != nil {
@@ -201,6 +202,7 @@ func (s *Server) mutatingCap(h http.HandlerFunc, limit int64) http.Handler {
 			s.errorPage(w, r, Errorf(EForbidden, "You are viewing %s's hub on behalf of staff; viewing is read-only.", s.clientName(c.Client, "this client")))
 			return
 		}
+		s.setCDNCookies(w, r, c, false)
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
 	})

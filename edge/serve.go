@@ -134,25 +134,14 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 // accepts that encoding (setting Content-Encoding), else f itself; Vary
 // is set whenever f has a sidecar.
 func encoded(r *http.Request, h http.Header, m *bundle.Manifest, f bundle.File) bundle.File {
-	accept := r.Header.Get("Accept-Encoding")
-	enc, ext := pickEncoding(accept)
-	if ext == "" {
-		if _, ok := m.Lookup(f.Path + ".gz"); ok {
-			h.Add("Vary", "Accept-Encoding")
-		}
-		return f
+	send, enc, vary := pickSidecar(m, f, r.Header.Get("Accept-Encoding"))
+	if vary {
+		h.Add("Vary", "Accept-Encoding")
 	}
-	h.Add("Vary", "Accept-Encoding")
-	for _, e := range []struct{ enc, ext string }{{enc, ext}, {"gzip", ".gz"}} {
-		if e.ext == "" || (e.ext == ".gz" && !acceptsEncoding(accept, "gzip")) {
-			continue
-		}
-		if side, ok := m.Lookup(f.Path + e.ext); ok {
-			h.Set("Content-Encoding", e.enc)
-			return side
-		}
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
 	}
-	return f
+	return send
 }
 
 var acceptRanges = []string{"bytes"}[:1:1]
@@ -172,6 +161,26 @@ func plainGet(r *http.Request) bool {
 }
 
 // pickEncoding chooses brotli over gzip when both are accepted.
+// pickSidecar chooses what to send for f given an Accept-Encoding header:
+// its brotli or gzip sidecar when there is one the client accepts (br
+// first), else f itself; enc is the Content-Encoding ("" for f), and vary
+// says whether the answer depends on Accept-Encoding.
+func pickSidecar(m *bundle.Manifest, f bundle.File, accept string) (send bundle.File, enc string, vary bool) {
+	if e, ext := pickEncoding(accept); ext != "" {
+		for _, c := range []struct{ enc, ext string }{{e, ext}, {"gzip", ".gz"}} {
+			if c.ext == ".gz" && !acceptsEncoding(accept, "gzip") {
+				continue
+			}
+			if side, ok := m.Lookup(f.Path + c.ext); ok {
+				return side, c.enc, true
+			}
+		}
+		return f, "", true
+	}
+	_, ok := m.Lookup(f.Path + ".gz")
+	return f, "", ok
+}
+
 func pickEncoding(accept string) (enc, ext string) {
 	switch {
 	case acceptsEncoding(accept, "br"):

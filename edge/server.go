@@ -38,6 +38,9 @@ type Config struct {
 	// request from one of them has its client address taken from
 	// X-Forwarded-For (see Proxies.ClientIP). Empty: the peer is the client.
 	TrustedProxies Proxies
+	// CloudFront, when set, makes the edge set CloudFront signed cookies
+	// for the client's bundle at login (see CloudFront).
+	CloudFront *CloudFront
 	// Preview turns on hub serve's staff preview (live reload, /_preview/).
 	// Never set in production.
 	Preview *Preview
@@ -101,6 +104,11 @@ type Server struct {
 
 // New makes a Server and loads the current build.
 func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, error) {
+	if cfg.CloudFront != nil {
+		if err := cfg.CloudFront.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -172,7 +172,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	out := fs.String("out", "public", "output path of hub build")
 	keysDir := fs.String("keys", defaultKeys(), "keys folder (only the public keys, *.pub, are read)")
-	pf := addPublishFlags(fs, "from", "check what is published at s3://BUCKET/PREFIX instead of -out")
+	pf := addStoreFlags(fs, "from", "check what is published at s3://BUCKET/PREFIX instead of -out")
 	full := fs.Bool("full", false, "with -from: read every blob and check its SHA-256 (else sizes from the listing)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -188,14 +188,19 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	for _, f := range rep.Failures {
-		fmt.Fprintf(stderr, "FAIL %v\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
-	}
+	printFailures(stderr, rep.Failures)
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%d of %d bundles (and public files) failed verification", len(rep.Failures), rep.Bundles+1)
 	}
 	fmt.Fprintf(stdout, "%s: generation %s ok: %d bundles and the public files, %d files, all signatures and hashes match\n", *out, rep.Generation, rep.Bundles, rep.Files)
 	return nil
+}
+
+// printFailures writes one FAIL line per failure, its further lines indented.
+func printFailures(w io.Writer, fails []error) {
+	for _, f := range fails {
+		fmt.Fprintf(w, "FAIL %s\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
+	}
 }
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -248,6 +248,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ef.isEdge = true
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
+	cdn := addCDNFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -260,24 +261,33 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if cfg.CloudFront, err = cdn.cloudFront(e.base); err != nil {
+		return err
+	}
+	published, err := cdn.publisher(ctx, *ef.site, *ef.keys, e.log)
+	if err != nil {
+		return err
+	}
+	if published != nil && *content == "" {
+		return fmt.Errorf("-publish needs -content: the edge publishes what it rebuilds")
+	}
 	if cfg.Checkout == nil && e.build.Directory.Site.OnlinePayments {
 		e.log.Warn("online payments are on in site.yaml but HUB_STRIPE_SECRET_KEY is not set: Pay buttons will say paying online is not available")
 	}
 	if *content != "" {
 		builder := generator.NewBuilder(generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Events: e.store})
 		var mu sync.Mutex
-		cfg.Rebuild = func(ctx context.Context) error {
+		build := func(ctx context.Context, dirs []string) error {
 			mu.Lock()
 			defer mu.Unlock()
-			_, err := builder.Build(ctx, nil)
+			_, err := builder.Build(ctx, dirs)
+			if err == nil && published != nil {
+				published()
+			}
 			return err
 		}
-		cfg.RebuildClient = func(ctx context.Context, ids []string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			_, err := builder.Build(ctx, clientDirs(*content, ids))
-			return err
-		}
+		cfg.Rebuild = func(ctx context.Context) error { return build(ctx, nil) }
+		cfg.RebuildClient = func(ctx context.Context, ids []string) error { return build(ctx, clientDirs(*content, ids)) }
 	} else {
 		e.log.Info("no -content: payments, approvals and requests reach the pages at the next hub build")
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"crypto/md5"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
 )
 
 // nginxBin finds nginx; without it the test is skipped, unless
@@ -54,10 +59,16 @@ func nginxConfig(t *testing.T, name, state string, vars ...string) string {
 }
 
 // startNginx runs nginx with the shipped hub.conf on listen, in front of
-// the edge at edge, serving site.
-func startNginx(t *testing.T, bin, listen, edge, site string) {
+// the edge at edge, serving bundles from the disk mirror site or, with
+// store (http://HOST:PORT/BUCKET/PREFIX), from the published bucket.
+func startNginx(t *testing.T, bin, listen, edge, site, store string) {
 	t.Helper()
-	runNginx(t, bin, "hub.conf", listen, "LISTEN", listen, "EDGE", edge, "SITE", site)
+	snippet := "hub-bundles-disk.conf"
+	if store != "" {
+		snippet = "hub-bundles-s3.conf"
+	}
+	bundles := nginxConfig(t, snippet, t.TempDir(), "STORE", store)
+	runNginx(t, bin, "hub.conf", listen, "LISTEN", listen, "EDGE", edge, "SITE", site, "BUNDLES", bundles, "CACHE", t.TempDir())
 }
 
 // runNginx runs nginx with a shipped config (vars as for nginxConfig)
@@ -134,22 +145,41 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 }
 
 // TestNginxAuthRequest: the real edge behind real nginx with the shipped
-// config. nginx serves a signed-in client's pages from the built site;
-// another client's are 403; without a session the edge asks to sign in;
-// Range and conditional requests get nothing before authorisation; a
-// logout takes effect within the stated cache time.
+// config, serving bundles from the built site (disk) and from the bucket
+// hub publish wrote (store, a real S3 server). nginx serves a signed-in
+// client's pages; another client's are refused; without a session the
+// edge asks to sign in; Range and conditional requests get nothing before
+// authorisation; a logout takes effect within the stated cache time.
 func TestNginxAuthRequest(t *testing.T) {
 	bin := nginxBin(t)
+	t.Run("disk", func(t *testing.T) { testNginx(t, bin, false) })
+	t.Run("store", func(t *testing.T) { testNginx(t, bin, true) })
+}
+
+func testNginx(t *testing.T, bin string, fromStore bool) {
 	dir := t.TempDir()
 	copyContent(t, filepath.Join(dir, "content"))
-	if r := hub(t, dir, "build"); r.code != 0 {
+	store := ""
+	served := regexp.MustCompile(`^"[0-9a-f]+-[0-9a-f]+"$`) // nginx's ETag of a file: mtime-size
+	if fromStore {
+		srv := s3test.Start(t)
+		srv.Bucket(t, "nginx-store", "")
+		if err := srv.AllowBlobReads(context.Background(), "nginx-store", "site/"); err != nil {
+			t.Fatal(err)
+		}
+		if r := hubEnv(t, dir, srv.Env(), "build", "-publish", "s3://nginx-store/site", "-endpoint", srv.Endpoint); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		store = srv.Endpoint + "/nginx-store/site"
+		served = regexp.MustCompile(`^"[0-9a-f]{32}"$`) // the store's (checked against the body below)
+	} else if r := hub(t, dir, "build"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	listen := freeAddr(t)
 	base := "http://" + listen
 	p := startHub(t, dir, "edge", "-addr", "127.0.0.1:0", "-base-url", base, "-trusted-proxies", "127.0.0.1/32")
 	edgeURL := p.await(t, `on (http://127\.0\.0\.1:\d+)/`)
-	startNginx(t, bin, listen, strings.TrimPrefix(edgeURL, "http://"), filepath.Join(dir, "public"))
+	startNginx(t, bin, listen, strings.TrimPrefix(edgeURL, "http://"), filepath.Join(dir, "public"), store)
 
 	// Sign in through nginx with a printed link.
 	r := hub(t, dir, "link", "whitfield-dental", "-print", "-base-url", base)
@@ -164,12 +194,12 @@ func TestNginxAuthRequest(t *testing.T) {
 		t.Fatalf("POST link through nginx = %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	// Pages come from nginx's disk (its ETag is mtime-size, not the edge's hash).
-	nginxETag := regexp.MustCompile(`^"[0-9a-f]+-[0-9a-f]+"$`)
+	// Pages come from nginx's disk or the store (by the ETag: not the edge's hash).
 	for _, page := range []string{"/c/whitfield-dental/", "/c/whitfield-dental/invoices/", "/c/whitfield-dental/quotes/"} {
-		resp, body := get(t, c, base+page)
-		if resp.StatusCode != 200 || !strings.Contains(body, "<main") || !nginxETag.MatchString(resp.Header.Get("ETag")) {
-			t.Errorf("GET %s through nginx = %d ETag %q; want 200 from nginx's disk", page, resp.StatusCode, resp.Header.Get("ETag"))
+		resp, body := get(t, c, base+page, "Accept-Encoding", "identity")
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || !strings.Contains(body, "<main") || !served.MatchString(etag) || (fromStore && etag != fmt.Sprintf(`"%x"`, md5.Sum([]byte(body)))) {
+			t.Errorf("GET %s through nginx = %d ETag %q; want 200 from nginx (store: %v)", page, resp.StatusCode, etag, fromStore)
 		}
 		h := resp.Header
 		if h.Get("Cache-Control") != "private, no-cache" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'self'") || h.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
@@ -195,9 +225,14 @@ func TestNginxAuthRequest(t *testing.T) {
 	}
 
 	// Another client's hub, and paths that try to reach it.
+	// (From the store, a refusal goes to the edge like a missing blob: its 404.)
+	refused := http.StatusForbidden
+	if fromStore {
+		refused = http.StatusNotFound
+	}
 	for _, page := range []string{"/c/hawthorne-bistro/", "/c/hawthorne-bistro/invoices/", "/c/whitfield-dental/%2e%2e/hawthorne-bistro/", "/c/whitfield-dental/..%2fhawthorne-bistro/"} {
-		if resp, body := get(t, c, base+page); resp.StatusCode != http.StatusForbidden || strings.Contains(body, "Hawthorne") {
-			t.Errorf("GET %s as whitfield-dental = %d; want 403", page, resp.StatusCode)
+		if resp, body := get(t, c, base+page); resp.StatusCode != refused || strings.Contains(body, "Hawthorne") {
+			t.Errorf("GET %s as whitfield-dental = %d; want %d", page, resp.StatusCode, refused)
 		}
 	}
 	for _, page := range []string{"/c/whitfield-dental/manifest.json", "/c/whitfield-dental/.x"} {

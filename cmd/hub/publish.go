@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
@@ -20,13 +19,25 @@ const defaultGrace = 7 * 24 * time.Hour
 type publishFlags struct {
 	to, endpoint *string
 	workers      *int
+	all          *bool
 }
 
+// addPublishFlags defines the flags of a command that publishes.
 func addPublishFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
+	p := addStoreFlags(fs, toName, toUsage)
+	p.workers = fs.Int("uploads", 16, "uploads at once")
+	p.all = fs.Bool("all", false, "look at every bundle's objects, not only those of clients whose pointer changed (repairs a damaged bucket)")
+	return p
+}
+
+// addStoreFlags defines the flags that name a published site.
+func addStoreFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
+	none, no := 0, false
 	return publishFlags{
 		to:       fs.String(toName, "", toUsage),
 		endpoint: fs.String("endpoint", envOr("HUB_S3_ENDPOINT", ""), "S3 API address of a server other than AWS, e.g. http://127.0.0.1:7070 (env HUB_S3_ENDPOINT)"),
-		workers:  fs.Int("uploads", 16, "uploads at once"),
+		workers:  &none,
+		all:      &no,
 	}
 }
 
@@ -47,7 +58,7 @@ func publishBuild(ctx context.Context, p publishFlags, out, keysDir string, stdo
 	if err != nil {
 		return err
 	}
-	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers})
+	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers, All: *p.all})
 	if err != nil {
 		return fmt.Errorf("publishing %s to %s: %w", out, *p.to, err)
 	}
@@ -101,9 +112,7 @@ func verifyPublished(ctx context.Context, p publishFlags, keys *bundle.KeySet, f
 	if err != nil {
 		return fmt.Errorf("%s: %w", *p.to, err)
 	}
-	for _, f := range rep.Failures {
-		fmt.Fprintf(stderr, "FAIL %s\n", strings.ReplaceAll(f.Error(), "\n", "\n     "))
-	}
+	printFailures(stderr, rep.Failures)
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%s: %d problems in generation %s", *p.to, len(rep.Failures), rep.Generation)
 	}

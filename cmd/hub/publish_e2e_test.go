@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hubhq/hub/generator/publish"
 	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
 )
 
@@ -47,6 +51,11 @@ func TestPublishE2E(t *testing.T) {
 		{[]string{"publish", "-to", to, "-endpoint", "127.0.0.1:1"}, "want an http:// or https:// address"},
 		{[]string{"publish", "-to", to, "-out", "nowhere", "-endpoint", srv.Endpoint}, "nowhere"},
 		{[]string{"verify", "-from", "s3://e2e-publish/empty", "-endpoint", srv.Endpoint}, "nothing is published here"},
+		{[]string{"edge", "-cdn", "fastly"}, `-cdn "fastly": the only CDN is cloudfront`},
+		{[]string{"edge", "-cdn-key-id", "K"}, "need -cdn cloudfront"},
+		{[]string{"edge", "-cdn", "cloudfront", "-cdn-key-id", "K"}, "the private key (-cdn-key) is required"},
+		{[]string{"edge", "-cdn", "cloudfront", "-cdn-key-id", "K", "-cdn-key", "nowhere.pem"}, "-cdn-key nowhere.pem"},
+		{[]string{"edge", "-publish", to}, "-publish needs -content"},
 	} {
 		r := hubEnv(t, dir, env, tc.args...)
 		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
@@ -71,5 +80,52 @@ func TestPublishE2E(t *testing.T) {
 	r = hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint, "-full")
 	if r.code != 1 || !regexp.MustCompile(regexp.QuoteMeta(filepath.Base(blob))+": (content does not match|could not be read whole: checksum did not match)").MatchString(r.stderr) {
 		t.Errorf("hub verify -from -full after damage = %d\n%s%s; want the blob named", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestEdgePublishesRebuild: hub edge -content -publish publishes the client
+// it rebuilt after a work request, one pointer switched.
+func TestEdgePublishesRebuild(t *testing.T) {
+	srv := s3test.Start(t)
+	b := srv.Bucket(t, "e2e-edge", "live")
+	dir := t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	to := "s3://e2e-edge/live"
+	env := srv.Env()
+	if r := hubEnv(t, dir, env, "build", "-publish", to, "-endpoint", srv.Endpoint); r.code != 0 {
+		t.Fatalf("hub build -publish = %d\n%s", r.code, r.stderr)
+	}
+	addr := freeAddr(t)
+	p := startHubEnv(t, dir, append(env, "HUB_BASE_URL=http://"+addr), "edge", "-content", "content", "-addr", addr, "-publish", to, "-endpoint", srv.Endpoint)
+	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
+
+	cur, err := publish.ReadCurrent(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pointer := func() string {
+		data, err := b.Get(context.Background(), "gen/"+cur.Generation+"/c/okafor-residence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	before := pointer()
+
+	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
+	u, _ := url.Parse(link)
+	c := browser()
+	if r, _ := fetch(t, c, "POST", base+u.Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in = %d", r.StatusCode)
+	}
+	if r, _ := fetch(t, c, "POST", base+"/c/okafor-residence/requests/new", url.Values{"title": {"Gate latch"}, "nonce": {"pub-1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("work request = %d", r.StatusCode)
+	}
+	p.await(t, `msg=published .*switched=1`)
+	if pointer() == before {
+		t.Error("okafor-residence's pointer did not change after the edge's rebuild")
+	}
+	if r := hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint); r.code != 0 {
+		t.Errorf("hub verify -from after the edge published = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 // benchEdge measures the edge serving an authenticated client page against
 // nginx serving the same file without authentication, with wrk.
-func benchEdge(hub, dir string, conns int, dur time.Duration) error {
+func benchEdge(hub, dir, store string, conns int, dur time.Duration) error {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		fmt.Println("\nedge: skipped (needs wrk and nginx: apt-get install wrk nginx-light)")
@@ -142,8 +142,115 @@ http {
 		}
 		fmt.Printf("  edge/nginx (%s): %.0f%% of the requests per second; p99 %.2fx\n", enc, 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
 	}
+	if err := benchAuth(nginx, dir, base, page, cookie, store, nport, run); err != nil {
+		return err
+	}
 	fmt.Printf("edge peak RSS: %s\n", peakRSS(edge.Process.Pid))
 	return nil
+}
+
+// benchAuth measures nginx with the shipped deploy/nginx/hub.conf (each
+// request asks the edge GET /_hub/auth, decisions cached 2 s), serving
+// from the disk mirror and, with store (http://HOST:PORT/BUCKET/PREFIX),
+// from the published bucket, against the plain nginx on the same file,
+// alternating; then the edge's auth decisions alone.
+func benchAuth(nginx, dir, edgeBase, page, cookie, store string, plainPort int, run func(string, string, ...string) (wrkResult, error)) error {
+	if _, err := os.Stat(filepath.Join("deploy", "nginx", "hub.conf")); err != nil {
+		fmt.Printf("\nnginx auth_request: skipped (%v; run from the repository's root)\n", err)
+		return nil
+	}
+	site, err := filepath.EvalSymlinks(filepath.Join(dir, "public"))
+	if err != nil {
+		return err
+	}
+	for d := site; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o005 != 0o005 {
+			os.Chmod(d, st.Mode().Perm()|0o005)
+		}
+	}
+	modes := []struct{ name, store string }{{"disk mirror", ""}}
+	if store != "" {
+		modes = append(modes, struct{ name, store string }{"the bucket, through nginx's cache", store})
+	}
+	for _, mode := range modes {
+		url, stop, err := startHubNginx(nginx, dir, edgeBase, mode.store)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nnginx auth_request (deploy/nginx/hub.conf, bundles from %s) vs nginx without auth, same file, alternating\n", mode.name)
+		for _, enc := range []string{"identity", "gzip"} {
+			plain, err := run("nginx, no auth (Accept-Encoding: "+enc+")", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", plainPort, page), "Accept-Encoding: "+enc)
+			if err != nil {
+				stop()
+				return err
+			}
+			auth, err := run("nginx + auth_request (Accept-Encoding: "+enc+")", url+page, "Cookie: "+cookie, "Accept-Encoding: "+enc)
+			if err != nil {
+				stop()
+				return err
+			}
+			fmt.Printf("  auth hop (%s): %.0f%% of nginx's unauthenticated requests per second (costs %.0f%%); p99 %.2fx\n", enc, 100*auth.rps/plain.rps, 100-100*auth.rps/plain.rps, auth.p99d.Seconds()/plain.p99d.Seconds())
+		}
+		stop()
+	}
+	fmt.Println()
+	if _, err := run("edge alone: GET /_hub/auth (decisions)", edgeBase+"/_hub/auth", "Cookie: "+cookie, "X-Original-URI: "+page); err != nil {
+		return err
+	}
+	return nil
+}
+
+// startHubNginx runs nginx with deploy/nginx/hub.conf in front of the edge,
+// bundles from the disk mirror or (store set) the bucket; it returns
+// nginx's address and how to stop it.
+func startHubNginx(nginx, dir, edgeBase, store string) (string, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	state, err := os.MkdirTemp(dir, "nginx-auth-")
+	if err != nil {
+		return "", nil, err
+	}
+	os.Chmod(state, 0o755)
+	cache := filepath.Join(state, "auth-cache")
+	shm, err := os.MkdirTemp("/dev/shm", "hub-auth-") // a tmpfs, as docs/deploy.md advises
+	if err == nil {
+		os.Chmod(shm, 0o755) // nginx's workers run as nobody
+		cache = shm
+	}
+	snippet := "hub-bundles-disk.conf"
+	if store != "" {
+		snippet = "hub-bundles-s3.conf"
+	}
+	r := strings.NewReplacer("@LISTEN@", fmt.Sprintf("127.0.0.1:%d", port), "@EDGE@", strings.TrimPrefix(edgeBase, "http://"),
+		"@SITE@", filepath.Join(dir, "public"), "@STATE@", state, "@CACHE@", cache, "@MIME@", "/etc/nginx/mime.types",
+		"@BUNDLES@", filepath.Join(state, snippet), "@STORE@", store)
+	for _, name := range []string{"hub.conf", snippet} {
+		tmpl, err := os.ReadFile(filepath.Join("deploy", "nginx", name))
+		if err != nil {
+			return "", nil, err
+		}
+		os.WriteFile(filepath.Join(state, name), []byte(r.Replace(string(tmpl))), 0o644)
+	}
+	ng := exec.Command(nginx, "-p", state, "-c", filepath.Join(state, "hub.conf"), "-g", "daemon off;")
+	ng.Stdout, ng.Stderr = os.Stderr, os.Stderr
+	if err := ng.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		ng.Process.Signal(syscall.SIGTERM)
+		ng.Wait()
+		if shm != "" {
+			os.RemoveAll(shm)
+		}
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := waitHTTP(url + "/"); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("nginx (hub.conf) did not start: %v", err)
+	}
+	return url, stop, nil
 }
 
 type wrkResult struct {

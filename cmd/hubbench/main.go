@@ -43,7 +43,7 @@ func main() {
 		case "serve":
 			err = benchServe(abs, *dir, *n)
 		case "edge":
-			err = benchEdge(abs, *dir, *conns, *dur)
+			err = benchEdge(abs, *dir, "", *conns, *dur)
 		case "stores":
 			stores, stop := storesOf(*dir, *pg)
 			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
@@ -114,9 +114,10 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 		extra  []string
 		args   []string // instead of args + extra
 		keep   *result
+		after  string // a hub publish step afterwards
 	}{
 		{name: "cold full build, no PDFs", args: noPDF, keep: &coldNoPDF},
-		{name: "cold full build", extra: []string{"-full"}, keep: &cold},
+		{name: "cold full build", extra: []string{"-full"}, keep: &cold, after: "cold"},
 		{name: "no-op rebuild"},
 		{name: "one invoice changed", before: func() error {
 			f := filepath.Join(content, "clients", clientID(n/2), "invoices", "INV-"+strconv.Itoa(n/2)+"-3.yaml")
@@ -125,7 +126,14 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 				return err
 			}
 			return os.WriteFile(f, bytes.Replace(b, []byte("subject: "), []byte("subject: Revised "), 1), 0o644)
-		}},
+		}, after: "one invoice changed"},
+	}
+	pb, err := newPublishBench(hub, dir)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if pb != nil {
+		defer pb.close()
 	}
 	for _, s := range steps {
 		if s.before != nil {
@@ -152,6 +160,11 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 			pdfps = fmt.Sprintf("%.0f", float64(r.pdfs)/r.wall.Seconds())
 		}
 		fmt.Printf("%-28s %10s %8d %10d %12s %8.0f MB %8d %10s\n", s.name, r.wall.Round(time.Millisecond), r.rendered, r.pages, pps, float64(r.maxRSS)/1024, r.pdfs, pdfps)
+		if s.after != "" && pb != nil {
+			if err := pb.step(s.after); err != nil {
+				return err
+			}
+		}
 	}
 	if cold.pdfs > 0 {
 		fmt.Printf("\nPDFs in the cold build: %d rendered (%d reused) in %s of rendering summed over workers (%.0f PDFs/s per worker);\n"+
@@ -170,7 +183,13 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 	if skipEdge {
 		return nil
 	}
-	if err := benchEdge(hub, dir, conns, dur); err != nil {
+	store := ""
+	if pb != nil {
+		if store, err = pb.store(); err != nil {
+			return err
+		}
+	}
+	if err := benchEdge(hub, dir, store, conns, dur); err != nil {
 		return err
 	}
 	stores, stop := storesOf(dir, pg)

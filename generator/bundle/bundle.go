@@ -63,6 +63,29 @@ func (m *Manifest) Lookup(p string) (File, bool) {
 	return m.Files[i], true
 }
 
+// BlobName is the name of f's bytes in a content-addressed store: its
+// SHA-256, then its extension, with .gz/.br after the original's for a
+// sidecar (index.html.br → <sha>.html.br), so that the object's type and
+// encoding follow from its name.
+func (m *Manifest) BlobName(f File) string {
+	base, enc := m.SplitSidecar(f.Path)
+	return f.SHA256 + strings.ToLower(path.Ext(base)) + enc
+}
+
+// SplitSidecar returns the file a sidecar compresses and its encoding's
+// extension (".gz", ".br"), or p and "" for a file that is not a sidecar
+// (a .gz whose original is not in the manifest is a file of its own).
+func (m *Manifest) SplitSidecar(p string) (string, string) {
+	for _, ext := range []string{".gz", ".br"} {
+		if base, ok := strings.CutSuffix(p, ext); ok {
+			if _, listed := m.Lookup(base); listed {
+				return base, ext
+			}
+		}
+	}
+	return p, ""
+}
+
 // Sign encodes m and signs it with key, returning the manifest's bytes and
 // the signature file's bytes.
 func Sign(m *Manifest, key *PrivateKey) (manifest, sig []byte, err error) {

@@ -40,6 +40,8 @@ type Bucket interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Open streams an object; a missing one is ErrNotFound.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Exists reports whether an object is there.
+	Exists(ctx context.Context, key string) (bool, error)
 	// List calls fn for every object whose key starts with prefix.
 	List(ctx context.Context, prefix string, fn func(Object) error) error
 	// Delete removes objects (missing ones are not an error).

@@ -51,29 +51,12 @@ type Pointer struct {
 	Manifest string `json:"manifest"` // SHA-256 of its manifest.json
 }
 
-// BlobKey is where a file of a manifest is stored: its hash, then its
-// extension (a sidecar keeps its original's extension before .gz/.br).
-func BlobKey(m *bundle.Manifest, f bundle.File) string {
-	base, enc := splitSidecar(m, f.Path)
-	return blobsDir + f.SHA256 + strings.ToLower(path.Ext(base)) + enc
-}
-
-// splitSidecar returns the file a sidecar compresses and its encoding's
-// extension (".gz", ".br"), or p and "" for a file that is not a sidecar.
-func splitSidecar(m *bundle.Manifest, p string) (string, string) {
-	for _, ext := range []string{".gz", ".br"} {
-		if base, ok := strings.CutSuffix(p, ext); ok {
-			if _, listed := m.Lookup(base); listed {
-				return base, ext
-			}
-		}
-	}
-	return p, ""
-}
+// BlobKey is where a file of a manifest is stored (bundle.Manifest.BlobName).
+func BlobKey(m *bundle.Manifest, f bundle.File) string { return blobsDir + m.BlobName(f) }
 
 // blobAttrs are the headers of a file's blob.
 func blobAttrs(m *bundle.Manifest, f bundle.File) Attrs {
-	base, enc := splitSidecar(m, f.Path)
+	base, enc := m.SplitSidecar(f.Path)
 	a := Attrs{ContentType: contentType(base), SHA256: f.SHA256, Meta: map[string]string{"sha256": f.SHA256}}
 	switch enc {
 	case ".gz":
@@ -108,25 +91,34 @@ type Options struct {
 	Out     string         // the local output (hub build -out)
 	Keys    *bundle.KeySet // trusted keys: only a build that verifies is published
 	Workers int            // uploads at once (default 16)
-	Now     func() time.Time
+	// All looks at every bundle, not only those whose pointer changed, so
+	// that a blob or manifest missing from the bucket is uploaded again.
+	All bool
+	Now func() time.Time
 }
 
 // Report says what Publish did.
 type Report struct {
-	Generation  string
-	Clients     int
-	Switched    int   // client pointers written
-	NewSite     bool  // current was written (a new generation)
-	Objects     int   // objects written, pointers included
-	Bytes       int64 // bytes written
-	BlobsKept   int   // files already in the bucket
-	Elapsed     time.Duration
-	UploadBytes int64 // of which blob bytes
+	Generation string
+	Clients    int
+	Switched   int   // client pointers written
+	NewSite    bool  // current was written (a new generation)
+	Objects    int   // objects written, pointers included
+	Bytes      int64 // bytes written
+	BlobsKept  int   // files already in the bucket
+	Elapsed    time.Duration
 }
 
-// Publish uploads the build that opt.Out points to. Only blobs the bucket
-// does not hold are uploaded; each bundle's manifest is written after its
-// blobs, each client's pointer after its manifest, and current last.
+// probeLimit is how many bundles to upload at most before listing the
+// bucket's blobs is cheaper than asking for each of theirs.
+const probeLimit = 50
+
+// Publish uploads the build that opt.Out points to. Only bundles whose
+// pointer changed (all of them, with opt.All) are looked at, and only the
+// blobs the bucket does not hold are uploaded: for a few bundles each blob
+// is asked for, for more the bucket's blobs are listed once. Each bundle's
+// manifest is written after its blobs, each client's pointer after its
+// manifest, and current last.
 func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 	now := time.Now
 	if opt.Now != nil {
@@ -138,19 +130,52 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Generation: ls.generation, Clients: len(ls.bundles)}
-	have, err := listKeys(ctx, b, blobsDir)
-	if err != nil {
-		return nil, err
-	}
-	manifests, err := listKeys(ctx, b, bundlesDir)
-	if err != nil {
-		return nil, err
-	}
 	pointers, err := listKeys(ctx, b, genKey(ls.generation)+"c/")
 	if err != nil {
 		return nil, err
 	}
+	cur, err := ReadCurrent(ctx, b)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	newSite := cur == nil || cur.Generation != ls.generation || cur.Manifest != ls.public.sum()
+	type change struct {
+		localBundle
+		pointer []byte
+		same    bool // the pointer is there as it should be (looked at only with All)
+		old     bool // a pointer is there, naming another bundle
+	}
+	var changed []change
+	for _, lb := range ls.bundles {
+		body, _ := json.Marshal(Pointer{Client: lb.client, Bundle: lb.key, Manifest: lb.sum()})
+		old, exists := pointers[pointerKey(ls.generation, lb.client)]
+		same := exists && old.ETag == md5hex(body)
+		if same && !opt.All {
+			continue
+		}
+		changed = append(changed, change{lb, body, same, exists && !same})
+	}
 	up := &uploader{b: b, rep: rep}
+	var has func(ctx context.Context, key string) (bool, error)
+	if len(changed) > probeLimit || opt.All {
+		objs, err := listKeys(ctx, b, blobsDir)
+		if err != nil {
+			return nil, err
+		}
+		manifests, err := listKeys(ctx, b, bundlesDir)
+		if err != nil {
+			return nil, err
+		}
+		has = func(_ context.Context, k string) (bool, error) {
+			_, ok := objs[k]
+			if !ok {
+				_, ok = manifests[k]
+			}
+			return ok, nil
+		}
+	} else {
+		has = b.Exists
+	}
 
 	// 1. Blobs.
 	var jobs []blobJob
@@ -158,10 +183,6 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 	add := func(m *bundle.Manifest, dir string) {
 		for _, f := range m.Files {
 			k := BlobKey(m, f)
-			if _, ok := have[k]; ok {
-				rep.BlobsKept++
-				continue
-			}
 			if scheduled[k] {
 				continue // the same bytes twice in this build
 			}
@@ -169,61 +190,71 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 			jobs = append(jobs, blobJob{key: k, file: filepath.Join(dir, filepath.FromSlash(f.Path)), attrs: blobAttrs(m, f), size: f.Size})
 		}
 	}
-	add(ls.public.m, ls.site)
-	for _, lb := range ls.bundles {
-		add(lb.m, lb.dir)
+	if newSite || opt.All {
+		add(ls.public.m, ls.site)
 	}
-	if err := parallel(ctx, opt.Workers, jobs, up.blob); err != nil {
+	for _, c := range changed {
+		add(c.m, c.dir)
+	}
+	err = parallel(ctx, opt.Workers, jobs, func(ctx context.Context, j blobJob) error {
+		there, err := has(ctx, j.key)
+		if err != nil {
+			return fmt.Errorf("looking for %s: %w", j.key, err)
+		}
+		if there {
+			up.kept()
+			return nil
+		}
+		return up.blob(ctx, j)
+	})
+	if err != nil {
 		return nil, err
 	}
 
 	// 2. Manifests (never rewritten: a key names one bundle's content).
 	pub := genKey(ls.generation) + "site/"
-	pubObjs, err := listKeys(ctx, b, pub)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := pubObjs[pub+bundle.SignatureName]; !ok {
-		if err := up.manifest(ctx, pub, ls.public, nil); err != nil {
+	if newSite || opt.All {
+		there, err := b.Exists(ctx, pub+bundle.SignatureName)
+		if err != nil {
 			return nil, err
 		}
-	}
-	for _, lb := range ls.bundles {
-		k := bundleKey(lb.client, lb.key)
-		if _, ok := manifests[k+bundle.SignatureName]; ok {
-			continue
-		}
-		if err := up.manifest(ctx, k, lb.signed, map[string]string{"client": lb.client, "bundle-key": lb.key}); err != nil {
-			return nil, err
-		}
-	}
-
-	// 3. Client pointers: one write switches a client.
-	for _, lb := range ls.bundles {
-		body, _ := json.Marshal(Pointer{Client: lb.client, Bundle: lb.key, Manifest: lb.sum()})
-		pk := pointerKey(ls.generation, lb.client)
-		old, exists := pointers[pk]
-		if exists && old.ETag == md5hex(body) {
-			continue
-		}
-		if exists {
-			// The bundle it named is retired now (pruned after the grace period).
-			if err := retire(ctx, b, up, pk, now()); err != nil {
+		if !there {
+			if err := up.manifest(ctx, pub, ls.public, nil); err != nil {
 				return nil, err
 			}
 		}
-		if err := up.small(ctx, pk, body, Attrs{ContentType: "application/json", CacheControl: cachePointer, Meta: map[string]string{"manifest-sha256": lb.sum()}}); err != nil {
+	}
+	err = parallel(ctx, opt.Workers, changed, func(ctx context.Context, c change) error {
+		k := bundleKey(c.client, c.key)
+		if there, err := has(ctx, k+bundle.SignatureName); err != nil || there {
+			return err
+		}
+		return up.manifest(ctx, k, c.signed, map[string]string{"client": c.client, "bundle-key": c.key})
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// 3. Client pointers: one write switches a client.
+	for _, c := range changed {
+		if c.same {
+			continue
+		}
+		pk := pointerKey(ls.generation, c.client)
+		if c.old {
+			// The bundle it named is retired now (pruned after the grace period).
+			if err := retire(ctx, b, up, pk, c.key, now()); err != nil {
+				return nil, err
+			}
+		}
+		if err := up.small(ctx, pk, c.pointer, Attrs{ContentType: "application/json", CacheControl: cachePointer, Meta: map[string]string{"manifest-sha256": c.sum()}}); err != nil {
 			return nil, err
 		}
 		rep.Switched++
 	}
 
 	// 4. The site: one write of current.
-	cur, err := ReadCurrent(ctx, b)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	if cur == nil || cur.Generation != ls.generation || cur.Manifest != ls.public.sum() {
+	if newSite {
 		body, _ := json.Marshal(Current{Generation: ls.generation, Manifest: ls.public.sum(), Published: now().UTC()})
 		if err := up.small(ctx, CurrentKey, body, Attrs{ContentType: "application/json", CacheControl: cachePointer, Meta: map[string]string{"manifest-sha256": ls.public.sum()}}); err != nil {
 			return nil, err
@@ -239,8 +270,9 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 	return rep, nil
 }
 
-// retire marks the bundle that pointer pk names as no longer published.
-func retire(ctx context.Context, b Bucket, up *uploader, pk string, t time.Time) error {
+// retire marks the bundle that pointer pk names as no longer published
+// (unless it is key: with Options.All a pointer may be written again).
+func retire(ctx context.Context, b Bucket, up *uploader, pk, key string, t time.Time) error {
 	data, err := b.Get(ctx, pk)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -249,7 +281,7 @@ func retire(ctx context.Context, b Bucket, up *uploader, pk string, t time.Time)
 		return err
 	}
 	var p Pointer
-	if json.Unmarshal(data, &p) != nil || !bundle.CleanPath(p.Client) || !bundle.CleanPath(p.Bundle) {
+	if json.Unmarshal(data, &p) != nil || !bundle.CleanPath(p.Client) || !bundle.CleanPath(p.Bundle) || p.Bundle == key {
 		return nil // a damaged pointer names nothing; it is overwritten next
 	}
 	return up.small(ctx, bundleKey(p.Client, p.Bundle)+retiredName, stamp(t), Attrs{ContentType: "text/plain", CacheControl: cachePointer})
@@ -294,13 +326,16 @@ type uploader struct {
 	rep *Report
 }
 
-func (u *uploader) count(n int64, blob bool) {
+func (u *uploader) kept() {
+	u.mu.Lock()
+	u.rep.BlobsKept++
+	u.mu.Unlock()
+}
+
+func (u *uploader) count(n int64) {
 	u.mu.Lock()
 	u.rep.Objects++
 	u.rep.Bytes += n
-	if blob {
-		u.rep.UploadBytes += n
-	}
 	u.mu.Unlock()
 }
 
@@ -311,7 +346,7 @@ func (u *uploader) small(ctx context.Context, key string, body []byte, a Attrs) 
 	if err := u.b.Put(ctx, key, bytes.NewReader(body), int64(len(body)), a); err != nil {
 		return fmt.Errorf("writing %s: %w", key, err)
 	}
-	u.count(int64(len(body)), false)
+	u.count(int64(len(body)))
 	return nil
 }
 
@@ -337,6 +372,6 @@ func (u *uploader) blob(ctx context.Context, j blobJob) error {
 	if err := u.b.Put(ctx, j.key, f, j.size, j.attrs); err != nil {
 		return fmt.Errorf("uploading %s as %s: %w", j.file, j.key, err)
 	}
-	u.count(j.size, true)
+	u.count(j.size)
 	return nil
 }

@@ -247,6 +247,19 @@ func TestVerifyFindsDamage(t *testing.T) {
 		t.Errorf("Verify(full) failures = %v; want %s not matching", full.Failures, changed.Key)
 	}
 
+	// Publishing again writes nothing (no pointer changed); with All, the
+	// missing blob is uploaded again (a damaged one is found by Verify(full)).
+	if rep := s.publish(t, b); rep.Objects != 0 {
+		t.Errorf("publish of an unchanged build = %+v; want nothing written", rep)
+	}
+	rep, err := publish.Publish(ctx, b, publish.Options{Out: s.out, Keys: keys, All: true})
+	if err != nil || rep.Objects != 1 || rep.Switched != 0 {
+		t.Errorf("Publish(All) = %+v, %v; want the one missing blob uploaded", rep, err)
+	}
+	if r, _ := publish.Verify(ctx, b, keys, false); len(r.Failures) != 0 {
+		t.Errorf("Verify after Publish(All) = %v", r.Failures)
+	}
+
 	// Another key (not trusted): every manifest fails.
 	other := t.TempDir()
 	if _, err := bundle.GenerateKey(other); err != nil {

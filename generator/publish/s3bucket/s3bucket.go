@@ -81,6 +81,25 @@ func (b *Bucket) CreateBucket(ctx context.Context) error {
 	return err
 }
 
+// AllowBlobReads sets the bucket policy that lets anyone read the blobs
+// under the prefix (not the manifests, pointers or listings): for nginx in
+// front of the bucket. On AWS, add a condition on nginx's addresses or VPC
+// endpoint (docs/deploy.md).
+func (b *Bucket) AllowBlobReads(ctx context.Context) error {
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/%sblobs/*"]}]}`, b.bucket, b.prefix)
+	_, err := b.client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &b.bucket, Policy: &policy})
+	return err
+}
+
+// Exists reports whether an object is there (a HEAD request).
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := b.Head(ctx, key)
+	if errors.Is(err, publish.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Head returns an object's headers and metadata.
 func (b *Bucket) Head(ctx context.Context, key string) (publish.Attrs, error) {
 	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.prefix + key)})

@@ -51,10 +51,7 @@ func (s *Server) Env() []string {
 func (s *Server) Bucket(t testing.TB, name, prefix string) *s3bucket.Bucket {
 	t.Helper()
 	ctx := context.Background()
-	b, err := s3bucket.Open(ctx, "s3://"+name+"/"+prefix, s.Endpoint,
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")),
-		config.WithRegion("us-east-1"),
-		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+	b, err := s.open(ctx, name, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,15 +81,8 @@ func Start(t testing.TB) *Server {
 	if shared != nil {
 		return shared
 	}
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		for _, p := range []string{filepath.Join(os.Getenv("HOME"), "go", "bin", "versitygw")} {
-			if _, e := os.Stat(p); e == nil {
-				bin, err = p, nil
-			}
-		}
-	}
-	if err != nil {
+	bin, ok := Binary()
+	if !ok {
 		if Required() {
 			t.Fatal("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0); HUB_REQUIRE_S3 or CI is set")
 		}
@@ -104,6 +94,58 @@ func Start(t testing.TB) *Server {
 	}
 	shared = srv
 	return srv
+}
+
+// Binary finds versitygw: on PATH, or where go install puts it.
+func Binary() (string, bool) {
+	if bin, err := exec.LookPath("versitygw"); err == nil {
+		return bin, true
+	}
+	p := filepath.Join(os.Getenv("HOME"), "go", "bin", "versitygw")
+	if _, err := os.Stat(p); err == nil {
+		return p, true
+	}
+	return "", false
+}
+
+// Launch starts a server outside a test (benchmarks); Stop ends it.
+func Launch(bin string) (*Server, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared != nil {
+		return nil, fmt.Errorf("a server is running already")
+	}
+	srv, err := start(bin)
+	if err == nil {
+		shared = srv
+	}
+	return srv, err
+}
+
+// CreateBucket makes bucket on the server with the root credentials.
+func (s *Server) CreateBucket(ctx context.Context, name string) error {
+	b, err := s.open(ctx, name, "")
+	if err != nil {
+		return err
+	}
+	return b.CreateBucket(ctx)
+}
+
+// AllowBlobReads lets anyone read bucket/prefix/blobs/* (and nothing else)
+// without credentials, as docs/deploy.md asks for nginx in front of a bucket.
+func (s *Server) AllowBlobReads(ctx context.Context, bucket, prefix string) error {
+	b, err := s.open(ctx, bucket, prefix)
+	if err != nil {
+		return err
+	}
+	return b.AllowBlobReads(ctx)
+}
+
+func (s *Server) open(ctx context.Context, name, prefix string) (*s3bucket.Bucket, error) {
+	return s3bucket.Open(ctx, "s3://"+name+"/"+prefix, s.Endpoint,
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")),
+		config.WithRegion("us-east-1"),
+		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
 }
 
 var (
