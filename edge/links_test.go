@@ -35,27 +35,58 @@ func (f *fixture) documentLink(number string) (string, edge.Message) {
 	return u.RequestURI(), first
 }
 
-// TestDocumentEmail: a document's email lasts 7 days (and says so),
-// single-use, without the sign-in email's "if you did not ask" line;
-// the sign-in email keeps 15 minutes and that line.
+// TestDocumentEmail: a document's email opens the document for 7 days
+// (and says so) without the sign-in email's "if you did not ask" line.
+// Within the sign-in lifetime (15 minutes) its link signs in, once; later
+// it signs no one in (security: no sign-in link lives longer) but emails
+// the contact a fresh sign-in link that lands on the document, or, for a
+// browser signed in to the client, opens it.
 func TestDocumentEmail(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	link, msg := f.documentLink("INV-2001")
 	for _, body := range []string{msg.Text, msg.HTML} {
-		if !strings.Contains(body, "expires in 7 days") || strings.Contains(body, "did not ask") || !strings.Contains(body, f.url+"/</a> with your email") && !strings.Contains(body, "sign in at "+f.url+"/ with your email") {
+		if !strings.Contains(body, "opens the invoice for 7 days") || !strings.Contains(body, "In the first 15 minutes it also signs") ||
+			strings.Contains(body, "did not ask") || !strings.Contains(body, f.url+"/</a> with your email") && !strings.Contains(body, "sign in at "+f.url+"/ with your email") {
 			t.Errorf("document email:\n%s", body)
 		}
 	}
 	if !strings.Contains(link, "?next=%2Fc%2Fwhitfield-dental%2Finvoices%2FINV-2001%2F") {
 		t.Errorf("document link %q does not name the invoice", link)
 	}
+	invoice := "/c/whitfield-dental/invoices/INV-2001/"
+
+	// Six days on: no session from the link, a fresh link by email instead.
 	f.clock.Add(6 * 24 * time.Hour)
-	c := f.client()
-	if r := f.do(c, "POST", link, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/whitfield-dental/invoices/INV-2001/" {
-		t.Fatalf("document link after 6 days = %d %q; want the invoice", r.StatusCode, r.Header.Get("Location"))
+	r := f.do(f.client(), "POST", link, url.Values{})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login/sent/" {
+		t.Fatalf("document link after 6 days = %d %q; want /login/sent/", r.StatusCode, r.Header.Get("Location"))
 	}
-	if r := f.do(f.client(), "POST", link, url.Values{}); r.Header.Get("Location") != "/login/invalid/" {
+	for _, ck := range r.Cookies() {
+		if strings.Contains(ck.Name, "session") && ck.Value != "" {
+			t.Errorf("document link after 6 days set a session cookie %s", ck.Name)
+		}
+	}
+	fresh, m := f.awaitLink()
+	if !strings.Contains(m.Text, "expires in 15 minutes") {
+		t.Errorf("the fresh link's email:\n%s", m.Text)
+	}
+	c := f.client()
+	if r := f.do(c, "POST", fresh, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != invoice {
+		t.Fatalf("the fresh sign-in link = %d %q; want the invoice", r.StatusCode, r.Header.Get("Location"))
+	}
+	// Signed in: the old document link opens the invoice.
+	if r := f.do(c, "POST", link, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != invoice {
+		t.Errorf("the document link in a signed-in browser = %d %q; want the invoice", r.StatusCode, r.Header.Get("Location"))
+	}
+
+	// Within 15 minutes a document link signs in, once.
+	link2, _ := f.documentLink("INV-2001")
+	f.clock.Add(10 * time.Minute)
+	if r := f.do(f.client(), "POST", link2, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != invoice {
+		t.Fatalf("document link after 10 minutes = %d %q; want the invoice", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := f.do(f.client(), "POST", link2, url.Values{}); r.Header.Get("Location") != "/login/invalid/" {
 		t.Errorf("the document link used twice = %q; want /login/invalid/", r.Header.Get("Location"))
 	}
 

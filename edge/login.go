@@ -117,12 +117,46 @@ func (s *Server) handleLinkGet(w http.ResponseWriter, r *http.Request) {
 	s.serveStatic(w, r, "login/continue/index.html", http.StatusOK)
 }
 
+// signInTTL is how long after it was made a link may sign in.
+func (s *Server) signInTTL() time.Duration {
+	if s.cfg.TokenTTL > 0 {
+		return s.cfg.TokenTTL
+	}
+	return DefaultTokenTTL
+}
+
+// documentLinkLate answers a document link used after the sign-in
+// lifetime: a browser signed in to its client goes to the document;
+// another gets a fresh sign-in link to it by email (the contact's own
+// mailbox, rate-limited like any request for a link), and is told so.
+func (s *Server) documentLinkLate(w http.ResponseWriter, r *http.Request, t Token) {
+	if c := s.session(r); c != nil && c.Client == t.ClientID {
+		http.Redirect(w, r, t.Next, http.StatusSeeOther)
+		return
+	}
+	if s.mailLimit.allow(t.Email, s.now()) {
+		select {
+		case s.jobs <- loginJob{email: t.Email, next: t.Next}:
+		default:
+			s.log.Error("login mail queue full; a fresh link for a document email was dropped")
+		}
+	}
+	http.Redirect(w, r, "/login/sent/", http.StatusSeeOther)
+}
+
 // handleLinkPost spends the token and starts a fresh session.
 func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	noStore(w)
 	if len(tok) > 100 {
 		s.linkInvalid(w, r)
+		return
+	}
+	// A document link past the sign-in lifetime is not spent: it opens the
+	// document for a browser signed in to its client, or emails a fresh
+	// sign-in link to it.
+	if t, err := s.store.PeekToken(r.Context(), hashToken(tok), s.now()); err == nil && t.Purpose == TokenDocument && s.now().Sub(t.Created) > s.signInTTL() {
+		s.documentLinkLate(w, r, t)
 		return
 	}
 	t, err := s.store.ConsumeToken(r.Context(), hashToken(tok), s.now())
@@ -143,7 +177,7 @@ func (s *Server) handleLinkPost(w http.ResponseWriter, r *http.Request) {
 		}
 		s.startSession(w, r, Claims{Client: t.ClientID, Staff: t.Staff}, t.Email, t.Next)
 		return
-	case TokenLogin:
+	case TokenLogin, TokenDocument:
 	default:
 		http.Redirect(w, r, "/login/invalid/", http.StatusSeeOther)
 		return

@@ -68,6 +68,7 @@ type mailData struct {
 	Name     string
 	Link     string
 	Lifetime string // how long the link lasts: "15 minutes"
+	SignIn   string // how long a link signs in: "15 minutes"
 	Intro    string // first paragraph
 	Button   string
 	Doc      *bundle.DirDocument
@@ -82,7 +83,7 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><b
 <p style="margin:0 0 16px;font-size:16px;line-height:1.5">{{.Intro}}</p>
 {{with .Doc}}<p style="margin:0 0 16px;font-size:16px;line-height:1.5"><strong>{{.Title}}</strong><br>{{if eq .Kind "quote"}}Quote{{else}}Invoice{{end}} {{.Number}} · {{.Amount}} · {{.Status}}</p>{{end}}
 <p style="margin:24px 0"><a href="{{.Link}}" style="display:inline-block;background:{{.Site.Color}};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">{{.Button}}</a></p>
-<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">{{if .Doc}}This link signs you in without a password and opens the {{.Doc.Kind}}. It works once and expires in {{.Lifetime}}; after that, sign in at <a href="{{.Base}}" style="color:#5b6472">{{.Base}}</a> with your email.{{else}}This link signs you in without a password. It works once and expires in {{.Lifetime}}. If you did not ask for it, you can ignore this email.{{end}}</p>
+<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">{{if .Doc}}The button opens the {{.Doc.Kind}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs you in, without a password; after that it emails you a fresh sign-in link to it. You can always sign in at <a href="{{.Base}}" style="color:#5b6472">{{.Base}}</a> with your email.{{else}}This link signs you in without a password. It works once and expires in {{.Lifetime}}. If you did not ask for it, you can ignore this email.{{end}}</p>
 <p style="margin:16px 0 0;font-size:13px;color:#5b6472">{{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}</p>
 </td></tr></table></td></tr></table></body></html>`))
 
@@ -97,8 +98,9 @@ var mailText = texttemplate.Must(texttemplate.New("mail").Parse(`Hello {{.Name}}
 {{.Link}}
 
 {{if .Doc -}}
-This link signs you in without a password and opens the {{.Doc.Kind}}. It works once and
-expires in {{.Lifetime}}; after that, sign in at {{.Base}} with your email.
+The link opens the {{.Doc.Kind}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs
+you in, without a password; after that it emails you a fresh sign-in link to it. You can
+always sign in at {{.Base}} with your email.
 {{- else -}}
 This link signs you in without a password. It works once and expires in {{.Lifetime}}.
 If you did not ask for it, you can ignore this email.
@@ -108,7 +110,7 @@ If you did not ask for it, you can ignore this email.
 `))
 
 func (m *Messages) send(ctx context.Context, to bundle.DirContact, subject string, ttl time.Duration, d mailData) error {
-	d.Site, d.Name, d.Lifetime, d.Base = m.Site, firstName(to.Name), Lifetime(ttl), strings.TrimSuffix(m.Base.String(), "/")+"/"
+	d.Site, d.Name, d.Lifetime, d.SignIn, d.Base = m.Site, firstName(to.Name), Lifetime(ttl), Lifetime(m.TokenTTL), strings.TrimSuffix(m.Base.String(), "/")+"/"
 	if d.Site.Color == "" {
 		d.Site.Color = "#1f5f8b"
 	}
@@ -164,7 +166,7 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 	var sent []string
 	for _, ct := range c.Contacts {
 		next := "/c/" + client + "/" + doc.Path
-		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenLogin, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
+		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenDocument, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
 		if err != nil {
 			return sent, err
 		}

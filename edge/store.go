@@ -66,13 +66,19 @@ type SessionStore interface {
 // Token purposes.
 const (
 	TokenLogin    = "login"
+	// TokenDocument is the link of an email about a quote or an invoice:
+	// it lasts DocTokenTTL, but signs in only within the sign-in lifetime
+	// (DefaultTokenTTL) of being made; later it emails the contact a fresh
+	// sign-in link to the same document (security: no sign-in link lives
+	// longer than 15 minutes).
+	TokenDocument = "document"
 	TokenDelegate = "delegate"
 )
 
 // Token is a single-use login link. Only its SHA-256 is stored.
 type Token struct {
 	Hash     string // hex SHA-256 of the secret in the link
-	Purpose  string // TokenLogin or TokenDelegate
+	Purpose  string // TokenLogin, TokenDocument or TokenDelegate
 	Email    string // the contact (login)
 	ClientID string // the client to open; "" lets the contact choose
 	Staff    string // who asked for a delegate link

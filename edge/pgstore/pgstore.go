@@ -275,7 +275,7 @@ func (s *Store) CreateToken(ctx context.Context, t edge.Token) (err error) {
 			t.Hash, t.Purpose, t.Email, t.ClientID, t.Staff, t.Next, ms(t.Created), ms(t.Expires)); err != nil {
 			return err
 		}
-		if t.Purpose != edge.TokenLogin {
+		if t.Purpose != edge.TokenLogin && t.Purpose != edge.TokenDocument {
 			return nil
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO invites (email, client_id, at) VALUES ($1, $2, $3)

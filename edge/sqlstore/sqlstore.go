@@ -225,7 +225,7 @@ func (s *Store) CreateToken(ctx context.Context, t edge.Token) error {
 		return err
 	}
 	// Invitations outlive their tokens: staff see who was invited.
-	if t.Purpose == edge.TokenLogin {
+	if t.Purpose == edge.TokenLogin || t.Purpose == edge.TokenDocument {
 		_, err = tx.ExecContext(ctx, `INSERT INTO invites (email, client_id, at) VALUES (?, ?, ?)
 			ON CONFLICT(email, client_id) DO UPDATE SET at = MAX(at, excluded.at)`, t.Email, t.ClientID, ms(t.Created))
 		if err != nil {

@@ -458,7 +458,7 @@ func testLogins(t *testing.T, s Store) {
 	if err != nil || len(ds) != 0 {
 		t.Fatalf("Delegations on a new store = %v, %v", ds, err)
 	}
-	// Invitations: login tokens (not delegate tokens), latest per contact.
+	// Invitations: login and document tokens (not delegate tokens), latest per contact.
 	for _, tk := range []edge.Token{
 		LoginToken("inv-1", "ada@acme.example", "acme", T0),
 		LoginToken("inv-2", "ada@acme.example", "acme", T0.Add(time.Hour)),
@@ -467,6 +467,9 @@ func testLogins(t *testing.T, s Store) {
 		LoginToken("inv-5", "ada@acme.example", "acme", T0.Add(30*time.Minute)), // older than inv-2: Invited stays
 		{Hash: Hash("del-1"), Purpose: edge.TokenDelegate, Email: "dee@acme.example", ClientID: "acme", Staff: "sam@greenleaf.example",
 			Created: T0.Add(4 * time.Hour), Expires: T0.Add(4*time.Hour + 10*time.Minute)},
+		// A document email invites too.
+		{Hash: Hash("doc-1"), Purpose: edge.TokenDocument, Email: "eve@acme.example", ClientID: "acme", Next: "/c/acme/invoices/I-1/",
+			Created: T0.Add(90 * time.Minute), Expires: T0.Add(90*time.Minute + 7*24*time.Hour)},
 	} {
 		must(t, s.CreateToken(ctx, tk))
 	}
@@ -498,6 +501,7 @@ func testLogins(t *testing.T, s Store) {
 		{ck{"ada@acme.example", ""}, T0.Add(3 * time.Hour), zero, zero, 0},
 		{ck{"bob@acme.example", "acme"}, zero, T0.Add(6 * time.Hour), T0.Add(6 * time.Hour), 1},
 		{ck{"cy@acme.example", "acme"}, T0.Add(2 * time.Hour), zero, zero, 0},
+		{ck{"eve@acme.example", "acme"}, T0.Add(90 * time.Minute), zero, zero, 0},
 	}
 	for _, tt := range tests {
 		a, ok := m[tt.k]
