@@ -65,7 +65,7 @@ type SessionStore interface {
 
 // Token purposes.
 const (
-	TokenLogin    = "login"
+	TokenLogin = "login"
 	// TokenDocument is the link of an email about a quote or an invoice:
 	// it lasts DocTokenTTL, but signs in only within the sign-in lifetime
 	// (DefaultTokenTTL) of being made; later it emails the contact a fresh
