@@ -50,6 +50,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		if blob := s.blobFor(client, p, r.Header.Get("Accept-Encoding")); blob != "" {
 			w.Header().Set(AuthBlobHeader, blob)
 		}
+		s.views.add(c, p, s.now()) // nginx serves it
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

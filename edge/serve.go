@@ -61,6 +61,9 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
+	if r.Method == http.MethodGet {
+		s.views.add(c, f.Path, s.now())
+	}
 	if c.Delegate() && strings.HasSuffix(p, ".html") {
 		s.serveDelegate(w, r, sv, f, c)
 		return

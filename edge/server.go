@@ -99,6 +99,7 @@ type Server struct {
 	uploadLocks  keyedMutex // per client: the uploads quota
 	outbox       *mailSender
 	rebuildWake  chan struct{} // a fact was recorded
+	views        viewCounter   // document views not yet written
 	owner        string        // this edge, in the store's leases
 }
 
@@ -199,6 +200,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go s.rebuilder(ctx)
 	go func() { defer s.wg.Done(); s.outbox.run(ctx) }()
 	go s.rebuildWorker(ctx)
+	s.wg.Add(1)
+	go s.viewWriter(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -20,6 +20,7 @@ type Store interface {
 	ResponseStore
 	MailQueue
 	RebuildQueue
+	ViewLog
 }
 
 // TokenStore keeps login links, by the hash of their secret. Part of Store.
@@ -225,4 +226,7 @@ type StaffStore interface {
 	// Rebuilds lists the clients waiting for a rebuild, and why (the last
 	// attempt's error), oldest first.
 	Rebuilds(ctx context.Context) ([]RebuildJob, error)
+	// Views lists the document views recorded for a client ("" for every
+	// client), by client, then most recent last view first.
+	Views(ctx context.Context, client string) ([]View, error)
 }

@@ -33,6 +33,7 @@ Usage:
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub subscriptions [-all]                  list subscriptions: status, amount, next charge
+  hub activity [CLIENT-ID]                  who opened which document, first and last, how often
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"mail":          cmdMail,
 		"requests":      cmdRequests,
 		"rebuilds":      cmdRebuilds,
+		"activity":      cmdActivity,
 		"subscriptions": cmdSubscriptions,
 		"revoke":        cmdRevoke,
 	}

@@ -642,7 +642,8 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // parseArgs parses flags that may come before or after n positional
-// arguments (what names them, for the usage line -h prints first).
+// arguments (any number for n < 0; what names them, for the usage line -h
+// prints first).
 func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
 	if fs.Usage == nil {
 		line := fs.Name()
@@ -666,7 +667,7 @@ func parseArgs(fs *flag.FlagSet, args []string, n int, what string) ([]string, e
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != n {
+	if n >= 0 && len(pos) != n {
 		fmt.Fprintf(fs.Output(), "usage: %s %s\n", fs.Name(), what)
 		return nil, errUsage
 	}

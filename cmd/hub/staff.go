@@ -509,3 +509,39 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	return nil
 }
+
+// cmdActivity lists who opened which document, and when: the views the
+// edges recorded, per client and contact.
+func cmdActivity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("activity", stderr)
+	ef := addEdgeFlags(fs, nil)
+	rest, err := parseArgs(fs, args, -1, "[CLIENT-ID]")
+	if err != nil {
+		return err
+	}
+	client := ""
+	if len(rest) > 1 {
+		return fmt.Errorf("hub activity takes at most one client ID, not %q", strings.Join(rest, " "))
+	} else if len(rest) == 1 {
+		client = rest[0]
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	vs, err := st.Views(ctx, client)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		fmt.Fprintf(stdout, "no document views recorded%s\n", map[bool]string{true: " for " + client, false: ""}[client != ""])
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tCONTACT\tDOCUMENT\tFIRST VIEWED\tLAST VIEWED\tVIEWS")
+	for _, v := range vs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", v.Client, v.Email, v.Doc, when(v.First), when(v.Last), v.Count)
+	}
+	return tw.Flush()
+}
