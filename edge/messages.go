@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"html/template"
@@ -164,6 +165,7 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 	}
 	c, _ := b.Client(client)
 	var sent []string
+	var failed []error
 	for _, ct := range c.Contacts {
 		next := "/c/" + client + "/" + doc.Path
 		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenDocument, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
@@ -179,11 +181,15 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 		// expired or been used, the hub still knows where it led.
 		link += "?next=" + url.QueryEscape(next)
 		if err := m.send(ctx, ct, subject, m.DocTokenTTL, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc}); err != nil {
-			return sent, err
+			if ErrorCode(err) != EUnavailable {
+				return sent, err
+			}
+			failed = append(failed, err) // queued: the other contacts' emails are queued too
+			continue
 		}
 		sent = append(sent, ct.Email)
 	}
-	return sent, nil
+	return sent, errors.Join(failed...)
 }
 
 func contactOf(b *Build, email, client string) (bundle.DirContact, bool) {

@@ -122,10 +122,18 @@ func (o *mailSender) sendDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 func (o *mailSender) attempt(ctx context.Context, q QueuedMail) error {
+	_, err := o.deliver(ctx, q)
+	return err
+}
+
+// deliver hands a claimed email to the mailer and records the outcome; it
+// returns the mailer's error (the email is then retried or failed, as
+// recorded) and any error recording it.
+func (o *mailSender) deliver(ctx context.Context, q QueuedMail) (sendErr, err error) {
 	n := q.Attempts // counted by the claim
 	serr := o.mail.Send(ctx, q.Message)
 	if serr != nil && ctx.Err() != nil {
-		return ctx.Err() // shutting down: the attempt stays counted, the email queued
+		return serr, ctx.Err() // shutting down: the attempt stays counted, the email queued
 	}
 	now := o.now()
 	u := MailUpdate{Status: MailQueued, Attempts: n, Next: now.Add(mailBackoff(o.retry, n)), At: now, Error: q.Error}
@@ -143,9 +151,51 @@ func (o *mailSender) attempt(ctx context.Context, q QueuedMail) error {
 		o.log.Warn("sending an email failed; it will be retried", "id", q.ID, "attempt", n, "next", u.Next, "err", serr)
 	}
 	if err := o.queue.MarkMail(ctx, q.ID, u); err != nil {
-		return fmt.Errorf("email %s: %w", q.ID, err)
+		return serr, fmt.Errorf("email %s: %w", q.ID, err)
 	}
-	return nil
+	return serr, nil
+}
+
+// StaffQueue is what QueuedSender needs of the store.
+type StaffQueue interface {
+	MailQueue
+	ClaimMailByID(ctx context.Context, id string, now time.Time, lease time.Duration) (QueuedMail, bool, error)
+}
+
+// QueuedSender is the Mailer of staff commands (hub link, hub send): each
+// email is queued in the store's outbox, like the edge's own, then claimed
+// and sent at once. One the mailer refuses stays queued with its retry
+// (hub mail lists it), for a running edge to send; one a running edge
+// claimed first is left to it.
+type QueuedSender struct {
+	queue  StaffQueue
+	sender mailSender
+	base   *url.URL
+}
+
+// NewQueuedSender sends through mail, recording in queue.
+func NewQueuedSender(queue StaffQueue, mail Mailer, base *url.URL, log *slog.Logger) *QueuedSender {
+	return &QueuedSender{queue: queue, base: base, sender: mailSender{queue: queue, mail: mail, now: time.Now, log: log, retry: defaultMailRetry, attempts: defaultMailAttempts}}
+}
+
+// Send implements Mailer.
+func (q *QueuedSender) Send(ctx context.Context, msg Message) error {
+	if msg.ID == "" {
+		msg.ID = newMessageID(q.base)
+	}
+	now := q.sender.now()
+	if err := q.queue.QueueMail(ctx, now, msg); err != nil {
+		return fmt.Errorf("queueing an email: %w", err)
+	}
+	qm, ok, err := q.queue.ClaimMailByID(ctx, msg.ID, now, q.sender.retry)
+	if err != nil || !ok {
+		return err // not claimed: a running edge is sending it
+	}
+	serr, err := q.sender.deliver(ctx, qm)
+	if serr != nil { // for staff: the mailer's own words
+		return &Error{Code: EUnavailable, Err: serr, Message: fmt.Sprintf("The email %q could not be sent (%v). It stays in the outbox, and a running edge tries again (see hub mail).", msg.Subject, serr)}
+	}
+	return err
 }
 
 // outboxMailer is the Mailer the server's Messages use: it queues (in a

@@ -223,6 +223,10 @@ type StaffStore interface {
 	Mails(ctx context.Context, status string, limit int) ([]QueuedMail, error)
 	// MailCounts counts the outbox's emails by status.
 	MailCounts(ctx context.Context) (map[string]int, error)
+	// ClaimMailByID claims one queued email that is due, as ClaimMail
+	// does (false: it is not queued, or not due, or another sender has
+	// it): staff commands send the emails they queue at once.
+	ClaimMailByID(ctx context.Context, id string, now time.Time, lease time.Duration) (QueuedMail, bool, error)
 	// Rebuilds lists the clients waiting for a rebuild, and why (the last
 	// attempt's error), oldest first.
 	Rebuilds(ctx context.Context) ([]RebuildJob, error)

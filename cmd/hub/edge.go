@@ -192,7 +192,9 @@ func (f edgeFlags) openWith(st stateStore, localBase string, stdout, stderr io.W
 	} else if e.store, err = openState(context.Background(), *f.state, false); err != nil {
 		return nil, err
 	}
-	e.msgs = edge.NewMessages(site, e.base, e.store, e.mail, time.Now, 0)
+	// Staff commands' emails go through the outbox too: queued, then sent
+	// at once (a failure stays queued for the edge to retry).
+	e.msgs = edge.NewMessages(site, e.base, e.store, edge.NewQueuedSender(e.store, e.mail, e.base, e.log), time.Now, 0)
 	return e, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -160,4 +161,32 @@ func TestReceiptSurvivesKill(t *testing.T) {
 		t.Errorf("hub mail does not list the receipt sent on its 2nd attempt:\n%s", r.stdout)
 	}
 	t.Logf("hub mail after the restart:\n%s", r.stdout)
+}
+
+// TestStaffMailThroughOutbox: hub send queues its emails in the outbox
+// and sends them at once (hub mail lists them sent); with an SMTP server
+// that cannot be reached, hub send says so and the email stays queued with
+// the error, for the edge to retry.
+func TestStaffMailThroughOutbox(t *testing.T) {
+	dir := t.TempDir()
+	copyContent(t, filepath.Join(dir, "content"))
+	if r := hub(t, dir, "build"); r.code != 0 {
+		t.Fatalf("hub build: %s", r.stderr)
+	}
+	if r := hub(t, dir, "send", "invoice", "INV-2005"); r.code != 0 {
+		t.Fatalf("hub send = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := hub(t, dir, "mail")
+	if !strings.Contains(r.stdout, "0 queued, 2 sent, 0 failed") || !strings.Contains(r.stdout, "Invoice INV-2005 from Greenleaf Gardens") {
+		t.Errorf("hub mail after hub send:\n%s%s", r.stdout, r.stderr)
+	}
+	closed := freeAddr(t) // nothing listens there
+	r = hub(t, dir, "send", "invoice", "INV-2001", "-smtp", "smtp://"+closed+"?tls=none")
+	if r.code == 0 || !strings.Contains(r.stderr, "stays in the outbox") || !strings.Contains(r.stderr, "connection refused") {
+		t.Errorf("hub send with SMTP down = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = hub(t, dir, "mail", "-status", "queued")
+	if !strings.Contains(r.stdout, "2 queued, 2 sent, 0 failed") || !strings.Contains(r.stdout, "Invoice INV-2001") || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("hub mail after a failed send:\n%s%s", r.stdout, r.stderr)
+	}
 }

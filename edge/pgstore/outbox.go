@@ -103,6 +103,17 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 	return due, err
 }
 
+// ClaimMailByID implements edge.StaffStore.
+func (s *Store) ClaimMailByID(ctx context.Context, id string, now time.Time, lease time.Duration) (_ edge.QueuedMail, _ bool, err error) {
+	defer check(&err)
+	q, err := scanMail(s.pool.QueryRow(ctx, `UPDATE outbox SET attempts = attempts + 1, next_at = $1 WHERE id = $2 AND status = $3 AND next_at <= $4 RETURNING `+mailCols,
+		ms(now.Add(lease)), id, edge.MailQueued, ms(now)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return q, false, nil
+	}
+	return q, err == nil, err
+}
+
 // NextMailDue implements edge.MailQueue.
 func (s *Store) NextMailDue(ctx context.Context) (_ time.Time, _ bool, err error) {
 	defer check(&err)

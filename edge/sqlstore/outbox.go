@@ -124,6 +124,16 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 	return due, err
 }
 
+// ClaimMailByID implements edge.StaffStore.
+func (s *Store) ClaimMailByID(ctx context.Context, id string, now time.Time, lease time.Duration) (edge.QueuedMail, bool, error) {
+	q, err := scanMail(s.db.QueryRowContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_at = ? WHERE id = ? AND status = ? AND next_at <= ? RETURNING `+mailCols,
+		ms(now.Add(lease)), id, edge.MailQueued, ms(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, false, nil
+	}
+	return q, err == nil, err
+}
+
 // NextMailDue implements edge.MailQueue.
 func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64

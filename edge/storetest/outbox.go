@@ -13,6 +13,7 @@ var outboxTests = []test{
 	{"QueueMail", testQueueMail},
 	{"ClaimMailLease", testClaimMail},
 	{"ClaimMailConcurrent", testClaimMailConcurrent},
+	{"ClaimMailByID", testClaimMailByID},
 	{"RewriteMail", testRewriteMail},
 	{"MarkMail", testMarkMail},
 }
@@ -238,5 +239,35 @@ func testMarkMail(t *testing.T, s Store) {
 	}
 	if ms, err := s.Mails(ctx, "", 1); err != nil || len(ms) != 1 {
 		t.Errorf("Mails(all, 1) = %d, %v; want 1", len(ms), err)
+	}
+}
+
+// testClaimMailByID: a staff command claims the one email it queued:
+// counted and leased like ClaimMail's, and not when it is not due, is
+// leased by another sender, or is done.
+func testClaimMailByID(t *testing.T, s Store) {
+	ctx := context.Background()
+	must(t, s.QueueMail(ctx, T0, msg("a"), msg("b")))
+	const lease = time.Minute
+	id := msg("a").ID
+	if _, ok, err := s.ClaimMailByID(ctx, id, T0.Add(-time.Second), lease); ok || err != nil {
+		t.Errorf("ClaimMailByID before it is due = %v, %v; want false", ok, err)
+	}
+	q, ok, err := s.ClaimMailByID(ctx, id, T0, lease)
+	if err != nil || !ok || q.ID != id || q.Attempts != 1 || !q.Next.Equal(T0.Add(lease)) || q.Text == "" {
+		t.Fatalf("ClaimMailByID = %+v, %v, %v; want %s, attempt 1, leased to %v", q, ok, err, id, T0.Add(lease))
+	}
+	if _, ok, _ := s.ClaimMailByID(ctx, id, T0.Add(time.Second), lease); ok {
+		t.Error("ClaimMailByID during the lease = true; want false (another sender has it)")
+	}
+	if due, _ := s.ClaimMail(ctx, T0.Add(time.Second), lease, 10); mailIDs(due) != "[b@hub.example]" {
+		t.Errorf("ClaimMail beside it = %s; want b only", mailIDs(due))
+	}
+	must(t, s.MarkMail(ctx, id, edge.MailUpdate{Status: edge.MailSent, Attempts: 1, At: T0.Add(2 * time.Second)}))
+	if _, ok, _ := s.ClaimMailByID(ctx, id, T0.Add(2*lease), lease); ok {
+		t.Error("ClaimMailByID of a sent email = true; want false")
+	}
+	if _, ok, err := s.ClaimMailByID(ctx, "nobody@hub.example", T0, lease); ok || err != nil {
+		t.Errorf("ClaimMailByID of an unknown id = %v, %v; want false, nil", ok, err)
 	}
 }
