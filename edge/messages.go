@@ -2,8 +2,8 @@ package edge
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/url"
