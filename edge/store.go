@@ -18,6 +18,7 @@ type Store interface {
 	SessionStore
 	PaymentStore
 	ResponseStore
+	ThreadStore
 	MailQueue
 	RebuildQueue
 }
@@ -219,4 +220,7 @@ type StaffStore interface {
 	// Rebuilds lists the clients waiting for a rebuild, and why (the last
 	// attempt's error), oldest first.
 	Rebuilds(ctx context.Context) ([]RebuildJob, error)
+	// Messages lists messages, newest first: one client's, or every
+	// client's when clientID is "".
+	Messages(ctx context.Context, clientID string, limit int) ([]MessageRecord, error)
 }
