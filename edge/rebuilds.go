@@ -111,6 +111,9 @@ func (s *Server) rebuildDue(ctx context.Context) error {
 		if len(jobs) == 0 {
 			return nil
 		}
+		// A fact another process recorded (hub reply) came with its
+		// emails: the outbox need not wait for its next look.
+		s.outbox.poke()
 		if err := s.runRebuilds(ctx, jobs); err != nil {
 			return err
 		}

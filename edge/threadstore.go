@@ -15,6 +15,8 @@ type ThreadStore interface {
 	// durable write; a nonce recorded before makes it a duplicate (true)
 	// that changes nothing.
 	RecordMessage(ctx context.Context, clientID, nonce string, m events.Message, mail []Message) (dup bool, err error)
+	// Thread returns a thread's newest messages (at most limit), oldest first.
+	Thread(ctx context.Context, clientID, thread string, limit int) ([]events.Message, error)
 	// MarkRead records that a contact read a thread up to at; a marker
 	// only moves forward.
 	MarkRead(ctx context.Context, clientID, email, thread string, at time.Time) error

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +64,17 @@ func scanMessage(r scanner) (edge.MessageRecord, error) {
 func (s *Store) Messages(ctx context.Context, clientID string, limit int) (_ []edge.MessageRecord, err error) {
 	defer check(&err)
 	return queryAll(ctx, s.pool, scanMessage, `SELECT `+messageCols+` FROM messages WHERE $1 = '' OR client_id = $1 ORDER BY n DESC LIMIT $2`, clientID, limit)
+}
+
+// Thread implements edge.ThreadStore.
+func (s *Store) Thread(ctx context.Context, clientID, thread string, limit int) (_ []events.Message, err error) {
+	defer check(&err)
+	ms, err := queryAll(ctx, s.pool, func(r scanner) (events.Message, error) {
+		m, err := scanMessage(r)
+		return m.Message, err
+	}, `SELECT `+messageCols+` FROM messages WHERE client_id = $1 AND thread = $2 ORDER BY n DESC LIMIT $3`, clientID, thread, limit)
+	slices.Reverse(ms)
+	return ms, err
 }
 
 // messageFacts adds a client's messages, in the order they were written.

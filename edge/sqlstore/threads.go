@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,16 @@ func scanMessage(r scanner) (edge.MessageRecord, error) {
 // Messages implements edge.StaffStore.
 func (s *Store) Messages(ctx context.Context, clientID string, limit int) ([]edge.MessageRecord, error) {
 	return queryAll(ctx, s.db, scanMessage, `SELECT `+messageCols+` FROM messages WHERE ? = '' OR client_id = ? ORDER BY n DESC LIMIT ?`, clientID, clientID, limit)
+}
+
+// Thread implements edge.ThreadStore.
+func (s *Store) Thread(ctx context.Context, clientID, thread string, limit int) ([]events.Message, error) {
+	ms, err := queryAll(ctx, s.db, func(r scanner) (events.Message, error) {
+		m, err := scanMessage(r)
+		return m.Message, err
+	}, `SELECT `+messageCols+` FROM messages WHERE client_id = ? AND thread = ? ORDER BY n DESC LIMIT ?`, clientID, thread, limit)
+	slices.Reverse(ms)
+	return ms, err
 }
 
 // messageFacts adds a client's messages, in the order they were written.

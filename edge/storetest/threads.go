@@ -77,6 +77,14 @@ func testMessages(t *testing.T, s Store) {
 	if len(some) != 2 || some[0].ID != "M-4" || some[1].ID != "M-3" || !reflect.DeepEqual(some[0].Message, ms[3]) {
 		t.Errorf("Messages(acme, 2) = %+v; want M-4, M-3", some)
 	}
+	th, err := s.Thread(ctx, "acme", "quote/Q-1", 10)
+	must(t, err)
+	if !reflect.DeepEqual(th, ms[:2]) {
+		t.Errorf("Thread(acme, quote/Q-1) = %+v; want M-1, M-2", th)
+	}
+	if th, err := s.Thread(ctx, "acme", "quote/Q-1", 1); err != nil || len(th) != 1 || th[0].ID != "M-2" {
+		t.Errorf("Thread(acme, quote/Q-1, 1) = %+v, %v; want the newest, M-2", th, err)
+	}
 	if none, err := s.Messages(ctx, "initech", 10); err != nil || len(none) != 0 {
 		t.Errorf("Messages(initech) = %v, %v; want none", none, err)
 	}

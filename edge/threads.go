@@ -1,0 +1,105 @@
+package edge
+
+import (
+	"crypto/rand"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hubhq/hub/generator/events"
+)
+
+// Messages: POST /c/{client}/messages from a signed-in contact (never a
+// delegate: Server.mutating). The message is durable, with the email that
+// tells the business, before the answer; the client's bundle is rebuilt so
+// the thread the client lands on shows it.
+
+// maxMessageBody caps the form: MaxMessage characters of up to 4 bytes,
+// percent-encoded, and the other fields.
+const maxMessageBody = events.MaxMessage*4*3 + 4<<10
+
+// threadHistory is how many of a thread's messages its emails quote.
+const threadHistory = 5
+
+var requestIDRE = regexp.MustCompile(`^R-[0-9A-Z]{6}$`)
+
+// threadOpen tells whether client may write in thread: the general one,
+// a visible quote or invoice of its own, one of its portals, or a request.
+func (s *Server) threadOpen(client, thread string) bool {
+	if !events.ValidThread(thread) {
+		return false
+	}
+	b := s.build.Load()
+	kind, name, _ := strings.Cut(thread, "/")
+	switch kind {
+	case "quote", "invoice":
+		owner, doc, ok := b.Document(name)
+		return ok && owner == client && doc.Kind == kind
+	case "portal":
+		_, ok := b.PageSHA(client, "portals/"+name+"/index.html")
+		return ok
+	case "request":
+		return requestIDRE.MatchString(name)
+	}
+	return thread == events.GeneralThread
+}
+
+// newMessageFactID is a message's id: "M-" and 16 random characters.
+func newMessageFactID() string {
+	return "M-" + strings.ToUpper(rand.Text()[:16])
+}
+
+// readMessageBody checks a message as typed.
+func readMessageBody(v string) (string, error) {
+	body, ok := cleanText(v, true)
+	switch {
+	case !ok:
+		return "", Errorf(EInvalid, "The message has characters we cannot keep. Please type it again.")
+	case body == "":
+		return "", Errorf(EInvalid, "Please write a message.")
+	case utf8.RuneCountInString(body) > events.MaxMessage:
+		return "", Errorf(EInvalid, "The message is longer than %d characters; please shorten it or send it in parts.", events.MaxMessage)
+	}
+	return body, nil
+}
+
+func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := SessionFrom(ctx)
+	if c.Client != r.PathValue("client") {
+		s.errorPage(w, r, Errorf(ENotFound, "This page does not exist."))
+		return
+	}
+	if !s.parseFormCap(w, r, maxMessageBody) {
+		return
+	}
+	thread := r.PostForm.Get("thread")
+	if !s.threadOpen(c.Client, thread) {
+		s.errorPage(w, r, Errorf(ENotFound, "There is no such conversation in your hub."))
+		return
+	}
+	body, err := readMessageBody(r.PostForm.Get("body"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	m := events.Message{ID: newMessageFactID(), Thread: thread, Email: strings.ToLower(c.Subject), Body: body, At: s.now()}
+	// Without a script's nonce, the same text sent again to the same
+	// thread as the client saw it is the same form sent twice.
+	nonce := formNonce(r, "message", c.Client, m.Email, thread, r.PostForm.Get("seen"), body)
+	mails, err := s.messageNotice(ctx, c.Client, m)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if _, err := s.store.RecordMessage(ctx, c.Client, nonce, m, mails); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.outbox.poke()
+	if err := s.rebuildWithin(ctx, c.Client); err != nil {
+		s.log.Error("rebuilding after a message", "client", c.Client, "err", err)
+	}
+	http.Redirect(w, r, "/c/"+c.Client+"/"+events.ThreadPath(thread), http.StatusSeeOther)
+}

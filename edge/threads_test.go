@@ -1,0 +1,118 @@
+package edge_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hubhq/hub/edge"
+)
+
+// TestMessageThread: a contact writes on a quote's thread; the message is
+// recorded with the business's email, the answer lands on the thread,
+// which shows it; a staff reply is recorded, emails the client a link to
+// the thread, and shows after the rebuild.
+func TestMessageThread(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	r := f.do(c, "POST", "/c/okafor-residence/messages", url.Values{"thread": {"quote/Q-1002"}, "seen": {"0"}, "body": {"Can the bench be cedar?\nThanks."}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {
+		t.Fatalf("message = %d to %q; want 303 to the quote's thread\n%s", r.StatusCode, r.Header.Get("Location"), readBody(t, r))
+	}
+	page := readBody(t, f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/", nil))
+	if !strings.Contains(page, "Can the bench be cedar?") || !strings.Contains(page, "Ngozi Okafor") {
+		t.Errorf("the quote page does not show the message and who wrote it")
+	}
+	// The same form again (no script, so no nonce): recorded once.
+	f.do(c, "POST", "/c/okafor-residence/messages", url.Values{"thread": {"quote/Q-1002"}, "seen": {"0"}, "body": {"Can the bench be cedar?\nThanks."}})
+	facts, _ := f.store.Facts(context.Background(), "okafor-residence")
+	if len(facts.Messages) != 1 || facts.Messages[0].Email != "ngozi.okafor@example.com" || facts.Messages[0].Thread != "quote/Q-1002" {
+		t.Fatalf("messages = %+v; want the one", facts.Messages)
+	}
+	site := f.srv.Build().Directory.Site
+	f.awaitMail("the business's notice", func(m edge.Message) bool {
+		return m.To[0].Email == site.Email && strings.Contains(m.Subject, "Message from Ngozi Okafor about quote Q-1002") &&
+			strings.Contains(m.Text, "Can the bench be cedar?") && strings.Contains(m.Text, "hub reply okafor-residence quote/Q-1002")
+	})
+
+	msg, to, err := f.messages().Reply(context.Background(), f.srv.Build(), f.store, "okafor-residence", "quote/Q-1002", "Sam", "Yes, cedar is the same price.", "")
+	if err != nil || len(to) != 1 {
+		t.Fatalf("Reply = %v, %v", to, err)
+	}
+	mails := f.awaitMail("the client's copy of the reply", func(m edge.Message) bool {
+		return m.To[0].Email == "ngozi.okafor@example.com" && strings.Contains(m.Text, "cedar is the same price")
+	})
+	var link string
+	for _, m := range mails {
+		if strings.Contains(m.Text, "cedar is the same price") {
+			link = linkRE.FindString(m.Text)
+		}
+	}
+	// The link signs in and lands on the thread.
+	nc := f.client()
+	if r := f.do(nc, "POST", link, url.Values{}); r.StatusCode != 303 || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {
+		t.Errorf("the reply's link = %d to %q; want the thread", r.StatusCode, r.Header.Get("Location"))
+	}
+	f.waitUntil("the reply on the page", func() bool {
+		return strings.Contains(readBody(t, f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/", nil)), "Yes, cedar is the same price.")
+	})
+	home := readBody(t, f.do(c, "GET", "/c/okafor-residence/", nil))
+	if !strings.Contains(home, "New reply") || !strings.Contains(home, "cedar is the same price") {
+		t.Errorf("the home page does not show the new reply")
+	}
+	if msg.Staff != "Sam" || msg.Email != "" {
+		t.Errorf("reply = %+v; want Sam's, as staff", msg)
+	}
+}
+
+// TestMessageRefused: threads a client may not write in, bad bodies, and
+// delegates.
+func TestMessageRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	long := strings.Repeat("a", 5001)
+	cases := []struct {
+		name, client, thread, body string
+		status                     int
+	}{
+		{"another client's quote", "okafor-residence", "quote/Q-1009", "hi", 404},
+		{"a quote that does not exist", "okafor-residence", "quote/Q-9999", "hi", 404},
+		{"another client's hub", "whitfield-dental", "general", "hi", 404},
+		{"no thread", "okafor-residence", "", "hi", 404},
+		{"a path", "okafor-residence", "portal/../../x", "hi", 404},
+		{"a portal of another client", "okafor-residence", "portal/courtyard-renovation", "hi", 404},
+		{"empty", "okafor-residence", "general", "  \n", 400},
+		{"too long", "okafor-residence", "general", long, 400},
+		{"control characters", "okafor-residence", "general", "a\x00b", 400},
+	}
+	for _, tc := range cases {
+		r := f.do(c, "POST", "/c/"+tc.client+"/messages", url.Values{"thread": {tc.thread}, "body": {tc.body}})
+		if r.StatusCode != tc.status {
+			t.Errorf("%s: %d; want %d", tc.name, r.StatusCode, tc.status)
+		}
+	}
+	if r := f.do(c, "POST", "/c/okafor-residence/messages", url.Values{"thread": {"general"}, "body": {strings.Repeat("é", 40000)}}); r.StatusCode != 413 {
+		t.Errorf("an oversized body = %d; want 413", r.StatusCode)
+	}
+	if r := f.do(c, "GET", "/c/okafor-residence/messages", nil); r.StatusCode != 405 {
+		t.Errorf("GET of the form's address = %d; want 405", r.StatusCode)
+	}
+	link, _ := f.messages().DelegateLink(context.Background(), f.srv.Build(), "okafor-residence", "Sam")
+	d := f.client()
+	f.do(d, "POST", mustURL(link).Path, url.Values{})
+	if r := f.do(d, "POST", "/c/okafor-residence/messages", url.Values{"thread": {"general"}, "body": {"hi"}}); r.StatusCode != 403 {
+		t.Errorf("a delegate's message = %d; want 403", r.StatusCode)
+	}
+	if r := f.do(d, "GET", "/c/okafor-residence/messages/", nil); r.StatusCode != 200 {
+		t.Errorf("a delegate reading the Messages page = %d; want 200", r.StatusCode)
+	}
+	if r := f.do(c, "POST", "/c/okafor-residence/messages", url.Values{"thread": {"portal/rain-garden"}, "body": {"ok"}}); r.StatusCode != 303 {
+		t.Errorf("a message on the client's own portal = %d; want 303", r.StatusCode)
+	}
+	if facts, _ := f.store.Facts(context.Background(), "okafor-residence"); len(facts.Messages) != 1 {
+		t.Errorf("messages = %+v; want only the portal's", facts.Messages)
+	}
+}
