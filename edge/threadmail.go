@@ -135,4 +135,3 @@ func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, 
 	}
 	return msg, to, nil
 }
-
