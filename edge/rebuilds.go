@@ -111,10 +111,11 @@ func (s *Server) rebuildDue(ctx context.Context) error {
 		if len(jobs) == 0 {
 			return nil
 		}
+		err = s.runRebuilds(ctx, jobs)
 		// A fact another process recorded (hub reply) came with its
-		// emails: the outbox need not wait for its next look.
+		// emails: they go now, once the pages show the fact.
 		s.outbox.poke()
-		if err := s.runRebuilds(ctx, jobs); err != nil {
+		if err != nil {
 			return err
 		}
 	}

@@ -77,7 +77,7 @@ func (s *Server) messageNotice(ctx context.Context, client string, m events.Mess
 		Intro:   fmt.Sprintf("%s (%s) wrote about %s in the client hub. Answer with “hub reply %s %s -m TEXT”; the client sees it on the page and is emailed.", who, name, about, client, m.Thread),
 		Rows:    [][2]string{{"Client", name}, {"From", who + " <" + m.Email + ">"}, {"About", about}},
 		Quote:   threadText(append(recent, m), names, site.Name),
-		Path:    "/c/" + client + "/" + events.ThreadPath(m.Thread), Button: "Open the thread"})
+		Path:    "/c/" + client + "/" + pagePath(events.ThreadPath(m.Thread)), Button: "Open the thread"})
 }
 
 // captureMail keeps the emails Messages would send, to queue them instead.
@@ -134,4 +134,11 @@ func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, 
 		return msg, nil, Errorf(EConflict, "this reply was recorded before")
 	}
 	return msg, to, nil
+}
+
+// pagePath is a bundle path without its fragment (a notice's link is a
+// path; the page's thread is near its end).
+func pagePath(p string) string {
+	p, _, _ = strings.Cut(p, "#")
+	return p
 }

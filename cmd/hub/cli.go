@@ -30,6 +30,8 @@ Usage:
   hub payments                              list online payments, and Stripe events that were refused
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
+  hub messages [-client ID]                 list message threads: the latest message, answered or not
+  hub reply CLIENT THREAD -m TEXT           answer a thread as the business; the client is emailed a link to it
   hub subscriptions [-all]                  list subscriptions: status, amount, next charge
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"payments":      cmdPayments,
 		"mail":          cmdMail,
 		"requests":      cmdRequests,
+		"messages":      cmdMessages,
+		"reply":         cmdReply,
 		"rebuilds":      cmdRebuilds,
 		"subscriptions": cmdSubscriptions,
 		"revoke":        cmdRevoke,

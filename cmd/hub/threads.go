@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/hubhq/hub/edge"
+)
+
+// cmdMessages lists threads: each with its latest message and whether
+// the business has answered it.
+func cmdMessages(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("messages", stderr)
+	ef := addEdgeFlags(fs, nil)
+	client := fs.String("client", "", "only this client's threads")
+	limit := fs.Int("n", 1000, "how many of the newest messages to look through")
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return err
+	}
+	st, err := openStore(*ef.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ms, err := st.Messages(ctx, *client, *limit)
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		fmt.Fprintln(stdout, "No messages.")
+		return nil
+	}
+	type thread struct {
+		latest edge.MessageRecord
+		count  int
+	}
+	var order []string
+	threads := map[string]*thread{}
+	for _, m := range ms { // newest first: the first of each thread is its latest
+		k := m.ClientID + " " + m.Thread
+		if threads[k] == nil {
+			threads[k] = &thread{latest: m}
+			order = append(order, k)
+		}
+		threads[k].count++
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LATEST\tCLIENT\tTHREAD\tMESSAGES\tANSWERED\tFROM\tMESSAGE")
+	for _, k := range order {
+		th := threads[k]
+		m := th.latest
+		answered, from := "yes", m.Staff
+		if !m.FromStaff() {
+			answered, from = "NO", m.Email
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", when(m.At), m.ClientID, m.Thread, th.count, answered, from, truncateText(oneLine(m.Body), 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nAnswer one: hub reply CLIENT THREAD -m TEXT")
+	return nil
+}
+
+// oneLine joins a text's lines with spaces.
+func oneLine(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r == '\n' || r == '\r' || r == '\t' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+// cmdReply records a staff answer in a client's thread; the running edge
+// rebuilds the client's pages and sends each contact the email (a link
+// that lands on the thread) from the outbox.
+func cmdReply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("reply", stderr)
+	ef := addEdgeFlags(fs, nil)
+	text := fs.String("m", "", "the answer (plain text; - reads it from standard input)")
+	as := fs.String("as", envOr("HUB_STAFF", os.Getenv("USER")), "who is answering, for the record (env HUB_STAFF; default $USER)")
+	pos, err := parseArgs(fs, args, 2, "CLIENT THREAD -m TEXT   (THREAD: general, quote/NUMBER, invoice/NUMBER, request/ID, portal/SLUG)")
+	if err != nil {
+		return err
+	}
+	body := *text
+	if body == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		if err != nil {
+			return err
+		}
+		body = string(b)
+	}
+	if *as == "" {
+		*as = "staff"
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	m, to, err := e.msgs.Reply(ctx, e.build, e.store, pos[0], pos[1], *as, body, "")
+	if err != nil {
+		return errors.New(edge.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "recorded %s in %s %s; the edge rebuilds the client's pages and emails %d %s\n", m.ID, pos[0], pos[1], len(to), plural(len(to), "contact"))
+	return nil
+}
