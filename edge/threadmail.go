@@ -72,12 +72,25 @@ func (s *Server) messageNotice(ctx context.Context, client string, m events.Mess
 		who = m.Email
 	}
 	about := ThreadSubject(m.Thread)
-	return s.mails(Notice{To: Address{Name: site.Name, Email: site.Email},
+	how := fmt.Sprintf("Answer with “hub reply %s %s -m TEXT”", client, m.Thread)
+	replyTo := ""
+	if s.cfg.Replies != nil {
+		if replyTo, err = s.cfg.Replies.Address(client, m.Thread, s.now()); err == nil {
+			how = "Reply to this email (above the quoted text), or answer with “hub reply " + client + " " + m.Thread + " -m TEXT”"
+		}
+	}
+	mails, err := s.mails(Notice{To: Address{Name: site.Name, Email: site.Email},
 		Subject: fmt.Sprintf("Message from %s about %s", name, about),
-		Intro:   fmt.Sprintf("%s (%s) wrote about %s in the client hub. Answer with “hub reply %s %s -m TEXT”; the client sees it on the page and is emailed.", who, name, about, client, m.Thread),
+		Intro:   fmt.Sprintf("%s (%s) wrote about %s in the client hub. %s; the client sees it on the page and is emailed.", who, name, about, how),
 		Rows:    [][2]string{{"Client", name}, {"From", who + " <" + m.Email + ">"}, {"About", about}},
 		Quote:   threadText(append(recent, m), names, site.Name),
 		Path:    "/c/" + client + "/" + pagePath(events.ThreadPath(m.Thread)), Button: "Open the thread"})
+	for i := range mails {
+		if replyTo != "" {
+			mails[i].ReplyTo = replyTo
+		}
+	}
+	return mails, err
 }
 
 // captureMail keeps the emails Messages would send, to queue them instead.

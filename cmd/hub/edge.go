@@ -214,6 +214,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ef := addEdgeFlags(fs, nil)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
+	rf := addReplyFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -256,7 +257,11 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(256 << 20)
 	}
-	return serveEdge(ctx, cfg, e, *addr, stdout, nil)
+	replies, err := rf.listen(ctx, ef, e, &cfg, stdout)
+	if err != nil {
+		return err
+	}
+	return serveEdge(ctx, cfg, e, *addr, stdout, replies)
 }
 
 // serveEdge starts the server on addr and runs it until ctx ends.

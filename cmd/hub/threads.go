@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"text/tabwriter"
 
@@ -111,4 +113,47 @@ func cmdReply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "recorded %s in %s %s; the edge rebuilds the client's pages and emails %d %s\n", m.ID, pos[0], pos[1], len(to), plural(len(to), "contact"))
 	return nil
+}
+
+// replyFlags are hub edge's flags for replies by email.
+type replyFlags struct{ addr, host *string }
+
+func addReplyFlags(fs *flag.FlagSet) replyFlags {
+	return replyFlags{
+		addr: fs.String("smtp-listen", os.Getenv("HUB_SMTP_LISTEN"), "address to receive replies to message notices on, e.g. :25 (env HUB_SMTP_LISTEN; default: off)"),
+		host: fs.String("reply-host", os.Getenv("HUB_REPLY_HOST"), "the domain of reply addresses, whose MX is this edge (env HUB_REPLY_HOST; default: the base URL's host)"),
+	}
+}
+
+// listen sets up replies by email when -smtp-listen is set: it signs
+// notices' reply addresses with the key in the files folder, listens, and
+// returns what starts the SMTP server once the edge is up (nil when off).
+func (rf replyFlags) listen(ctx context.Context, ef edgeFlags, e *edgeEnv, cfg *edge.Config, stdout io.Writer) (func(*edge.Server, string), error) {
+	if *rf.addr == "" {
+		return nil, nil
+	}
+	key, err := edge.LoadReplyKey(ef.filesDir())
+	if err != nil {
+		return nil, fmt.Errorf("reply key: %w", err)
+	}
+	host := *rf.host
+	if host == "" {
+		host = e.base.Hostname()
+	}
+	cfg.Replies = &edge.ReplyAddresses{Key: key, Host: host}
+	ln, err := net.Listen("tcp", *rf.addr)
+	if err != nil {
+		return nil, fmt.Errorf("-smtp-listen: %w", err)
+	}
+	return func(srv *edge.Server, _ string) {
+		s, err := srv.SMTPServer()
+		if err != nil {
+			e.log.Error("replies by email are off", "err", err)
+			ln.Close()
+			return
+		}
+		fmt.Fprintf(stdout, "hub edge receiving replies for *@%s on smtp://%s\n", host, ln.Addr())
+		go s.Serve(ln)
+		go func() { <-ctx.Done(); s.Close() }()
+	}, nil
 }
