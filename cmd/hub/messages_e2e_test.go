@@ -3,9 +3,13 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	smtp "github.com/emersion/go-smtp"
 )
 
 // TestMessagesLoop, with the real binary: a client writes on a quote's
@@ -20,7 +24,8 @@ func TestMessagesLoop(t *testing.T) {
 		t.Fatalf("hub build: %s", r.stderr)
 	}
 	addr := freeAddr(t)
-	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr)
+	smtpAddr := freeAddr(t)
+	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr, "-smtp-listen", smtpAddr)
 	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
 	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
 	u, _ := url.Parse(link)
@@ -36,7 +41,15 @@ func TestMessagesLoop(t *testing.T) {
 	if _, page := fetch(t, client, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil); !strings.Contains(page, "Can the bench be cedar?") {
 		t.Errorf("the quote page does not show the message right after the answer")
 	}
-	p.await(t, `mail to hello@greenleaf-gardens\.example: "Message from Ngozi Okafor about quote Q-1002"`)
+	eml := p.await(t, `mail to hello@greenleaf-gardens\.example: "Message from Ngozi Okafor about quote Q-1002" \((\S+)\)`)
+	raw, err := os.ReadFile(filepath.Join(dir, eml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo := regexp.MustCompile(`(?m)^Reply-To:\s*<?(reply\+[^>\s]+)`).FindStringSubmatch(string(raw))
+	if replyTo == nil {
+		t.Fatalf("the business's notice has no reply address:\n%s", raw)
+	}
 
 	out := hub(t, dir, "messages")
 	if out.code != 0 || !regexp.MustCompile(`okafor-residence\s+quote/Q-1002\s+1\s+NO\s+ngozi\.okafor@example\.com\s+Can the bench be cedar\?`).MatchString(out.stdout) {
@@ -64,5 +77,26 @@ func TestMessagesLoop(t *testing.T) {
 	out = hub(t, dir, "messages", "-client", "okafor-residence")
 	if !regexp.MustCompile(`quote/Q-1002\s+2\s+yes\s+Sam\s+Yes: cedar`).MatchString(out.stdout) {
 		t.Errorf("hub messages after the reply:\n%s%s", out.stdout, out.stderr)
+	}
+
+	// The business replies to the notice by email, through a real SMTP
+	// conversation with the edge: recorded without the quoted history.
+	c, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mail := "From: Sam Reyes <sam@greenleaf.example>\r\nMessage-ID: <e2e-reply@mail.example>\r\nSubject: Re: Message\r\n\r\n" +
+		"And the lights are included.\r\n\r\nOn Fri, Nov 20, 2026 at 10:00 AM Greenleaf Gardens wrote:\r\n> Can the bench be cedar?\r\n"
+	if err := c.SendMail("sam@greenleaf.example", []string{replyTo[1]}, strings.NewReader(mail)); err != nil {
+		t.Fatalf("reply by email: %v", err)
+	}
+	if err := c.SendMail("sam@greenleaf.example", []string{"reply+okafor-residence.general.zz.aaaaaaaaaaaaaaaa@127.0.0.1"}, strings.NewReader(mail)); err == nil {
+		t.Error("a reply to an unsigned address was accepted")
+	}
+	p.await(t, `mail to ngozi\.okafor@example\.com: "Greenleaf Gardens answered you about quote Q-1002"`)
+	_, page = fetch(t, fresh, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil)
+	if !strings.Contains(page, "And the lights are included.") || strings.Contains(page, "On Fri, Nov 20") {
+		t.Errorf("the thread does not show the emailed reply without its quoted history")
 	}
 }
