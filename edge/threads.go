@@ -98,6 +98,10 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.outbox.poke()
+	// Writing in a thread is having read it.
+	if err := s.store.MarkRead(ctx, c.Client, m.Email, thread, m.At); err != nil {
+		s.log.Warn("marking a thread read", "client", c.Client, "thread", thread, "err", err)
+	}
 	if err := s.rebuildWithin(ctx, c.Client); err != nil {
 		s.log.Error("rebuilding after a message", "client", c.Client, "err", err)
 	}

@@ -31,6 +31,9 @@ func TestMessageThread(t *testing.T) {
 	if len(facts.Messages) != 1 || facts.Messages[0].Email != "ngozi.okafor@example.com" || facts.Messages[0].Thread != "quote/Q-1002" {
 		t.Fatalf("messages = %+v; want the one", facts.Messages)
 	}
+	if marks, err := f.store.ReadMarks(context.Background(), "okafor-residence", "ngozi.okafor@example.com"); err != nil || marks["quote/Q-1002"].IsZero() {
+		t.Errorf("read marks after writing = %v, %v; want the thread marked read", marks, err)
+	}
 	site := f.srv.Build().Directory.Site
 	f.awaitMail("the business's notice", func(m edge.Message) bool {
 		return m.To[0].Email == site.Email && strings.Contains(m.Subject, "Message from Ngozi Okafor about quote Q-1002") &&
