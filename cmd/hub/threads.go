@@ -20,10 +20,7 @@ func cmdMessages(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ef := addEdgeFlags(fs, nil)
 	client := fs.String("client", "", "only this client's threads")
 	limit := fs.Int("n", 1000, "how many of the newest messages to look through")
-	if _, err := parseArgs(fs, args, 0, ""); err != nil {
-		return err
-	}
-	st, err := openStore(*ef.state)
+	st, err := listingStore(fs, ef, args)
 	if err != nil {
 		return err
 	}
