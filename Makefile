@@ -39,6 +39,8 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzRequestForm -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPendingID -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSniffPhoto -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzReplyAddress -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzStripQuoted -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 
 check: build
