@@ -137,3 +137,25 @@ func TestReadReply(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadReply: any email either is refused or gives a sender, an id
+// and a text with no quoted line, within the message cap.
+func FuzzReadReply(f *testing.F) {
+	f.Add([]byte(replyMail("m@x", "Yes.")))
+	f.Add([]byte("From: a@x\r\n\r\nhi\r\n> old\r\n"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/alternative; boundary=y\r\n\r\n--y\r\n\r\nhi\r\n--y--\r\n--x--\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		from, body, id, err := edge.ReadReply(raw)
+		if err != nil {
+			return
+		}
+		if from == "" || id == "" || body == "" || len(body) > edge.MaxInboundMail {
+			t.Fatalf("ReadReply = %q, %q, %q", from, body, id)
+		}
+		for _, l := range strings.Split(body, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(l, " \t"), ">") {
+				t.Fatalf("ReadReply kept a quoted line %q", l)
+			}
+		}
+	})
+}

@@ -293,6 +293,34 @@ var clientJourney = []step{
 			j.want("heading", pg.H1, "Front courtyard renovation")
 		},
 	},
+	{
+		name: "portal-message",
+		do: func(j *journey) error {
+			if err := chromedp.Do(j.ctx, chromedp.SendKeys(chromedp.ID("thread-portal-courtyard-renovation-body"), "Can the crew start at 8 on Monday?")); err != nil {
+				return err
+			}
+			return j.clickButton("Send message")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"portals/courtyard-renovation/")
+			j.contains("page", pg.Main, "Questions or comments?", "Dana Whitfield", "Can the crew start at 8 on Monday?")
+		},
+	},
+	{
+		name: "messages",
+		do: func(j *journey) error {
+			if err := j.follow("nav", "Home"); err != nil {
+				return err
+			}
+			return j.follow("main", "See all messages")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"messages/")
+			j.want("heading", pg.H1, "Messages")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Sent")
+			j.contains("page", pg.Main, "Front courtyard renovation", "Dana Whitfield: Can the crew start at 8 on Monday?", "Write to Greenleaf Gardens")
+		},
+	},
 	menuPage("Requests", "requests/", "New request"),
 	{
 		name: "request-sent",
