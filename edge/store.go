@@ -220,7 +220,4 @@ type StaffStore interface {
 	// Rebuilds lists the clients waiting for a rebuild, and why (the last
 	// attempt's error), oldest first.
 	Rebuilds(ctx context.Context) ([]RebuildJob, error)
-	// Messages lists messages, newest first: one client's, or every
-	// client's when clientID is "".
-	Messages(ctx context.Context, clientID string, limit int) ([]MessageRecord, error)
 }

@@ -79,10 +79,14 @@ func (s *Server) messageNotice(ctx context.Context, client string, m events.Mess
 			how = "Reply to this email (above the quoted text), or answer with “hub reply " + client + " " + m.Thread + " -m TEXT”"
 		}
 	}
+	rows := [][2]string{{"Client", name}, {"From", who + " <" + m.Email + ">"}, {"About", about}}
+	if len(m.Files) > 0 {
+		rows = append(rows, [2]string{"Photos", fmt.Sprintf("%d, on the page", len(m.Files))})
+	}
 	mails, err := s.mails(Notice{To: Address{Name: site.Name, Email: site.Email},
 		Subject: fmt.Sprintf("Message from %s about %s", name, about),
 		Intro:   fmt.Sprintf("%s (%s) wrote about %s in the client hub. %s; the client sees it on the page and is emailed.", who, name, about, how),
-		Rows:    [][2]string{{"Client", name}, {"From", who + " <" + m.Email + ">"}, {"About", about}},
+		Rows:    rows,
 		Quote:   threadText(append(recent, m), names, site.Name),
 		Path:    "/c/" + client + "/" + pagePath(events.ThreadPath(m.Thread)), Button: "Open the thread"})
 	for i := range mails {

@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"context"
 	"crypto/rand"
+	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strings"
@@ -15,9 +17,13 @@ import (
 // tells the business, before the answer; the client's bundle is rebuilt so
 // the thread the client lands on shows it.
 
-// maxMessageBody caps the form: MaxMessage characters of up to 4 bytes,
-// percent-encoded, and the other fields.
-const maxMessageBody = events.MaxMessage*4*3 + 4<<10
+// Limits of the message form: MaxMessage characters of up to 4 bytes,
+// percent-encoded, the other fields, and up to maxMessagePhotos photos.
+const (
+	maxMessagePhotos = 4
+	maxMessageText   = events.MaxMessage*4*3 + 4<<10 // a form without photos
+	maxMessageBody   = maxMessagePhotos*maxPhotoSize + maxMessageText
+)
 
 // threadHistory is how many of a thread's messages its emails quote.
 const threadHistory = 5
@@ -71,7 +77,11 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, Errorf(ENotFound, "This page does not exist."))
 		return
 	}
-	if !s.parseFormCap(w, r, maxMessageBody) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if !s.parseUploadBody(w, r, maxMessageBody, maxMessagePhotos) {
+			return
+		}
+	} else if !s.parseFormCap(w, r, maxMessageText) {
 		return
 	}
 	thread := r.PostForm.Get("thread")
@@ -84,16 +94,16 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	m := events.Message{ID: newMessageFactID(), Thread: thread, Email: strings.ToLower(c.Subject), Body: body, At: s.now()}
-	// Without a script's nonce, the same text sent again to the same
-	// thread as the client saw it is the same form sent twice.
-	nonce := formNonce(r, "message", c.Client, m.Email, thread, r.PostForm.Get("seen"), body)
-	mails, err := s.messageNotice(ctx, c.Client, m)
+	photos, err := formPhotos(r, "photos", maxMessagePhotos)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	if _, err := s.store.RecordMessage(ctx, c.Client, nonce, m, mails); err != nil {
+	m := events.Message{ID: newMessageFactID(), Thread: thread, Email: strings.ToLower(c.Subject), Body: body, At: s.now()}
+	// Without a script's nonce, the same text sent again to the same
+	// thread as the client saw it is the same form sent twice.
+	nonce := formNonce(r, "message", c.Client, m.Email, thread, r.PostForm.Get("seen"), body)
+	if _, err := s.recordMessage(ctx, c.Client, nonce, m, photos); err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
@@ -106,4 +116,21 @@ func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("rebuilding after a message", "client", c.Client, "err", err)
 	}
 	http.Redirect(w, r, "/c/"+c.Client+"/"+events.ThreadPath(thread), http.StatusSeeOther)
+}
+
+// recordMessage stores a client's message, its photos and the business's
+// notice durably.
+func (s *Server) recordMessage(ctx context.Context, client, nonce string, m events.Message, photos []*multipart.FileHeader) (bool, error) {
+	record := func(ps []events.Photo) (bool, error) {
+		m.Files = ps
+		mails, err := s.messageNotice(ctx, client, m)
+		if err != nil {
+			return false, err
+		}
+		return s.store.RecordMessage(ctx, client, nonce, m, mails)
+	}
+	if len(photos) == 0 {
+		return record(nil)
+	}
+	return s.withPhotos(client, m.ID, "message", photos, record)
 }

@@ -2,9 +2,13 @@ package edge_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubhq/hub/edge"
 )
@@ -117,5 +121,73 @@ func TestMessageRefused(t *testing.T) {
 	}
 	if facts, _ := f.store.Facts(context.Background(), "okafor-residence"); len(facts.Messages) != 1 {
 		t.Errorf("messages = %+v; want only the portal's", facts.Messages)
+	}
+}
+
+// TestMessagePhotos: a message with photos stores them durably and shows
+// them to that client only; too many photos, or a file that is not a
+// photo, are refused with nothing stored; the upload sweep at start keeps
+// a recorded message's photos however old.
+func TestMessagePhotos(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	photo := pngBytes(t, 40, 30)
+	ct, body := photoForm(t, map[string]string{"thread": "general", "body": "The downspout, see photo."}, [2]any{"spout.png", photo})
+	if r := f.postMultipart(c, "/c/okafor-residence/messages", ct, body); r.StatusCode != 303 || r.Header.Get("Location") != "/c/okafor-residence/messages/#messages" {
+		t.Fatalf("message with a photo = %d to %q\n%s", r.StatusCode, r.Header.Get("Location"), readBody(t, r))
+	}
+	facts, _ := f.store.Facts(context.Background(), "okafor-residence")
+	if len(facts.Messages) != 1 || len(facts.Messages[0].Files) != 1 || facts.Messages[0].Files[0].Type != "image/png" {
+		t.Fatalf("messages = %+v; want one with its photo", facts.Messages)
+	}
+	m := facts.Messages[0]
+	url := "/c/okafor-residence/messages/" + m.ID + "/1-spout.png"
+	if page := readBody(t, f.do(c, "GET", "/c/okafor-residence/messages/", nil)); !strings.Contains(page, url) {
+		t.Errorf("the Messages page does not show the photo %s", url)
+	}
+	if r := f.do(c, "GET", url, nil); r.StatusCode != 200 || readBody(t, r) != string(photo) {
+		t.Errorf("photo = %d", r.StatusCode)
+	}
+	if r := f.do(f.login("whitfield-dental"), "GET", url, nil); r.StatusCode == 200 {
+		t.Error("another client opened the photo")
+	}
+	f.awaitMail("the notice says there is a photo", func(em edge.Message) bool {
+		return strings.Contains(em.Subject, "Message from Ngozi Okafor") && strings.Contains(em.Text, "Photos: 1")
+	})
+
+	before := f.uploadEntries("okafor-residence")
+	five := make([][2]any, 5)
+	for i := range five {
+		five[i] = [2]any{fmt.Sprintf("p%d.png", i), photo}
+	}
+	refused := []struct {
+		name   string
+		photos [][2]any
+	}{
+		{"five photos", five},
+		{"not a photo", [][2]any{{"notes.txt", []byte("plain text, not a picture")}}},
+	}
+	for _, tc := range refused {
+		ct, body := photoForm(t, map[string]string{"thread": "general", "body": "x " + tc.name}, tc.photos...)
+		if r := f.postMultipart(c, "/c/okafor-residence/messages", ct, body); r.StatusCode != 400 {
+			t.Errorf("%s: %d; want 400", tc.name, r.StatusCode)
+		}
+	}
+	if got := f.uploadEntries("okafor-residence"); len(got) != len(before) {
+		t.Errorf("refused messages stored %v (was %v)", got, before)
+	}
+	if facts, _ := f.store.Facts(context.Background(), "okafor-residence"); len(facts.Messages) != 1 {
+		t.Errorf("messages = %d; want 1", len(facts.Messages))
+	}
+
+	dir := filepath.Join(f.uploads(), "okafor-residence", m.ID)
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f.start()
+	if got := f.uploadEntries("okafor-residence"); strings.Join(got, ",") != strings.Join(before, ",") {
+		t.Errorf("after a restart: %v; want %v (a recorded message's photos kept)", got, before)
 	}
 }

@@ -15,6 +15,9 @@ type ThreadStore interface {
 	// durable write; a nonce recorded before makes it a duplicate (true)
 	// that changes nothing.
 	RecordMessage(ctx context.Context, clientID, nonce string, m events.Message, mail []Message) (dup bool, err error)
+	// Messages lists messages, newest first: one client's, or every
+	// client's when clientID is "" (staff's listing; the upload sweep).
+	Messages(ctx context.Context, clientID string, limit int) ([]MessageRecord, error)
 	// Thread returns a thread's newest messages (at most limit), oldest first.
 	Thread(ctx context.Context, clientID, thread string, limit int) ([]events.Message, error)
 	// MarkRead records that a contact read a thread up to at; a marker

@@ -828,6 +828,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		r.Thread = ts.thread("request/"+r.ID, "Messages about this request", "Request "+r.ID+" · "+r.Title)
 	}
 	cp.messages = ts.page()
+	cp.files = append(cp.files, ts.files...)
 	h.Messages = cp.messages
 	return cp, nil
 }

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"cmp"
+	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ type threads struct {
 	names   map[string]string // contact emails (lower case) to names
 	byKey   map[string]*ThreadView
 	ordered []*ThreadView // in the order first asked for
+	files   []outFile     // the messages' photos, files of the bundle
 }
 
 func (p *presenter) threads(root string, c *site.Client, biz string) *threads {
@@ -34,6 +37,14 @@ func (p *presenter) threads(root string, c *site.Client, biz string) *threads {
 		t := ts.thread(m.Thread, "", "")
 		v := MessageView{Author: ts.author(m), Staff: m.FromStaff(), Date: p.dateTime(m.At) + ", " + m.At.In(p.cfg.Location).Format("15:04"),
 			DateISO: m.At.In(p.cfg.Location).Format(time.RFC3339), Body: m.Body}
+		for _, ph := range m.Files {
+			if _, err := os.Stat(ph.Path); err != nil || strings.ContainsAny(m.ID, "/\\.") {
+				continue // kept by an edge on another machine
+			}
+			rel := "messages/" + m.ID + "/" + path.Base(ph.Path)
+			ts.files = append(ts.files, outFile{path: rel, src: ph.Path})
+			v.Photos = append(v.Photos, PhotoView{Name: ph.Name, URL: root + rel})
+		}
 		t.Messages = append(t.Messages, v)
 		t.Seen, t.last = len(t.Messages), i+1
 		t.Last, t.LastISO, t.Replied = p.dateTime(m.At), p.isoDate(m.At), v.Staff

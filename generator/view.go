@@ -446,4 +446,5 @@ type MessageView struct {
 	Date    string // "Nov 16, 2026, 14:05"
 	DateISO string // RFC 3339
 	Body    string // as written (the template keeps its line breaks)
+	Photos  []PhotoView
 }

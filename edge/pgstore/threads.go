@@ -60,7 +60,7 @@ func scanMessage(r scanner) (edge.MessageRecord, error) {
 	return m, json.Unmarshal([]byte(files), &m.Files)
 }
 
-// Messages implements edge.StaffStore.
+// Messages implements edge.ThreadStore.
 func (s *Store) Messages(ctx context.Context, clientID string, limit int) (_ []edge.MessageRecord, err error) {
 	defer check(&err)
 	return queryAll(ctx, s.pool, scanMessage, `SELECT `+messageCols+` FROM messages WHERE $1 = '' OR client_id = $1 ORDER BY n DESC LIMIT $2`, clientID, limit)

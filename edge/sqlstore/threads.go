@@ -83,7 +83,7 @@ func scanMessage(r scanner) (edge.MessageRecord, error) {
 	return m, json.Unmarshal([]byte(files), &m.Files)
 }
 
-// Messages implements edge.StaffStore.
+// Messages implements edge.ThreadStore.
 func (s *Store) Messages(ctx context.Context, clientID string, limit int) ([]edge.MessageRecord, error) {
 	return queryAll(ctx, s.db, scanMessage, `SELECT `+messageCols+` FROM messages WHERE ? = '' OR client_id = ? ORDER BY n DESC LIMIT ?`, clientID, clientID, limit)
 }
