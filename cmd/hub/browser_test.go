@@ -296,7 +296,11 @@ var clientJourney = []step{
 	{
 		name: "portal-message",
 		do: func(j *journey) error {
-			if err := chromedp.Do(j.ctx, chromedp.SendKeys(chromedp.ID("thread-portal-courtyard-renovation-body"), "Can the crew start at 8 on Monday?")); err != nil {
+			err := chromedp.Do(j.ctx,
+				chromedp.SendKeys(chromedp.ID("thread-portal-courtyard-renovation-body"), "Can the crew start at 8 on Monday?"),
+				chromedp.SetUploadFiles(chromedp.ID("thread-portal-courtyard-renovation-photos"), []string{photo(j.t, "driveway.png")}),
+			)
+			if err != nil {
 				return err
 			}
 			return j.clickButton("Send message")
@@ -304,6 +308,9 @@ var clientJourney = []step{
 		check: func(j *journey, pg page) {
 			j.want("path", pg.Path, j.root()+"portals/courtyard-renovation/")
 			j.contains("page", pg.Main, "Questions or comments?", "Dana Whitfield", "Can the crew start at 8 on Monday?")
+			if loaded, src := j.imageLoaded(`main .message img[alt="Photo: driveway.png"]`); !loaded {
+				j.t.Errorf("the message's photo is not shown (src %q)", src)
+			}
 		},
 	},
 	{
