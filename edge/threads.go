@@ -3,9 +3,11 @@ package edge
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -133,4 +135,80 @@ func (s *Server) recordMessage(ctx context.Context, client, nonce string, m even
 		return record(nil)
 	}
 	return s.withPhotos(client, m.ID, "message", photos, record)
+}
+
+// Unread markers. A bundle is the same for every contact of a client, so
+// which threads hold an answer this person has not read comes from the
+// edge: GET /c/{client}/messages/unread lists them for the session's
+// contact (hub.js shows their "Unread" badges), and POST …/messages/read
+// marks a thread read when its page is shown (hub.js, for unread threads).
+// Without the script the pages say "New reply" when the business wrote last.
+
+// unreadThreads are the threads of client with a message from the
+// business after email last read them, sorted.
+func (s *Server) unreadThreads(ctx context.Context, client, email string) ([]string, error) {
+	ms, err := s.store.Messages(ctx, client, 1000)
+	if err != nil {
+		return nil, err
+	}
+	marks, err := s.store.ReadMarks(ctx, client, email)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	unread := []string{}
+	for _, m := range ms { // newest first: the first staff message of a thread is its latest
+		if !m.FromStaff() || seen[m.Thread] {
+			continue
+		}
+		seen[m.Thread] = true
+		if m.At.After(marks[m.Thread]) {
+			unread = append(unread, m.Thread)
+		}
+	}
+	slices.Sort(unread)
+	return unread, nil
+}
+
+func (s *Server) handleUnread(w http.ResponseWriter, r *http.Request) {
+	c := s.session(r)
+	if c == nil || c.Client != r.PathValue("client") {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
+	unread := []string{}
+	if !c.Delegate() { // staff viewing as the client read nothing for them
+		var err error
+		if unread, err = s.unreadThreads(r.Context(), c.Client, c.Subject); err != nil {
+			s.log.Error("listing unread threads", "client", c.Client, "err", err)
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "private, no-store")
+	json.NewEncoder(w).Encode(struct {
+		Unread []string `json:"unread"`
+	}{unread})
+}
+
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	c := SessionFrom(r.Context())
+	if c.Client != r.PathValue("client") {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	thread := r.PostForm.Get("thread")
+	if !events.ValidThread(thread) {
+		http.Error(w, "no such thread", http.StatusNotFound)
+		return
+	}
+	if err := s.store.MarkRead(r.Context(), c.Client, c.Subject, thread, s.now()); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

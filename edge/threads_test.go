@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -189,5 +190,69 @@ func TestMessagePhotos(t *testing.T) {
 	f.start()
 	if got := f.uploadEntries("okafor-residence"); strings.Join(got, ",") != strings.Join(before, ",") {
 		t.Errorf("after a restart: %v; want %v (a recorded message's photos kept)", got, before)
+	}
+}
+
+// TestUnreadPerContact: an answer from the business is unread for each
+// contact of the client until that contact's page marks it read; a
+// delegate sees nothing unread and cannot mark anything read.
+func TestUnreadPerContact(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	b := f.srv.Build()
+	cl, _ := b.Client("whitfield-dental")
+	if len(cl.Contacts) < 2 {
+		t.Fatal("the sample's whitfield-dental has fewer than two contacts")
+	}
+	a, other := f.loginAs(cl.Contacts[0].Email, "whitfield-dental"), f.loginAs(cl.Contacts[1].Email, "whitfield-dental")
+	unread := func(c *http.Client) string {
+		t.Helper()
+		r := f.do(c, "GET", "/c/whitfield-dental/messages/unread", nil)
+		if r.StatusCode != 200 || r.Header.Get("Cache-Control") != "private, no-store" {
+			t.Fatalf("unread = %d %q", r.StatusCode, r.Header.Get("Cache-Control"))
+		}
+		return strings.TrimSpace(readBody(t, r))
+	}
+	if got := unread(a); got != `{"unread":[]}` {
+		t.Errorf("unread before any message = %s", got)
+	}
+	if r := f.do(a, "POST", "/c/whitfield-dental/messages", url.Values{"thread": {"invoice/INV-2001"}, "body": {"Is this paid?"}}); r.StatusCode != 303 {
+		t.Fatalf("message = %d", r.StatusCode)
+	}
+	f.clock.Add(time.Minute)
+	if _, _, err := f.messages().Reply(context.Background(), f.srv.Build(), f.store, "whitfield-dental", "invoice/INV-2001", "Sam", "Yes, thank you.", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"unread":["invoice/INV-2001"]}`
+	if got := unread(a); got != want {
+		t.Errorf("unread for the writer after the answer = %s; want %s", got, want)
+	}
+	if got := unread(other); got != want {
+		t.Errorf("unread for the other contact = %s; want %s", got, want)
+	}
+	f.clock.Add(time.Minute)
+	if r := f.do(a, "POST", "/c/whitfield-dental/messages/read", url.Values{"thread": {"invoice/INV-2001"}}); r.StatusCode != 204 {
+		t.Errorf("read = %d; want 204", r.StatusCode)
+	}
+	if got := unread(a); got != `{"unread":[]}` {
+		t.Errorf("unread after reading = %s", got)
+	}
+	if got := unread(other); got != want {
+		t.Errorf("the other contact's unread after the first read = %s; want %s", got, want)
+	}
+	if r := f.do(f.client(), "GET", "/c/whitfield-dental/messages/unread", nil); r.StatusCode != 401 {
+		t.Errorf("unread without a session = %d; want 401", r.StatusCode)
+	}
+	if r := f.do(a, "GET", "/c/okafor-residence/messages/unread", nil); r.StatusCode != 401 {
+		t.Errorf("another client's unread = %d; want 401", r.StatusCode)
+	}
+	link, _ := f.messages().DelegateLink(context.Background(), f.srv.Build(), "whitfield-dental", "Sam")
+	d := f.client()
+	f.do(d, "POST", mustURL(link).Path, url.Values{})
+	if got := unread(d); got != `{"unread":[]}` {
+		t.Errorf("a delegate's unread = %s", got)
+	}
+	if r := f.do(d, "POST", "/c/whitfield-dental/messages/read", url.Values{"thread": {"invoice/INV-2001"}}); r.StatusCode != 403 {
+		t.Errorf("a delegate's read = %d; want 403", r.StatusCode)
 	}
 }
