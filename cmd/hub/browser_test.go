@@ -328,6 +328,26 @@ var clientJourney = []step{
 			j.contains("page", pg.Main, "Front courtyard renovation", "Dana Whitfield: Can the crew start at 8 on Monday?", "Write to Greenleaf Gardens")
 		},
 	},
+	{
+		// Staff answer with hub reply; the home page then counts the thread
+		// unread for this contact (the edge says so, hub.js shows it).
+		name: "message-answered",
+		do: func(j *journey) error {
+			if r := hub(j.t, j.dir, "reply", j.client, "portal/courtyard-renovation", "-m", "Yes, 8 is fine.", "-as", "Sam"); r.code != 0 {
+				return fmt.Errorf("hub reply = %d: %s", r.code, r.stderr)
+			}
+			// The edge emails the client once the rebuilt page shows the answer.
+			j.hub.await(j.t, `mail to `+regexp.QuoteMeta(j.email)+`: "Greenleaf Gardens answered you about portal courtyard-renovation"`)
+			if err := j.open(j.root()); err != nil {
+				return err
+			}
+			return chromedp.Do(j.ctx, chromedp.WaitVisible(`[data-unread-count]`))
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root())
+			j.contains("page", pg.Main, "Messages 1 unread", "Greenleaf Gardens: Yes, 8 is fine.", "New reply")
+		},
+	},
 	menuPage("Requests", "requests/", "New request"),
 	{
 		name: "request-sent",

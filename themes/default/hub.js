@@ -112,6 +112,10 @@
         document.querySelectorAll("[data-unread]").forEach(function (el) {
           if (unread[el.dataset.unread]) el.hidden = false;
         });
+        document.querySelectorAll("[data-unread-count]").forEach(function (el) {
+          el.textContent = d.unread.length + " unread";
+          el.hidden = false;
+        });
         document.querySelectorAll("section[data-thread]").forEach(function (s) {
           if (!unread[s.dataset.thread]) return;
           fetch(base + "/read", { method: "POST", credentials: "same-origin", body: new URLSearchParams({ thread: s.dataset.thread }) })
