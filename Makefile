@@ -50,6 +50,9 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzAuthTarget -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPolicyExpiry -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzReplyAddress -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzStripQuoted -fuzztime $(FUZZTIME)
+	$(GO) test ./edge -run '^$$' -fuzz FuzzReadReply -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
 

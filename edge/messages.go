@@ -73,6 +73,7 @@ type mailData struct {
 	Intro    string // first paragraph
 	Button   string
 	Doc      *bundle.DirDocument
+	Opens    string // what a lasting link opens ("the invoice"); "" for a sign-in link
 	Base     string // the hub's address, to sign in again once the link has expired
 }
 
@@ -84,7 +85,7 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><b
 <p style="margin:0 0 16px;font-size:16px;line-height:1.5">{{.Intro}}</p>
 {{with .Doc}}<p style="margin:0 0 16px;font-size:16px;line-height:1.5"><strong>{{.Title}}</strong><br>{{if eq .Kind "quote"}}Quote{{else}}Invoice{{end}} {{.Number}} · {{.Amount}} · {{.Status}}</p>{{end}}
 <p style="margin:24px 0"><a href="{{.Link}}" style="display:inline-block;background:{{.Site.Color}};color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600">{{.Button}}</a></p>
-<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">{{if .Doc}}The button opens the {{.Doc.Kind}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs you in, without a password; after that it emails you a fresh sign-in link to it. You can always sign in at <a href="{{.Base}}" style="color:#5b6472">{{.Base}}</a> with your email.{{else}}This link signs you in without a password. It works once and expires in {{.Lifetime}}. If you did not ask for it, you can ignore this email.{{end}}</p>
+<p style="margin:0 0 8px;font-size:14px;color:#5b6472;line-height:1.5">{{if .Opens}}The button opens {{.Opens}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs you in, without a password; after that it emails you a fresh sign-in link to it. You can always sign in at <a href="{{.Base}}" style="color:#5b6472">{{.Base}}</a> with your email.{{else}}This link signs you in without a password. It works once and expires in {{.Lifetime}}. If you did not ask for it, you can ignore this email.{{end}}</p>
 <p style="margin:16px 0 0;font-size:13px;color:#5b6472">{{.Site.Name}}{{if .Site.Phone}} · {{.Site.Phone}}{{end}}{{if .Site.Email}} · {{.Site.Email}}{{end}}</p>
 </td></tr></table></td></tr></table></body></html>`))
 
@@ -98,8 +99,8 @@ var mailText = texttemplate.Must(texttemplate.New("mail").Parse(`Hello {{.Name}}
 {{.Button}}:
 {{.Link}}
 
-{{if .Doc -}}
-The link opens the {{.Doc.Kind}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs
+{{if .Opens -}}
+The link opens {{.Opens}} for {{.Lifetime}}. In the first {{.SignIn}} it also signs
 you in, without a password; after that it emails you a fresh sign-in link to it. You can
 always sign in at {{.Base}} with your email.
 {{- else -}}
@@ -156,6 +157,17 @@ func (m *Messages) LoginLink(ctx context.Context, b *Build, email, client, next 
 	})
 }
 
+// lastingLink makes a document link (TokenDocument, see there) for a
+// contact to a page of a client's hub: the destination is in the link too,
+// so the hub knows where it led once the token has expired or been used.
+func (m *Messages) lastingLink(ctx context.Context, email, client, next string) (string, error) {
+	link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenDocument, Email: strings.ToLower(email), ClientID: client, Next: next})
+	if err != nil {
+		return "", err
+	}
+	return link + "?next=" + url.QueryEscape(next), nil
+}
+
 // Document emails every contact of the document's client a message about a
 // quote or invoice, with a link that signs them in and lands on it.
 func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) ([]string, error) {
@@ -168,7 +180,7 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 	var failed []error
 	for _, ct := range c.Contacts {
 		next := "/c/" + client + "/" + doc.Path
-		link, err := newToken(ctx, m.Tokens, m.Base, m.Now(), m.DocTokenTTL, Token{Purpose: TokenDocument, Email: strings.ToLower(ct.Email), ClientID: client, Next: next})
+		link, err := m.lastingLink(ctx, ct.Email, client, next)
 		if err != nil {
 			return sent, err
 		}
@@ -177,10 +189,7 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 			what, intro = "invoice", fmt.Sprintf("%s has sent you an invoice. You can see it, download it and pay it in your client hub.", m.Site.Name)
 		}
 		subject := fmt.Sprintf("%s %s from %s: %s", strings.ToUpper(what[:1])+what[1:], doc.Number, m.Site.Name, doc.Title)
-		// The destination is in the link as well: once the token has
-		// expired or been used, the hub still knows where it led.
-		link += "?next=" + url.QueryEscape(next)
-		if err := m.send(ctx, ct, subject, m.DocTokenTTL, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc}); err != nil {
+		if err := m.send(ctx, ct, subject, m.DocTokenTTL, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc, Opens: "the " + what}); err != nil {
 			if ErrorCode(err) != EUnavailable {
 				return sent, err
 			}

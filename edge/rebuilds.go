@@ -111,7 +111,11 @@ func (s *Server) rebuildDue(ctx context.Context) error {
 		if len(jobs) == 0 {
 			return nil
 		}
-		if err := s.runRebuilds(ctx, jobs); err != nil {
+		err = s.runRebuilds(ctx, jobs)
+		// A fact another process recorded (hub reply) came with its
+		// emails: they go now, once the pages show the fact.
+		s.outbox.poke()
+		if err != nil {
 			return err
 		}
 	}

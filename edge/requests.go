@@ -94,25 +94,33 @@ func readRequestForm(r *http.Request) (requestForm, error) {
 	if rf.property, ok = cleanText(get("property"), false); !ok || utf8.RuneCountInString(rf.property) > 300 {
 		return rf, Errorf(EInvalid, "The property must be one of yours, or an address of at most 300 characters.")
 	}
+	var err error
+	rf.photos, err = formPhotos(r, "photos", maxPhotos)
+	return rf, err
+}
+
+// formPhotos are the photos of a form's file input field, at most max,
+// each checked for its size and type now, before anything is recorded (a
+// pending client, a request, a message); savePhotos checks them again.
+func formPhotos(r *http.Request, field string, max int) ([]*multipart.FileHeader, error) {
+	var photos []*multipart.FileHeader
 	if f := r.MultipartForm; f != nil {
-		for _, fh := range f.File["photos"] {
+		for _, fh := range f.File[field] {
 			if fh.Size == 0 && fh.Filename == "" {
 				continue // the empty file input of a form sent without photos
 			}
-			rf.photos = append(rf.photos, fh)
+			photos = append(photos, fh)
 		}
 	}
-	if len(rf.photos) > maxPhotos {
-		return rf, Errorf(EInvalid, "Attach at most %d photos.", maxPhotos)
+	if len(photos) > max {
+		return nil, Errorf(EInvalid, "Attach at most %d photos.", max)
 	}
-	// Each photo's size and type are checked now, before anything is
-	// recorded (a pending client, a request); savePhotos checks them again.
-	for i, fh := range rf.photos {
+	for i, fh := range photos {
 		if err := checkPhoto(fh, cleanFileName(fh.Filename, i)); err != nil {
-			return rf, err
+			return nil, err
 		}
 	}
-	return rf, nil
+	return photos, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -143,7 +151,13 @@ func newRequestID() string {
 
 // parseRequestBody reads a request form (multipart or urlencoded) within maxRequestBody.
 func (s *Server) parseRequestBody(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	return s.parseUploadBody(w, r, maxRequestBody, maxPhotos)
+}
+
+// parseUploadBody reads a form that may carry up to photos photos
+// (multipart or urlencoded) within limit bytes.
+func (s *Server) parseUploadBody(w http.ResponseWriter, r *http.Request, limit int64, photos int) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		err = r.ParseMultipartForm(1 << 20)
@@ -153,7 +167,7 @@ func (s *Server) parseRequestBody(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.errorPage(w, r, Errorf(ETooLarge, "The request is too large: attach at most %d photos of up to %d MB each.", maxPhotos, maxPhotoSize>>20))
+			s.errorPage(w, r, Errorf(ETooLarge, "The request is too large: attach at most %d photos of up to %d MB each.", photos, maxPhotoSize>>20))
 			return false
 		}
 		s.errorPage(w, r, Errorf(EInvalid, "The form could not be read."))
@@ -175,26 +189,37 @@ func (s *Server) recordRequest(ctx context.Context, clientID, email, nonce strin
 		}
 		return s.store.RecordRequest(ctx, clientID, nonce, req, mails)
 	}
+	return s.withPhotos(clientID, req.ID, "request", photos, func(ps []events.Photo) (bool, error) {
+		req.Photos = ps
+		mails, err := s.requestNotice(clientID, email, req, len(ps))
+		if err != nil {
+			return false, err
+		}
+		return s.store.RecordRequest(ctx, clientID, nonce, req, mails)
+	})
+}
+
+// withPhotos stores the photos of a fact (a request, a message: what) in
+// UPLOADS/<client>/<id>/ and then records the fact with record; a fact not
+// recorded (refused, failed, or a duplicate) leaves no photos behind (the
+// first of duplicates keeps its own). The client's lock holds from the
+// quota check to the commit, so concurrent uploads cannot pass the quota
+// together.
+func (s *Server) withPhotos(clientID, id, what string, photos []*multipart.FileHeader, record func([]events.Photo) (bool, error)) (bool, error) {
 	if s.cfg.Uploads == "" {
-		return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the request without them.")
+		return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the %s without them.", what)
 	}
 	defer s.uploadLocks.lock(clientID)()
 	if err := s.checkQuota(clientID, photos); err != nil {
 		return false, err
 	}
-	ps, dir, err := s.savePhotos(clientID, req.ID, photos)
+	ps, dir, err := s.savePhotos(clientID, id, photos)
 	if err != nil {
 		return false, err
 	}
-	req.Photos = ps
-	mails, err := s.requestNotice(clientID, email, req, len(ps))
-	if err != nil {
-		s.removeUploads(dir)
-		return false, err
-	}
-	dup, err := s.store.RecordRequest(ctx, clientID, nonce, req, mails)
+	dup, err := record(ps)
 	if err != nil || dup {
-		s.removeUploads(dir) // the first of duplicates keeps its own photos
+		s.removeUploads(dir)
 	}
 	return dup, err
 }

@@ -41,6 +41,10 @@ func (s *Server) routes() http.Handler {
 	// Quotes.
 	post("/c/{client}/quotes/{number}/approve", s.mutatingCap(s.handleApprove, maxApproveBody))
 	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))
+	// Messages (threads.go).
+	post("/c/{client}/messages", s.mutatingCap(s.handleMessage, maxMessageBody))
+	post("/c/{client}/messages/read", s.mutating(s.handleRead))
+	mux.HandleFunc("GET /c/{client}/messages/unread", s.handleUnread)
 	// Work requests (their own body cap: photos).
 	post("/c/{client}/requests/new", s.mutatingCap(s.handleRequest, maxRequestBody))
 	mux.HandleFunc("GET /request/{$}", s.handlePublic("request/index.html"))

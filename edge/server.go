@@ -66,6 +66,9 @@ type Config struct {
 	UploadQuota int64
 	// Files stores uploads (default OSFiles); tests inject faults.
 	Files FileOps
+	// Replies, when set, signs the Reply-To of the business's message
+	// notices, and checks the addresses of replies to them (SMTPServer).
+	Replies *ReplyAddresses
 }
 
 // Server is the edge's HTTP service.

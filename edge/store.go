@@ -18,6 +18,7 @@ type Store interface {
 	SessionStore
 	PaymentStore
 	ResponseStore
+	ThreadStore
 	MailQueue
 	RebuildQueue
 	ViewLog

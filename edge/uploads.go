@@ -222,7 +222,7 @@ func (s *Server) removeUploads(dirs ...string) {
 }
 
 // sweepUploads removes what a crash can leave under the uploads folder:
-// temporary folders, and request folders that no committed request names,
+// temporary folders, and request or message folders that nothing committed names,
 // once they are older than uploadSweepAge (the file clock, not the
 // injected one): another edge sharing the folder may be between storing a
 // request's photos and committing the request.
@@ -246,6 +246,15 @@ func (s *Server) sweepUploads(ctx context.Context) error {
 	known := map[string]bool{}
 	for _, r := range reqs {
 		known[r.ClientID+"/"+r.ID] = true
+	}
+	msgs, err := s.store.Messages(ctx, "", 1<<30)
+	if err != nil {
+		return fmt.Errorf("listing messages to clean up uploads: %w", err)
+	}
+	for _, m := range msgs {
+		if len(m.Files) > 0 {
+			known[m.ClientID+"/"+m.ID] = true
+		}
 	}
 	removed := 0
 	for _, c := range clients {

@@ -2,10 +2,15 @@ package generator
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hubhq/hub/generator/events"
+	"github.com/hubhq/hub/themes"
 )
 
 // goldenPages are rendered pages compared byte for byte with
@@ -26,11 +31,32 @@ var goldenPages = []string{
 	"c/okafor-residence/quotes/Q-1002/index.html",
 	"c/hawthorne-bistro/invoices/INV-2003/index.html",
 	"c/marisol-chen/index.html",
+	"c/okafor-residence/messages/index.html",
+	"c/okafor-residence/requests/index.html",
+}
+
+// goldenFacts are what the edge recorded for one client of the golden
+// build: a work request and conversations (on a quote, on the request,
+// and the general one, written in an order that is not the pages').
+func goldenFacts() *factsSource {
+	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, time.UTC) }
+	return &factsSource{version: 1, facts: map[string]*events.Facts{"okafor-residence": {
+		Requests: []events.Request{{ID: "R-7KQ3XM", Title: "Gutter cleaning", Details: "Before the rains, please.", Email: "ngozi.okafor@example.com",
+			Status: events.RequestNew, At: at(18, 9, 0)}},
+		Messages: []events.Message{
+			{ID: "M-1", Thread: "quote/Q-1002", Email: "ngozi.okafor@example.com", Body: "Can the bench be cedar?\nThe rest is fine.", At: at(19, 16, 5)},
+			{ID: "M-2", Thread: "general", Email: "ngozi.okafor@example.com", Body: "Is Thursday still on?", At: at(20, 9, 30)},
+			{ID: "M-3", Thread: "quote/Q-1002", Staff: "Sam", Body: "Yes: cedar is the same price.", At: at(20, 10, 0)},
+			{ID: "M-4", Thread: "request/R-7KQ3XM", Email: "NGOZI.OKAFOR@example.com", Body: "The back gutter too.", At: at(21, 8, 0)},
+		},
+	}}}
 }
 
 func TestGolden(t *testing.T) {
 	e := newEnv(t, sample)
-	e.mustBuild(t, testNow)
+	if _, err := Build(context.Background(), Options{Content: e.content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow, Events: goldenFacts()}); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
 	for _, p := range goldenPages {
 		t.Run(p, func(t *testing.T) {
 			got, err := os.ReadFile(filepath.Join(e.out, filepath.FromSlash(p)))

@@ -744,6 +744,7 @@ type clientPages struct {
 	receipts  []*ReceiptView
 	portals   []*PortalView
 	requests  *RequestsView
+	messages  *MessagesView
 	files     []outFile // files made from recorded facts (signature images)
 	statement *StatementView
 }
@@ -850,6 +851,23 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	}
 	cp.requests = &RequestsView{FormAction: root + "requests/new", Properties: cp.base.Client.Properties}
 	cp.requests.Items, cp.files = p.requests(root, c, cp, cp.files)
+	ts := p.threads(root, c, sv.Name)
+	for _, q := range cp.quotes {
+		q.Thread = ts.thread("quote/"+q.Number, "Questions about this quote?", "Quote "+q.Number+" · "+q.Title)
+	}
+	for _, inv := range cp.invoices {
+		inv.Thread = ts.thread("invoice/"+inv.Number, "Questions about this invoice?", "Invoice "+inv.Number+" · "+inv.Subject)
+	}
+	for _, pv := range cp.portals {
+		pv.Thread = ts.thread("portal/"+pv.Slug, "Questions or comments?", pv.Title)
+	}
+	for i := range cp.requests.Items {
+		r := &cp.requests.Items[i]
+		r.Thread = ts.thread("request/"+r.ID, "Messages about this request", "Request "+r.ID+" · "+r.Title)
+	}
+	cp.messages = ts.page()
+	cp.files = append(cp.files, ts.files...)
+	h.Messages = cp.messages
 	return cp, nil
 }
 

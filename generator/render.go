@@ -91,6 +91,9 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			return add("requests.html", "requests/index.html", "Requests", "requests", func(p *Page) { p.Requests = cp.requests })
 		},
 		func() error {
+			return add("messages.html", "messages/index.html", "Messages", "messages", func(p *Page) { p.Messages = cp.messages })
+		},
+		func() error {
 			return add("statement.html", "statement/index.html", "Statement", "invoices", func(p *Page) { p.Statement, p.Doc = cp.statement, true })
 		},
 		func() error {

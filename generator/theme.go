@@ -20,10 +20,10 @@ var Pages = []string{
 	"landing.html", "login-sent.html", "login-continue.html", "login-invalid.html", "404.html",
 	"home.html", "quotes.html", "quote.html", "invoices.html", "invoice.html", "subscription.html",
 	"receipts.html", "receipt.html", "portals.html", "portal.html", "requests.html",
-	"statement.html", "request.html", "request-sent.html", "account.html",
+	"statement.html", "request.html", "request-sent.html", "account.html", "messages.html",
 }
 
-var themeBase = []string{"layout.html", "partials.html"}
+var themeBase = []string{"layout.html", "partials.html", "thread.html"}
 
 // Theme is a parsed theme: the default theme with a site's overrides.
 type Theme struct {

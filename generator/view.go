@@ -18,7 +18,7 @@ type Page struct {
 	Title  string      // the page's <title> and <h1>
 	// Description is the meta description of a public page ("" on a client's).
 	Description string
-	Nav         string // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account
+	Nav         string // the section for the nav's aria-current: home, quotes, invoices, portals, receipts, requests, account, messages
 	Root        string // the client's bundle root ("/c/acme/"), "" on public pages
 	CSS         string // URL of the fingerprinted stylesheet
 	JS          string // URL of hub.js on client pages (forms work without it)
@@ -39,6 +39,7 @@ type Page struct {
 	Portal    *PortalView
 	Requests  *RequestsView
 	Statement *StatementView
+	Messages  *MessagesView
 }
 
 // HeadTitle is the page's <title>: its title, then the business's name
@@ -169,6 +170,7 @@ type QuoteView struct {
 	DepositProcessing string // "" when none
 	DepositReceipts   []*ReceiptView
 	PayDeposit        *PayView // the deposit can be paid now; nil otherwise
+	Thread            *ThreadView
 }
 
 // ApproveView is a quote's approval form.
@@ -245,6 +247,7 @@ type InvoiceView struct {
 	ProcessingTotal string   // "" when none
 	Credit          string   // paid more than the total: the difference, "" when not
 	Pay             *PayView // nil when nothing can be paid online now
+	Thread          *ThreadView
 }
 
 // ProcessingView is an online payment still settling.
@@ -336,6 +339,7 @@ type PortalView struct {
 	LastUpdate    string // date of the newest update, "" when none
 	LastUpdateISO string
 	Billing       []AttentionItem // the quotes, invoices and subscriptions that name this portal
+	Thread        *ThreadView
 }
 
 // UpdateView is a dated portal update.
@@ -416,6 +420,7 @@ type HomeView struct {
 	PayURL    string              // where the balance's Pay button leads: the oldest due invoice, or the invoices list when several are due
 	PayMany   bool                // several invoices are due (PayURL is the invoices list)
 	Upcoming  []*SubscriptionView // subscriptions charging within 7 days
+	Messages  *MessagesView       // the Messages card
 }
 
 // RequestsView is the requests page. Requests are recorded by the edge;
@@ -436,7 +441,49 @@ type RequestView struct {
 	Property                 string   // the property, as a line
 	Photos                   []PhotoView
 	QuoteNumber, QuoteURL    string // the quote that answers it, if visible
+	Thread                   *ThreadView
 }
 
 // PhotoView is a photo attached to a request.
 type PhotoView struct{ Name, URL string }
+
+// MessagesView is the Messages page (and the home page's card): every
+// thread with messages, newest activity first, and the general thread.
+type MessagesView struct {
+	URL      string
+	General  *ThreadView
+	Threads  []*ThreadView // with at least one message, newest activity first (the general one too)
+	Count    int           // messages in all
+	NewReply bool          // the newest message of some thread is the business's: an answer the client has not answered
+}
+
+// ThreadView is a conversation about one thing (a quote, an invoice, a
+// request, a portal) or the general one, with the form to write in it.
+type ThreadView struct {
+	Thread    string // "quote/Q-1002", "general"
+	Title     string // "Questions about this quote?"
+	Subject   string // what it is about, for lists: "Quote Q-1002 · Patio"
+	URL       string // the page (and anchor) it is shown on
+	HeadingID string // unique on its page
+	Anchor    string // the block's id ("messages"), "" when the page anchors it elsewhere
+	Nested    bool   // shown inside a list item (a request): an h3, not an h2
+	Action    string // where the form posts
+	Seen      int    // messages shown: sent back with the form, so an identical message sent again later is not a duplicate
+	Messages  []MessageView
+	Last      string // the newest message's date, "" when none
+	LastISO   string
+	Latest    string // the newest message, shortened, for lists
+	LatestBy  string
+	Replied   bool // the newest message is the business's
+	last      int  // order of the newest message among the client's
+}
+
+// MessageView is one message of a thread.
+type MessageView struct {
+	Author  string // the contact's name, or the business's
+	Staff   bool
+	Date    string // "Nov 16, 2026, 14:05"
+	DateISO string // RFC 3339
+	Body    string // as written (the template keeps its line breaks)
+	Photos  []PhotoView
+}

@@ -304,6 +304,61 @@ var clientJourney = []step{
 			j.want("heading", pg.H1, "Front courtyard renovation")
 		},
 	},
+	{
+		name: "portal-message",
+		do: func(j *journey) error {
+			err := chromedp.Do(j.ctx,
+				chromedp.SendKeys(chromedp.ID("thread-portal-courtyard-renovation-body"), "Can the crew start at 8 on Monday?"),
+				chromedp.SetUploadFiles(chromedp.ID("thread-portal-courtyard-renovation-photos"), []string{photo(j.t, "driveway.png")}),
+			)
+			if err != nil {
+				return err
+			}
+			return j.clickButton("Send message")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"portals/courtyard-renovation/")
+			j.contains("page", pg.Main, "Questions or comments?", "Dana Whitfield", "Can the crew start at 8 on Monday?")
+			if loaded, src := j.imageLoaded(`main .message img[alt="Photo: driveway.png"]`); !loaded {
+				j.t.Errorf("the message's photo is not shown (src %q)", src)
+			}
+		},
+	},
+	{
+		name: "messages",
+		do: func(j *journey) error {
+			if err := j.follow("nav", "Home"); err != nil {
+				return err
+			}
+			return j.follow("main", "See all messages")
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root()+"messages/")
+			j.want("heading", pg.H1, "Messages")
+			j.want("badges", strings.Join(pg.Badges, ", "), "Sent")
+			j.contains("page", pg.Main, "Front courtyard renovation", "Dana Whitfield: Can the crew start at 8 on Monday?", "Write to Greenleaf Gardens")
+		},
+	},
+	{
+		// Staff answer with hub reply; the home page then counts the thread
+		// unread for this contact (the edge says so, hub.js shows it).
+		name: "message-answered",
+		do: func(j *journey) error {
+			if r := hub(j.t, j.dir, "reply", j.client, "portal/courtyard-renovation", "-m", "Yes, 8 is fine.", "-as", "Sam"); r.code != 0 {
+				return fmt.Errorf("hub reply = %d: %s", r.code, r.stderr)
+			}
+			// The edge emails the client once the rebuilt page shows the answer.
+			j.hub.await(j.t, `mail to `+regexp.QuoteMeta(j.email)+`: "Greenleaf Gardens answered you about portal courtyard-renovation"`)
+			if err := j.open(j.root()); err != nil {
+				return err
+			}
+			return chromedp.Do(j.ctx, chromedp.WaitVisible(`[data-unread-count]`))
+		},
+		check: func(j *journey, pg page) {
+			j.want("path", pg.Path, j.root())
+			j.contains("page", pg.Main, "Messages 1 unread", "Greenleaf Gardens: Yes, 8 is fine.", "New reply")
+		},
+	},
 	menuPage("Requests", "requests/", "New request"),
 	{
 		name: "request-sent",

@@ -32,6 +32,8 @@ Usage:
                                             settle a payment of hub serve's test checkout (no Stripe keys)
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
+  hub messages [-client ID]                 list message threads: the latest message, answered or not
+  hub reply CLIENT THREAD -m TEXT           answer a thread as the business; the client is emailed a link to it
   hub subscriptions [-all]                  list subscriptions: status, amount, next charge
   hub activity [CLIENT-ID]                  who opened which document, first and last, how often
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"payments":      cmdPayments,
 		"mail":          cmdMail,
 		"requests":      cmdRequests,
+		"messages":      cmdMessages,
+		"reply":         cmdReply,
 		"rebuilds":      cmdRebuilds,
 		"activity":      cmdActivity,
 		"subscriptions": cmdSubscriptions,

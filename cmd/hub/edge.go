@@ -251,6 +251,7 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	content := fs.String("content", "", "content folder: when set, the edge rebuilds it daily so dates stay true")
 	cdn := addCDNFlags(fs)
+	rf := addReplyFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -302,7 +303,11 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(256 << 20)
 	}
-	return serveEdge(ctx, cfg, e, *addr, stdout, nil)
+	replies, err := rf.listen(ctx, ef, e, &cfg, stdout)
+	if err != nil {
+		return err
+	}
+	return serveEdge(ctx, cfg, e, *addr, stdout, replies)
 }
 
 // serveEdge starts the server on addr and runs it until ctx ends.

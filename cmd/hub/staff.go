@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -154,10 +155,7 @@ func cmdMail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func cmdRebuilds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rebuilds", stderr)
 	ef := addEdgeFlags(fs, nil)
-	if _, err := parseArgs(fs, args, 0, ""); err != nil {
-		return err
-	}
-	st, err := openStore(*ef.state)
+	st, err := listingStore(fs, ef, args)
 	if err != nil {
 		return err
 	}
@@ -210,10 +208,7 @@ func cmdRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ef := addEdgeFlags(fs, nil)
 	status := fs.String("status", "", "only requests with this status: new, imported")
 	limit := fs.Int("n", 100, "how many to list, newest first")
-	if _, err := parseArgs(fs, args, 0, ""); err != nil {
-		return err
-	}
-	st, err := openStore(*ef.state)
+	st, err := listingStore(fs, ef, args)
 	if err != nil {
 		return err
 	}
@@ -328,6 +323,15 @@ func cmdRequestsImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stdout, "wrote %s\nrequest %s is now \"in review\" for the client (after the next build)\n", file, r.ID)
 	return nil
+}
+
+// listingStore parses a staff listing's flags (no arguments) and opens the
+// state store, which must exist.
+func listingStore(fs *flag.FlagSet, ef edgeFlags, args []string) (stateStore, error) {
+	if _, err := parseArgs(fs, args, 0, ""); err != nil {
+		return nil, err
+	}
+	return openStore(*ef.state)
 }
 
 // openStore opens the state store, which must exist (an edge has run).

@@ -170,7 +170,10 @@ func (s *Store) Facts(ctx context.Context, clientID string) (_ *events.Facts, er
 			return err
 		}
 		f.Payments = ps
-		return quoteFacts(ctx, tx, clientID, f)
+		if err := quoteFacts(ctx, tx, clientID, f); err != nil {
+			return err
+		}
+		return messageFacts(ctx, tx, clientID, f)
 	})
 	return f, err
 }

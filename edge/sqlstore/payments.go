@@ -166,7 +166,10 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 		return nil, err
 	}
 	f.Payments = ps
-	return f, s.quoteFacts(ctx, clientID, f)
+	if err := s.quoteFacts(ctx, clientID, f); err != nil {
+		return nil, err
+	}
+	return f, s.messageFacts(ctx, clientID, f)
 }
 
 // EventCount counts the recorded changes of facts (for tests and reports).

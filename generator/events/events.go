@@ -41,6 +41,7 @@ type Facts struct {
 	Approvals []Approval
 	Changes   []ChangeRequest
 	Requests  []Request
+	Messages  []Message // every thread's, in the order they were written
 }
 
 // Payment kinds: what a payment is for.

@@ -41,6 +41,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 		return nil
 	}
 	c.Requests = f.Requests
+	c.Messages = f.Messages
 	quotes := map[string]*Quote{}
 	for _, q := range c.Quotes {
 		quotes[strings.ToLower(q.Number)] = q

@@ -128,6 +128,7 @@ type Client struct {
 	Subs     []*Subscription  `yaml:"-"` // subscriptions, sorted by start date, newest first
 	Portals  []*Portal        `yaml:"-"` // this client's own portals
 	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
+	Messages []events.Message `yaml:"-"` // messages of every thread (see Fold), in the order written
 }
 
 // DisplayName is the company when there is one, else the name.

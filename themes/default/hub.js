@@ -97,6 +97,34 @@
     size();
   });
 
+  // Messages: the pages are the same for every contact of a client, so the
+  // edge says which threads hold an answer this person has not read; their
+  // badges show, and the threads on this page are then marked read.
+  var msgs = document.querySelector("[data-messages]");
+  if (msgs && window.fetch) {
+    var base = msgs.dataset.messages;
+    fetch(base + "/unread", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d || !d.unread || !d.unread.length) return;
+        var unread = {};
+        d.unread.forEach(function (t) { unread[t] = true; });
+        document.querySelectorAll("[data-unread]").forEach(function (el) {
+          if (unread[el.dataset.unread]) el.hidden = false;
+        });
+        document.querySelectorAll("[data-unread-count]").forEach(function (el) {
+          el.textContent = d.unread.length + " unread";
+          el.hidden = false;
+        });
+        document.querySelectorAll("section[data-thread]").forEach(function (s) {
+          if (!unread[s.dataset.thread]) return;
+          fetch(base + "/read", { method: "POST", credentials: "same-origin", body: new URLSearchParams({ thread: s.dataset.thread }) })
+            .catch(function () {});
+        });
+      })
+      .catch(function () {});
+  }
+
   // Print buttons.
   document.querySelectorAll("button[data-print]").forEach(function (b) {
     b.hidden = false;

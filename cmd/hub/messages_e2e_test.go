@@ -1,0 +1,102 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	smtp "github.com/emersion/go-smtp"
+)
+
+// TestMessagesLoop, with the real binary: a client writes on a quote's
+// thread; the business's email is in the outbox; hub messages lists the
+// thread as unanswered; hub reply (another process, on the same store)
+// records the answer; the running edge rebuilds the client and sends the
+// client an email whose link lands on the thread, which shows the answer.
+func TestMessagesLoop(t *testing.T) {
+	dir := t.TempDir()
+	copyContent(t, dir+"/content")
+	if r := hub(t, dir, "build"); r.code != 0 {
+		t.Fatalf("hub build: %s", r.stderr)
+	}
+	addr := freeAddr(t)
+	smtpAddr := freeAddr(t)
+	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr, "-smtp-listen", smtpAddr)
+	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
+	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
+	u, _ := url.Parse(link)
+	client := browser()
+	if r, _ := fetch(t, client, "POST", base+u.Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in = %d", r.StatusCode)
+	}
+
+	r, body := fetch(t, client, "POST", base+"/c/okafor-residence/messages", url.Values{"thread": {"quote/Q-1002"}, "body": {"Can the bench be cedar?"}, "nonce": {"e2e-1"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {
+		t.Fatalf("message = %d to %q\n%s", r.StatusCode, r.Header.Get("Location"), body)
+	}
+	if _, page := fetch(t, client, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil); !strings.Contains(page, "Can the bench be cedar?") {
+		t.Errorf("the quote page does not show the message right after the answer")
+	}
+	eml := p.await(t, `mail to hello@greenleaf-gardens\.example: "Message from Ngozi Okafor about quote Q-1002" \((\S+)\)`)
+	raw, err := os.ReadFile(filepath.Join(dir, eml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo := regexp.MustCompile(`(?m)^Reply-To:\s*<?(reply\+[^>\s]+)`).FindStringSubmatch(string(raw))
+	if replyTo == nil {
+		t.Fatalf("the business's notice has no reply address:\n%s", raw)
+	}
+
+	out := hub(t, dir, "messages")
+	if out.code != 0 || !regexp.MustCompile(`okafor-residence\s+quote/Q-1002\s+1\s+NO\s+ngozi\.okafor@example\.com\s+Can the bench be cedar\?`).MatchString(out.stdout) {
+		t.Fatalf("hub messages = %d\n%s%s", out.code, out.stdout, out.stderr)
+	}
+	out = hub(t, dir, "reply", "okafor-residence", "quote/Q-1002", "-m", "Yes: cedar, same price.", "-as", "Sam")
+	if out.code != 0 || !strings.Contains(out.stdout, "emails 1 contact") {
+		t.Fatalf("hub reply = %d\n%s%s", out.code, out.stdout, out.stderr)
+	}
+	if out := hub(t, dir, "reply", "okafor-residence", "quote/../x", "-m", "x"); out.code != 1 {
+		t.Errorf("hub reply to a bad thread = %d; want 1\n%s", out.code, out.stderr)
+	}
+	// The edge takes the queued rebuild and sends the queued email.
+	p.await(t, `mail to ngozi\.okafor@example\.com: "Greenleaf Gardens answered you about quote Q-1002"`)
+	replyLink := p.await(t, `^\s+(http://\S+/login/t/\S+)$`)
+	lu, _ := url.Parse(replyLink)
+	fresh := browser()
+	if r, _ := fetch(t, fresh, "POST", base+lu.Path, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {
+		t.Fatalf("the reply's link = %d to %q; want the thread", r.StatusCode, r.Header.Get("Location"))
+	}
+	_, page := fetch(t, fresh, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil)
+	if !strings.Contains(page, "Yes: cedar, same price.") || !strings.Contains(page, "Greenleaf Gardens</strong>") {
+		t.Errorf("the thread does not show the business's answer")
+	}
+	out = hub(t, dir, "messages", "-client", "okafor-residence")
+	if !regexp.MustCompile(`quote/Q-1002\s+2\s+yes\s+Sam\s+Yes: cedar`).MatchString(out.stdout) {
+		t.Errorf("hub messages after the reply:\n%s%s", out.stdout, out.stderr)
+	}
+
+	// The business replies to the notice by email, through a real SMTP
+	// conversation with the edge: recorded without the quoted history.
+	c, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mail := "From: Sam Reyes <sam@greenleaf.example>\r\nMessage-ID: <e2e-reply@mail.example>\r\nSubject: Re: Message\r\n\r\n" +
+		"And the lights are included.\r\n\r\nOn Fri, Nov 20, 2026 at 10:00 AM Greenleaf Gardens wrote:\r\n> Can the bench be cedar?\r\n"
+	if err := c.SendMail("sam@greenleaf.example", []string{replyTo[1]}, strings.NewReader(mail)); err != nil {
+		t.Fatalf("reply by email: %v", err)
+	}
+	if err := c.SendMail("sam@greenleaf.example", []string{"reply+okafor-residence.general.zz.aaaaaaaaaaaaaaaa@127.0.0.1"}, strings.NewReader(mail)); err == nil {
+		t.Error("a reply to an unsigned address was accepted")
+	}
+	p.await(t, `mail to ngozi\.okafor@example\.com: "Greenleaf Gardens answered you about quote Q-1002"`)
+	_, page = fetch(t, fresh, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil)
+	if !strings.Contains(page, "And the lights are included.") || strings.Contains(page, "On Fri, Nov 20") {
+		t.Errorf("the thread does not show the emailed reply without its quoted history")
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"text/tabwriter"
+
+	"github.com/hubhq/hub/edge"
+)
+
+// cmdMessages lists threads: each with its latest message and whether
+// the business has answered it.
+func cmdMessages(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("messages", stderr)
+	ef := addEdgeFlags(fs, nil)
+	client := fs.String("client", "", "only this client's threads")
+	limit := fs.Int("n", 1000, "how many of the newest messages to look through")
+	st, err := listingStore(fs, ef, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ms, err := st.Messages(ctx, *client, *limit)
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		fmt.Fprintln(stdout, "No messages.")
+		return nil
+	}
+	type thread struct {
+		latest edge.MessageRecord
+		count  int
+	}
+	var order []string
+	threads := map[string]*thread{}
+	for _, m := range ms { // newest first: the first of each thread is its latest
+		k := m.ClientID + " " + m.Thread
+		if threads[k] == nil {
+			threads[k] = &thread{latest: m}
+			order = append(order, k)
+		}
+		threads[k].count++
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LATEST\tCLIENT\tTHREAD\tMESSAGES\tANSWERED\tFROM\tMESSAGE")
+	for _, k := range order {
+		th := threads[k]
+		m := th.latest
+		answered, from := "yes", m.Staff
+		if !m.FromStaff() {
+			answered, from = "NO", m.Email
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", when(m.At), m.ClientID, m.Thread, th.count, answered, from, truncateText(oneLine(m.Body), 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nAnswer one: hub reply CLIENT THREAD -m TEXT")
+	return nil
+}
+
+// oneLine joins a text's lines with spaces.
+func oneLine(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r == '\n' || r == '\r' || r == '\t' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+// cmdReply records a staff answer in a client's thread; the running edge
+// rebuilds the client's pages and sends each contact the email (a link
+// that lands on the thread) from the outbox.
+func cmdReply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("reply", stderr)
+	ef := addEdgeFlags(fs, nil)
+	text := fs.String("m", "", "the answer (plain text; - reads it from standard input)")
+	as := fs.String("as", envOr("HUB_STAFF", os.Getenv("USER")), "who is answering, for the record (env HUB_STAFF; default $USER)")
+	pos, err := parseArgs(fs, args, 2, "CLIENT THREAD -m TEXT   (THREAD: general, quote/NUMBER, invoice/NUMBER, request/ID, portal/SLUG)")
+	if err != nil {
+		return err
+	}
+	body := *text
+	if body == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		if err != nil {
+			return err
+		}
+		body = string(b)
+	}
+	if *as == "" {
+		*as = "staff"
+	}
+	e, err := ef.open("", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	m, to, err := e.msgs.Reply(ctx, e.build, e.store, pos[0], pos[1], *as, body, "")
+	if err != nil {
+		return errors.New(edge.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "recorded %s in %s %s; the edge rebuilds the client's pages and emails %d %s\n", m.ID, pos[0], pos[1], len(to), plural(len(to), "contact"))
+	return nil
+}
+
+// replyFlags are hub edge's flags for replies by email.
+type replyFlags struct{ addr, host *string }
+
+func addReplyFlags(fs *flag.FlagSet) replyFlags {
+	return replyFlags{
+		addr: fs.String("smtp-listen", os.Getenv("HUB_SMTP_LISTEN"), "address to receive replies to message notices on, e.g. :25 (env HUB_SMTP_LISTEN; default: off)"),
+		host: fs.String("reply-host", os.Getenv("HUB_REPLY_HOST"), "the domain of reply addresses, whose MX is this edge (env HUB_REPLY_HOST; default: the base URL's host)"),
+	}
+}
+
+// listen sets up replies by email when -smtp-listen is set: it signs
+// notices' reply addresses with the key in the files folder, listens, and
+// returns what starts the SMTP server once the edge is up (nil when off).
+func (rf replyFlags) listen(ctx context.Context, ef edgeFlags, e *edgeEnv, cfg *edge.Config, stdout io.Writer) (func(*edge.Server, string), error) {
+	if *rf.addr == "" {
+		return nil, nil
+	}
+	key, err := edge.LoadReplyKey(ef.filesDir())
+	if err != nil {
+		return nil, fmt.Errorf("reply key: %w", err)
+	}
+	host := *rf.host
+	if host == "" {
+		host = e.base.Hostname()
+	}
+	cfg.Replies = &edge.ReplyAddresses{Key: key, Host: host}
+	ln, err := net.Listen("tcp", *rf.addr)
+	if err != nil {
+		return nil, fmt.Errorf("-smtp-listen: %w", err)
+	}
+	return func(srv *edge.Server, _ string) {
+		s, err := srv.SMTPServer()
+		if err != nil {
+			e.log.Error("replies by email are off", "err", err)
+			ln.Close()
+			return
+		}
+		fmt.Fprintf(stdout, "hub edge receiving replies for *@%s on smtp://%s\n", host, ln.Addr())
+		go s.Serve(ln)
+		go func() { <-ctx.Done(); s.Close() }()
+	}, nil
+}
