@@ -913,6 +913,20 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		}
 		d.Documents = append(d.Documents, dd)
 	}
+	si := 0
+	for _, sub := range c.Subs {
+		if sub.Status == site.SubscriptionDraft {
+			continue
+		}
+		v := cp.subs[si]
+		si++
+		dd := bundle.DirDocument{Kind: "subscription", Number: sub.Number, Title: sub.Title, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: v.Amount, Status: v.Badge.Label,
+			State: sub.State, Currency: cur, Total: int64(sub.Totals.Total), Interval: sub.Interval, Every: max(sub.Every, 1), Start: sub.Start.T.Format(time.DateOnly)}
+		if sub.Billing != nil {
+			dd.Billing = sub.Billing.State
+		}
+		d.Documents = append(d.Documents, dd)
+	}
 	return d
 }
 

@@ -25,6 +25,8 @@ func Version(src []byte) string {
 //     staff entered; one still processing (a bank debit) is shown as such
 //     and is not yet taken off the balance; a quote's deposit payments
 //     count towards the deposit, and towards the invoice made from the quote;
+//   - a subscription started online gets its billing state, and the
+//     payments of its periods (paid or failed);
 //   - an approval makes its quote approved, with the optional lines the
 //     client chose (totals and deposit follow);
 //   - a change request makes the quote "changes requested" while the quote
@@ -90,7 +92,22 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 			byQuote[strings.ToLower(inv.Quote)] = inv
 		}
 	}
+	subs := map[string]*Subscription{}
+	for _, sub := range c.Subs {
+		subs[strings.ToLower(sub.Number)] = sub
+	}
+	for i := range f.Subscriptions {
+		if sub := subs[strings.ToLower(f.Subscriptions[i].Number)]; sub != nil {
+			sub.Billing = &f.Subscriptions[i]
+		}
+	}
 	for _, p := range f.Payments {
+		if p.Kind == events.ForSubscription {
+			if sub := subs[strings.ToLower(p.Document)]; sub != nil && (p.State == events.PaymentPaid || p.State == events.PaymentFailed) {
+				sub.Payments = append(sub.Payments, p)
+			}
+			continue
+		}
 		if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 			continue
 		}
