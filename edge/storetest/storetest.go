@@ -42,7 +42,7 @@ type test struct {
 // Run closes when the test ends).
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	var tests []test
-	for _, part := range [][]test{sessionTests, paymentTests, responseTests, outboxTests, rebuildTests} {
+	for _, part := range [][]test{sessionTests, paymentTests, subscriptionTests, responseTests, outboxTests, rebuildTests} {
 		tests = append(tests, part...)
 	}
 	for _, tt := range tests {
