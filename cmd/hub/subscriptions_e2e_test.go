@@ -81,7 +81,13 @@ func TestServeTestCheckoutSubscription(t *testing.T) {
 		}
 	}
 	portalPost("charge")
-	waitFor(t, func() bool { _, b := fetch(t, dana, "GET", base+sub, nil); return strings.Contains(b, "/receipts/SUB-3001-S2/") })
+	waitFor(t, func() bool {
+		_, b := fetch(t, dana, "GET", base+sub, nil)
+		return strings.Contains(b, "/receipts/SUB-3001-S2/")
+	})
 	portalPost("cancel")
-	waitFor(t, func() bool { _, b := fetch(t, dana, "GET", base+sub, nil); return strings.Contains(b, "Cancelled; it was active from") })
+	waitFor(t, func() bool {
+		_, b := fetch(t, dana, "GET", base+sub, nil)
+		return strings.Contains(b, "Cancelled; it was active from")
+	})
 }

@@ -59,7 +59,7 @@ func TestParseSubscriptionEvents(t *testing.T) {
 	body, sig := signed(t, "invoice.paid", map[string]any{"id": "in_1", "object": "invoice", "customer": map[string]any{"id": "cus_1", "object": "customer"},
 		"subscription": "sub_1", "amount_paid": 785, "amount_due": 785, "currency": "usd", "payment_intent": "pi_1", "period_start": 100,
 		"subscription_details": map[string]any{"metadata": meta},
-		"lines": map[string]any{"data": []any{map[string]any{"type": "invoiceitem"}, map[string]any{"type": "subscription", "period": map[string]any{"start": 1800000000}}}}})
+		"lines":                map[string]any{"data": []any{map[string]any{"type": "invoiceitem"}, map[string]any{"type": "subscription", "period": map[string]any{"start": 1800000000}}}}})
 	ev, err := co.ParseWebhook(body, sig)
 	if err != nil {
 		t.Fatal(err)
