@@ -166,20 +166,10 @@ func (c *Checkout) renderPortal(w http.ResponseWriter, customer, problem string,
 		http.Error(w, "no customer portal session for this customer in this run: open it from the hub", http.StatusNotFound)
 		return
 	}
-	var b strings.Builder
-	if err := portalTmpl.Execute(&b, struct {
+	writePage(w, status, portalTmpl, struct {
 		Business, Back, Problem string
 		Subs                    []localSub
-	}{c.cfg.Business, back, problem, subs}); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src '"+styleHash+"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	w.Write([]byte(b.String()))
+	}{c.cfg.Business, back, problem, subs})
 }
 
 var errNoSub = errors.New("no such subscription of this customer in this run")

@@ -420,8 +420,13 @@ func (c *Checkout) pageData(p edge.PaymentRecord, pg page, problem string) pageD
 
 // render writes the page with a CSP of its own: its one inline style by hash.
 func (c *Checkout) render(w http.ResponseWriter, status int, d pageData) {
+	writePage(w, status, pageTmpl, d)
+}
+
+// writePage writes one of the checkout's pages (they share the style, and so the CSP).
+func writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
 	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, d); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
