@@ -32,7 +32,7 @@ Usage:
                                             settle a payment of hub serve's test checkout (no Stripe keys)
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
-  hub subscriptions [-all]                  list subscriptions: status, amount, next charge
+  hub subscriptions [-all] [-state S]       list subscriptions: status, amount, next charge (-state: online billing, payments)
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
 

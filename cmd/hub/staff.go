@@ -62,8 +62,11 @@ func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintln(tw, "STARTED\tCLIENT\tFOR\tAMOUNT\tSTATE\tSETTLED\tMETHOD\tSESSION\tPAYMENT INTENT")
 	for _, p := range ps {
 		what := p.Document
-		if p.Kind == events.ForDeposit {
+		switch p.Kind {
+		case events.ForDeposit:
 			what = "deposit " + p.Document
+		case events.ForSubscription:
+			what = p.Document + " from " + p.Period.Format(time.DateOnly)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(p.Created), p.ClientID, what, formatMoney(site, p.Amount, p.Currency),
 			p.State, when(p.Settled), dash(p.Method), p.ID, dash(p.Reference))
