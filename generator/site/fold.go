@@ -99,6 +99,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 	for i := range f.Subscriptions {
 		if sub := subs[strings.ToLower(f.Subscriptions[i].Number)]; sub != nil {
 			sub.Billing = &f.Subscriptions[i]
+			followBilling(cfg, sub, today)
 		}
 	}
 	for _, p := range f.Payments {
@@ -147,6 +148,29 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 		inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
 	}
 	return nil
+}
+
+// followBilling makes a subscription started online keep Stripe's
+// schedule: its first charge was the day it started (in the site's time
+// zone), each one after on that day of its period; once cancelled there
+// is no next charge.
+func followBilling(cfg *Config, s *Subscription, today time.Time) {
+	b := s.Billing
+	if b.Started.IsZero() {
+		return
+	}
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := b.Started.In(loc)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	if b.State == events.BillingCancelled {
+		s.Next, s.NextK, s.Soon = time.Time{}, 0, false
+		return
+	}
+	s.schedule(today)
 }
 
 // DepositDue is what a quote asks on approval for its current totals.
