@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzPolicyExpiry -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
+	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseSubscriptionObjects -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
 
 check: build

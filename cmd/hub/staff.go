@@ -66,7 +66,10 @@ func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		case events.ForDeposit:
 			what = "deposit " + p.Document
 		case events.ForSubscription:
-			what = p.Document + " from " + p.Period.Format(time.DateOnly)
+			what = "subscription " + p.Document
+			if !p.Period.IsZero() {
+				what += " from " + p.Period.Format(time.DateOnly)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(p.Created), p.ClientID, what, formatMoney(site, p.Amount, p.Currency),
 			p.State, when(p.Settled), dash(p.Method), p.ID, dash(p.Reference))
