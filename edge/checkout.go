@@ -15,6 +15,9 @@ type Checkout interface {
 	// CreateCustomer makes the client's customer at the provider (once per
 	// client: the edge records it); the same IdempotencyKey gives the same one.
 	CreateCustomer(ctx context.Context, r CustomerRequest) (string, error)
+	// EndSubscription makes a subscription end at the end of its current
+	// period (a subscription with a number of periods, its last one paid).
+	EndSubscription(ctx context.Context, ref string) error
 	// PortalSession opens the provider's page where a customer updates
 	// their payment method or cancels a subscription, and returns its URL.
 	PortalSession(ctx context.Context, customer, returnURL string) (string, error)

@@ -314,6 +314,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if res.Changed {
 		s.rebuildSoon()
 		s.outbox.poke()
+		if res.Payment.Kind == events.ForSubscription {
+			go s.endIfLastPeriod(context.WithoutCancel(r.Context()), res.Payment) // Stripe's API is not waited on by its webhook
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"received":true}`))

@@ -29,12 +29,13 @@ type fakeStripe struct {
 	created            []url.Values
 	byKey              map[string]string // idempotency key → response
 	customers, portals []url.Values
+	ended              []string // subscriptions told to end: path?form
 	fail               bool
 	listener           net.Listener
 }
 
 func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != "POST" || (r.URL.Path != "/v1/checkout/sessions" && r.URL.Path != "/v1/customers" && r.URL.Path != "/v1/billing_portal/sessions") {
+	if r.Method != "POST" || (r.URL.Path != "/v1/checkout/sessions" && r.URL.Path != "/v1/customers" && r.URL.Path != "/v1/billing_portal/sessions" && !strings.HasPrefix(r.URL.Path, "/v1/subscriptions/")) {
 		http.Error(w, `{"error":{"message":"not here"}}`, 404)
 		return
 	}
@@ -49,6 +50,11 @@ func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if resp, ok := s.byKey[key]; ok && key != "" {
 		w.Write([]byte(resp))
+		return
+	}
+	if sub, ok := strings.CutPrefix(r.URL.Path, "/v1/subscriptions/"); ok {
+		s.ended = append(s.ended, r.URL.Path+"?"+r.PostForm.Encode())
+		fmt.Fprintf(w, `{"id":%q,"object":"subscription","cancel_at_period_end":true}`, sub)
 		return
 	}
 	switch r.URL.Path {

@@ -301,6 +301,36 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 	return rec
 }
 
+// endIfLastPeriod tells Stripe to end a subscription whose last period
+// (of the number its content gives) was just paid: Stripe itself charges
+// until cancelled. Asking again (a retried event) changes nothing; a
+// failure is logged loudly, for staff to cancel it in Stripe.
+func (s *Server) endIfLastPeriod(ctx context.Context, p PaymentRecord) {
+	if p.Kind != events.ForSubscription || p.State != events.PaymentPaid {
+		return
+	}
+	owner, doc, ok := s.build.Load().Subscription(p.Document)
+	if !ok || owner != p.ClientID || doc.Periods <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	n, err := s.store.PaymentCount(ctx, p.ClientID, p.Document) // one per period billed (a retried one is the same)
+	if err != nil || n < doc.Periods {
+		return
+	}
+	rec, err := s.store.Subscription(ctx, p.ClientID, p.Document)
+	if err == nil && rec.Ref != "" {
+		err = s.cfg.Checkout.EndSubscription(ctx, rec.Ref)
+	}
+	if err != nil || rec.Ref == "" {
+		s.log.Error("SUBSCRIPTION NOT ENDED: its last period is paid but Stripe was not told to end it; cancel it in the Stripe dashboard",
+			"client", p.ClientID, "subscription", p.Document, "periods", doc.Periods, "err", err)
+		return
+	}
+	s.log.Info("subscription ends after its last period", "client", p.ClientID, "subscription", p.Document, "periods", doc.Periods)
+}
+
 // billingState is Stripe's subscription status in the hub's words.
 func billingState(status string, deleted bool) string {
 	switch {

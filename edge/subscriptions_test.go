@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +202,43 @@ func TestSubscriptionJourney(t *testing.T) {
 		_, d, _ := f.srv.Build().Subscription(number)
 		return d.Billing == events.BillingCancelled
 	})
+}
+
+// TestSubscriptionEndsAfterItsPeriods: Stripe charges until cancelled, so
+// when the last of a subscription's periods is paid the edge tells Stripe
+// to end it at the period's end; not before, and once.
+func TestSubscriptionEndsAfterItsPeriods(t *testing.T) {
+	t.Parallel()
+	f, fs := newPayFixture(t, func(content string) {
+		p := filepath.Join(content, "clients", "whitfield-dental", "subscriptions", "SUB-3001-grounds-care.yaml")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(b), "periods: 12", "periods: 2", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, d, _ := f.srv.Build().Subscription("SUB-3001"); d.Periods != 2 {
+		t.Fatalf("directory periods = %d; want 2", d.Periods)
+	}
+	c := f.login("whitfield-dental")
+	r := f.do(c, "POST", "/c/whitfield-dental/subscriptions/SUB-3001/start", url.Values{})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start = %d", r.StatusCode)
+	}
+	meta := map[string]string{"client": "whitfield-dental", "document": "SUB-3001", "kind": "subscription"}
+	at := time.Now()
+	for i, id := range []string{"in_1", "in_2", "in_2"} { // the last one twice (Stripe retried it)
+		body := subEvent("evt_"+id, edge.EventInvoicePaid, at, invoiceObj(id, "cus_fake_1", "sub_1", 78500, "usd", meta, at.AddDate(0, i, 0)))
+		if r := f.sendWebhook(body, time.Time{}); r.StatusCode != 200 {
+			t.Fatalf("webhook = %d", r.StatusCode)
+		}
+	}
+	f.waitUntil("Stripe told to end it", func() bool { fs.mu.Lock(); defer fs.mu.Unlock(); return len(fs.ended) > 0 })
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.ended) != 1 || fs.ended[0] != "/v1/subscriptions/sub_1?cancel_at_period_end=true" {
+		t.Errorf("subscriptions ended = %v; want sub_1 at its period's end, once", fs.ended)
+	}
 }

@@ -971,6 +971,9 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		if sub.Billing != nil {
 			dd.Billing = sub.Billing.State
 		}
+		if last := sub.LastPeriod(); last >= 0 {
+			dd.Periods = last + 1
+		}
 		d.Documents = append(d.Documents, dd)
 	}
 	return d

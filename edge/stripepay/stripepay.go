@@ -150,6 +150,16 @@ func (c *Checkout) CreateCustomer(ctx context.Context, r edge.CustomerRequest) (
 	return cu.ID, nil
 }
 
+// EndSubscription implements edge.Checkout: cancel at the period's end.
+func (c *Checkout) EndSubscription(ctx context.Context, ref string) error {
+	p := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+	p.Context = ctx
+	if _, err := c.api.Subscriptions.Update(ref, p); err != nil {
+		return fmt.Errorf("stripe: ending subscription %s after its period: %w", ref, err)
+	}
+	return nil
+}
+
 // PortalSession implements edge.Checkout: a customer portal session
 // (its settings, what a customer may change, are the Stripe account's).
 func (c *Checkout) PortalSession(ctx context.Context, customer, returnURL string) (string, error) {

@@ -38,6 +38,9 @@ func TestSubscriptionAgainstStripeMock(t *testing.T) {
 	if !strings.HasPrefix(s.ID, "cs_") || s.URL == "" {
 		t.Errorf("session = %+v", s)
 	}
+	if err := co.EndSubscription(ctx, "sub_123"); err != nil {
+		t.Errorf("EndSubscription: %v", err)
+	}
 	u, err := co.PortalSession(ctx, cu, "http://127.0.0.1/c/acme/subscriptions/SUB-1/")
 	if err != nil || u == "" {
 		t.Errorf("PortalSession = %q, %v", u, err)

@@ -48,6 +48,22 @@ func (c *Checkout) PortalSession(ctx context.Context, customer, returnURL string
 	return c.cfg.Base.ResolveReference(&url.URL{Path: Prefix + "portal/" + customer}).String(), nil
 }
 
+// EndSubscription implements edge.Checkout: the subscription charges no
+// more periods (its portal says it ends).
+func (c *Checkout) EndSubscription(ctx context.Context, ref string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, subs := range c.subs {
+		for _, s := range subs {
+			if s.ID == ref {
+				s.Ending = true
+				return nil
+			}
+		}
+	}
+	return errNoSub
+}
+
 // subscription is the subscription a session of this run starts, as a
 // payment for the page: its amount and state.
 func (c *Checkout) subscription(ctx context.Context, id string) (edge.PaymentRecord, page, bool) {
@@ -105,6 +121,7 @@ type localSub struct {
 	Every                         edge.Recurring
 	Periods                       int // charged so far
 	Cancelled                     bool
+	Ending                        bool // told to end after this period: no more charges
 }
 
 // charge sends the next period's invoice event (paid or payment_failed).
@@ -183,19 +200,26 @@ func (c *Checkout) handlePortalPost(w http.ResponseWriter, r *http.Request) {
 	customer := r.PathValue("customer")
 	c.mu.Lock()
 	var s *localSub
+	ending := false
 	for _, x := range c.subs[customer] {
 		if x.ID == r.PostForm.Get("subscription") && !x.Cancelled {
-			s = x
+			s, ending = x, x.Ending
 		}
 	}
 	c.mu.Unlock()
 	err := errNoSub
 	if s != nil {
 		switch r.PostForm.Get("do") {
-		case "charge":
-			err = c.charge(r.Context(), s, edge.EventInvoicePaid)
-		case "fail":
-			err = c.charge(r.Context(), s, edge.EventInvoiceFailed)
+		case "charge", "fail":
+			if ending {
+				err = errors.New("this subscription has had its last period")
+				break
+			}
+			typ := edge.EventInvoicePaid
+			if r.PostForm.Get("do") == "fail" {
+				typ = edge.EventInvoiceFailed
+			}
+			err = c.charge(r.Context(), s, typ)
 		case "cancel":
 			obj := map[string]any{"id": s.ID, "object": "subscription", "customer": s.Customer, "status": "canceled", "metadata": s.Meta}
 			if err = c.post(r.Context(), s.ID, edge.EventSubscriptionDeleted, c.event(edge.EventSubscriptionDeleted, obj)); err == nil {
@@ -226,7 +250,7 @@ var portalTmpl = template.Must(template.New("portal").Parse(`<!doctype html>
 {{- range .Subs}}
 <h2>{{.Title}}</h2>
 {{- if .Cancelled}}<p>Cancelled.</p>{{else}}
-<p class="note">{{.Periods}} period(s) paid.</p>
+<p class="note">{{.Periods}} period(s) paid{{if .Ending}}; that was the last{{end}}.</p>
 <form method="post"><input type="hidden" name="subscription" value="{{.ID}}"><input type="hidden" name="do" value="charge"><button class="pay">Charge the next period</button></form>
 <form method="post"><input type="hidden" name="subscription" value="{{.ID}}"><input type="hidden" name="do" value="fail"><button class="cancel">Next charge fails</button></form>
 <form method="post"><input type="hidden" name="subscription" value="{{.ID}}"><input type="hidden" name="do" value="cancel"><button class="cancel">Cancel subscription</button></form>

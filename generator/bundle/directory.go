@@ -116,6 +116,9 @@ type DirDocument struct {
 	Every    int    `json:"every,omitempty"`
 	Start    string `json:"start,omitempty"`
 	Billing  string `json:"billing,omitempty"`
+	// Periods is how many periods it has in all (its periods, or those
+	// up to its end date); 0 when it runs until cancelled.
+	Periods int `json:"periods,omitempty"`
 }
 
 // SignDirectory encodes and signs a directory into the file's bytes.
