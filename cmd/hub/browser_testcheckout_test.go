@@ -93,22 +93,27 @@ func TestBrowserTestCheckout(t *testing.T) {
 			if r := hub(t, dir, "payments", "simulate", id, "paid"); r.code != 0 {
 				t.Fatalf("hub payments simulate = %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			for deadline := time.Now().Add(15 * time.Second); ; {
-				if err := j.open(invoice); err != nil {
-					t.Fatal(err)
+			// reloadUntil opens path until its page is as ok says (the rebuild after a webhook).
+			reloadUntil := func(path, what string, ok func(page) bool) {
+				t.Helper()
+				for deadline := time.Now().Add(15 * time.Second); ; {
+					if err := j.open(path); err != nil {
+						t.Fatal(err)
+					}
+					pg, err := chromedp.Run(ctx, chromedp.Evaluate[page](pageFacts))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok(pg) {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%s is not %s within 15 s: badges %v\n%s", path, what, pg.Badges, pg.Main)
+					}
+					time.Sleep(100 * time.Millisecond)
 				}
-				pg, err := chromedp.Run(ctx, chromedp.Evaluate[page](pageFacts))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(pg.Badges) > 0 && pg.Badges[0] == "Paid" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the invoice is not Paid within 15 s: badges %v", pg.Badges)
-				}
-				time.Sleep(100 * time.Millisecond)
 			}
+			reloadUntil(invoice, "Paid", func(pg page) bool { return len(pg.Badges) > 0 && pg.Badges[0] == "Paid" })
 			look("paid")
 
 			// A subscription: Start subscription, subscribe by card, and the
@@ -137,22 +142,9 @@ func TestBrowserTestCheckout(t *testing.T) {
 			if err := j.click("button.pay"); err != nil {
 				t.Fatal(err)
 			}
-			for deadline := time.Now().Add(15 * time.Second); ; {
-				if err := j.open(sub); err != nil {
-					t.Fatal(err)
-				}
-				pg, err := chromedp.Run(ctx, chromedp.Evaluate[page](pageFacts))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if strings.Contains(pg.Main, "Active since") && strings.Contains(pg.Main, "Receipt SUB-3001-S") {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the subscription is not active with a receipt within 15 s:\n%s", pg.Main)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			reloadUntil(sub, "active with a receipt", func(pg page) bool {
+				return strings.Contains(pg.Main, "Active since") && strings.Contains(pg.Main, "Receipt SUB-3001-S")
+			})
 			look("subscription-active")
 			for _, l := range strings.Split(p.output(), "\n") {
 				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
