@@ -87,6 +87,19 @@ func RunShared(t *testing.T, a, b Store) {
 			t.Errorf("concurrent BumpEpoch returned %v, want 1..10 once each", seen)
 		}
 	})
+	t.Run("CustomerSetOnceOnBoth", func(t *testing.T) {
+		got := Parallel(t, 10, func(i int) (string, error) {
+			return []Store{a, b}[i%2].SetCustomer(ctx, "acme", fmt.Sprintf("cus_%d", i))
+		})
+		for _, id := range got {
+			if id != got[0] {
+				t.Fatalf("SetCustomer on two stores at once returned %v; want one customer", got)
+			}
+		}
+		if id, err := b.Customer(ctx, "acme"); err != nil || id != got[0] {
+			t.Errorf("b.Customer = %q, %v; want %q", id, err, got[0])
+		}
+	})
 	t.Run("WebhookOnBoth", func(t *testing.T) {
 		must(t, a.CreatePayment(ctx, payment("cs_shared", "acme", "INV-9", 500)))
 		res := Parallel(t, 10, func(i int) (edge.WebhookResult, error) {
