@@ -54,6 +54,25 @@ func TestSubscriptionJourney(t *testing.T) {
 	if r := f.do(f.delegate(client, "Sam"), "POST", base+"start", url.Values{}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("delegate start = %d; want 403", r.StatusCode)
 	}
+	for _, action := range []string{"start", "manage"} {
+		for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+			if r := f.do(c, "POST", base+action, url.Values{}, h...); r.StatusCode != http.StatusForbidden {
+				t.Errorf("cross-origin POST %s (%s) = %d; want 403", action, h[0], r.StatusCode)
+			}
+		}
+		if r := f.do(c, "GET", base+action, nil); r.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s = %d; want 405", action, r.StatusCode)
+		}
+	}
+	if r := f.do(c, "POST", "/c/okafor-residence/subscriptions/SUB-3001/start", url.Values{}); r.StatusCode != http.StatusNotFound {
+		t.Errorf("starting another client's subscription = %d; want 404", r.StatusCode)
+	}
+	if r := f.do(c, "POST", base+"manage", url.Values{}); r.StatusCode != http.StatusConflict {
+		t.Errorf("managing a subscription not started = %d; want 409", r.StatusCode)
+	}
+	if fs.count() != 0 || len(fs.customers) != 0 {
+		t.Errorf("refused starts reached Stripe: %d sessions, %d customers", fs.count(), len(fs.customers))
+	}
 	// A posted amount is ignored; a double click gets the same session.
 	r := f.do(c, "POST", base+"start", url.Values{"amount": {"1"}, "line_items[0][price_data][unit_amount]": {"1"}})
 	loc := r.Header.Get("Location")
