@@ -237,7 +237,7 @@ func (s *Server) handleManageSubscription(w http.ResponseWriter, r *http.Request
 // customer and Stripe subscription are checked against what was recorded.
 func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec WebhookRecord) WebhookRecord {
 	var md map[string]string
-	var ref, customer, state, method, reference string
+	var ref, customer, state, reference string
 	switch {
 	case ev.Session != nil:
 		md, ref, customer = ev.Session.Metadata, ev.Session.Subscription, ev.Session.Customer
@@ -252,6 +252,9 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 	}
 	if md["kind"] != events.ForSubscription || md["client"] == "" || md["document"] == "" {
 		return rec // not one of the hub's subscriptions: recorded, ignored
+	}
+	if ev.Invoice != nil {
+		rec.PaymentID = ev.Invoice.ID // listed with its problem, if it has one
 	}
 	sub, err := s.store.Subscription(ctx, md["client"], md["document"])
 	if err != nil {
@@ -287,7 +290,7 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 			rec.Problem = fmt.Sprintf("currency %s does not match the %s recorded", inv.Currency, sub.Currency)
 		}
 		if rec.Problem == "" {
-			rec.PaymentID, method, reference = inv.ID, "card", inv.PaymentIntent
+			reference = inv.PaymentIntent // the invoice does not say the method: "Paid online"
 			rec.NewPayment = &PaymentRecord{ClientID: sub.ClientID, Payment: events.Payment{ID: inv.ID, Kind: events.ForSubscription, Document: sub.Number,
 				Amount: sub.Amount, Currency: sub.Currency, Email: sub.Email, Created: rec.Received, Period: inv.PeriodStart}}
 		}
@@ -296,7 +299,7 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 		rec.To = ""
 		return rec
 	}
-	rec.Method, rec.Reference = method, reference
+	rec.Reference = reference
 	rec.Sub = &SubscriptionChange{ClientID: sub.ClientID, Number: sub.Number, State: state, At: ev.Created, Ref: ref, Customer: customer}
 	return rec
 }
