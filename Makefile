@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test ./edge -run '^$$' -fuzz FuzzStripQuoted -fuzztime $(FUZZTIME)
 	$(GO) test ./edge -run '^$$' -fuzz FuzzReadReply -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseWebhook -fuzztime $(FUZZTIME)
+	$(GO) test ./edge/stripepay -run '^$$' -fuzz FuzzParseSubscriptionObjects -fuzztime $(FUZZTIME)
 	$(GO) test ./edge/testcheckout -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
 
 check: build

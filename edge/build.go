@@ -149,7 +149,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 			b.byEmail[e] = append(b.byEmail[e], c.ID)
 		}
 		for _, doc := range c.Documents {
-			b.docs[strings.ToLower(doc.Number)] = docRef{c.ID, doc}
+			b.docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
 		}
 	}
 	// Bundles: manifests read and authenticated in parallel.
@@ -245,6 +245,21 @@ func (b *Build) ClientsOf(email string) []string { return b.byEmail[strings.ToLo
 func (b *Build) Document(number string) (string, bundle.DirDocument, bool) {
 	r, ok := b.docs[strings.ToLower(number)]
 	return r.Client, r.Doc, ok
+}
+
+// Subscription finds a visible subscription by number: its client and entry.
+func (b *Build) Subscription(number string) (string, bundle.DirDocument, bool) {
+	r, ok := b.docs[docKey("subscription", number)]
+	return r.Client, r.Doc, ok
+}
+
+// docKey is where a document is kept in Build.docs: quotes and invoices by
+// number, subscriptions (numbered on their own) apart.
+func docKey(kind, number string) string {
+	if kind == "subscription" {
+		return "subscription/" + strings.ToLower(number)
+	}
+	return strings.ToLower(number)
 }
 
 // cacheLimit: files up to this size are kept in memory once checked.

@@ -314,6 +314,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if res.Changed {
 		s.rebuildSoon()
 		s.outbox.poke()
+		if res.Payment.Kind == events.ForSubscription {
+			go s.endIfLastPeriod(context.WithoutCancel(r.Context()), res.Payment) // Stripe's API is not waited on by its webhook
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"received":true}`))
@@ -324,6 +327,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 // client are checked against what was recorded when the session was made.
 func (s *Server) webhookRecord(ctx context.Context, ev WebhookEvent) WebhookRecord {
 	rec := WebhookRecord{EventID: ev.ID, Type: ev.Type, Received: s.now()}
+	switch {
+	case ev.Type == EventSessionCompleted && ev.Session != nil && ev.Session.Mode == "subscription",
+		ev.Type == EventInvoicePaid || ev.Type == EventInvoiceFailed, ev.Subscription != nil:
+		return s.subscriptionRecord(ctx, ev, rec)
+	case ev.Session != nil && ev.Session.Mode == "subscription":
+		return rec // an expired subscription session: starting again makes another
+	}
 	var to string
 	switch ev.Type {
 	case EventSessionCompleted:
@@ -371,14 +381,20 @@ func (s *Server) webhookRecord(ctx context.Context, ev WebhookEvent) WebhookReco
 // with the change: when it is paid, a receipt and a notice to the
 // business; when it is processing, a notice to the business.
 func (s *Server) paymentMails(p PaymentRecord) ([]Message, error) {
+	if p.Kind == events.ForSubscription && p.State == events.PaymentFailed {
+		return s.periodFailedMails(p)
+	}
 	if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 		return nil, nil
 	}
 	site := s.build.Load().Directory.Site
 	amount := s.money(p.Amount)
 	what := "invoice " + p.Document
-	if p.Kind == events.ForDeposit {
+	switch p.Kind {
+	case events.ForDeposit:
 		what = "the deposit on quote " + p.Document
+	case events.ForSubscription:
+		what = "subscription " + p.Document + s.periodOf(p)
 	}
 	name := s.clientName(p.ClientID, p.Email)
 	rows := [][2]string{{"Amount", amount}, {"For", what}, {"Reference", p.Reference}}

@@ -25,15 +25,17 @@ const whsec = "whsec_test_secret"
 // fakeStripe is Stripe's API as far as Checkout Sessions go, on
 // 127.0.0.1: it remembers idempotency keys like Stripe does.
 type fakeStripe struct {
-	mu       sync.Mutex
-	created  []url.Values
-	byKey    map[string]string // idempotency key → response
-	fail     bool
-	listener net.Listener
+	mu                 sync.Mutex
+	created            []url.Values
+	byKey              map[string]string // idempotency key → response
+	customers, portals []url.Values
+	ended              []string // subscriptions told to end: path?form
+	fail               bool
+	listener           net.Listener
 }
 
 func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != "POST" || r.URL.Path != "/v1/checkout/sessions" {
+	if r.Method != "POST" || (r.URL.Path != "/v1/checkout/sessions" && r.URL.Path != "/v1/customers" && r.URL.Path != "/v1/billing_portal/sessions" && !strings.HasPrefix(r.URL.Path, "/v1/subscriptions/")) {
 		http.Error(w, `{"error":{"message":"not here"}}`, 404)
 		return
 	}
@@ -48,6 +50,23 @@ func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if resp, ok := s.byKey[key]; ok && key != "" {
 		w.Write([]byte(resp))
+		return
+	}
+	if sub, ok := strings.CutPrefix(r.URL.Path, "/v1/subscriptions/"); ok {
+		s.ended = append(s.ended, r.URL.Path+"?"+r.PostForm.Encode())
+		fmt.Fprintf(w, `{"id":%q,"object":"subscription","cancel_at_period_end":true}`, sub)
+		return
+	}
+	switch r.URL.Path {
+	case "/v1/customers":
+		s.customers = append(s.customers, r.PostForm)
+		resp := fmt.Sprintf(`{"id":"cus_fake_%d","object":"customer"}`, len(s.customers))
+		s.byKey[key] = resp
+		w.Write([]byte(resp))
+		return
+	case "/v1/billing_portal/sessions":
+		s.portals = append(s.portals, r.PostForm)
+		fmt.Fprintf(w, `{"id":"bps_%d","object":"billing_portal.session","url":"https://billing.stripe.com/p/session/test_%d"}`, len(s.portals), len(s.portals))
 		return
 	}
 	s.created = append(s.created, r.PostForm)

@@ -38,6 +38,9 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/invoices/{number}/pay", s.mutating(s.handlePayInvoice))
 	post("/c/{client}/quotes/{number}/deposit", s.mutating(s.handlePayDeposit))
 	mux.HandleFunc("GET /c/{client}/paid/{session}", s.handlePaid)
+	post("/c/{client}/subscriptions/{number}/start", s.mutating(s.handleStartSubscription))
+	post("/c/{client}/subscriptions/{number}/manage", s.mutating(s.handleManageSubscription))
+	mux.HandleFunc("GET /c/{client}/subscribed/{number}", s.handleSubscribed)
 	// Quotes.
 	post("/c/{client}/quotes/{number}/approve", s.mutatingCap(s.handleApprove, maxApproveBody))
 	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))

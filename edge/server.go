@@ -366,7 +366,7 @@ func csp(frames []string) string {
 		f = strings.Join(frames, " ")
 	}
 	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src " + f +
-		"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+		"; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 }
 
 // messages composes the server's emails; they go through the outbox.

@@ -17,6 +17,7 @@ type Store interface {
 	TokenStore
 	SessionStore
 	PaymentStore
+	SubscriptionStore
 	ResponseStore
 	ThreadStore
 	MailQueue
@@ -172,12 +173,20 @@ type WebhookRecord struct {
 	Method    string
 	Reference string
 	Problem   string // why it was refused or ignored, "" when it applied
+	// NewPayment is the payment PaymentID names when the event is the first
+	// the store hears of it (a subscription's period, known from its
+	// invoice's events): recorded as pending if it is not yet, then moved
+	// to To like any payment.
+	NewPayment *PaymentRecord
+	// Sub, when set (and Problem is ""), moves a subscription's billing
+	// state in the same write (events.Subscription.Advance).
+	Sub *SubscriptionChange
 }
 
 // WebhookResult is what recording an event did.
 type WebhookResult struct {
 	Duplicate bool          // the event id was recorded before: nothing done
-	Changed   bool          // the payment's state moved forward
+	Changed   bool          // the payment's state (or the subscription's) moved
 	Payment   PaymentRecord // the payment after the event (when PaymentID is set)
 }
 
@@ -216,6 +225,9 @@ type StaffStore interface {
 	Delegations(ctx context.Context, limit int) ([]Login, error)
 	// Payments lists payments, newest first.
 	Payments(ctx context.Context, limit int) ([]PaymentRecord, error)
+	// Subscriptions lists the subscriptions started online (pending ones
+	// included), by client and number.
+	Subscriptions(ctx context.Context) ([]SubscriptionRecord, error)
 	// WebhookProblems lists events that were refused or did not match, newest first.
 	WebhookProblems(ctx context.Context, limit int) ([]WebhookRecord, error)
 	Request(ctx context.Context, id string) (RequestRecord, error)

@@ -356,6 +356,11 @@ func (r *renderer) receiptDoc(cp *clientPages, rc *ReceiptView) *pdf.Doc {
 		t.Rows = []pdf.Row{{Cells: cells}}
 		d.Tables = []pdf.Table{t}
 	}
+	if rc.SubscriptionNumber != "" {
+		t := pdf.Table{Title: "Applied to", Columns: []pdf.Column{{Head: "Subscription", Width: 2.4}, {Head: "For", Width: 4.2}, {Head: "Period from", Width: 2.4}, {Head: "This payment", Width: 2.2, Right: true}}}
+		t.Rows = []pdf.Row{{Cells: []string{rc.SubscriptionNumber, rc.SubscriptionTitle, rc.Period, rc.Amount}}}
+		d.Tables = []pdf.Table{t}
+	}
 	d.Closing = "Thank you for your payment."
 	return d
 }

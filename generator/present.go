@@ -499,7 +499,48 @@ func (p *presenter) subscription(root string, s *site.Subscription) (*Subscripti
 			v.Upcoming = append(v.Upcoming, p.cfg.Locale.Date(s.PeriodStart(i)))
 		}
 	}
+	p.subscriptionBilling(root, s, v)
 	return v, nil
+}
+
+// subscriptionBilling adds to v what was recorded of s online: whether it
+// can be started, its state and start, and each period's payment with its
+// receipt.
+func (p *presenter) subscriptionBilling(root string, s *site.Subscription, v *SubscriptionView) {
+	b := s.Billing
+	if b == nil {
+		if s.State == site.SubscriptionActive && p.payOnline {
+			v.StartAction = v.URL + "start"
+		}
+		return
+	}
+	v.Billing = b.State
+	if !b.Started.IsZero() {
+		v.ActiveSince, v.ActiveSinceISO = p.dateTime(b.Started), p.isoDate(b.Started)
+	}
+	switch b.State {
+	case events.BillingPastDue:
+		v.Badge = Badge{"Past due", "warn"}
+	case events.BillingCancelled:
+		v.Badge = Badge{"Cancelled", "muted"}
+	}
+	if b.State != events.BillingCancelled && p.payOnline {
+		v.ManageAction = v.URL + "manage"
+	}
+	for i := len(s.Payments) - 1; i >= 0; i-- {
+		op := s.Payments[i]
+		pv := PeriodView{Period: p.dateTime(op.Period), PeriodISO: p.isoDate(op.Period), Amount: p.money(money.Amount(op.Amount)), Failed: op.State == events.PaymentFailed}
+		if op.State == events.PaymentPaid {
+			id := op.ReceiptID()
+			pv.Receipt = &ReceiptView{ID: id, URL: root + "receipts/" + id + "/", Date: p.dateTime(op.Settled), DateISO: p.isoDate(op.Settled),
+				Amount: pv.Amount, Method: onlineMethod(op), Reference: op.Reference, Online: true, amount: money.Amount(op.Amount),
+				SubscriptionNumber: s.Number, SubscriptionTitle: s.Title, SubscriptionURL: v.URL, Period: pv.Period}
+			if p.pdfs {
+				pv.Receipt.PDF = root + receiptPDF(id)
+			}
+		}
+		v.Periods = append(v.Periods, pv)
+	}
 }
 
 func onlineMethod(op events.Payment) string {
@@ -805,6 +846,11 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			return nil, err
 		}
 		cp.subs = append(cp.subs, sv)
+		for _, pv := range sv.Periods {
+			if pv.Receipt != nil {
+				cp.receipts = append(cp.receipts, pv.Receipt)
+			}
+		}
 	}
 	for _, pt := range c.Portals {
 		cp.portals = append(cp.portals, p.portal(root, pt))
@@ -928,6 +974,23 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		}
 		if v.HasBalance {
 			dd.Due = int64(max(inv.Balance-inv.Processing, 0))
+		}
+		d.Documents = append(d.Documents, dd)
+	}
+	si := 0
+	for _, sub := range c.Subs {
+		if sub.Status == site.SubscriptionDraft {
+			continue
+		}
+		v := cp.subs[si]
+		si++
+		dd := bundle.DirDocument{Kind: "subscription", Number: sub.Number, Title: sub.Title, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: v.Amount, Status: v.Badge.Label,
+			State: sub.State, Currency: cur, Total: int64(sub.Totals.Total), Interval: sub.Interval, Every: max(sub.Every, 1), Start: sub.Start.T.Format(time.DateOnly)}
+		if sub.Billing != nil {
+			dd.Billing = sub.Billing.State
+		}
+		if last := sub.LastPeriod(); last >= 0 {
+			dd.Periods = last + 1
 		}
 		d.Documents = append(d.Documents, dd)
 	}

@@ -284,7 +284,12 @@ type ReceiptView struct {
 	amount         money.Amount
 	QuoteNumber    string // a deposit on a quote not invoiced yet
 	QuoteURL       string
-	PDF            string // URL of the PDF, "" when PDFs are off
+	// A subscription's period: the subscription and the period's first day.
+	SubscriptionNumber string
+	SubscriptionTitle  string
+	SubscriptionURL    string
+	Period             string
+	PDF                string // URL of the PDF, "" when PDFs are off
 }
 
 // StatementView is a client's account: every visible invoice and payment in
@@ -406,6 +411,27 @@ type SubscriptionView struct {
 	Lines    []LineView
 	Totals   TotalsView
 	Notes    template.HTML
+	// Online billing: StartAction is where "Start subscription" posts
+	// (only while it is not started and paying online is on);
+	// once started, Billing is its state (active, past_due, cancelled),
+	// ActiveSince the day it started, ManageAction where "Manage payment
+	// method or cancel" posts, and Periods each period's payment, newest
+	// first.
+	StartAction    string
+	Billing        string
+	ActiveSince    string
+	ActiveSinceISO string
+	ManageAction   string
+	Periods        []PeriodView
+}
+
+// PeriodView is one period of a subscription and its payment.
+type PeriodView struct {
+	Period    string // the period's first day
+	PeriodISO string
+	Amount    string
+	Failed    bool         // its payment failed (Stripe retries it)
+	Receipt   *ReceiptView // when paid
 }
 
 // HomeView is the client's home page.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 // online on the invoice, and on the test checkout's page (screenshot,
 // axe-core) pay by bank debit: the payment page says processing. hub
 // payments simulate settles it (bank debits settle only when told here,
-// -checkout-settle 1h): the invoice shows Paid.
+// -checkout-settle 1h): the invoice shows Paid. Then another client starts
+// a subscription there (Start subscription, the card): its page is active
+// with its first receipt.
 func TestBrowserTestCheckout(t *testing.T) {
 	axe := axeScript(t)
 	browser := startChromium(t)
@@ -90,23 +93,59 @@ func TestBrowserTestCheckout(t *testing.T) {
 			if r := hub(t, dir, "payments", "simulate", id, "paid"); r.code != 0 {
 				t.Fatalf("hub payments simulate = %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			for deadline := time.Now().Add(15 * time.Second); ; {
-				if err := j.open(invoice); err != nil {
-					t.Fatal(err)
+			// reloadUntil opens path until its page is as ok says (the rebuild after a webhook).
+			reloadUntil := func(path, what string, ok func(page) bool) {
+				t.Helper()
+				for deadline := time.Now().Add(15 * time.Second); ; {
+					if err := j.open(path); err != nil {
+						t.Fatal(err)
+					}
+					pg, err := chromedp.Run(ctx, chromedp.Evaluate[page](pageFacts))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok(pg) {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%s is not %s within 15 s: badges %v\n%s", path, what, pg.Badges, pg.Main)
+					}
+					time.Sleep(100 * time.Millisecond)
 				}
-				pg, err := chromedp.Run(ctx, chromedp.Evaluate[page](pageFacts))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(pg.Badges) > 0 && pg.Badges[0] == "Paid" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the invoice is not Paid within 15 s: badges %v", pg.Badges)
-				}
-				time.Sleep(100 * time.Millisecond)
 			}
+			reloadUntil(invoice, "Paid", func(pg page) bool { return len(pg.Badges) > 0 && pg.Badges[0] == "Paid" })
 			look("paid")
+
+			// A subscription: Start subscription, subscribe by card, and the
+			// subscription's page is active with its first receipt.
+			lr := hub(t, dir, "link", "whitfield-dental", "-print")
+			sublink := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(lr.stdout)
+			if lr.code != 0 || sublink == "" {
+				t.Fatalf("hub link whitfield-dental -print = %d\n%s%s", lr.code, lr.stdout, lr.stderr)
+			}
+			if err := j.open(sublink); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.click("main form button"); err != nil { // Continue
+				t.Fatal(err)
+			}
+			const sub = "/c/whitfield-dental/subscriptions/SUB-3001/"
+			if err := j.open(sub); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.clickButton("Start subscription"); err != nil {
+				t.Fatal(err)
+			}
+			if pg := look("subscription-checkout"); !strings.HasPrefix(pg.Path, "/_checkout/") || !strings.Contains(pg.Main, "$785.00 per month") {
+				t.Fatalf("Start subscription led to %s:\n%s", pg.Path, pg.Main)
+			}
+			if err := j.click("button.pay"); err != nil {
+				t.Fatal(err)
+			}
+			reloadUntil(sub, "active with a receipt", func(pg page) bool {
+				return strings.Contains(pg.Main, "Active since") && strings.Contains(pg.Main, "Receipt SUB-3001-S")
+			})
+			look("subscription-active")
 			for _, l := range strings.Split(p.output(), "\n") {
 				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
 					t.Errorf("hub serve logged: %s", l)

@@ -44,7 +44,7 @@ func localCheckout(cfg *edge.Config, e *edgeEnv, local string, settle time.Durat
 	secret := testcheckout.NewSecret()
 	tc, err := testcheckout.New(testcheckout.Config{
 		Base: base, Secret: secret, Parse: stripepay.NewWebhooks(secret).ParseWebhook,
-		Payment: e.store.Payment, Business: e.build.Directory.Site.Name, Locale: e.build.Directory.Site.Locale, Settle: settle, Log: e.log,
+		Payment: e.store.Payment, Subscription: e.store.Subscription, Business: e.build.Directory.Site.Name, Locale: e.build.Directory.Site.Locale, Settle: settle, Log: e.log,
 	})
 	if err != nil {
 		return err

@@ -63,8 +63,14 @@ func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintln(tw, "STARTED\tCLIENT\tFOR\tAMOUNT\tSTATE\tSETTLED\tMETHOD\tSESSION\tPAYMENT INTENT")
 	for _, p := range ps {
 		what := p.Document
-		if p.Kind == events.ForDeposit {
+		switch p.Kind {
+		case events.ForDeposit:
 			what = "deposit " + p.Document
+		case events.ForSubscription:
+			what = "subscription " + p.Document
+			if !p.Period.IsZero() {
+				what += " from " + p.Period.Format(time.DateOnly)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(p.Created), p.ClientID, what, formatMoney(site, p.Amount, p.Currency),
 			p.State, when(p.Settled), dash(p.Method), p.ID, dash(p.Reference))
@@ -464,6 +470,7 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newFlags("subscriptions", stderr)
 	content := fs.String("content", "content", "content folder")
 	all := fs.Bool("all", false, "list drafts, cancelled and ended subscriptions too")
+	state := fs.String("state", os.Getenv("HUB_STATE"), stateUsage+"; with it, each subscription's billing online, last payment and failed payments")
 	if _, err := parseArgs(fs, args, 0, ""); err != nil {
 		return err
 	}
@@ -472,10 +479,31 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 		printProblems(stderr, ps)
 		return ps
 	}
+	var st stateStore
+	if *state != "" {
+		var err error
+		if st, err = openState(ctx, *state, true); err != nil {
+			return err
+		}
+		if st != nil {
+			defer st.Close()
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT\tNUMBER\tTITLE\tSTATUS\tEACH\tEVERY\tNEXT CHARGE\tENDS")
+	head := "CLIENT\tNUMBER\tTITLE\tSTATUS\tEACH\tEVERY\tNEXT CHARGE\tENDS"
+	if *state != "" {
+		head += "\tONLINE\tLAST PAYMENT\tFAILED"
+	}
+	fmt.Fprintln(tw, head)
 	n, hidden := 0, 0
 	for _, c := range s.Clients {
+		var facts *events.Facts
+		if st != nil && len(c.Subs) > 0 {
+			var err error
+			if facts, err = st.Facts(ctx, c.ID); err != nil {
+				return err
+			}
+		}
 		for _, sub := range c.Subs {
 			if !*all && sub.State != site.SubscriptionActive && sub.State != site.SubscriptionPaused {
 				hidden++
@@ -493,8 +521,12 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 			if sub.Every > 1 {
 				every = fmt.Sprintf("%d %ss", sub.Every, sub.Interval)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, sub.Number, truncateText(sub.Title, 40), sub.State,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", c.ID, sub.Number, truncateText(sub.Title, 40), sub.State,
 				s.Config.Locale.Format(sub.Totals.Total, s.Config.Currency), every, next, ends)
+			if *state != "" {
+				fmt.Fprintf(tw, "\t%s", subscriptionBilling(facts, sub.Number, &s.Config))
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	if n == 0 {
@@ -548,4 +580,31 @@ func cmdActivity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", v.Client, v.Email, v.Doc, when(v.First), when(v.Last), v.Count)
 	}
 	return tw.Flush()
+}
+
+// subscriptionBilling is what the store recorded of a subscription online,
+// as hub subscriptions' last columns: its state, the last paid period's
+// payment and the failed ones.
+func subscriptionBilling(f *events.Facts, number string, cfg *site.Config) string {
+	online, last, failed := "not started", "-", 0
+	if f == nil {
+		return online + "\t" + last + "\t0"
+	}
+	for _, b := range f.Subscriptions {
+		if strings.EqualFold(b.Number, number) {
+			online = strings.ReplaceAll(b.State, "_", " ") + " online"
+		}
+	}
+	for _, p := range f.Payments {
+		if p.Kind != events.ForSubscription || !strings.EqualFold(p.Document, number) {
+			continue
+		}
+		switch p.State {
+		case events.PaymentPaid:
+			last = fmt.Sprintf("%s %s", p.Settled.Format(time.DateOnly), cfg.Locale.Format(money.Amount(p.Amount), cfg.Currency))
+		case events.PaymentFailed:
+			failed++
+		}
+	}
+	return fmt.Sprintf("%s\t%s\t%d", online, last, failed)
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled`
+const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period`
 
 func scanPayment(row scanner) (edge.PaymentRecord, error) {
 	var p edge.PaymentRecord
-	var created, expires, settled int64
+	var created, expires, settled, period int64
 	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
-		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled)
-	p.Created, p.Expires, p.Settled = fromMS(created), fromMS(expires), fromMS(settled)
+		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period)
+	p.Created, p.Expires, p.Settled, p.Period = fromMS(created), fromMS(expires), fromMS(settled), fromMS(period)
 	return p, err
 }
 
@@ -26,13 +26,7 @@ func scanPayment(row scanner) (edge.PaymentRecord, error) {
 func (s *Store) CreatePayment(ctx context.Context, p edge.PaymentRecord) (err error) {
 	defer check(&err)
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		if err := lockClient(ctx, tx, p.ClientID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO payments (`+paymentCols+`)
-			SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0 FROM payments WHERE client_id = $2`,
-			p.ID, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires))
-		return err
+		return insertPayment(ctx, tx, p, "")
 	})
 	if isUnique(err, "payments_pkey") {
 		return edge.Errorf(edge.EConflict, "Stripe returned a Checkout Session id (%s) that is already recorded", p.ID)
@@ -57,6 +51,19 @@ func (s *Store) PaymentCount(ctx context.Context, clientID, doc string) (n int, 
 	defer check(&err)
 	err = s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM payments WHERE client_id = $1 AND doc = $2`, clientID, doc).Scan(&n)
 	return n, err
+}
+
+// insertPayment records p as pending, numbered after the client's others
+// (the client's lock makes MAX(seq)+1 safe); with conflict (" ON CONFLICT
+// (id) DO NOTHING") a payment recorded already is left as it is.
+func insertPayment(ctx context.Context, tx pgx.Tx, p edge.PaymentRecord, conflict string) error {
+	if err := lockClient(ctx, tx, p.ClientID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO payments (`+paymentCols+`)
+		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14 FROM payments WHERE client_id = $2`+conflict,
+		p.ID, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period))
+	return err
 }
 
 // Payment implements edge.PaymentStore.
@@ -95,8 +102,20 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 			res.Duplicate = true
 			return nil
 		}
+		if w.Sub != nil && w.Problem == "" {
+			moved, err := changeSubscription(ctx, tx, w.Sub, ms(w.Received))
+			if err != nil {
+				return err
+			}
+			res.Changed = moved
+		}
 		if w.PaymentID == "" {
 			return nil
+		}
+		if w.NewPayment != nil && w.Problem == "" {
+			if err := insertPayment(ctx, tx, *w.NewPayment, ` ON CONFLICT (id) DO NOTHING`); err != nil {
+				return err
+			}
 		}
 		p, err := scanPayment(tx.QueryRow(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 FOR UPDATE`, w.PaymentID))
 		switch {
@@ -170,6 +189,13 @@ func (s *Store) Facts(ctx context.Context, clientID string) (_ *events.Facts, er
 			return err
 		}
 		f.Payments = ps
+		rs, err := queryAll(ctx, tx, scanSubscription, `SELECT `+subscriptionCols+` FROM subscriptions WHERE client_id = $1 AND state <> $2 ORDER BY number`, clientID, events.BillingPending)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			f.Subscriptions = append(f.Subscriptions, r.Subscription)
+		}
 		if err := quoteFacts(ctx, tx, clientID, f); err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,11 +100,11 @@ func readMigrations() ([]migration, error) {
 		return nil, err
 	}
 	var out []migration
-	for _, f := range files { // sorted by name: 001_, 002_, ...
+	for _, f := range files { // sorted by name: 001_, 002_, ... (branches may leave a number to another)
 		num, _, ok := strings.Cut(f.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != len(out)+1 {
-			return nil, fmt.Errorf("migration %s: want %03d_name.sql", f.Name(), len(out)+1)
+		if !ok || err != nil || len(num) != 3 || v < 1 || (len(out) > 0 && v <= out[len(out)-1].version) {
+			return nil, fmt.Errorf("migration %s: want NNN_name.sql, numbered after the one before", f.Name())
 		}
 		b, err := migrations.ReadFile(path.Join("migrations", f.Name()))
 		if err != nil {
@@ -136,14 +137,29 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
 		return err
 	}
-	var have int
-	if err := conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+	// Every migration not recorded yet is applied, in order: one numbered
+	// below another already applied (work merged from another branch) too.
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return err
 	}
-	if have > len(list) {
-		return fmt.Errorf("the schema is at version %d, newer than this hub's %d: run a newer hub", have, len(list))
+	have, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
 	}
-	for _, m := range list[have:] {
+	known := map[int]bool{}
+	for _, m := range list {
+		known[m.version] = true
+	}
+	for _, v := range have {
+		if !known[v] {
+			return fmt.Errorf("the schema has migration %d, which this hub does not know (its last is %d): run a newer hub", v, list[len(list)-1].version)
+		}
+	}
+	for _, m := range list {
+		if slices.Contains(have, m.version) {
+			continue
+		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err

@@ -11,14 +11,14 @@ import (
 	"github.com/hubhq/hub/generator/events"
 )
 
-const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled`
+const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period`
 
 func scanPayment(row scanner) (edge.PaymentRecord, error) {
 	var p edge.PaymentRecord
-	var created, expires, settled int64
+	var created, expires, settled, period int64
 	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
-		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled)
-	p.Created, p.Expires, p.Settled = fromMS(created), fromMS(expires), fromMS(settled)
+		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period)
+	p.Created, p.Expires, p.Settled, p.Period = fromMS(created), fromMS(expires), fromMS(settled), fromMS(period)
 	return p, err
 }
 
@@ -29,19 +29,25 @@ func (s *Store) CreatePayment(ctx context.Context, p edge.PaymentRecord) error {
 		return err
 	}
 	defer tx.Rollback()
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM payments WHERE client_id = ?`, p.ClientID).Scan(&seq); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-		p.ID, seq, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires))
-	if err != nil {
+	if err := insertPayment(ctx, tx, p, ""); err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return edge.Errorf(edge.EConflict, "Stripe returned a Checkout Session id (%s) that is already recorded", p.ID)
 		}
 		return err
 	}
 	return tx.Commit()
+}
+
+// insertPayment records p as pending, numbered after the client's others;
+// with conflict (" ON CONFLICT(id) DO NOTHING") a payment recorded already is left as it is.
+func insertPayment(ctx context.Context, tx *sql.Tx, p edge.PaymentRecord, conflict string) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM payments WHERE client_id = ?`, p.ClientID).Scan(&seq); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`+conflict,
+		p.ID, seq, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period))
+	return err
 }
 
 // OpenPayment implements edge.PaymentStore.
@@ -101,6 +107,11 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 		res.Duplicate = true
 		return res, nil
 	}
+	if w.NewPayment != nil && w.Problem == "" {
+		if err := insertPayment(ctx, tx, *w.NewPayment, ` ON CONFLICT(id) DO NOTHING`); err != nil {
+			return res, err
+		}
+	}
 	if w.PaymentID != "" {
 		p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = ?`, w.PaymentID))
 		switch {
@@ -130,6 +141,13 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 			}
 			res.Payment = p
 		}
+	}
+	if w.Sub != nil && w.Problem == "" {
+		moved, err := changeSubscription(ctx, tx, w.Sub, ms(w.Received))
+		if err != nil {
+			return res, err
+		}
+		res.Changed = res.Changed || moved
 	}
 	return res, tx.Commit()
 }
@@ -166,6 +184,9 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 		return nil, err
 	}
 	f.Payments = ps
+	if err := s.subscriptionFacts(ctx, clientID, f); err != nil {
+		return nil, err
+	}
 	if err := s.quoteFacts(ctx, clientID, f); err != nil {
 		return nil, err
 	}

@@ -107,7 +107,8 @@ CREATE TABLE IF NOT EXISTS payments (
 	url       TEXT NOT NULL,
 	created   INTEGER NOT NULL,
 	expires   INTEGER NOT NULL,
-	settled   INTEGER NOT NULL DEFAULT 0
+	settled   INTEGER NOT NULL DEFAULT 0,
+	period    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS payments_doc ON payments(client_id, doc);
 CREATE TABLE IF NOT EXISTS pending_clients (
@@ -180,7 +181,11 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema + outboxSchema + rebuildSchema + threadSchema + viewSchema); err != nil {
+	if _, err := db.Exec(schema + outboxSchema + rebuildSchema + threadSchema + viewSchema + subscriptionSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
+	}
+	if err := addColumn(db, "payments", "period", "INTEGER NOT NULL DEFAULT 0"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}

@@ -160,3 +160,29 @@ func TestOpenOldState(t *testing.T) {
 		t.Errorf("RevokeSession on an old state file: %v", err)
 	}
 }
+
+// TestOpenStateWithoutPeriods: a state file whose payments table predates
+// subscriptions gets its period column, and its payments read as before.
+func TestOpenStateWithoutPeriods(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE payments (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, client_id TEXT NOT NULL, kind TEXT NOT NULL,
+		doc TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, method TEXT NOT NULL DEFAULT '',
+		reference TEXT NOT NULL DEFAULT '', email TEXT NOT NULL, url TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
+		settled INTEGER NOT NULL DEFAULT 0);
+		INSERT INTO payments (id, seq, client_id, kind, doc, amount, currency, state, email, url, created, expires)
+		VALUES ('cs_old', 1, 'acme', 'invoice', 'INV-1', 500, 'USD', 'paid', 'a@example.com', 'u', 1, 2);`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, dir)
+	p, err := s.Payment(context.Background(), "cs_old")
+	if err != nil || p.Amount != 500 || !p.Period.IsZero() {
+		t.Errorf("Payment of an old state file = %+v, %v", p, err)
+	}
+	s.Close()
+	open(t, dir) // and again, the column there
+}

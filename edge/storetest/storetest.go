@@ -42,7 +42,7 @@ type test struct {
 // Run closes when the test ends).
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	var tests []test
-	for _, part := range [][]test{sessionTests, paymentTests, responseTests, threadTests, outboxTests, rebuildTests, viewTests} {
+	for _, part := range [][]test{sessionTests, paymentTests, subscriptionTests, responseTests, threadTests, outboxTests, rebuildTests, viewTests} {
 		tests = append(tests, part...)
 	}
 	for _, tt := range tests {
@@ -85,6 +85,19 @@ func RunShared(t *testing.T, a, b Store) {
 		want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 		if fmt.Sprint(sorted(seen)) != fmt.Sprint(want) {
 			t.Errorf("concurrent BumpEpoch returned %v, want 1..10 once each", seen)
+		}
+	})
+	t.Run("CustomerSetOnceOnBoth", func(t *testing.T) {
+		got := Parallel(t, 10, func(i int) (string, error) {
+			return []Store{a, b}[i%2].SetCustomer(ctx, "acme", fmt.Sprintf("cus_%d", i))
+		})
+		for _, id := range got {
+			if id != got[0] {
+				t.Fatalf("SetCustomer on two stores at once returned %v; want one customer", got)
+			}
+		}
+		if id, err := b.Customer(ctx, "acme"); err != nil || id != got[0] {
+			t.Errorf("b.Customer = %q, %v; want %q", id, err, got[0])
 		}
 	})
 	t.Run("WebhookOnBoth", func(t *testing.T) {

@@ -97,7 +97,18 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 			Metadata:    meta,
 		},
 	}
-	if r.Email != "" {
+	switch {
+	case r.Recurring != nil:
+		p.Mode = stripe.String(string(stripe.CheckoutSessionModeSubscription))
+		p.LineItems[0].PriceData.Recurring = &stripe.CheckoutSessionLineItemPriceDataRecurringParams{
+			Interval: stripe.String(r.Recurring.Interval), IntervalCount: stripe.Int64(r.Recurring.Count),
+		}
+		p.PaymentIntentData = nil // not allowed in subscription mode: the metadata goes on the subscription
+		p.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Description: stripe.String(r.Description), Metadata: meta}
+		p.Customer = stripe.String(r.Customer)
+	case r.Customer != "":
+		p.Customer = stripe.String(r.Customer)
+	case r.Email != "":
 		p.CustomerEmail = stripe.String(r.Email)
 	}
 	if !r.ExpiresAt.IsZero() {
@@ -120,6 +131,48 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 		out.ExpiresAt = time.Unix(s.ExpiresAt, 0)
 	}
 	return out, nil
+}
+
+// CreateCustomer implements edge.Checkout.
+func (c *Checkout) CreateCustomer(ctx context.Context, r edge.CustomerRequest) (string, error) {
+	p := &stripe.CustomerParams{Name: stripe.String(r.Name), Email: stripe.String(r.Email), Metadata: map[string]string{"client": r.ClientID}}
+	p.Context = ctx
+	if r.IdempotencyKey != "" {
+		p.SetIdempotencyKey(r.IdempotencyKey)
+	}
+	cu, err := c.api.Customers.New(p)
+	if err != nil {
+		return "", fmt.Errorf("stripe: creating a customer: %w", err)
+	}
+	if cu.ID == "" {
+		return "", errors.New("stripe: the customer came back without an id")
+	}
+	return cu.ID, nil
+}
+
+// EndSubscription implements edge.Checkout: cancel at the period's end.
+func (c *Checkout) EndSubscription(ctx context.Context, ref string) error {
+	p := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)}
+	p.Context = ctx
+	if _, err := c.api.Subscriptions.Update(ref, p); err != nil {
+		return fmt.Errorf("stripe: ending subscription %s after its period: %w", ref, err)
+	}
+	return nil
+}
+
+// PortalSession implements edge.Checkout: a customer portal session
+// (its settings, what a customer may change, are the Stripe account's).
+func (c *Checkout) PortalSession(ctx context.Context, customer, returnURL string) (string, error) {
+	p := &stripe.BillingPortalSessionParams{Customer: stripe.String(customer), ReturnURL: stripe.String(returnURL)}
+	p.Context = ctx
+	s, err := c.api.BillingPortalSessions.New(p)
+	if err != nil {
+		return "", fmt.Errorf("stripe: opening the customer portal: %w", err)
+	}
+	if s.URL == "" {
+		return "", errors.New("stripe: the customer portal session came back without a URL")
+	}
+	return s.URL, nil
 }
 
 // ParseWebhook implements edge.Checkout: the signature and its age are
@@ -153,9 +206,104 @@ func (c *Webhooks) ParseWebhook(payload []byte, signature string) (edge.WebhookE
 		if len(s.PaymentMethodTypes) == 1 {
 			so.Method = s.PaymentMethodTypes[0]
 		}
+		so.Mode = string(s.Mode)
+		if s.Subscription != nil {
+			so.Subscription = s.Subscription.ID
+		}
+		if s.Customer != nil {
+			so.Customer = s.Customer.ID
+		}
 		out.Session = so
 	}
+	var err2 error
+	switch {
+	case e.Data == nil:
+	case strings.HasPrefix(out.Type, "invoice."):
+		out.Invoice, err2 = parseInvoice(e.Data.Raw)
+	case strings.HasPrefix(out.Type, "customer.subscription."):
+		out.Subscription, err2 = parseSubscription(e.Data.Raw)
+	}
+	if err2 != nil {
+		return out, fmt.Errorf("stripe webhook %s: %w", e.ID, err2)
+	}
 	return out, nil
+}
+
+// ref is an expandable field: an id, or the object with its id.
+type ref string
+
+func (r *ref) UnmarshalJSON(b []byte) error {
+	var id string
+	if err := json.Unmarshal(b, &id); err == nil {
+		*r = ref(id)
+		return nil
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	*r = ref(o.ID)
+	return nil
+}
+
+// parseInvoice reads what the hub needs of an invoice: whose, how much,
+// which subscription and period.
+func parseInvoice(raw []byte) (*edge.InvoiceObject, error) {
+	var v struct {
+		ID, Currency           string
+		Customer, Subscription ref
+		PaymentIntent          ref   `json:"payment_intent"`
+		AmountPaid             int64 `json:"amount_paid"`
+		AmountDue              int64 `json:"amount_due"`
+		PeriodStart            int64 `json:"period_start"`
+		SubscriptionDetails    *struct {
+			Metadata map[string]string `json:"metadata"`
+		} `json:"subscription_details"`
+		Lines *struct {
+			Data []struct {
+				Type   string `json:"type"`
+				Period *struct {
+					Start int64 `json:"start"`
+				} `json:"period"`
+			} `json:"data"`
+		} `json:"lines"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("reading the invoice: %w", err)
+	}
+	o := &edge.InvoiceObject{ID: v.ID, Customer: string(v.Customer), Subscription: string(v.Subscription), PaymentIntent: string(v.PaymentIntent),
+		AmountPaid: v.AmountPaid, AmountDue: v.AmountDue, Currency: strings.ToUpper(v.Currency)}
+	if v.SubscriptionDetails != nil {
+		o.Metadata = v.SubscriptionDetails.Metadata
+	}
+	start := v.PeriodStart
+	if v.Lines != nil {
+		for _, l := range v.Lines.Data { // the subscription's line bills the period ahead
+			if l.Type == "subscription" && l.Period != nil {
+				start = l.Period.Start
+				break
+			}
+		}
+	}
+	if start > 0 {
+		o.PeriodStart = time.Unix(start, 0).UTC()
+	}
+	return o, nil
+}
+
+// parseSubscription reads a subscription's id, customer, status and metadata.
+func parseSubscription(raw []byte) (*edge.SubscriptionObject, error) {
+	var v struct {
+		ID, Status string
+		Customer   ref
+		Metadata   map[string]string
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("reading the subscription: %w", err)
+	}
+	return &edge.SubscriptionObject{ID: v.ID, Customer: string(v.Customer), Status: v.Status, Metadata: v.Metadata}, nil
 }
 
 // APIVersion is the Stripe API version events must carry.

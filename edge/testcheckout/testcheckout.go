@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -33,7 +32,6 @@ import (
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
-	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
 
@@ -65,10 +63,14 @@ type Config struct {
 	Parse  func(payload []byte, signature string) (edge.WebhookEvent, error)
 	// Payment looks up what the edge recorded for a session (the edge's
 	// store): the page's amount and the events' facts come from it.
-	Payment  func(ctx context.Context, id string) (edge.PaymentRecord, error)
-	Business string        // who is paid: the site's name, at the top of the page
-	Locale   string        // for amounts on the page
-	Settle   time.Duration // how long a bank debit takes (0: DefaultSettle)
+	Payment func(ctx context.Context, id string) (edge.PaymentRecord, error)
+	// Subscription looks up a subscription the edge recorded (the edge's
+	// store): its page is payable while it is pending. Nil: subscriptions
+	// cannot be started.
+	Subscription func(ctx context.Context, clientID, number string) (edge.SubscriptionRecord, error)
+	Business     string        // who is paid: the site's name, at the top of the page
+	Locale       string        // for amounts on the page
+	Settle       time.Duration // how long a bank debit takes (0: DefaultSettle)
 	// AfterFunc runs f after d (nil: time.AfterFunc); tests run f themselves.
 	AfterFunc func(d time.Duration, f func())
 	Now       func() time.Time // nil: time.Now
@@ -84,10 +86,15 @@ type Checkout struct {
 	// where to send the browser back. A session of an earlier run is still
 	// payable (its facts are the edge's); it goes back to the client's hub.
 	pages map[string]page
+	// subs are the subscriptions started in this run, by customer, and
+	// portals where each customer's portal page goes back to.
+	subs    map[string][]*localSub
+	portals map[string]string
 }
 
 type page struct {
 	Description, Success, Cancel string
+	sub                          *edge.CheckoutRequest // a subscription's session: what was asked
 }
 
 var _ edge.Checkout = (*Checkout)(nil)
@@ -123,7 +130,7 @@ func New(cfg Config) (*Checkout, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Checkout{cfg: cfg, pages: map[string]page{}}, nil
+	return &Checkout{cfg: cfg, pages: map[string]page{}, subs: map[string][]*localSub{}, portals: map[string]string{}}, nil
 }
 
 // IsLocal reports whether u is an http origin on a loopback address.
@@ -149,7 +156,11 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 	}
 	c.mu.Lock()
 	if _, ok := c.pages[id]; !ok {
-		c.pages[id] = page{Description: r.Description, Success: strings.ReplaceAll(r.SuccessURL, "{CHECKOUT_SESSION_ID}", id), Cancel: r.CancelURL}
+		pg := page{Description: r.Description, Success: strings.ReplaceAll(r.SuccessURL, "{CHECKOUT_SESSION_ID}", id), Cancel: r.CancelURL}
+		if r.Recurring != nil {
+			pg.sub = &r
+		}
+		c.pages[id] = pg
 	}
 	c.mu.Unlock()
 	u := c.cfg.Base.ResolveReference(&url.URL{Path: Prefix + id})
@@ -173,6 +184,8 @@ func (c *Checkout) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+Prefix+"{id}", c.handlePage)
 	mux.HandleFunc("POST "+Prefix+"{id}", c.handlePost)
+	mux.HandleFunc("GET "+Prefix+"portal/{customer}", c.handlePortal)
+	mux.HandleFunc("POST "+Prefix+"portal/{customer}", c.handlePortalPost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !fromLoopback(r) {
 			http.Error(w, "the test checkout answers this machine only", http.StatusForbidden)
@@ -218,6 +231,10 @@ var (
 )
 
 func (c *Checkout) handlePage(w http.ResponseWriter, r *http.Request) {
+	if p, pg, ok := c.subscription(r.Context(), r.PathValue("id")); ok {
+		c.render(w, http.StatusOK, c.pageData(p, pg, ""))
+		return
+	}
 	p, pg, ok := c.payment(r.Context(), r.PathValue("id"))
 	if !ok {
 		c.render(w, http.StatusNotFound, pageData{Problem: errUnknown.Error() + ". Go back to the hub and press Pay again."})
@@ -234,6 +251,12 @@ func (c *Checkout) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	id, outcome := r.PathValue("id"), r.PostForm.Get("outcome")
 	p, pg, ok := c.payment(r.Context(), id)
+	complete := c.Complete
+	if sp, spg, sok := c.subscription(r.Context(), id); sok {
+		p, pg, ok, complete = sp, spg, true, func(ctx context.Context, p edge.PaymentRecord, outcome string) error {
+			return c.startSubscription(ctx, spg, p, outcome)
+		}
+	}
 	if !ok {
 		c.fail(w, r, http.StatusNotFound, p, pg, errUnknown)
 		return
@@ -242,7 +265,7 @@ func (c *Checkout) handlePost(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, pg.Cancel, http.StatusSeeOther)
 		return
 	}
-	if err := c.Complete(r.Context(), p, outcome); err != nil {
+	if err := complete(r.Context(), p, outcome); err != nil {
 		status := http.StatusBadGateway
 		if errors.Is(err, errDone) || errors.Is(err, errOutcome) {
 			status = http.StatusConflict
@@ -339,7 +362,6 @@ func (c *Checkout) Event(p edge.PaymentRecord, typ, method string) []byte {
 	if typ == edge.EventAsyncPaymentSucceded || (typ == edge.EventSessionCompleted && method == "card") {
 		status = "paid"
 	}
-	now := c.cfg.Now()
 	obj := map[string]any{
 		"id": p.ID, "object": "checkout.session", "mode": "payment", "status": "complete", "livemode": false,
 		"payment_status": status, "amount_total": p.Amount, "amount_subtotal": p.Amount, "currency": strings.ToLower(p.Currency),
@@ -348,17 +370,17 @@ func (c *Checkout) Event(p edge.PaymentRecord, typ, method string) []byte {
 		"metadata":             map[string]string{"client": p.ClientID, "document": p.Document, "kind": p.Kind},
 		"created":              p.Created.Unix(), "expires_at": p.Expires.Unix(),
 	}
-	b, _ := json.Marshal(map[string]any{
-		"id": "evt_test_local_" + randomID(), "object": "event", "api_version": stripe.APIVersion, "created": now.Unix(),
-		"livemode": false, "pending_webhooks": 1, "type": typ, "data": map[string]any{"object": obj},
-		"request": map[string]any{"id": nil, "idempotency_key": nil},
-	})
-	return b
+	return c.event(typ, obj)
 }
 
 // send signs one event and posts it to the edge's webhook route.
 func (c *Checkout) send(ctx context.Context, p edge.PaymentRecord, typ, method string) error {
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: c.Event(p, typ, method), Secret: c.cfg.Secret, Timestamp: c.cfg.Now()})
+	return c.post(ctx, p.ID, typ, c.Event(p, typ, method))
+}
+
+// post signs one event's JSON and posts it to the edge's webhook route.
+func (c *Checkout) post(ctx context.Context, id, typ string, payload []byte) error {
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: c.cfg.Secret, Timestamp: c.cfg.Now()})
 	u := c.cfg.Base.ResolveReference(&url.URL{Path: "/stripe/webhook"}).String()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(sp.Payload))
 	if err != nil {
@@ -375,23 +397,36 @@ func (c *Checkout) send(ctx context.Context, p edge.PaymentRecord, typ, method s
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 		return fmt.Errorf("the webhook answered %s to %s: %s", res.Status, typ, strings.TrimSpace(string(msg)))
 	}
-	c.cfg.Log.Info("test checkout: event sent", "session", p.ID, "type", typ)
+	c.cfg.Log.Info("test checkout: event sent", "object", id, "type", typ)
 	return nil
 }
 
 type pageData struct {
 	ID, Business, Amount, Description, Email, State, Problem, Cancel string
+	Every                                                            string // a subscription's: "month", "3 months"
 }
 
 func (c *Checkout) pageData(p edge.PaymentRecord, pg page, problem string) pageData {
-	return pageData{ID: p.ID, Business: c.cfg.Business, Amount: money.FormatIn(money.Amount(p.Amount), p.Currency, c.cfg.Locale), Description: pg.Description,
+	d := pageData{ID: p.ID, Business: c.cfg.Business, Amount: money.FormatIn(money.Amount(p.Amount), p.Currency, c.cfg.Locale), Description: pg.Description,
 		Email: p.Email, State: p.State, Problem: problem, Cancel: pg.Cancel}
+	if r := pg.sub; r != nil {
+		d.Every = r.Recurring.Interval
+		if r.Recurring.Count > 1 {
+			d.Every = fmt.Sprintf("%d %ss", r.Recurring.Count, r.Recurring.Interval)
+		}
+	}
+	return d
 }
 
 // render writes the page with a CSP of its own: its one inline style by hash.
 func (c *Checkout) render(w http.ResponseWriter, status int, d pageData) {
+	writePage(w, status, pageTmpl, d)
+}
+
+// writePage writes one of the checkout's pages (they share the style, and so the CSP).
+func writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
 	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, d); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -435,8 +470,8 @@ var pageTmpl = template.Must(template.New("checkout").Parse(`<!doctype html>
 {{- if .ID}}
 <section class="summary" aria-label="Order summary">
 {{with .Cancel}}<p><a class="back" href="{{.}}">← Back to the hub</a></p>{{end}}
-<h1>Pay {{or .Business "the business"}}</h1>
-<p class="amount">{{.Amount}}</p>
+<h1>{{if .Every}}Subscribe to{{else}}Pay{{end}} {{or .Business "the business"}}</h1>
+<p class="amount">{{.Amount}}{{with .Every}} <small>per {{.}}</small>{{end}}</p>
 <p class="what">{{.Description}}</p>
 {{with .Email}}<p class="note">Receipt to {{.}}</p>{{end}}
 </section>
@@ -445,11 +480,13 @@ var pageTmpl = template.Must(template.New("checkout").Parse(`<!doctype html>
 {{- if eq .State "pending"}}
 <form method="post">
 <fieldset><legend>Pay with</legend>
-<label><input type="radio" name="outcome" value="paid" checked><span>Card<small>Paid at once.</small></span></label>
+<label><input type="radio" name="outcome" value="paid" checked><span>Card<small>{{if .Every}}Active at once, the first period paid.{{else}}Paid at once.{{end}}</small></span></label>
+{{- if not .Every}}
 <label><input type="radio" name="outcome" value="bank"><span>Bank debit<small>Processing, then paid a few seconds later.</small></span></label>
 <label><input type="radio" name="outcome" value="bank-fails"><span>Bank debit that fails<small>Processing, then failed a few seconds later.</small></span></label>
+{{- end}}
 </fieldset>
-<button class="pay">Pay {{.Amount}}</button>
+<button class="pay">{{if .Every}}Subscribe{{else}}Pay {{.Amount}}{{end}}</button>
 </form>
 <form method="post"><input type="hidden" name="outcome" value="cancel"><button class="cancel">Cancel</button></form>
 {{- else}}

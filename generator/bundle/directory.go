@@ -75,9 +75,9 @@ type DirContact struct {
 	Email string `json:"email"`
 }
 
-// DirDocument is a visible quote or invoice.
+// DirDocument is a visible quote, invoice or subscription.
 type DirDocument struct {
-	Kind   string `json:"kind"` // "quote" or "invoice"
+	Kind   string `json:"kind"` // "quote", "invoice" or "subscription"
 	Number string `json:"number"`
 	Title  string `json:"title"`
 	Path   string `json:"path"`   // inside the bundle, e.g. "quotes/Q-1001/"
@@ -107,6 +107,18 @@ type DirDocument struct {
 	OptionNames []string `json:"option_names,omitempty"`
 	Terms       bool     `json:"terms,omitempty"`
 	Expired     bool     `json:"expired,omitempty"`
+	// Subscriptions (kind "subscription"; State is active, paused, cancelled
+	// or ended, Total each period's amount): the interval and its count,
+	// the first charge's day (YYYY-MM-DD), and where its online billing
+	// stands in the facts this build folded ("" not started; else an
+	// events.Billing* state).
+	Interval string `json:"interval,omitempty"`
+	Every    int    `json:"every,omitempty"`
+	Start    string `json:"start,omitempty"`
+	Billing  string `json:"billing,omitempty"`
+	// Periods is how many periods it has in all (its periods, or those
+	// up to its end date); 0 when it runs until cancelled.
+	Periods int `json:"periods,omitempty"`
 }
 
 // SignDirectory encodes and signs a directory into the file's bytes.

@@ -37,17 +37,21 @@ type PendingClient struct {
 
 // Facts is everything recorded for one client, oldest first in each list.
 type Facts struct {
-	Payments  []Payment
-	Approvals []Approval
-	Changes   []ChangeRequest
-	Requests  []Request
-	Messages  []Message // every thread's, in the order they were written
+	Payments      []Payment
+	Subscriptions []Subscription // started online
+	Approvals     []Approval
+	Changes       []ChangeRequest
+	Requests      []Request
+	Messages      []Message // every thread's, in the order they were written
 }
 
 // Payment kinds: what a payment is for.
 const (
 	ForInvoice = "invoice" // the balance (or part of it) of an invoice
 	ForDeposit = "deposit" // the deposit of an approved quote
+	// ForSubscription is one period of a subscription (a Stripe invoice of
+	// it); Document is the subscription's number, Period the period's start.
+	ForSubscription = "subscription"
 )
 
 // Payment states. They only move forward: pending → processing → paid or
@@ -91,6 +95,7 @@ type Payment struct {
 	Email     string // the contact who paid
 	Created   time.Time
 	Settled   time.Time // when it became paid (or failed); zero before
+	Period    time.Time // ForSubscription: the first day of the period it pays; else zero
 }
 
 // Advance moves the payment to state to, by the method and reference an
@@ -118,8 +123,11 @@ func (p *Payment) Advance(to, method, reference string, at time.Time) bool {
 // "Q-1002-D2"). The generator publishes the receipt there; the edge links
 // to it in the receipt email.
 func (p Payment) ReceiptID() string {
-	if p.Kind == ForDeposit {
+	switch p.Kind {
+	case ForDeposit:
 		return fmt.Sprintf("%s-D%d", p.Document, p.Seq)
+	case ForSubscription:
+		return fmt.Sprintf("%s-S%d", p.Document, p.Seq)
 	}
 	return fmt.Sprintf("%s-P%d", p.Document, p.Seq)
 }
@@ -179,4 +187,41 @@ type Photo struct {
 	Size int64
 	SHA  string // hex SHA-256 of the bytes
 	Path string // absolute path where the edge keeps it
+}
+
+// Billing states of a subscription started online (Stripe's subscription
+// status, in the hub's words).
+const (
+	BillingPending   = "pending"   // a Checkout Session was made; not started yet
+	BillingActive    = "active"    // started; the last period was paid
+	BillingPastDue   = "past_due"  // a period's payment failed; Stripe retries
+	BillingCancelled = "cancelled" // ended: final
+)
+
+// Subscription is a subscription started online: its Stripe subscription
+// and customer, and where its billing stands.
+type Subscription struct {
+	Number   string    // the subscription's number in content
+	State    string    // a Billing* state
+	StateAt  time.Time // when the event that set State happened (Stripe's time)
+	Started  time.Time // when it became active first; zero before
+	Ref      string    // the Stripe subscription's id
+	Customer string    // the Stripe customer's id
+	Amount   int64     // each period's amount when it was started, minor units
+	Currency string
+}
+
+// Advance moves the subscription to state, told by an event that happened
+// at at: only if that event is not older than the one that set the state
+// now (Stripe sends events out of order), and never away from cancelled,
+// which is final. It reports whether the state changed.
+func (s *Subscription) Advance(state string, at time.Time) bool {
+	if state == "" || state == s.State || s.State == BillingCancelled || (at.Before(s.StateAt) && state != BillingCancelled) {
+		return false
+	}
+	s.State, s.StateAt = state, at
+	if state == BillingActive && s.Started.IsZero() {
+		s.Started = at
+	}
+	return true
 }

@@ -25,6 +25,8 @@ func Version(src []byte) string {
 //     staff entered; one still processing (a bank debit) is shown as such
 //     and is not yet taken off the balance; a quote's deposit payments
 //     count towards the deposit, and towards the invoice made from the quote;
+//   - a subscription started online gets its billing state, and the
+//     payments of its periods (paid or failed);
 //   - an approval makes its quote approved, with the optional lines the
 //     client chose (totals and deposit follow);
 //   - a change request makes the quote "changes requested" while the quote
@@ -91,7 +93,23 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 			byQuote[strings.ToLower(inv.Quote)] = inv
 		}
 	}
+	subs := map[string]*Subscription{}
+	for _, sub := range c.Subs {
+		subs[strings.ToLower(sub.Number)] = sub
+	}
+	for i := range f.Subscriptions {
+		if sub := subs[strings.ToLower(f.Subscriptions[i].Number)]; sub != nil {
+			sub.Billing = &f.Subscriptions[i]
+			followBilling(cfg, sub, today)
+		}
+	}
 	for _, p := range f.Payments {
+		if p.Kind == events.ForSubscription {
+			if sub := subs[strings.ToLower(p.Document)]; sub != nil && (p.State == events.PaymentPaid || p.State == events.PaymentFailed) {
+				sub.Payments = append(sub.Payments, p)
+			}
+			continue
+		}
 		if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 			continue
 		}
@@ -131,6 +149,29 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 		inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
 	}
 	return nil
+}
+
+// followBilling makes a subscription started online keep Stripe's
+// schedule: its first charge was the day it started (in the site's time
+// zone), each one after on that day of its period; once cancelled there
+// is no next charge.
+func followBilling(cfg *Config, s *Subscription, today time.Time) {
+	b := s.Billing
+	if b.Started.IsZero() {
+		return
+	}
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := b.Started.In(loc)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	if b.State == events.BillingCancelled {
+		s.Next, s.NextK, s.Soon = time.Time{}, 0, false
+		return
+	}
+	s.schedule(today)
 }
 
 // DepositDue is what a quote asks on approval for its current totals.

@@ -134,3 +134,45 @@ func quote(t *testing.T, c *site.Client, n string) *site.Quote {
 	t.Fatalf("no quote %s", n)
 	return nil
 }
+
+// TestFoldSubscription: a subscription started online gets its billing
+// and its periods' payments (paid and failed, not processing), keeps
+// Stripe's schedule from the day it started (in the site's time zone),
+// and has no next charge once cancelled.
+func TestFoldSubscription(t *testing.T) {
+	s := sample(t)
+	c := client(t, s, "whitfield-dental")
+	started := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC) // Dec 1 in Portland
+	f := &events.Facts{
+		Subscriptions: []events.Subscription{{Number: "sub-3001", State: events.BillingActive, Started: started, StateAt: started}},
+		Payments: []events.Payment{
+			{ID: "in_1", Kind: events.ForSubscription, Document: "SUB-3001", Amount: 78500, Currency: "USD", State: events.PaymentPaid, Period: started},
+			{ID: "in_2", Kind: events.ForSubscription, Document: "SUB-3001", Amount: 78500, Currency: "USD", State: events.PaymentFailed},
+			{ID: "in_3", Kind: events.ForSubscription, Document: "SUB-3001", Amount: 78500, Currency: "USD", State: events.PaymentProcessing},
+		},
+	}
+	today := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	if err := site.Fold(&s.Config, c, f, today); err != nil {
+		t.Fatal(err)
+	}
+	sub := c.Subs[0]
+	if sub.Billing == nil || len(sub.Payments) != 2 || sub.Payments[0].ID != "in_1" || sub.Payments[1].ID != "in_2" {
+		t.Fatalf("billing %+v, payments %+v", sub.Billing, sub.Payments)
+	}
+	if got := sub.Start.Raw + " " + sub.Next.Format(time.DateOnly); got != "2026-12-01 2027-01-01" {
+		t.Errorf("start and next charge = %s; want 2026-12-01 2027-01-01 (Stripe's schedule)", got)
+	}
+	for _, inv := range c.Invoices {
+		if len(inv.Online) > 0 {
+			t.Errorf("a subscription's payment counted on invoice %s", inv.Number)
+		}
+	}
+	f.Subscriptions[0].State = events.BillingCancelled
+	c = client(t, sample(t), "whitfield-dental")
+	if err := site.Fold(&s.Config, c, f, today); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Subs[0].Next.IsZero() || c.Subs[0].Soon {
+		t.Errorf("a cancelled subscription has a next charge %v", c.Subs[0].Next)
+	}
+}

@@ -162,6 +162,12 @@ func validateSubscription(d *doc, s *Subscription, cfg *Config, today time.Time)
 	}
 	s.Totals = t
 	s.State = SubscriptionState(s, today)
+	s.schedule(today)
+}
+
+// schedule sets the next charge on or after today, and whether it is soon.
+func (s *Subscription) schedule(today time.Time) {
+	s.Next, s.NextK, s.Soon = time.Time{}, 0, false
 	if next, k, ok := s.NextCharge(today); ok {
 		s.Next, s.NextK = next, k
 		s.Soon = next.Before(today.AddDate(0, 0, SoonDays))

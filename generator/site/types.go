@@ -296,6 +296,11 @@ type Subscription struct {
 	Next   time.Time `yaml:"-"` // the next charge, on or after today; zero when none
 	NextK  int       `yaml:"-"` // the next charge's period, from 0
 	Soon   bool      `yaml:"-"` // the next charge is within SoonDays
+	// Billing is the subscription as started online (from the recorded
+	// facts), nil when it was not; Periods its periods' payments, paid or
+	// failed, oldest first.
+	Billing  *events.Subscription `yaml:"-"`
+	Payments []events.Payment     `yaml:"-"`
 }
 
 // Portal is a project, client or shared portal: portal.md and its folder.
