@@ -35,7 +35,7 @@ import (
 
 // Version changes whenever the generator's output for the same input
 // changes; it is part of every bundle's key.
-const Version = "hub-generator-2"
+const Version = "hub-generator-3"
 
 // Options configure a build.
 type Options struct {
@@ -183,7 +183,6 @@ type run struct {
 
 	// clients
 	next    *state
-	nums    []site.Numbered
 	loaded  bool     // some client's files were read
 	created []string // bundle folders this build made
 	ps      site.Problems
@@ -399,7 +398,6 @@ func (r *run) add(id string, cr clientResult) {
 		return
 	}
 	r.next.Clients[id] = cr.cs
-	r.nums = append(r.nums, cr.cs.numbered(r.loader.ClientDir(id))...)
 	r.loaded = r.loaded || cr.cs.loaded
 	if !cr.rendered {
 		return
@@ -420,7 +418,13 @@ func (r *run) add(id string, cr clientResult) {
 func (r *run) check() error {
 	if r.loaded || len(r.next.Clients) != len(r.old.Clients) {
 		// Numbers can only clash anew when a client's files were read.
-		r.ps = append(r.ps, site.CheckNumbers(r.nums)...)
+		var nums []site.Numbered
+		for _, id := range r.ids {
+			if cs := r.next.Clients[id]; cs != nil {
+				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
+			}
+		}
+		r.ps = append(r.ps, site.CheckNumbers(nums)...)
 	}
 	if len(r.ps) == 0 && len(r.errs) == 0 {
 		return nil
