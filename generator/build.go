@@ -154,9 +154,9 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) 
 }
 
 // run is one build: what it reads before the clients, what it learns from
-// them, and what it publishes. Its phases run in order (see build); the
-// clients phase reads it from several workers and changes nothing of it
-// but the results it is given.
+// them, and what it publishes. Its phases run in order (see build). In the
+// clients phase the workers only read it; add takes their results in
+// afterwards.
 type run struct {
 	ctx     context.Context
 	opt     Options
@@ -167,7 +167,7 @@ type run struct {
 	hint    bool            // only clients with a path in changed can have changed
 	changed map[string]bool // absolute paths
 
-	// prepare
+	// set by prepare
 	key         *bundle.PrivateKey
 	loader      *site.Loader
 	shared      []*site.Portal
@@ -181,14 +181,14 @@ type run struct {
 	versions    map[string]int64
 	pending     map[string]*events.PendingClient
 
-	// clients
+	// set by clients and check
 	next    *state
 	loaded  bool     // some client's files were read
 	created []string // bundle folders this build made
 	ps      site.Problems
 	errs    []error
 
-	// publish
+	// set by upToDate
 	started string // the generation published when the build started
 	current bool   // OUT points at old.Gen
 }
