@@ -418,13 +418,7 @@ func (r *run) add(id string, cr clientResult) {
 func (r *run) check() error {
 	if r.loaded || len(r.next.Clients) != len(r.old.Clients) {
 		// Numbers can only clash anew when a client's files were read.
-		var nums []site.Numbered
-		for _, id := range r.ids {
-			if cs := r.next.Clients[id]; cs != nil {
-				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
-			}
-		}
-		r.ps = append(r.ps, site.CheckNumbers(nums)...)
+		r.ps = append(r.ps, site.CheckNumbers(r.numbers())...)
 	}
 	if len(r.ps) == 0 && len(r.errs) == 0 {
 		return nil
@@ -439,6 +433,43 @@ func (r *run) check() error {
 	}
 	slices.SortStableFunc(r.ps, func(a, b site.Problem) int { return strings.Compare(a.String(), b.String()) })
 	return r.ps
+}
+
+// numbers lists what the site-wide check of quote and invoice numbers
+// must look at. After a build from nothing, every client's numbers. Else
+// the numbers of the clients whose files this build read, and the other
+// clients' uses of the same numbers: the others' numbers were checked
+// against each other by the build that recorded them, so a clash must
+// involve a client read now, and the check reports the same. This keeps a
+// rebuild of one client from listing every number of the site.
+func (r *run) numbers() []site.Numbered {
+	fresh := map[string]bool{} // lower-cased numbers of the clients read
+	for _, cs := range r.next.Clients {
+		if cs.loaded {
+			for _, n := range cs.Numbers {
+				fresh[strings.ToLower(n)] = true
+			}
+		}
+	}
+	all := len(r.old.Clients) == 0
+	var nums []site.Numbered
+	for _, id := range r.ids {
+		cs := r.next.Clients[id]
+		if cs == nil {
+			continue
+		}
+		if all || cs.loaded {
+			nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
+			continue
+		}
+		for _, n := range cs.Numbers {
+			if fresh[strings.ToLower(n)] {
+				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
+				break
+			}
+		}
+	}
+	return nums
 }
 
 // persist records the new state: the clients that changed appended to the
