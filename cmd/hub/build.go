@@ -90,7 +90,8 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // over while it keeps little: the default GOGC of 100 spends about a third
 // of its CPU collecting. Collecting at 5× the live heap instead (about 250
 // MB at 1,000 clients rather than 85 MB) saves about 30% of the CPU; the
-// memory limit keeps the peak inside the 400 MB budget whatever the site.
+// (soft) memory limit makes the collector run sooner as the heap nears the
+// 400 MB budget, so a bigger site costs CPU rather than memory.
 const (
 	buildGCPercent   = 400
 	buildMemoryLimit = 350 << 20
