@@ -12,28 +12,19 @@
 package generator
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
-	"encoding/gob"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
@@ -44,7 +35,7 @@ import (
 
 // Version changes whenever the generator's output for the same input
 // changes; it is part of every bundle's key.
-const Version = "hub-generator-2"
+const Version = "hub-generator-3"
 
 // Options configure a build.
 type Options struct {
@@ -89,74 +80,6 @@ type Result struct {
 	KeyID      string
 	NewKey     bool // a signing key was made because there was none
 	Elapsed    time.Duration
-}
-
-const stateVersion = 5
-
-// state is what a build records for the next one (OUT.d/state.gob).
-type state struct {
-	Version int
-	Seq     uint64 // one more at every build that changed something
-	Global  string // hash of what every client depends on
-	Gen     string
-	Clients map[string]*clientState
-	// Assets are the fingerprinted public assets the generation serves:
-	// its own, and those of earlier generations still within AssetGrace.
-	Assets map[string]assetUse
-}
-
-// AssetGrace is how long a fingerprinted asset (a stylesheet, a script,
-// an image, and their sidecars) stays servable after the last generation
-// that used it was replaced: a page loaded before a site-wide build still
-// gets its stylesheet. Each new generation carries the assets of the one
-// before (hard links) until they are this old.
-const AssetGrace = 7 * 24 * time.Hour
-
-// assetUse is one asset and the last build whose pages used it.
-type assetUse struct {
-	Size int64
-	SHA  string // hex
-	Used int64  // Unix seconds
-}
-
-type clientState struct {
-	Files      []fileStamp
-	Dirs       []dirStamp
-	Content    string   // hash of the client's files
-	Facts      int64    // version of the client's recorded facts (0: none)
-	Key        string   // bundle key
-	Numbers    []string // quote and invoice numbers...
-	NumFiles   []string // ...and the file each is in, relative to the client's folder
-	Thresholds []string // dates on which a derived state changes
-	Pages      int
-	PDFs       map[string]string // bundle path → key of the PDF's inputs (pdf.Doc.Key)
-	// dir is the client's entry in the edge's directory, as JSON. It is not
-	// saved: a later build takes it from the directory file it wrote.
-	dir    json.RawMessage
-	loaded bool // this build read the client's files
-}
-
-// numbered returns the client's numbers with their files.
-func (cs *clientState) numbered(clientDir string) []site.Numbered {
-	out := make([]site.Numbered, len(cs.Numbers))
-	for i, n := range cs.Numbers {
-		out[i] = site.Numbered{Number: n, File: filepath.Join(clientDir, filepath.FromSlash(cs.NumFiles[i]))}
-	}
-	return out
-}
-
-type fileStamp struct {
-	Path  string // relative to the client's folder, slash-separated
-	Size  int64
-	MTime int64
-	Ino   uint64
-	SHA   string // the raw 32-byte SHA-256 (a string: gob encodes it in one piece)
-}
-
-type dirStamp struct {
-	Path  string
-	MTime int64
-	Ino   uint64
 }
 
 // Dirs names the parts of an output path.
@@ -230,48 +153,100 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) 
 	return res, nil
 }
 
-// stateStamp identifies the state files' contents without reading them:
-// every build that changes the state replaces state.gob (a new inode) or
-// appends to state.gob.log (a new size).
-type stateStamp struct{ base, log fileID }
+// run is one build: what it reads before the clients, what it learns from
+// them, and what it publishes. Its phases run in order (see build). In the
+// clients phase the workers only read it; add takes their results in
+// afterwards.
+type run struct {
+	ctx     context.Context
+	opt     Options
+	dirs    Dirs
+	start   time.Time
+	res     *Result
+	old     *state          // what the last build recorded
+	hint    bool            // only clients with a path in changed can have changed
+	changed map[string]bool // absolute paths
 
-type fileID struct {
-	ino, size uint64
-	mtime     int64
-}
+	// set by prepare
+	key         *bundle.PrivateKey
+	loader      *site.Loader
+	shared      []*site.Portal
+	sharedSlugs map[string]bool
+	ids         []string // every client, the pending ones included, sorted
+	w           *writer
+	pres        *presenter
+	render      *renderer
+	public      []outFile // the public pages and assets
+	global      string    // hash of what every client depends on
+	versions    map[string]int64
+	pending     map[string]*events.PendingClient
 
-func readStamp(file string) stateStamp {
-	id := func(p string) fileID {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fileID{}
-		}
-		return fileID{ino: inode(fi), size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
-	}
-	return stateStamp{base: id(file), log: id(file + ".log")}
+	// set by clients and check
+	next    *state
+	loaded  bool     // some client's files were read
+	created []string // bundle folders this build made
+	ps      site.Problems
+	errs    []error
+
+	// set by upToDate
+	started string // the generation published when the build started
+	current bool   // OUT points at old.Gen
 }
 
 // build does one build. With hint, old is what the last build recorded and
 // a client whose folder holds no path of changed is taken as unchanged.
+// It returns the state to keep, old itself when nothing changed.
 func build(ctx context.Context, opt Options, old *state, hint bool, changed map[string]bool) (*Result, *state, error) {
-	start := time.Now()
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	res := &Result{}
-	dirs := OutputDirs(opt.Out)
-	if err := checkOut(dirs); err != nil {
+	r := &run{ctx: ctx, opt: opt, dirs: OutputDirs(opt.Out), start: time.Now(), res: &Result{}, old: old, hint: hint, changed: changed}
+	if err := r.prepare(); err != nil {
 		return nil, nil, err
+	}
+	r.clients()
+	if err := r.check(); err != nil {
+		return nil, nil, err
+	}
+	r.res.Clients = len(r.ids)
+	r.res.Files, r.res.Bytes = r.w.filesOut, r.w.bytesOut
+	if r.upToDate() {
+		r.res.UpToDate = true
+		r.res.Generation = r.old.Gen
+		r.res.Elapsed = time.Since(r.start)
+		return r.res, r.old, nil
+	}
+	incremental, err := r.publish()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.persist(incremental); err != nil {
+		return nil, nil, err
+	}
+	collect(r.dirs, r.old, r.next, r.started)
+	r.res.Generation = r.next.Gen
+	r.res.Elapsed = time.Since(r.start)
+	return r.res, r.next, nil
+}
+
+// prepare checks the output, loads the signing key, the site's settings,
+// theme and client list, the state of the last build, and makes what
+// every client shares: the public assets and pages, and the global hash.
+func (r *run) prepare() error {
+	opt := r.opt
+	if err := checkOut(r.dirs); err != nil {
+		return err
 	}
 	key, err := bundle.LoadSigningKey(opt.Keys)
 	if errors.Is(err, bundle.ErrNoKey) {
 		key, err = bundle.GenerateKey(opt.Keys)
-		res.NewKey = true
+		r.res.NewKey = true
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("signing key: %w", err)
+		return fmt.Errorf("signing key: %w", err)
 	}
-	res.KeyID = key.ID
+	r.key = key
+	r.res.KeyID = key.ID
 
 	loader, ps := site.NewLoader(opt.Content, opt.Now)
 	shared, more := loader.Shared()
@@ -280,37 +255,24 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	ps = append(ps, more...)
 	theme, err := LoadTheme(opt.Theme, filepath.Join(opt.Content, "themes"))
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if len(ps) > 0 {
-		return nil, nil, ps
+		return ps
 	}
+	r.loader, r.shared, r.ids = loader, shared, ids
 
-	if old == nil {
-		old = readState(dirs.State)
-		hint = false
+	if r.old == nil {
+		r.old = readState(r.dirs.State)
+		r.hint = false
 	}
-	if opt.Full || old.Version != stateVersion {
-		old = &state{Clients: map[string]*clientState{}}
-		hint = false
+	if opt.Full || r.old.Version != stateVersion {
+		r.old = &state{Clients: map[string]*clientState{}}
+		r.hint = false
 	}
-	// With a hint, only clients with a changed path are looked at, and only
-	// while nothing every client depends on changed.
-	changedClient := func(id string) bool {
-		if !hint {
-			return true
-		}
-		dir, _ := filepath.Abs(loader.ClientDir(id))
-		for p := range changed {
-			if p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, d := range []string{dirs.Gens, dirs.Bundles} {
+	for _, d := range []string{r.dirs.Gens, r.dirs.Bundles} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 
@@ -319,306 +281,206 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	}
 	w := newWriter()
 	w.disk = disk{opt.Fault}
-	d := w.disk
 	pres := &presenter{cfg: loader.Config, assets: map[string]string{}, sizes: map[string]Size{}, year: loader.Today.Year(), today: loader.Today, payOnline: site.On(loader.Config.Settings.OnlinePayments), pdfs: !opt.NoPDF}
 	// Public assets: the stylesheet and the site's images, fingerprinted.
 	public, global, err := publicAssets(opt.Content, loader.Config, theme, w, pres, shared, key.ID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	global += fmt.Sprintf("|pay:%v", pres.payOnline)
-	r := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
-	r.biz = pres.business(r.sv)
-	pub, err := r.publicPages()
+	rend := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
+	rend.biz = pres.business(rend.sv)
+	pub, err := rend.publicPages()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	public = append(public, pub...)
-	sharedSlugs := map[string]bool{}
+	r.w, r.pres, r.render, r.public, r.global = w, pres, rend, append(public, pub...), global
+	r.sharedSlugs = map[string]bool{}
 	for _, p := range shared {
-		sharedSlugs[p.Slug] = true
+		r.sharedSlugs[p.Slug] = true
 	}
+	return r.recordedFacts()
+}
 
-	var versions map[string]int64
-	if opt.Events != nil {
-		if versions, err = opt.Events.Versions(ctx); err != nil {
-			return nil, nil, fmt.Errorf("reading recorded payments, approvals and requests: %w", err)
-		}
+// recordedFacts reads which clients have facts recorded by the edge, and
+// the pending clients, who are added to the clients.
+func (r *run) recordedFacts() error {
+	src := r.opt.Events
+	if src == nil {
+		return nil
+	}
+	var err error
+	if r.versions, err = src.Versions(r.ctx); err != nil {
+		return fmt.Errorf("reading recorded payments, approvals and requests: %w", err)
 	}
 	// People who asked for work through the public form get a hub of their
 	// own until staff add a client folder with the same ID.
-	pending := map[string]*events.PendingClient{}
-	if opt.Events != nil {
-		pcs, err := opt.Events.Pending(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading pending clients: %w", err)
-		}
-		have := map[string]bool{}
-		for _, id := range ids {
-			have[id] = true
-		}
-		for i := range pcs {
-			if id := pcs[i].ID; !have[id] && site.ValidID(id) {
-				pending[id] = &pcs[i]
-				ids = append(ids, id)
-			}
-		}
-		slices.Sort(ids)
+	r.pending = map[string]*events.PendingClient{}
+	pcs, err := src.Pending(r.ctx)
+	if err != nil {
+		return fmt.Errorf("reading pending clients: %w", err)
 	}
-	facts := func(id string) clientFacts {
-		return clientFacts{ctx: ctx, src: opt.Events, version: versions[id], pending: pending[id]}
+	have := map[string]bool{}
+	for _, id := range r.ids {
+		have[id] = true
 	}
+	for i := range pcs {
+		if id := pcs[i].ID; !have[id] && site.ValidID(id) {
+			r.pending[id] = &pcs[i]
+			r.ids = append(r.ids, id)
+		}
+	}
+	slices.Sort(r.ids)
+	return nil
+}
 
-	// Clients, in parallel.
-	next := &state{Version: stateVersion, Global: global, Clients: make(map[string]*clientState, len(ids)), Assets: old.Assets}
-	type outcome struct {
-		id       string
-		cs       *clientState
-		rendered bool
-		pages    int
-		pdfs     *pdfSet
-		ps       site.Problems
-		err      error
+// facts is how client id's recorded facts are reached.
+func (r *run) facts(id string) clientFacts {
+	return clientFacts{ctx: r.ctx, src: r.opt.Events, version: r.versions[id], pending: r.pending[id]}
+}
+
+// changedClient tells whether client id may have changed: with a hint,
+// only a client with a changed path in its folder may have.
+func (r *run) changedClient(id string) bool {
+	if !r.hint {
+		return true
 	}
-	outcomes := make([]outcome, len(ids))
+	dir, _ := filepath.Abs(r.loader.ClientDir(id))
+	for p := range r.changed {
+		if p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// clients brings every client's bundle up to date, in parallel, and
+// gathers the results in the order of the clients.
+func (r *run) clients() {
+	r.next = &state{Version: stateVersion, Global: r.global, Clients: make(map[string]*clientState, len(r.ids)), Assets: r.old.Assets}
+	results := make([]clientResult, len(r.ids))
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	jobs := make(chan int)
-	for range opt.Workers {
+	for range r.opt.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				id := ids[i]
-				o := &outcomes[i]
-				o.id = id
-				if ctx.Err() != nil {
-					o.err = ctx.Err()
+				if err := r.ctx.Err(); err != nil {
+					results[i] = clientResult{err: err}
 				} else {
-					o.cs, o.rendered, o.pages, o.pdfs, o.ps, o.err = buildClient(loader, r, dirs, key, global, old.Clients[id], opt.Full, !changedClient(id), id, shared, sharedSlugs, facts(id))
+					results[i] = r.buildClient(r.ids[i])
 				}
-				if opt.Progress != nil {
-					opt.Progress(int(done.Add(1)), len(ids))
+				if r.opt.Progress != nil {
+					r.opt.Progress(int(done.Add(1)), len(r.ids))
 				}
 			}
 		}()
 	}
-	for i := range ids {
+	for i := range r.ids {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
+	for i, cr := range results {
+		r.add(r.ids[i], cr)
+	}
+}
 
-	var nums []site.Numbered
-	anyLoaded := false
-	var errs []error
-	var created []string
-	for _, o := range outcomes {
-		ps = append(ps, o.ps...)
-		if o.err != nil {
-			errs = append(errs, o.err)
+// add takes one client's result into the build.
+func (r *run) add(id string, cr clientResult) {
+	r.ps = append(r.ps, cr.ps...)
+	if cr.err != nil {
+		r.errs = append(r.errs, cr.err)
+	}
+	if cr.cs == nil {
+		return
+	}
+	r.next.Clients[id] = cr.cs
+	r.loaded = r.loaded || cr.cs.loaded
+	if !cr.rendered {
+		return
+	}
+	r.res.Rendered++
+	r.res.Pages += cr.pages
+	if cr.pdfs != nil {
+		r.res.PDFs += cr.pdfs.rendered
+		r.res.PDFsReused += cr.pdfs.reused
+		r.res.PDFTime += cr.pdfs.elapsed
+	}
+	r.created = append(r.created, filepath.Join(r.dirs.Bundles, id, cr.cs.Key))
+}
+
+// check fails the build on the clients' errors and problems and on
+// numbers used twice across clients; a failed build removes the bundles it
+// made and publishes nothing.
+func (r *run) check() error {
+	if r.loaded || len(r.next.Clients) != len(r.old.Clients) {
+		// Numbers can only clash anew when a client's files were read.
+		r.ps = append(r.ps, site.CheckNumbers(r.numbers())...)
+	}
+	if len(r.ps) == 0 && len(r.errs) == 0 {
+		return nil
+	}
+	for _, d := range r.created {
+		if !r.old.usesBundle(d, r.dirs) {
+			os.RemoveAll(d)
 		}
-		if o.cs == nil {
+	}
+	if len(r.errs) > 0 {
+		return errors.Join(r.errs...)
+	}
+	slices.SortStableFunc(r.ps, func(a, b site.Problem) int { return strings.Compare(a.String(), b.String()) })
+	return r.ps
+}
+
+// numbers lists what the site-wide check of quote and invoice numbers
+// must look at. After a build from nothing, every client's numbers. Else
+// the numbers of the clients whose files this build read, and the other
+// clients' uses of the same numbers: the others' numbers were checked
+// against each other by the build that recorded them, so a clash must
+// involve a client read now, and the check reports the same. This keeps a
+// rebuild of one client from listing every number of the site.
+func (r *run) numbers() []site.Numbered {
+	fresh := map[string]bool{} // lower-cased numbers of the clients read
+	for _, cs := range r.next.Clients {
+		if cs.loaded {
+			for _, n := range cs.Numbers {
+				fresh[strings.ToLower(n)] = true
+			}
+		}
+	}
+	all := len(r.old.Clients) == 0
+	var nums []site.Numbered
+	for _, id := range r.ids {
+		cs := r.next.Clients[id]
+		if cs == nil {
 			continue
 		}
-		next.Clients[o.id] = o.cs
-		nums = append(nums, o.cs.numbered(loader.ClientDir(o.id))...)
-		anyLoaded = anyLoaded || o.cs.loaded
-		if o.rendered {
-			res.Rendered++
-			res.Pages += o.pages
-			if o.pdfs != nil {
-				res.PDFs += o.pdfs.rendered
-				res.PDFsReused += o.pdfs.reused
-				res.PDFTime += o.pdfs.elapsed
-			}
-			created = append(created, filepath.Join(dirs.Bundles, o.id, o.cs.Key))
+		if all || cs.loaded {
+			nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
+			continue
 		}
-	}
-	if anyLoaded || len(next.Clients) != len(old.Clients) {
-		// Numbers can only clash anew when a client's files were read.
-		ps = append(ps, site.CheckNumbers(nums)...)
-	}
-	if len(ps) > 0 || len(errs) > 0 {
-		// Nothing of this build is published: remove the bundles it made.
-		for _, d := range created {
-			if !old.usesBundle(d, dirs) {
-				os.RemoveAll(d)
+		for _, n := range cs.Numbers {
+			if fresh[strings.ToLower(n)] {
+				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
+				break
 			}
 		}
-		if len(errs) > 0 {
-			return nil, nil, errors.Join(errs...)
-		}
-		slices.SortStableFunc(ps, func(a, b site.Problem) int { return strings.Compare(a.String(), b.String()) })
-		return nil, nil, ps
 	}
-	res.Clients = len(ids)
-	res.Files, res.Bytes = w.filesOut, w.bytesOut
+	return nums
+}
 
-	cur, err := os.Readlink(dirs.Out)
-	current := err == nil && old.Gen != "" && filepath.Base(filepath.Dir(cur)) == old.Gen
-	sameSet := sameIDs(old, next)
-
-	if current && old.Global == global && sameSet && sameClients(old, next) {
-		// Nothing changed at all: keep serving the current generation.
-		res.UpToDate = true
-		res.Generation = old.Gen
-		res.Elapsed = time.Since(start)
-		return res, old, nil
-	}
-	dirClients, err := makeDirectory(dirs, old, next, ids, key, func(id string) (json.RawMessage, error) {
-		c, ps := facts(id).load(loader, id)
-		if c == nil || len(ps) > 0 {
-			return nil, fmt.Errorf("cannot be loaded again: %v", ps)
-		}
-		if err := facts(id).fold(loader, c); err != nil {
-			return nil, err
-		}
-		cp, err := r.p.client(c, shared, r.sv)
-		if err != nil {
-			return nil, fmt.Errorf("client %s: %w", id, err)
-		}
-		de := r.p.directoryEntry(c, cp)
-		de.Bundle = next.Clients[id].Key
-		return json.Marshal(de)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	dirSite := pres.directorySite(r.sv)
-	incremental := false
-	switch {
-	case current && old.Global == global && sameSet:
-		// Only some clients changed: swap each one's link to its new bundle
-		// in the current generation (one rename each), then the directory.
-		next.Gen = old.Gen
-		incremental = true
-		genDir := filepath.Join(dirs.Gens, old.Gen)
-		// The new directory is written first and made durable by the same
-		// syncfs as the bundles; it is renamed into place after the links.
-		data, err := bundle.SignDirectoryRaw(dirSite, dirClients, key)
-		if err != nil {
-			return nil, nil, err
-		}
-		nextDir := filepath.Join(genDir, bundle.DirectoryName+".next")
-		if err := d.writeFile(nextDir, data, 0o600); err != nil {
-			return nil, nil, err
-		}
-		if err := d.syncFS(dirs.Data); err != nil {
-			return nil, nil, err
-		}
-		// The links and the directory change together or not at all: a
-		// failure puts back the links already swapped.
-		var swapped []string
-		undo := func(err error) error {
-			for _, id := range swapped {
-				swapLink(disk{}, filepath.Join(genDir, "site", "c", id), bundleLink(id, old.Clients[id].Key))
-			}
-			os.Remove(nextDir)
-			return err
-		}
-		for _, id := range ids {
-			if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
-				if err := swapLink(d, filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
-					return nil, nil, undo(err)
-				}
-				swapped = append(swapped, id)
-			}
-		}
-		if err := d.rename(nextDir, filepath.Join(genDir, bundle.DirectoryName)); err != nil {
-			return nil, nil, undo(err)
-		}
-		if err := d.syncDir(genDir); err != nil {
-			return nil, nil, err
-		}
-
-	default:
-		// Site-wide change (config, theme, key, clients added or removed):
-		// a new generation, switched in with one rename.
-		gen, err := writeGeneration(dirs, old, next, public, dirSite, dirClients, w, key, ids, opt.Now)
-		if err != nil {
-			return nil, nil, err
-		}
-		next.Gen = gen
-		if err := d.syncFS(dirs.Data); err != nil {
-			return nil, nil, err
-		}
-		if err := swapLink(d, dirs.Out, filepath.Join(filepath.Base(dirs.Data), "gen", gen, "site")); err != nil {
-			return nil, nil, err
-		}
-	}
-	res.Files, res.Bytes = w.filesOut, w.bytesOut
-	next.Seq = old.Seq + 1
+// persist records the new state: the clients that changed appended to the
+// log after an incremental build, a new base after a site-wide one.
+func (r *run) persist(incremental bool) error {
+	r.res.Files, r.res.Bytes = r.w.filesOut, r.w.bytesOut
+	r.next.Seq = r.old.Seq + 1
 	if incremental {
-		err = appendState(d, dirs.State, old, next)
-	} else {
-		err = writeState(d, dirs.State, next)
+		return appendState(r.w.disk, r.dirs.State, r.old, r.next)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	collect(dirs, old, next, filepath.Base(filepath.Dir(cur)))
-	res.Generation = next.Gen
-	res.Elapsed = time.Since(start)
-	return res, next, nil
-}
-
-func sameIDs(a, b *state) bool {
-	if len(a.Clients) != len(b.Clients) {
-		return false
-	}
-	for id := range b.Clients {
-		if _, ok := a.Clients[id]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// bundleLink is the target of c/<id> inside a generation's site folder.
-func bundleLink(id, key string) string {
-	return filepath.Join("..", "..", "..", "..", "bundles", id, key)
-}
-
-// makeDirectory assembles the edge's directory: clients rendered now bring
-// their entry; the others' come from the previous build (kept in memory by
-// a Builder, else read back from the directory file it wrote, checked
-// against the signing key first so nothing changed on disk is re-signed).
-func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.PrivateKey, entry func(id string) (json.RawMessage, error)) ([]json.RawMessage, error) {
-	out := make([]json.RawMessage, 0, len(ids))
-	var prev map[string]json.RawMessage
-	for _, id := range ids {
-		cs := next.Clients[id]
-		if cs.dir == nil {
-			if prev == nil {
-				prev = map[string]json.RawMessage{}
-				if old.Gen != "" {
-					// Unreadable (an older format, or damaged): entries are
-					// made again from the content below.
-					if pd, err := bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey))); err == nil {
-						prev = pd
-					}
-				}
-			}
-			if cs.dir = prev[id]; cs.dir == nil {
-				var err error
-				if cs.dir, err = entry(id); err != nil {
-					return nil, fmt.Errorf("client %s: %w", id, err)
-				}
-			}
-		}
-		out = append(out, cs.dir)
-	}
-	return out, nil
-}
-
-// writeDirectory (re)writes a generation's signed directory atomically.
-func writeDirectory(d disk, genDir string, site bundle.DirSite, clients []json.RawMessage, key *bundle.PrivateKey) error {
-	data, err := bundle.SignDirectoryRaw(site, clients, key)
-	if err != nil {
-		return err
-	}
-	return d.writeAtomic(filepath.Join(genDir, bundle.DirectoryName), data, 0o600)
+	return writeState(r.w.disk, r.dirs.State, r.next)
 }
 
 // checkOut refuses to replace an output path that is not a hub build.
@@ -638,344 +500,6 @@ func checkOut(d Dirs) error {
 		}
 	}
 	return fmt.Errorf("output %s exists and is not a hub build (hub makes it a link to %s); move it away or choose another -out", d.Out, d.Gens)
-}
-
-func (s *state) usesBundle(dir string, d Dirs) bool {
-	for id, cs := range s.Clients {
-		if filepath.Join(d.Bundles, id, cs.Key) == dir {
-			return true
-		}
-	}
-	return false
-}
-
-func sameClients(a, b *state) bool {
-	if len(a.Clients) != len(b.Clients) {
-		return false
-	}
-	for id, cs := range b.Clients {
-		o, ok := a.Clients[id]
-		if !ok || o.Key != cs.Key {
-			return false
-		}
-	}
-	return true
-}
-
-// buildClient brings one client's bundle up to date.
-func buildClient(l *site.Loader, r *renderer, dirs Dirs, key *bundle.PrivateKey, global string, old *clientState, full, unchanged bool, id string, shared []*site.Portal, sharedSlugs map[string]bool, facts clientFacts) (*clientState, bool, int, *pdfSet, site.Problems, error) {
-	cs := &clientState{Facts: facts.version}
-	if facts.pending != nil {
-		cs.Content = "pending:" + facts.pending.ID + ":" + facts.pending.Email
-	} else if unchanged && old != nil {
-		cs.Files, cs.Dirs, cs.Content = old.Files, old.Dirs, old.Content // the watcher saw nothing change here
-	} else {
-		var err error
-		if cs.Files, cs.Dirs, cs.Content, err = stampClient(l.ClientDir(id), old); err != nil {
-			return nil, false, 0, nil, nil, err
-		}
-	}
-	content := cs.Content
-	if cs.Facts != 0 {
-		content += fmt.Sprintf("+facts:%d", cs.Facts)
-	}
-	if old != nil && old.Content == cs.Content && old.Facts == cs.Facts {
-		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.PDFs, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.PDFs, old.dir
-		cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
-		if cs.Key == old.Key {
-			if unchanged {
-				return cs, false, 0, nil, nil, nil // the bundle was in use a moment ago
-			}
-			if _, err := os.Stat(filepath.Join(dirs.Bundles, id, cs.Key, bundle.SignatureName)); err == nil {
-				return cs, false, 0, nil, nil, nil
-			}
-		}
-	}
-	c, ps := facts.load(l, id)
-	cs.loaded = true
-	for _, p := range c.PortalsOrNil() {
-		if sharedSlugs[p.Slug] {
-			ps = append(ps, site.Problem{File: p.File, Msg: fmt.Sprintf("portal %q has the same folder name as a shared portal in %s; rename one", p.Slug, l.SharedDir())})
-		}
-	}
-	if c == nil || len(ps) > 0 {
-		return nil, false, 0, nil, ps, nil
-	}
-	if err := facts.fold(l, c); err != nil {
-		return nil, false, 0, nil, nil, err
-	}
-	cs.Numbers, cs.NumFiles = nil, nil
-	for _, n := range c.Numbers() {
-		rel, _ := filepath.Rel(l.ClientDir(id), n.File)
-		cs.Numbers = append(cs.Numbers, n.Number)
-		cs.NumFiles = append(cs.NumFiles, filepath.ToSlash(rel))
-	}
-	cs.Thresholds = thresholds(c)
-	cs.Key = bundleKey(global, content, cs.Thresholds, l.Today)
-	dir := filepath.Join(dirs.Bundles, id, cs.Key)
-	cp, err := r.p.client(c, shared, r.sv)
-	if err != nil {
-		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
-	}
-	de := r.p.directoryEntry(c, cp)
-	de.Bundle = cs.Key
-	entry, err := json.Marshal(de)
-	if err != nil {
-		return nil, false, 0, nil, nil, err
-	}
-	cs.dir = entry
-	if _, err := os.Stat(filepath.Join(dir, bundle.SignatureName)); err == nil && !full {
-		return cs, false, 0, nil, nil, nil // built before (e.g. the day flipped back after a failed build)
-	}
-	var pdfs *pdfSet
-	if r.p.pdfs {
-		// PDFs whose inputs did not change are copied from the bundle in use.
-		oldDir := ""
-		if old != nil && old.Key != "" {
-			oldDir = filepath.Join(dirs.Bundles, id, old.Key)
-		}
-		pdfs = newPDFSet(old, oldDir)
-	}
-	out, pages, err := r.clientFiles(cp, c, shared, pdfs)
-	if err != nil {
-		return nil, false, 0, nil, nil, err
-	}
-	cs.Pages = pages
-	if pdfs != nil {
-		cs.PDFs = pdfs.keys
-	}
-	if err := writeBundle(dir, id, cs.Key, out, r.w, key); err != nil {
-		return nil, false, 0, nil, nil, fmt.Errorf("client %s: %w", id, err)
-	}
-	if pdfs != nil {
-		pdfs.files, pdfs.dates = nil, nil // written: only the counts are kept for the build's summary
-	}
-	return cs, true, pages, pdfs, nil, nil
-}
-
-// clientFacts is how a build reaches one client's recorded facts.
-type clientFacts struct {
-	ctx     context.Context
-	src     events.Source
-	version int64
-	pending *events.PendingClient // a pending client: no content folder
-}
-
-// load loads the client from its folder, or makes a pending client's.
-func (f clientFacts) load(l *site.Loader, id string) (*site.Client, site.Problems) {
-	if pc := f.pending; pc != nil {
-		c := &site.Client{ID: pc.ID, Name: pc.Name, Contacts: []site.Contact{{Name: pc.Name, Email: pc.Email, Phone: pc.Phone}}}
-		if a, ok := events.SplitAddress(pc.Address); ok {
-			c.Properties = []site.Address{{Street: a.Street, City: a.City, Region: a.Region, PostalCode: a.PostalCode}}
-		} else if pc.Address != "" {
-			c.Properties = []site.Address{{Street: pc.Address}}
-		}
-		return c, nil
-	}
-	return l.Client(id)
-}
-
-// fold applies the client's recorded facts, if it has any.
-func (f clientFacts) fold(l *site.Loader, c *site.Client) error {
-	if f.version == 0 {
-		return nil
-	}
-	facts, err := f.src.Facts(f.ctx, c.ID)
-	if err != nil {
-		return fmt.Errorf("client %s: reading recorded payments, approvals and requests: %w", c.ID, err)
-	}
-	if err := site.Fold(l.Config, c, facts, l.Today); err != nil {
-		return fmt.Errorf("client %s: %w", c.ID, err)
-	}
-	return nil
-}
-
-// writeBundle writes a bundle to a temporary folder, signs it, and renames
-// it into place.
-func writeBundle(dir, id, inputs string, files []outFile, w *writer, key *bundle.PrivateKey) error {
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return err
-	}
-	entries, err := w.writeAll(tmp, files)
-	if err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	m := &bundle.Manifest{Client: id, Inputs: inputs, Files: entries}
-	data, sig, err := bundle.Sign(m, key)
-	if err != nil {
-		return err
-	}
-	if err := w.disk.writeFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
-		return err
-	}
-	if err := w.disk.writeFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
-		return err
-	}
-	os.RemoveAll(dir)
-	return w.disk.rename(tmp, dir)
-}
-
-// stampClient lists a client's files with their hashes, re-reading only
-// files whose size, modification time or inode changed since last time,
-// and re-listing only folders whose own modification time or inode changed
-// (adding, removing or renaming an entry changes the folder's mtime).
-func stampClient(dir string, old *clientState) ([]fileStamp, []dirStamp, string, error) {
-	prevFiles := map[string]fileStamp{}
-	prevDirs := map[string]dirStamp{}
-	children := map[string][]string{} // folder → entries, as last listed
-	if old != nil {
-		for _, f := range old.Files {
-			prevFiles[f.Path] = f
-			children[path.Dir(f.Path)] = append(children[path.Dir(f.Path)], path.Base(f.Path))
-		}
-		for _, d := range old.Dirs {
-			prevDirs[d.Path] = d
-			if d.Path != "." {
-				children[path.Dir(d.Path)] = append(children[path.Dir(d.Path)], path.Base(d.Path)+"/")
-			}
-		}
-	}
-	var files []fileStamp
-	var dirs []dirStamp
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		full := filepath.Join(dir, filepath.FromSlash(rel))
-		st, err := os.Lstat(full)
-		if err != nil {
-			return err
-		}
-		ds := dirStamp{Path: rel, MTime: st.ModTime().UnixNano(), Ino: inode(st)}
-		dirs = append(dirs, ds)
-		var names []string // files plain, folders with a trailing "/"
-		if o, ok := prevDirs[rel]; ok && o == ds {
-			names = children[rel]
-		} else {
-			entries, err := os.ReadDir(full)
-			if err != nil {
-				return err
-			}
-			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), ".") {
-					continue
-				}
-				if e.IsDir() {
-					names = append(names, e.Name()+"/")
-				} else {
-					names = append(names, e.Name())
-				}
-			}
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			if sub, isDir := strings.CutSuffix(n, "/"); isDir {
-				if err := walk(path.Join(rel, sub)); err != nil {
-					return err
-				}
-				continue
-			}
-			p := path.Join(rel, n)
-			info, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
-			if err != nil {
-				return err
-			}
-			if info.IsDir() { // a file replaced by a folder without the parent changing
-				if err := walk(p); err != nil {
-					return err
-				}
-				continue
-			}
-			fsm := fileStamp{Path: p, Size: info.Size(), MTime: info.ModTime().UnixNano(), Ino: inode(info)}
-			if o, ok := prevFiles[p]; ok && o.Size == fsm.Size && o.MTime == fsm.MTime && o.Ino == fsm.Ino {
-				fsm.SHA = o.SHA
-			} else if fsm.SHA, err = hashFile(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
-				return err
-			}
-			files = append(files, fsm)
-		}
-		return nil
-	}
-	if err := walk("."); err != nil {
-		return nil, nil, "", err
-	}
-	slices.SortFunc(files, func(a, b fileStamp) int { return strings.Compare(a.Path, b.Path) })
-	h := sha256.New()
-	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%x\n", f.Path, f.SHA)
-	}
-	return files, dirs, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(sys.Ino)
-	}
-	return 0
-}
-
-func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return string(h.Sum(nil)), nil
-}
-
-// everyDay is the threshold of a client whose bundle changes every day:
-// one with a statement, which is dated the day it is built and ages what
-// is owed by that day.
-const everyDay = "every-day"
-
-// thresholds are the dates on which something a client sees changes by
-// itself: an invoice falling past due, a quote expiring; everyDay when the
-// client has a statement.
-func thresholds(c *site.Client) []string {
-	var out []string
-	for _, inv := range c.Invoices {
-		if InvoiceVisible(inv) && inv.Status == site.InvoiceAwaitingPayment && inv.Balance > 0 {
-			out = append(out, inv.Due.Raw)
-		}
-		if InvoiceVisible(inv) && !slices.Contains(out, everyDay) {
-			out = append(out, everyDay)
-		}
-	}
-	for _, q := range c.Quotes {
-		if q.Status == site.QuoteAwaitingResponse && q.ValidUntil.Set {
-			out = append(out, q.ValidUntil.Raw)
-		}
-	}
-	// A subscription's next charge moves the day after it, and is shown
-	// on the home page from SoonDays before.
-	for _, s := range c.Subs {
-		if !s.Next.IsZero() && s.Status != site.SubscriptionDraft {
-			out = append(out, s.Next.Format(time.DateOnly), s.Next.AddDate(0, 0, -site.SoonDays).Format(time.DateOnly))
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// bundleKey names a bundle by everything it is made from: the global
-// inputs, the client's files, and which of its date thresholds have passed.
-func bundleKey(global, content string, thresholds []string, today time.Time) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", global, content)
-	day := today.Format(time.DateOnly)
-	for _, t := range thresholds {
-		if t == everyDay {
-			fmt.Fprintf(h, "day %s\n", day)
-			continue
-		}
-		fmt.Fprintf(h, "%s:%v\n", t, t < day)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
 // publicAssets makes the stylesheet and the site's images, and the hash of
@@ -1055,230 +579,4 @@ func publicAssets(content string, cfg *site.Config, theme *Theme, w *writer, pre
 		fmt.Fprintf(h, "shared %s %s\n", p.Slug, sum)
 	}
 	return out, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// writeGeneration writes a new generation folder: public files, their
-// signed manifest, and a link per client to its bundle.
-func writeGeneration(dirs Dirs, old, next *state, public []outFile, dirSite bundle.DirSite, dirClients []json.RawMessage, w *writer, key *bundle.PrivateKey, ids []string, now time.Time) (string, error) {
-	gen := time.Now().UTC().Format("20060102T150405.000000000")
-	gen = strings.ReplaceAll(gen, ".", "-")
-	dir := filepath.Join(dirs.Gens, gen)
-	top := dir + ".tmp"
-	os.RemoveAll(top)
-	tmp := filepath.Join(top, "site")
-	if err := os.MkdirAll(filepath.Join(tmp, "c"), 0o755); err != nil {
-		return "", err
-	}
-	// The edge's directory sits beside the public files, never among them.
-	if err := writeDirectory(w.disk, top, dirSite, dirClients, key); err != nil {
-		return "", err
-	}
-	entries, err := w.writeAll(tmp, public)
-	if err != nil {
-		return "", err
-	}
-	var kept []bundle.File
-	next.Assets, kept = keepAssets(dirs, old, tmp, entries, now)
-	entries = append(entries, kept...)
-	m := &bundle.Manifest{Client: "", Inputs: next.Global, Files: entries}
-	data, sig, err := bundle.Sign(m, key)
-	if err != nil {
-		return "", err
-	}
-	if err := w.disk.writeFile(filepath.Join(tmp, bundle.ManifestName), data, 0o644); err != nil {
-		return "", err
-	}
-	if err := w.disk.writeFile(filepath.Join(tmp, bundle.SignatureName), sig, 0o644); err != nil {
-		return "", err
-	}
-	for _, id := range ids {
-		cs := next.Clients[id]
-		if err := w.disk.symlink(bundleLink(id, cs.Key), filepath.Join(tmp, "c", id)); err != nil {
-			return "", err
-		}
-	}
-	return gen, w.disk.rename(top, dir)
-}
-
-// keepAssets records the assets among a new generation's public files and
-// links into its site folder (siteDir) the earlier generation's assets that
-// are still within AssetGrace, each checked against its recorded SHA-256.
-// It returns every asset the generation serves, and the files it linked.
-func keepAssets(dirs Dirs, old *state, siteDir string, files []bundle.File, now time.Time) (map[string]assetUse, []bundle.File) {
-	uses := map[string]assetUse{}
-	for _, f := range files {
-		if strings.HasPrefix(f.Path, "assets/") {
-			uses[f.Path] = assetUse{Size: f.Size, SHA: f.SHA256, Used: now.Unix()}
-		}
-	}
-	if old.Gen == "" {
-		return uses, nil
-	}
-	var kept []bundle.File
-	from := filepath.Join(dirs.Gens, old.Gen, "site")
-	for _, p := range slices.Sorted(maps.Keys(old.Assets)) {
-		u := old.Assets[p]
-		if _, ok := uses[p]; ok || now.Sub(time.Unix(u.Used, 0)) >= AssetGrace || !bundle.CleanPath(p) {
-			continue
-		}
-		src, dst := filepath.Join(from, filepath.FromSlash(p)), filepath.Join(siteDir, filepath.FromSlash(p))
-		if sum, err := hashFile(src); err != nil || hex.EncodeToString([]byte(sum)) != u.SHA {
-			continue // gone or changed: it cannot be vouched for again
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			continue
-		}
-		if err := os.Link(src, dst); err != nil {
-			continue
-		}
-		uses[p] = u
-		kept = append(kept, bundle.File{Path: p, Size: u.Size, SHA256: u.SHA})
-	}
-	return uses, kept
-}
-
-// swapLink points link at target atomically (a new link renamed over the old).
-func swapLink(d disk, link, target string) error {
-	tmp := link + ".tmp"
-	os.Remove(tmp)
-	if err := d.symlink(target, tmp); err != nil {
-		return err
-	}
-	if err := d.rename(tmp, link); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return d.syncDir(filepath.Dir(link))
-}
-
-// collect removes generations and bundles that neither the new nor the
-// previous generation uses (a reader may still be in the previous one),
-// nor the generation published when the build started (started). A
-// bundle that a kept generation's link names is kept whatever the states
-// say: what is published is the truth.
-func collect(dirs Dirs, old, next *state, started string) {
-	keep := map[string]bool{next.Gen: true, old.Gen: true, started: true}
-	removed := false
-	if entries, err := os.ReadDir(dirs.Gens); err == nil {
-		for _, e := range entries {
-			if !keep[e.Name()] {
-				os.RemoveAll(filepath.Join(dirs.Gens, e.Name()))
-				removed = true
-			}
-		}
-	}
-	ids, err := os.ReadDir(dirs.Bundles)
-	if err != nil {
-		return
-	}
-	for _, e := range ids {
-		id := e.Name()
-		n, o := next.Clients[id], old.Clients[id]
-		if !removed && n != nil && o != nil && n.Key == o.Key {
-			continue // unchanged, and no generation went: nothing new to collect
-		}
-		inUse := map[string]bool{}
-		for _, s := range []*clientState{n, o} {
-			if s != nil {
-				inUse[s.Key] = true
-			}
-		}
-		for gen := range keep {
-			if t, err := os.Readlink(filepath.Join(dirs.Gens, gen, "site", "c", id)); err == nil {
-				inUse[filepath.Base(t)] = true
-			}
-		}
-		if len(inUse) == 0 {
-			os.RemoveAll(filepath.Join(dirs.Bundles, id))
-			continue
-		}
-		keys, _ := os.ReadDir(filepath.Join(dirs.Bundles, id))
-		for _, k := range keys {
-			if !inUse[k.Name()] {
-				os.RemoveAll(filepath.Join(dirs.Bundles, id, k.Name()))
-			}
-		}
-	}
-}
-
-// The state is a base file (state.gob) and a log of the builds since
-// (state.gob.log): an incremental build appends only the clients it
-// changed, instead of rewriting the state of every client.
-
-// stateRecord is one incremental build in the log.
-type stateRecord struct {
-	Seq     uint64
-	Global  string
-	Gen     string
-	Clients map[string]*clientState
-}
-
-// maxStateLog: past this size, the next build writes a new base instead.
-const maxStateLog = 4 << 20
-
-func readState(file string) *state {
-	s := &state{Clients: map[string]*clientState{}}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return s
-	}
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(s); err != nil || s.Clients == nil {
-		return &state{Clients: map[string]*clientState{}}
-	}
-	log, _ := os.ReadFile(file + ".log")
-	for len(log) >= 4 {
-		n := int(binary.BigEndian.Uint32(log))
-		if len(log) < 4+n {
-			break // a record cut short by a crash: the build it belonged to did not finish
-		}
-		var rec stateRecord
-		if err := gob.NewDecoder(bytes.NewReader(log[4 : 4+n])).Decode(&rec); err != nil {
-			break
-		}
-		log = log[4+n:]
-		if rec.Seq <= s.Seq {
-			continue // already in the base
-		}
-		s.Seq, s.Global, s.Gen = rec.Seq, rec.Global, rec.Gen
-		for id, cs := range rec.Clients {
-			s.Clients[id] = cs
-		}
-	}
-	return s
-}
-
-// writeState writes a new base and empties the log.
-func writeState(d disk, file string, s *state) error {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(s); err != nil {
-		return err
-	}
-	if err := d.writeAtomic(file, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Remove(file + ".log"); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return nil
-}
-
-// appendState logs the clients that changed since old.
-func appendState(d disk, file string, old, next *state) error {
-	if st, err := os.Stat(file + ".log"); err == nil && st.Size() > maxStateLog {
-		return writeState(d, file, next)
-	}
-	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
-	for id, n := range next.Clients {
-		if o := old.Clients[id]; o == nil || o.Key != n.Key || o.Content != n.Content || !slices.Equal(o.Files, n.Files) || !slices.Equal(o.Dirs, n.Dirs) {
-			rec.Clients[id] = n
-		}
-	}
-	var b bytes.Buffer
-	b.Write([]byte{0, 0, 0, 0})
-	if err := gob.NewEncoder(&b).Encode(&rec); err != nil {
-		return err
-	}
-	buf := b.Bytes()
-	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-	return d.appendSync(file+".log", buf)
 }

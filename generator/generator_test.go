@@ -561,3 +561,32 @@ func TestPagePolish(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberClashIncremental: an incremental build that reads one client
+// still finds its numbers used by clients it did not read, whatever the
+// case, and names every file; a site with no clash builds.
+func TestNumberClashIncremental(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	e.mustBuild(t, testNow)
+	inv := filepath.Join(content, "clients", "okafor-residence", "invoices")
+	entries, _ := os.ReadDir(inv)
+	b, _ := os.ReadFile(filepath.Join(inv, entries[0].Name()))
+	clash := filepath.Join(inv, "INV-CLASH.yaml")
+	os.WriteFile(clash, regexp.MustCompile(`(?m)^number: \S+`).ReplaceAll(b, []byte("number: inv-2001")), 0o644)
+	_, err := e.build(t, testNow)
+	var ps site.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Build with inv-2001 also in whitfield-dental = %v; want problems", err)
+	}
+	msg := ps.Error()
+	for _, want := range []string{"INV-CLASH.yaml", filepath.Join("whitfield-dental", "invoices"), "is also used by"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the problems do not mention %q:\n%s", want, msg)
+		}
+	}
+	os.WriteFile(clash, regexp.MustCompile(`(?m)^number: \S+`).ReplaceAll(b, []byte("number: INV-8888")), 0o644)
+	if res := e.mustBuild(t, testNow); res.Rendered != 1 {
+		t.Errorf("rebuild with a unique number rendered %d clients; want 1", res.Rendered)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +56,17 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("build", stderr)
 	bf := addBuildFlags(fs)
 	pf := addPublishFlags(fs, "publish", "after the build, publish it to s3://BUCKET/PREFIX (see hub publish)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the build to this file (for measuring; go tool pprof reads it)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	tuneGC()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	opt := bf.options(time.Now())
 	opt.Waiting = func() {
@@ -73,6 +84,41 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return publishBuild(ctx, pf, opt.Out, opt.Keys, stdout)
+}
+
+// A build allocates and drops a client's pages, PDFs and sidecars over and
+// over while it keeps little: the default GOGC of 100 spends about a third
+// of its CPU collecting. Collecting at 5× the live heap instead (about 250
+// MB at 1,000 clients rather than 85 MB) saves about 30% of the CPU; the
+// (soft) memory limit makes the collector run sooner as the heap nears the
+// 400 MB budget, so a bigger site costs CPU rather than memory.
+const (
+	buildGCPercent   = 400
+	buildMemoryLimit = 350 << 20
+)
+
+// tuneGC sets the collector for a build, unless GOGC or GOMEMLIMIT say
+// otherwise.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(buildGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(buildMemoryLimit)
+	}
+}
+
+// startCPUProfile profiles the process's CPU into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // build runs a build with progress and a summary.

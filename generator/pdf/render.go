@@ -86,12 +86,22 @@ type layout struct {
 
 // Render lays d out and returns the PDF.
 func Render(d *Doc) ([]byte, error) {
+	b, err := render(d, false)
+	if err != nil {
+		return nil, err
+	}
+	return deflateStreams(b)
+}
+
+// render lays d out; compress is fpdf's compression of streams, which
+// Render does itself (see deflateStreams).
+func render(d *Doc, compress bool) ([]byte, error) {
 	size := A4
 	if d.Paper == Letter {
 		size = Letter
 	}
 	f := fpdf.New("P", "mm", size, "")
-	f.SetCompression(true)
+	f.SetCompression(compress)
 	f.SetCatalogSort(true)
 	date := d.Date
 	if date.IsZero() {

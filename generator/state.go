@@ -1,0 +1,211 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/hubhq/hub/generator/site"
+)
+
+const stateVersion = 5
+
+// state is what a build records for the next one (OUT.d/state.gob).
+type state struct {
+	Version int
+	Seq     uint64 // one more at every build that changed something
+	Global  string // hash of what every client depends on
+	Gen     string
+	Clients map[string]*clientState
+	// Assets are the fingerprinted public assets the generation serves:
+	// its own, and those of earlier generations still within AssetGrace.
+	Assets map[string]assetUse
+}
+
+// assetUse is one asset and the last build whose pages used it.
+type assetUse struct {
+	Size int64
+	SHA  string // hex
+	Used int64  // Unix seconds
+}
+
+type clientState struct {
+	Files      []fileStamp
+	Dirs       []dirStamp
+	Content    string   // hash of the client's files
+	Facts      int64    // version of the client's recorded facts (0: none)
+	Key        string   // bundle key
+	Numbers    []string // quote and invoice numbers...
+	NumFiles   []string // ...and the file each is in, relative to the client's folder
+	Thresholds []string // dates on which a derived state changes
+	Pages      int
+	PDFs       map[string]string // bundle path → key of the PDF's inputs (pdf.Doc.Key)
+	// dir is the client's entry in the edge's directory, as JSON. It is not
+	// saved: a later build takes it from the directory file it wrote.
+	dir    json.RawMessage
+	loaded bool // this build read the client's files
+}
+
+// numbered returns the client's numbers with their files.
+func (cs *clientState) numbered(clientDir string) []site.Numbered {
+	out := make([]site.Numbered, len(cs.Numbers))
+	for i, n := range cs.Numbers {
+		out[i] = site.Numbered{Number: n, File: filepath.Join(clientDir, filepath.FromSlash(cs.NumFiles[i]))}
+	}
+	return out
+}
+
+type fileStamp struct {
+	Path  string // relative to the client's folder, slash-separated
+	Size  int64
+	MTime int64
+	Ino   uint64
+	SHA   string // the raw 32-byte SHA-256 (a string: gob encodes it in one piece)
+}
+
+type dirStamp struct {
+	Path  string
+	MTime int64
+	Ino   uint64
+}
+
+// stateStamp identifies the state files' contents without reading them:
+// every build that changes the state replaces state.gob (a new inode) or
+// appends to state.gob.log (a new size).
+type stateStamp struct{ base, log fileID }
+
+type fileID struct {
+	ino, size uint64
+	mtime     int64
+}
+
+func readStamp(file string) stateStamp {
+	id := func(p string) fileID {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fileID{}
+		}
+		return fileID{ino: inode(fi), size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
+	}
+	return stateStamp{base: id(file), log: id(file + ".log")}
+}
+
+func sameIDs(a, b *state) bool {
+	if len(a.Clients) != len(b.Clients) {
+		return false
+	}
+	for id := range b.Clients {
+		if _, ok := a.Clients[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func sameClients(a, b *state) bool {
+	if len(a.Clients) != len(b.Clients) {
+		return false
+	}
+	for id, cs := range b.Clients {
+		o, ok := a.Clients[id]
+		if !ok || o.Key != cs.Key {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *state) usesBundle(dir string, d Dirs) bool {
+	for id, cs := range s.Clients {
+		if filepath.Join(d.Bundles, id, cs.Key) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// The state is a base file (state.gob) and a log of the builds since
+// (state.gob.log): an incremental build appends only the clients it
+// changed, instead of rewriting the state of every client.
+
+// stateRecord is one incremental build in the log.
+type stateRecord struct {
+	Seq     uint64
+	Global  string
+	Gen     string
+	Clients map[string]*clientState
+}
+
+// maxStateLog: past this size, the next build writes a new base instead.
+const maxStateLog = 4 << 20
+
+func readState(file string) *state {
+	s := &state{Clients: map[string]*clientState{}}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return s
+	}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(s); err != nil || s.Clients == nil {
+		return &state{Clients: map[string]*clientState{}}
+	}
+	log, _ := os.ReadFile(file + ".log")
+	for len(log) >= 4 {
+		n := int(binary.BigEndian.Uint32(log))
+		if len(log) < 4+n {
+			break // a record cut short by a crash: the build it belonged to did not finish
+		}
+		var rec stateRecord
+		if err := gob.NewDecoder(bytes.NewReader(log[4 : 4+n])).Decode(&rec); err != nil {
+			break
+		}
+		log = log[4+n:]
+		if rec.Seq <= s.Seq {
+			continue // already in the base
+		}
+		s.Seq, s.Global, s.Gen = rec.Seq, rec.Global, rec.Gen
+		for id, cs := range rec.Clients {
+			s.Clients[id] = cs
+		}
+	}
+	return s
+}
+
+// writeState writes a new base and empties the log.
+func writeState(d disk, file string, s *state) error {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(s); err != nil {
+		return err
+	}
+	if err := d.writeAtomic(file, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Remove(file + ".log"); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// appendState logs the clients that changed since old.
+func appendState(d disk, file string, old, next *state) error {
+	if st, err := os.Stat(file + ".log"); err == nil && st.Size() > maxStateLog {
+		return writeState(d, file, next)
+	}
+	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
+	for id, n := range next.Clients {
+		if o := old.Clients[id]; o == nil || o.Key != n.Key || o.Content != n.Content || !slices.Equal(o.Files, n.Files) || !slices.Equal(o.Dirs, n.Dirs) {
+			rec.Clients[id] = n
+		}
+	}
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, 0, 0})
+	if err := gob.NewEncoder(&b).Encode(&rec); err != nil {
+		return err
+	}
+	buf := b.Bytes()
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	return d.appendSync(file+".log", buf)
+}
