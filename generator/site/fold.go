@@ -141,6 +141,19 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 			inv.Processing += money.Amount(p.Amount)
 		}
 	}
+	// A period charged today (the day a subscription started online, or a
+	// charge day) is not the next charge any more.
+	for _, sub := range c.Subs {
+		if sub.Next.IsZero() || sub.Billing == nil {
+			continue
+		}
+		for _, p := range sub.Payments {
+			if p.State == events.PaymentPaid && sameDay(p.Period, sub.Next, cfg.Location) {
+				sub.setNext(sub.NextK+1, today)
+				break
+			}
+		}
+	}
 	for _, inv := range c.Invoices {
 		if len(inv.Online) == 0 {
 			continue
@@ -149,6 +162,17 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 		inv.State = InvoiceState(inv.Status, inv.Balance, inv.Due.T, today)
 	}
 	return nil
+}
+
+// sameDay says whether an instant falls on a calendar day (midnight UTC
+// of the date), in the site's time zone.
+func sameDay(t, day time.Time, loc *time.Location) bool {
+	if loc == nil {
+		loc = time.UTC
+	}
+	y, m, d := t.In(loc).Date()
+	dy, dm, dd := day.Date()
+	return y == dy && m == dm && d == dd
 }
 
 // followBilling makes a subscription started online keep Stripe's

@@ -138,7 +138,8 @@ func quote(t *testing.T, c *site.Client, n string) *site.Quote {
 // TestFoldSubscription: a subscription started online gets its billing
 // and its periods' payments (paid and failed, not processing), keeps
 // Stripe's schedule from the day it started (in the site's time zone),
-// and has no next charge once cancelled.
+// never gives a period already paid as its next charge, and has no next
+// charge once cancelled.
 func TestFoldSubscription(t *testing.T) {
 	s := sample(t)
 	c := client(t, s, "whitfield-dental")
@@ -166,6 +167,15 @@ func TestFoldSubscription(t *testing.T) {
 		if len(inv.Online) > 0 {
 			t.Errorf("a subscription's payment counted on invoice %s", inv.Number)
 		}
+	}
+	// On the day it started, its first period is paid: the next charge is
+	// the one after, not today.
+	c = client(t, sample(t), "whitfield-dental")
+	if err := site.Fold(&s.Config, c, f, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Subs[0].Next.Format(time.DateOnly); got != "2027-01-01" {
+		t.Errorf("next charge on the day it started and was paid = %s; want 2027-01-01", got)
 	}
 	f.Subscriptions[0].State = events.BillingCancelled
 	c = client(t, sample(t), "whitfield-dental")

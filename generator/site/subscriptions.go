@@ -168,8 +168,18 @@ func validateSubscription(d *doc, s *Subscription, cfg *Config, today time.Time)
 // schedule sets the next charge on or after today, and whether it is soon.
 func (s *Subscription) schedule(today time.Time) {
 	s.Next, s.NextK, s.Soon = time.Time{}, 0, false
-	if next, k, ok := s.NextCharge(today); ok {
-		s.Next, s.NextK = next, k
-		s.Soon = next.Before(today.AddDate(0, 0, SoonDays))
+	if _, k, ok := s.NextCharge(today); ok {
+		s.setNext(k, today)
 	}
+}
+
+// setNext makes period k the next charge, or none when there is no such
+// period.
+func (s *Subscription) setNext(k int, today time.Time) {
+	s.Next, s.NextK, s.Soon = time.Time{}, 0, false
+	if !s.hasPeriod(k) {
+		return
+	}
+	s.Next, s.NextK = s.PeriodStart(k), k
+	s.Soon = s.Next.Before(today.AddDate(0, 0, SoonDays))
 }
