@@ -69,7 +69,7 @@ type DirClient struct {
 	// Uploads are the slugs of the client's portals that take files from
 	// the client (uploads: true), sorted.
 	Uploads []string `json:"uploads,omitempty"`
-	Bundle      string        `json:"bundle"` // the key of its bundle: it changes when the bundle does
+	Bundle  string   `json:"bundle"` // the key of its bundle: it changes when the bundle does
 }
 
 // DirContact is a person who may log in.
