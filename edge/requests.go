@@ -227,7 +227,7 @@ func (s *Server) withPhotos(clientID, id, what string, photos []*multipart.FileH
 // withFiles is withPhotos for files of kind k.
 func (s *Server) withFiles(clientID, id string, k fileKind, photos []*multipart.FileHeader, record func([]events.Photo) (bool, error)) (bool, error) {
 	defer s.uploadLocks.lock(clientID)()
-	if err := s.checkQuota(clientID, photos); err != nil {
+	if err := s.checkQuota(clientID, photos, k); err != nil {
 		return false, err
 	}
 	ps, dir, err := s.savePhotos(clientID, id, photos, k)

@@ -157,7 +157,7 @@ func uploadUsage(dir string) (int64, error) {
 }
 
 // checkQuota refuses files that would take a client past its quota.
-func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader) error {
+func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader, k fileKind) error {
 	if s.cfg.UploadQuota < 0 {
 		return nil
 	}
@@ -170,6 +170,10 @@ func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader) error 
 		add += fh.Size
 	}
 	if used+add > s.cfg.UploadQuota {
+		if k.noun != photoFiles.noun {
+			return Errorf(ETooLarge, "Your hub already holds %s of files, and this would take it past the limit of %s per client. Please email it to us instead, or ask us to clear old uploads.",
+				megabytes(used), megabytes(s.cfg.UploadQuota))
+		}
 		return Errorf(ETooLarge, "Your hub already holds %s of photos, and these would take it past the limit of %s per client. Please send the request without photos (describe what we should look at) and email or show us the photos instead, or ask us to clear old requests' photos.",
 			megabytes(used), megabytes(s.cfg.UploadQuota))
 	}
