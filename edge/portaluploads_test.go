@@ -6,8 +6,11 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubhq/hub/edge"
 )
@@ -205,5 +208,59 @@ func TestPortalUploadQuota(t *testing.T) {
 	ct, body = photoForm(t, map[string]string{"title": "Gutter"}, [2]any{"a.png", png})
 	if r := f.postMultipart(c, "/c/okafor-residence/requests/new", ct, body); r.StatusCode != 413 {
 		t.Errorf("a request's photo past the quota = %d; want 413", r.StatusCode)
+	}
+}
+
+// TestPortalUploadFaults: a write, fsync, rename or directory fsync that
+// fails answers 5xx, records no upload and leaves no file.
+func TestPortalUploadFaults(t *testing.T) {
+	t.Parallel()
+	ff := &faultFiles{}
+	f := newFixtureWith(t, nil, func(f *fixture) { f.tune = func(c *edge.Config) { c.Files = ff } })
+	c := f.login("okafor-residence")
+	for _, tc := range []struct {
+		op string
+		n  int
+	}{{"write", 1}, {"sync", 1}, {"syncdir", 1}, {"rename", 1}, {"syncdir", 2}, {"syncdir", 3}} {
+		ff.mu.Lock()
+		ff.op, ff.n, ff.calls = tc.op, tc.n, map[string]int{}
+		ff.mu.Unlock()
+		ct, body := uploadForm(t, "", "a.pdf", []byte("%PDF-1.4\n"+tc.op))
+		if r := f.postMultipart(c, uploadPortal+"uploads", ct, body); r.StatusCode < 500 {
+			t.Errorf("%s #%d failing: upload = %d; want 5xx", tc.op, tc.n, r.StatusCode)
+		}
+		if n := f.uploadFacts("okafor-residence"); n != 0 {
+			t.Errorf("%s #%d failing: %d uploads recorded; want none", tc.op, tc.n, n)
+		}
+		if got := f.uploadEntries("okafor-residence"); len(got) != 0 {
+			t.Errorf("%s #%d failing: left %v on disk", tc.op, tc.n, got)
+		}
+	}
+}
+
+// TestPortalUploadKeptAtStart: the start-up sweep keeps the folder of a
+// recorded upload, however old, and removes an old one nothing names.
+func TestPortalUploadKeptAtStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.login("okafor-residence")
+	ct, body := uploadForm(t, "", "a.pdf", []byte("%PDF-1.4\n"))
+	if r := f.postMultipart(c, uploadPortal+"uploads", ct, body); r.StatusCode != 303 {
+		t.Fatalf("upload = %d", r.StatusCode)
+	}
+	kept := f.uploadEntries("okafor-residence")
+	orphan := filepath.Join(f.uploads(), "okafor-residence", "U-NOBODY")
+	if err := os.MkdirAll(orphan, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, d := range append([]string{orphan}, filepath.Join(f.uploads(), "okafor-residence", kept[0])) {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.start()
+	if got := f.uploadEntries("okafor-residence"); strings.Join(got, ",") != strings.Join(kept, ",") {
+		t.Errorf("after a restart: %v; want only %v", got, kept)
 	}
 }
