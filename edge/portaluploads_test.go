@@ -218,24 +218,11 @@ func TestPortalUploadFaults(t *testing.T) {
 	ff := &faultFiles{}
 	f := newFixtureWith(t, nil, func(f *fixture) { f.tune = func(c *edge.Config) { c.Files = ff } })
 	c := f.login("okafor-residence")
-	for _, tc := range []struct {
-		op string
-		n  int
-	}{{"write", 1}, {"sync", 1}, {"syncdir", 1}, {"rename", 1}, {"syncdir", 2}, {"syncdir", 3}} {
-		ff.mu.Lock()
-		ff.op, ff.n, ff.calls = tc.op, tc.n, map[string]int{}
-		ff.mu.Unlock()
-		ct, body := uploadForm(t, "", "a.pdf", []byte("%PDF-1.4\n"+tc.op))
-		if r := f.postMultipart(c, uploadPortal+"uploads", ct, body); r.StatusCode < 500 {
-			t.Errorf("%s #%d failing: upload = %d; want 5xx", tc.op, tc.n, r.StatusCode)
-		}
-		if n := f.uploadFacts("okafor-residence"); n != 0 {
-			t.Errorf("%s #%d failing: %d uploads recorded; want none", tc.op, tc.n, n)
-		}
-		if got := f.uploadEntries("okafor-residence"); len(got) != 0 {
-			t.Errorf("%s #%d failing: left %v on disk", tc.op, tc.n, got)
-		}
-	}
+	f.checkFaults(ff, "upload", []fault{{"write", 1}, {"sync", 1}, {"syncdir", 1}, {"rename", 1}, {"syncdir", 2}, {"syncdir", 3}},
+		func(op string) *http.Response {
+			ct, body := uploadForm(t, "", "a.pdf", []byte("%PDF-1.4\n"+op))
+			return f.postMultipart(c, uploadPortal+"uploads", ct, body)
+		}, func() int { return f.uploadFacts("okafor-residence") })
 }
 
 // TestPortalUploadKeptAtStart: the start-up sweep keeps the folder of a
