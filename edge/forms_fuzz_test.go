@@ -97,3 +97,30 @@ func FuzzSniffPhoto(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSniffUpload: only the portal upload types are taken, never markup
+// or a program, and what the whole file passes its first bytes pass too
+// (the check when the form is read refuses nothing the store would keep).
+func FuzzSniffUpload(f *testing.F) {
+	f.Add("a.pdf", []byte("%PDF-1.4\n"))
+	f.Add("a.csv", []byte("a,b\n1,2\n"))
+	f.Add("a.txt", []byte("hello\x00"))
+	f.Add("a.html", []byte("<html><script>alert(1)</script>"))
+	f.Add("a.docx", []byte("PK\x03\x04"))
+	f.Add("a.exe", []byte("MZ\x90\x00"))
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		typ := sniffUpload(name, b, true)
+		if typ == "" {
+			return
+		}
+		if uploadTypes[typ] == "" {
+			t.Errorf("sniffUpload(%q, %q) = %q, not a type taken", name, b, typ)
+		}
+		if head := sniffUpload(name, b[:min(len(b), 512)], false); head != typ {
+			t.Errorf("sniffUpload(%q) of the whole = %q; of its first bytes %q", name, typ, head)
+		}
+		if dt := http.DetectContentType(b); strings.HasPrefix(dt, "text/html") || strings.HasPrefix(dt, "text/xml") {
+			t.Errorf("sniffUpload(%q, %q) took markup (%s) as %q", name, b, dt, typ)
+		}
+	})
+}

@@ -103,6 +103,12 @@ func readRequestForm(r *http.Request) (requestForm, error) {
 // each checked for its size and type now, before anything is recorded (a
 // pending client, a request, a message); savePhotos checks them again.
 func formPhotos(r *http.Request, field string, max int) ([]*multipart.FileHeader, error) {
+	return formFiles(r, field, max, photoFiles)
+}
+
+// formFiles are the files of a form's file input field, at most max, each
+// checked for its size and type (k).
+func formFiles(r *http.Request, field string, max int, k fileKind) ([]*multipart.FileHeader, error) {
 	var photos []*multipart.FileHeader
 	if f := r.MultipartForm; f != nil {
 		for _, fh := range f.File[field] {
@@ -113,10 +119,10 @@ func formPhotos(r *http.Request, field string, max int) ([]*multipart.FileHeader
 		}
 	}
 	if len(photos) > max {
-		return nil, Errorf(EInvalid, "Attach at most %d photos.", max)
+		return nil, Errorf(EInvalid, "Attach at most %d %ss.", max, k.noun)
 	}
 	for i, fh := range photos {
-		if err := checkPhoto(fh, cleanFileName(fh.Filename, i)); err != nil {
+		if err := checkFile(fh, cleanFileName(fh.Filename, i), k); err != nil {
 			return nil, err
 		}
 	}
@@ -157,6 +163,12 @@ func (s *Server) parseRequestBody(w http.ResponseWriter, r *http.Request) bool {
 // parseUploadBody reads a form that may carry up to photos photos
 // (multipart or urlencoded) within limit bytes.
 func (s *Server) parseUploadBody(w http.ResponseWriter, r *http.Request, limit int64, photos int) bool {
+	return s.parseFilesBody(w, r, limit, photos, photoFiles)
+}
+
+// parseFilesBody reads a form that may carry up to n files of kind k
+// (multipart or urlencoded) within limit bytes.
+func (s *Server) parseFilesBody(w http.ResponseWriter, r *http.Request, limit int64, n int, k fileKind) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -167,7 +179,7 @@ func (s *Server) parseUploadBody(w http.ResponseWriter, r *http.Request, limit i
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.errorPage(w, r, Errorf(ETooLarge, "The request is too large: attach at most %d photos of up to %d MB each.", photos, maxPhotoSize>>20))
+			s.errorPage(w, r, Errorf(ETooLarge, "The form is too large: attach at most %d %ss of up to %d MB each.", n, k.noun, k.max>>20))
 			return false
 		}
 		s.errorPage(w, r, Errorf(EInvalid, "The form could not be read."))
@@ -209,11 +221,16 @@ func (s *Server) withPhotos(clientID, id, what string, photos []*multipart.FileH
 	if s.cfg.Uploads == "" {
 		return false, Errorf(EUnavailable, "Photos cannot be attached right now; please send the %s without them.", what)
 	}
+	return s.withFiles(clientID, id, photoFiles, photos, record)
+}
+
+// withFiles is withPhotos for files of kind k.
+func (s *Server) withFiles(clientID, id string, k fileKind, photos []*multipart.FileHeader, record func([]events.Photo) (bool, error)) (bool, error) {
 	defer s.uploadLocks.lock(clientID)()
-	if err := s.checkQuota(clientID, photos); err != nil {
+	if err := s.checkQuota(clientID, photos, k); err != nil {
 		return false, err
 	}
-	ps, dir, err := s.savePhotos(clientID, id, photos)
+	ps, dir, err := s.savePhotos(clientID, id, photos, k)
 	if err != nil {
 		return false, err
 	}

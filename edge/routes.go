@@ -48,6 +48,8 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/messages", s.mutatingCap(s.handleMessage, maxMessageBody))
 	post("/c/{client}/messages/read", s.mutating(s.handleRead))
 	mux.HandleFunc("GET /c/{client}/messages/unread", s.handleUnread)
+	// Client uploads to portals (portaluploads.go).
+	post("/c/{client}/portals/{portal}/uploads", s.mutatingCap(s.handlePortalUpload, maxUploadBody))
 	// Work requests (their own body cap: photos).
 	post("/c/{client}/requests/new", s.mutatingCap(s.handleRequest, maxRequestBody))
 	mux.HandleFunc("GET /request/{$}", s.handlePublic("request/index.html"))

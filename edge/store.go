@@ -20,6 +20,7 @@ type Store interface {
 	SubscriptionStore
 	ResponseStore
 	ThreadStore
+	PortalUploadStore
 	MailQueue
 	RebuildQueue
 	ViewLog

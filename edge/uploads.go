@@ -76,47 +76,65 @@ func (OSFiles) Rename(from, to string) error { return os.Rename(from, to) }
 func (OSFiles) SyncDir(dir string) error     { return bundle.SyncDir(dir) }
 func (OSFiles) RemoveAll(path string) error  { return os.RemoveAll(path) }
 
-// readPhoto reads one uploaded photo, which readRequestForm checked
-// (checkPhoto), and checks the whole of it again.
-func readPhoto(fh *multipart.FileHeader, name string) ([]byte, string, error) {
+// fileKind is what a form's files may be: photos (of requests and
+// messages) or documents (portal uploads, portaluploads.go).
+type fileKind struct {
+	noun string // "photo", "file"
+	max  int64  // the largest one, in bytes
+	// sniff says what type a file is from its first bytes (whole false)
+	// or all of them (whole true); "" for one not taken.
+	sniff func(name string, b []byte, whole bool) string
+	ext   func(typ string) string // the extension a file of typ is stored with
+	taken string                  // what to attach instead, for the refusal
+}
+
+// photoFiles are the pictures a request or a message may carry.
+var photoFiles = fileKind{noun: "photo", max: maxPhotoSize,
+	sniff: func(_ string, b []byte, _ bool) string { return sniffPhoto(b) },
+	ext:   func(typ string) string { return photoTypes[typ] },
+	taken: "is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures."}
+
+// readFile reads one uploaded file, which formFiles checked (checkFile),
+// and checks the whole of it again.
+func readFile(fh *multipart.FileHeader, name string, k fileKind) ([]byte, string, error) {
 	f, err := fh.Open()
 	if err != nil {
-		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)
+		return nil, "", fmt.Errorf("reading %s %q: %w", k.noun, name, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPhotoSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, k.max+1))
 	f.Close()
 	if err != nil {
-		return nil, "", fmt.Errorf("reading photo %q: %w", name, err)
+		return nil, "", fmt.Errorf("reading %s %q: %w", k.noun, name, err)
 	}
-	typ := sniffPhoto(b)
-	if len(b) > maxPhotoSize || typ == "" {
-		return nil, "", Errorf(EInvalid, "Photo %q changed while it was read; please send the request again.", name)
+	typ := k.sniff(name, b, true)
+	if int64(len(b)) > k.max || typ == "" {
+		return nil, "", Errorf(EInvalid, "%q changed while it was read, or %s; please send it again.", name, k.taken)
 	}
 	return b, typ, nil
 }
 
-// checkPhoto checks an uploaded photo's size and, from its first bytes, its type.
-func checkPhoto(fh *multipart.FileHeader, name string) error {
-	if fh.Size > maxPhotoSize {
-		return Errorf(EInvalid, "Photo %q is larger than %d MB; please attach a smaller one.", name, maxPhotoSize>>20)
+// checkFile checks an uploaded file's size and, from its first bytes, its type.
+func checkFile(fh *multipart.FileHeader, name string, k fileKind) error {
+	if fh.Size > k.max {
+		return Errorf(EInvalid, "%s %q is larger than %d MB; please attach a smaller one.", strings.ToUpper(k.noun[:1])+k.noun[1:], name, k.max>>20)
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return fmt.Errorf("reading photo %q: %w", name, err)
+		return fmt.Errorf("reading %s %q: %w", k.noun, name, err)
 	}
 	defer f.Close()
 	head := make([]byte, 512)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading photo %q: %w", name, err)
+		return fmt.Errorf("reading %s %q: %w", k.noun, name, err)
 	}
-	if sniffPhoto(head[:n]) == "" {
-		return Errorf(EInvalid, "%q is not a photo we can take: attach JPEG, PNG, WebP or HEIC pictures.", name)
+	if k.sniff(name, head[:n], false) == "" {
+		return Errorf(EInvalid, "%q %s", name, k.taken)
 	}
 	return nil
 }
 
-// uploadUsage is what a client's stored photos take, in bytes.
+// uploadUsage is what a client's stored files (photos, uploads) take, in bytes.
 func uploadUsage(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -138,20 +156,24 @@ func uploadUsage(dir string) (int64, error) {
 	return n, err
 }
 
-// checkQuota refuses photos that would take a client past its quota.
-func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader) error {
+// checkQuota refuses files that would take a client past its quota.
+func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader, k fileKind) error {
 	if s.cfg.UploadQuota < 0 {
 		return nil
 	}
 	used, err := uploadUsage(filepath.Join(s.cfg.Uploads, clientID))
 	if err != nil {
-		return fmt.Errorf("measuring stored photos: %w", err)
+		return fmt.Errorf("measuring stored files: %w", err)
 	}
 	var add int64
 	for _, fh := range fhs {
 		add += fh.Size
 	}
 	if used+add > s.cfg.UploadQuota {
+		if k.noun != photoFiles.noun {
+			return Errorf(ETooLarge, "Your hub already holds %s of files, and this would take it past the limit of %s per client. Please email it to us instead, or ask us to clear old uploads.",
+				megabytes(used), megabytes(s.cfg.UploadQuota))
+		}
 		return Errorf(ETooLarge, "Your hub already holds %s of photos, and these would take it past the limit of %s per client. Please send the request without photos (describe what we should look at) and email or show us the photos instead, or ask us to clear old requests' photos.",
 			megabytes(used), megabytes(s.cfg.UploadQuota))
 	}
@@ -160,14 +182,14 @@ func (s *Server) checkQuota(clientID string, fhs []*multipart.FileHeader) error 
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
-// savePhotos checks each photo's type and size and stores them durably in
+// savePhotos checks each file's type and size (k) and stores them durably in
 // UPLOADS/<client>/<id>/ (see above). On any error nothing is left.
-func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader) ([]events.Photo, string, error) {
+func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader, k fileKind) ([]events.Photo, string, error) {
 	f := s.cfg.Files
 	parent := filepath.Join(s.cfg.Uploads, clientID)
 	tmp := filepath.Join(parent, "."+reqID+".tmp")
 	final := filepath.Join(parent, reqID)
-	out, err := s.writePhotos(tmp, final, fhs)
+	out, err := s.writePhotos(tmp, final, fhs, k)
 	if err == nil {
 		if err = f.Rename(tmp, final); err == nil {
 			if err = f.SyncDir(parent); err == nil {
@@ -181,12 +203,12 @@ func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader)
 		if errors.As(err, &e) {
 			return nil, "", err
 		}
-		return nil, "", fmt.Errorf("storing the photos of request %s: %w", reqID, err)
+		return nil, "", fmt.Errorf("storing the %ss of %s: %w", k.noun, reqID, err)
 	}
 	return out, final, nil
 }
 
-func (s *Server) writePhotos(tmp, final string, fhs []*multipart.FileHeader) ([]events.Photo, error) {
+func (s *Server) writePhotos(tmp, final string, fhs []*multipart.FileHeader, k fileKind) ([]events.Photo, error) {
 	f := s.cfg.Files
 	if err := f.MkdirAll(tmp); err != nil {
 		return nil, err
@@ -194,11 +216,11 @@ func (s *Server) writePhotos(tmp, final string, fhs []*multipart.FileHeader) ([]
 	var out []events.Photo
 	for i, fh := range fhs {
 		name := cleanFileName(fh.Filename, i)
-		b, typ, err := readPhoto(fh, name)
+		b, typ, err := readFile(fh, name, k)
 		if err != nil {
 			return nil, err
 		}
-		ext := photoTypes[typ]
+		ext := k.ext(typ)
 		base := strings.TrimSuffix(name, filepath.Ext(name))
 		file := fmt.Sprintf("%d-%s%s", i+1, base, ext)
 		if err := f.WriteFile(filepath.Join(tmp, file), b); err != nil {
@@ -255,6 +277,13 @@ func (s *Server) sweepUploads(ctx context.Context) error {
 		if len(m.Files) > 0 {
 			known[m.ClientID+"/"+m.ID] = true
 		}
+	}
+	ups, err := s.store.Uploads(ctx, "", 1<<30)
+	if err != nil {
+		return fmt.Errorf("listing portal uploads to clean up uploads: %w", err)
+	}
+	for _, u := range ups {
+		known[u.ClientID+"/"+u.ID] = true
 	}
 	removed := 0
 	for _, c := range clients {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,21 +153,33 @@ func TestRequestUploadFaults(t *testing.T) {
 	f := newFixtureWith(t, nil, func(f *fixture) { f.tune = func(c *edge.Config) { c.Files = ff } })
 	c := f.login("okafor-residence")
 	photo := pngBytes(t, 40, 30)
-	cases := []struct {
-		op string
-		n  int
-	}{{"write", 1}, {"write", 2}, {"sync", 1}, {"sync", 2}, {"syncdir", 1}, {"rename", 1}, {"syncdir", 2}, {"syncdir", 3}}
-	for _, tc := range cases {
+	f.checkFaults(ff, "request", []fault{{"write", 1}, {"write", 2}, {"sync", 1}, {"sync", 2}, {"syncdir", 1}, {"rename", 1}, {"syncdir", 2}, {"syncdir", 3}},
+		func(op string) *http.Response {
+			ct, body := photoForm(t, map[string]string{"title": "Fault " + op}, [2]any{"a.png", photo}, [2]any{"b.png", photo})
+			return f.postMultipart(c, "/c/okafor-residence/requests/new", ct, body)
+		}, func() int { return f.requestCount("okafor-residence") })
+}
+
+// fault is the n-th call of a file operation failing.
+type fault struct {
+	op string
+	n  int
+}
+
+// checkFaults makes each fault happen in turn while post sends a form, and
+// checks that it answers 5xx, records nothing (recorded) and leaves no file.
+func (f *fixture) checkFaults(ff *faultFiles, what string, faults []fault, post func(op string) *http.Response, recorded func() int) {
+	t := f.t
+	t.Helper()
+	for _, tc := range faults {
 		ff.mu.Lock()
 		ff.op, ff.n, ff.calls = tc.op, tc.n, map[string]int{}
 		ff.mu.Unlock()
-		ct, body := photoForm(t, map[string]string{"title": "Fault " + tc.op}, [2]any{"a.png", photo}, [2]any{"b.png", photo})
-		r := f.postMultipart(c, "/c/okafor-residence/requests/new", ct, body)
-		if r.StatusCode < 500 {
-			t.Errorf("%s #%d failing: request = %d; want 5xx", tc.op, tc.n, r.StatusCode)
+		if r := post(tc.op); r.StatusCode < 500 {
+			t.Errorf("%s #%d failing: %s = %d; want 5xx", tc.op, tc.n, what, r.StatusCode)
 		}
-		if n := f.requestCount("okafor-residence"); n != 0 {
-			t.Errorf("%s #%d failing: %d requests recorded; want none", tc.op, tc.n, n)
+		if n := recorded(); n != 0 {
+			t.Errorf("%s #%d failing: %d recorded; want none", tc.op, tc.n, n)
 		}
 		if got := f.uploadEntries("okafor-residence"); len(got) != 0 {
 			t.Errorf("%s #%d failing: left %v on disk", tc.op, tc.n, got)

@@ -33,6 +33,7 @@ var goldenPages = []string{
 	"c/marisol-chen/index.html",
 	"c/okafor-residence/messages/index.html",
 	"c/okafor-residence/requests/index.html",
+	"c/okafor-residence/portals/rain-garden/index.html",
 }
 
 // goldenFacts are what the edge recorded for one client of the golden
@@ -49,8 +50,14 @@ func goldenFacts() *factsSource {
 			{ID: "M-3", Thread: "quote/Q-1002", Staff: "Sam", Body: "Yes: cedar is the same price.", At: at(20, 10, 0)},
 			{ID: "M-4", Thread: "request/R-7KQ3XM", Email: "NGOZI.OKAFOR@example.com", Body: "The back gutter too.", At: at(21, 8, 0)},
 		},
+		// A file added to the rain garden (which takes uploads), kept in testdata.
+		Uploads: []events.Upload{{ID: "U-GOLDEN", Portal: "rain-garden", Email: "ngozi.okafor@example.com", At: at(21, 9, 15),
+			File: events.Photo{Name: "site-survey.pdf", Type: "application/pdf", Size: 15, SHA: "00", Path: goldenUpload}}},
 	}}}
 }
+
+// goldenUpload is the file of the golden build's upload.
+var goldenUpload, _ = filepath.Abs(filepath.Join("testdata", "uploads", "1-site-survey.pdf"))
 
 func TestGolden(t *testing.T) {
 	e := newEnv(t, sample)

@@ -616,6 +616,9 @@ func portalFile(pt *site.Portal, rel string) string {
 
 func (p *presenter) portal(root string, pt *site.Portal) *PortalView {
 	v := &PortalView{Slug: pt.Slug, Title: pt.Title, URL: root + "portals/" + pt.Slug + "/", Kind: pt.Kind, Summary: pt.Summary, Body: Markdown(pt.Body)}
+	if pt.Uploads && !pt.Shared {
+		v.TakesUploads, v.UploadAction = true, root+"portals/"+pt.Slug+"/uploads"
+	}
 	switch pt.Kind {
 	case "shared":
 		v.KindLabel = "For all clients"
@@ -913,6 +916,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	}
 	cp.messages = ts.page()
 	cp.files = append(cp.files, ts.files...)
+	cp.files = append(cp.files, p.portalUploads(root, c, cp.portals)...)
 	h.Messages = cp.messages
 	return cp, nil
 }
@@ -928,6 +932,12 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 	for _, ct := range c.Contacts {
 		d.Contacts = append(d.Contacts, bundle.DirContact{Name: ct.Name, Email: ct.Email})
 	}
+	for _, pv := range cp.portals {
+		if pv.TakesUploads {
+			d.Uploads = append(d.Uploads, pv.Slug)
+		}
+	}
+	slices.Sort(d.Uploads)
 	cur := p.cfg.Currency.Code
 	minPart := int64(0)
 	if site.On(p.cfg.Settings.Deposits) {

@@ -345,6 +345,22 @@ type PortalView struct {
 	LastUpdateISO string
 	Billing       []AttentionItem // the quotes, invoices and subscriptions that name this portal
 	Thread        *ThreadView
+	// TakesUploads: the client may add files here (uploads: true), with
+	// the form posting to UploadAction; Uploads are the files added,
+	// newest first.
+	TakesUploads bool
+	UploadAction string
+	Uploads      []UploadView
+}
+
+// UploadView is a file the client added to a portal.
+type UploadView struct {
+	Name    string
+	URL     string
+	Size    string
+	By      string // the contact's name (or email)
+	Date    string
+	DateISO string
 }
 
 // UpdateView is a dated portal update.

@@ -38,6 +38,8 @@ Usage:
   hub activity [CLIENT-ID]                  who opened which document, first and last, how often
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
+  hub uploads [-client ID]                  list files clients added to portals
+  hub uploads import CLIENT UPLOAD-ID       copy one into the portal's documents folder, ready to commit
 
 Run "hub COMMAND -h" for a command's flags.
 `
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"payments":      cmdPayments,
 		"mail":          cmdMail,
 		"requests":      cmdRequests,
+		"uploads":       cmdUploads,
 		"messages":      cmdMessages,
 		"reply":         cmdReply,
 		"rebuilds":      cmdRebuilds,

@@ -199,7 +199,10 @@ func (s *Store) Facts(ctx context.Context, clientID string) (_ *events.Facts, er
 		if err := quoteFacts(ctx, tx, clientID, f); err != nil {
 			return err
 		}
-		return messageFacts(ctx, tx, clientID, f)
+		if err := messageFacts(ctx, tx, clientID, f); err != nil {
+			return err
+		}
+		return uploadFacts(ctx, tx, clientID, f)
 	})
 	return f, err
 }

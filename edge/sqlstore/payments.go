@@ -190,7 +190,10 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 	if err := s.quoteFacts(ctx, clientID, f); err != nil {
 		return nil, err
 	}
-	return f, s.messageFacts(ctx, clientID, f)
+	if err := s.messageFacts(ctx, clientID, f); err != nil {
+		return nil, err
+	}
+	return f, s.uploadFacts(ctx, clientID, f)
 }
 
 // EventCount counts the recorded changes of facts (for tests and reports).

@@ -181,7 +181,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema + outboxSchema + rebuildSchema + threadSchema + viewSchema + subscriptionSchema); err != nil {
+	if _, err := db.Exec(schema + outboxSchema + rebuildSchema + threadSchema + uploadSchema + viewSchema + subscriptionSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}

@@ -66,7 +66,10 @@ type DirClient struct {
 	Language    string        `json:"language,omitempty"`
 	Contacts    []DirContact  `json:"contacts"`
 	Documents   []DirDocument `json:"documents,omitempty"`
-	Bundle      string        `json:"bundle"` // the key of its bundle: it changes when the bundle does
+	// Uploads are the slugs of the client's portals that take files from
+	// the client (uploads: true), sorted.
+	Uploads []string `json:"uploads,omitempty"`
+	Bundle  string   `json:"bundle"` // the key of its bundle: it changes when the bundle does
 }
 
 // DirContact is a person who may log in.

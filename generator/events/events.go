@@ -43,6 +43,16 @@ type Facts struct {
 	Changes       []ChangeRequest
 	Requests      []Request
 	Messages      []Message // every thread's, in the order they were written
+	Uploads       []Upload  // files clients added to portals, in the order added
+}
+
+// Upload is a file a client added to a portal that takes uploads.
+type Upload struct {
+	ID     string // "U-" and 16 characters
+	Portal string // the portal's slug
+	Email  string // the contact who added it
+	File   Photo  // the file as stored by the edge (Type is its sniffed type)
+	At     time.Time
 }
 
 // Payment kinds: what a payment is for.

@@ -977,7 +977,7 @@ body
 				`clients/acme/portals/kitchen/portal.md:16:10: embed "https://evil.example.com/x" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:17:10: embed "https://www.youtube.com/watch" is not from an allowed provider or is not a link to one item; ` + allowedProviders,
 				`clients/acme/portals/kitchen/portal.md:18:10: embed "javascript:alert(1)" must be an https link`,
-				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, documents, embeds, kind, links, order, summary, title`,
+				`clients/acme/portals/kitchen/portal.md:19:1: unknown field "colour"; known fields: cover, documents, embeds, kind, links, order, summary, title, uploads`,
 			},
 		},
 		{
@@ -1047,7 +1047,7 @@ body
 		{
 			name:  "front matter with CRLF and a BOM",
 			files: map[string]string{"clients/acme/portals/kitchen/portal.md": "\ufeff---\r\ntitle: T\r\nsumary: x\r\n---\r\nBody\r\n"},
-			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, documents, embeds, kind, links, order, summary, title`},
+			want:  []string{`clients/acme/portals/kitchen/portal.md:3:1: unknown field "sumary" (did you mean "summary"?); known fields: cover, documents, embeds, kind, links, order, summary, title, uploads`},
 		},
 		{
 			name: "portal folders",
@@ -1073,6 +1073,19 @@ body
 				`portals/faq/portal.md:3:7: unknown portal kind "other"; use project or client (shared portals live in the top-level portals/ folder)`,
 				"portals/help/portal.md:3:7: shared portals (in portals/ at the top of the content folder) have no kind; remove it",
 				"portals/terms/portal.md:3:7: shared portals (in portals/ at the top of the content folder) have no kind; remove it",
+			},
+		},
+
+		{
+			name: "uploads: a client's own portals only, and a yes or no",
+			files: map[string]string{
+				"portals/help/portal.md":                 "---\ntitle: Help\nuploads: true\n---\n",
+				"clients/acme/portals/kitchen/portal.md": "---\ntitle: Kitchen\nuploads: please\n---\n",
+				"clients/acme/portals/garden/portal.md":  "---\ntitle: Garden\nuploads: true\n---\n",
+			},
+			want: []string{
+				`clients/acme/portals/kitchen/portal.md:3:1: expected true or false, not the text "please"`,
+				"portals/help/portal.md:3:10: shared portals cannot take uploads (every client sees them); remove it, or set it on a client's own portal",
 			},
 		},
 

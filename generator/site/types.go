@@ -129,6 +129,7 @@ type Client struct {
 	Portals  []*Portal        `yaml:"-"` // this client's own portals
 	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
 	Messages []events.Message `yaml:"-"` // messages of every thread (see Fold), in the order written
+	Uploads  []events.Upload  `yaml:"-"` // files the client added to its portals (see Fold), in the order added
 }
 
 // DisplayName is the company when there is one, else the name.
@@ -319,6 +320,9 @@ type Portal struct {
 	// ("Plans/planting-plan.pdf": "Planting plan"); a document without
 	// one is titled by its file name made readable.
 	Titles map[string]string `yaml:"documents"`
+	// Uploads lets the client add files to the portal from its page
+	// (a client's own portals only: not shared ones).
+	Uploads bool `yaml:"uploads"`
 
 	Shared    bool        `yaml:"-"`
 	Dir       string      `yaml:"-"`

@@ -462,6 +462,9 @@ func validatePortal(d *doc, p *Portal) {
 	}
 	if p.Shared {
 		p.Kind = "shared"
+		if p.Uploads {
+			d.errorf([]any{"uploads"}, "shared portals cannot take uploads (every client sees them); remove it, or set it on a client's own portal")
+		}
 	}
 	if p.Cover != "" {
 		if strings.Contains(p.Cover, "/") || strings.HasPrefix(p.Cover, ".") {
