@@ -10,8 +10,8 @@ import (
 )
 
 // TestActivityCommand: the real edge counts a contact's views of a quote
-// and a PDF, writes them (at the latest when it stops) and hub activity
-// lists them per document.
+// and a PDF, writes them (at the latest when it stops), hub activity lists
+// them per document, and hub clients shows the last one opened.
 func TestActivityCommand(t *testing.T) {
 	dir := t.TempDir()
 	copyContent(t, dir+"/content")
@@ -41,5 +41,9 @@ func TestActivityCommand(t *testing.T) {
 	if r.code != 0 || !regexp.MustCompile(`okafor-residence\s+`+email+`\s+quotes/Q-1002/\s+.+\s2\n`).MatchString(r.stdout) ||
 		!regexp.MustCompile(`invoices/INV-2002/INV-2002\.pdf\s+.+\s1\n`).MatchString(r.stdout) || strings.Count(r.stdout, "\n") != 3 {
 		t.Errorf("hub activity okafor-residence = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// hub clients shows each contact's last document opened.
+	if r := hub(t, dir, "clients"); !regexp.MustCompile(`okafor-residence\s.*`+email+`\s+joined\s+\S+ \S+\s+(quotes/Q-1002/|invoices/INV-2002/INV-2002\.pdf) \d{4}-`).MatchString(r.stdout) {
+		t.Errorf("hub clients after the views:\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -636,14 +636,26 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT\tCONTACT\tEMAIL\tSTATUS\tLAST LOGIN")
-	for _, r := range rows {
-		last := "-"
-		if !r.LastLogin.IsZero() {
-			last = r.LastLogin.Local().Format("2006-01-02 15:04")
+	// Each contact's most recent document view (hub activity has them all).
+	views, err := e.store.Views(ctx, "")
+	if err != nil {
+		return err
+	}
+	lastView := map[[2]string]edge.View{}
+	for _, v := range views {
+		k := [2]string{v.Client, strings.ToLower(v.Email)}
+		if v.Last.After(lastView[k].Last) {
+			lastView[k] = v
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Client, r.Name, r.Email, r.State(), last)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tCONTACT\tEMAIL\tSTATUS\tLAST LOGIN\tLAST OPENED")
+	for _, r := range rows {
+		opened := "-"
+		if v, ok := lastView[[2]string{r.Client, strings.ToLower(r.Email)}]; ok {
+			opened = v.Doc + " " + when(v.Last)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Client, r.Name, r.Email, r.State(), when(r.LastLogin), opened)
 	}
 	return tw.Flush()
 }
