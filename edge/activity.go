@@ -69,19 +69,31 @@ func (vc *viewCounter) add(c *Claims, p string, at time.Time) {
 	if !ok {
 		return
 	}
-	k := [3]string{c.Client, strings.ToLower(c.Subject), doc}
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
+	vc.merge(View{Client: c.Client, Email: strings.ToLower(c.Subject), Doc: doc, First: at, Last: at, Count: 1})
+}
+
+// merge adds v to what is counted, as the store adds batches: the
+// earliest first view, the latest last, the counts summed. vc.mu is held.
+func (vc *viewCounter) merge(v View) {
 	if vc.views == nil {
 		vc.views = map[[3]string]*View{}
 	}
-	v := vc.views[k]
-	if v == nil {
-		v = &View{Client: k[0], Email: k[1], Doc: k[2], First: at}
-		vc.views[k] = v
+	k := [3]string{v.Client, v.Email, v.Doc}
+	cur := vc.views[k]
+	if cur == nil {
+		nv := v // only a new entry is allocated
+		vc.views[k] = &nv
+		return
 	}
-	v.Last = at
-	v.Count++
+	if v.First.Before(cur.First) {
+		cur.First = v.First
+	}
+	if v.Last.After(cur.Last) {
+		cur.Last = v.Last
+	}
+	cur.Count += v.Count
 }
 
 // take empties the counter.
@@ -100,19 +112,8 @@ func (vc *viewCounter) take() []View {
 func (vc *viewCounter) putBack(vs []View) {
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
-	if vc.views == nil {
-		vc.views = map[[3]string]*View{}
-	}
 	for _, v := range vs {
-		k := [3]string{v.Client, v.Email, v.Doc}
-		cur := vc.views[k]
-		if cur == nil {
-			vv := v
-			vc.views[k] = &vv
-			continue
-		}
-		cur.First = v.First // older than anything counted since
-		cur.Count += v.Count
+		vc.merge(v)
 	}
 }
 

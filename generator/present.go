@@ -470,14 +470,6 @@ func subscriptionBadge(state string) Badge {
 	return Badge{state, "muted"}
 }
 
-// every is an interval in words: "month", "2 weeks".
-func every(interval string, n int) string {
-	if n <= 1 {
-		return interval
-	}
-	return fmt.Sprintf("%d %ss", n, interval)
-}
-
 func (p *presenter) subscription(root string, s *site.Subscription) (*SubscriptionView, error) {
 	lines, err := p.lines(s.Lines, s.Totals, s.Tax, nil)
 	if err != nil {
@@ -485,7 +477,7 @@ func (p *presenter) subscription(root string, s *site.Subscription) (*Subscripti
 	}
 	v := &SubscriptionView{
 		Number: s.Number, Title: s.Title, URL: root + "subscriptions/" + s.Number + "/",
-		Badge: subscriptionBadge(s.State), Amount: p.money(s.Totals.Total), Every: every(s.Interval, s.Every),
+		Badge: subscriptionBadge(s.State), Amount: p.money(s.Totals.Total), Every: s.Cadence(),
 		Start: p.date(s.Start), StartISO: s.Start.Raw,
 		Lines: lines, Totals: p.totals(s.Discounts, s.Totals), Notes: Markdown(s.Notes),
 	}

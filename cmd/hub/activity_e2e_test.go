@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"syscall"
@@ -15,17 +13,7 @@ import (
 func TestActivityCommand(t *testing.T) {
 	dir := t.TempDir()
 	copyContent(t, dir+"/content")
-	if r := hub(t, dir, "build"); r.code != 0 {
-		t.Fatalf("hub build: %s", r.stderr)
-	}
-	addr := freeAddr(t)
-	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-addr", addr)
-	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
-	link := regexp.MustCompile(`/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
-	c := browser()
-	if r, _ := fetch(t, c, "POST", base+link, url.Values{}); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in = %d", r.StatusCode)
-	}
+	p, base, c := contentEdge(t, dir, "okafor-residence")
 	if r := hub(t, dir, "activity"); r.code != 0 || !strings.Contains(r.stdout, "no document views recorded") {
 		t.Errorf("hub activity before any view = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -43,7 +31,7 @@ func TestActivityCommand(t *testing.T) {
 		t.Errorf("hub activity okafor-residence = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// hub clients shows each contact's last document opened.
-	if r := hub(t, dir, "clients"); !regexp.MustCompile(`okafor-residence\s.*`+email+`\s+joined\s+\S+ \S+\s+(quotes/Q-1002/|invoices/INV-2002/INV-2002\.pdf) \d{4}-`).MatchString(r.stdout) {
+	if r := hub(t, dir, "clients"); !regexp.MustCompile(`okafor-residence\s.*` + email + `\s+joined\s+\S+ \S+\s+(quotes/Q-1002/|invoices/INV-2002/INV-2002\.pdf) \d{4}-`).MatchString(r.stdout) {
 		t.Errorf("hub clients after the views:\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -25,7 +25,7 @@ func TestStaffBuildsBesideEdge(t *testing.T) {
 	content := filepath.Join(dir, "content")
 	copyContent(t, content)
 	// A signed-in contact of okafor-residence sends the work requests.
-	base, client := contentEdge(t, dir, "okafor-residence")
+	_, base, client := contentEdge(t, dir, "okafor-residence")
 	// The reader opens every client's hub as a staff delegate.
 	ids, _ := filepath.Glob(filepath.Join(content, "clients", "*"))
 	readers := map[string]*http.Client{}

@@ -20,19 +20,8 @@ import (
 func TestMessagesLoop(t *testing.T) {
 	dir := t.TempDir()
 	copyContent(t, dir+"/content")
-	if r := hub(t, dir, "build"); r.code != 0 {
-		t.Fatalf("hub build: %s", r.stderr)
-	}
-	addr := freeAddr(t)
 	smtpAddr := freeAddr(t)
-	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr, "-smtp-listen", smtpAddr)
-	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
-	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", "okafor-residence", "-print").stdout)
-	u, _ := url.Parse(link)
-	client := browser()
-	if r, _ := fetch(t, client, "POST", base+u.Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in = %d", r.StatusCode)
-	}
+	p, base, client := contentEdge(t, dir, "okafor-residence", "-smtp-listen", smtpAddr)
 
 	r, body := fetch(t, client, "POST", base+"/c/okafor-residence/messages", url.Values{"thread": {"quote/Q-1002"}, "body": {"Can the bench be cedar?"}, "nonce": {"e2e-1"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {

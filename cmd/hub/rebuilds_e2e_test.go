@@ -21,7 +21,7 @@ func TestRebuildFailureListed(t *testing.T) {
 	if r := hub(t, dir, "rebuilds"); r.code != 1 || !strings.Contains(r.stderr, "no state database") {
 		t.Fatalf("hub rebuilds before any edge ran = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	base, client := contentEdge(t, dir, "okafor-residence")
+	_, base, client := contentEdge(t, dir, "okafor-residence")
 	if r := hub(t, dir, "rebuilds"); r.code != 0 || !strings.Contains(r.stdout, "no rebuilds waiting") {
 		t.Fatalf("hub rebuilds with nothing recorded = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -45,15 +45,15 @@ func TestRebuildFailureListed(t *testing.T) {
 }
 
 // contentEdge builds the content in dir, starts hub edge -content on it
-// (so it rebuilds after facts) and signs a browser in to client; it
-// returns the edge's origin and the browser.
-func contentEdge(t *testing.T, dir, client string) (string, *http.Client) {
+// (so it rebuilds after facts; more flags in args) and signs a browser in
+// to client; it returns the edge, its origin and the browser.
+func contentEdge(t *testing.T, dir, client string, args ...string) (*proc, string, *http.Client) {
 	t.Helper()
 	if r := hub(t, dir, "build"); r.code != 0 {
 		t.Fatalf("hub build: %s", r.stderr)
 	}
 	addr := freeAddr(t)
-	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, "edge", "-content", "content", "-addr", addr)
+	p := startHubEnv(t, dir, []string{"HUB_BASE_URL=http://" + addr}, append([]string{"edge", "-content", "content", "-addr", addr}, args...)...)
 	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
 	link := regexp.MustCompile(`http://\S+/login/t/\S+`).FindString(hub(t, dir, "link", client, "-print").stdout)
 	u, _ := url.Parse(link)
@@ -61,5 +61,5 @@ func contentEdge(t *testing.T, dir, client string) (string, *http.Client) {
 	if r, _ := fetch(t, c, "POST", base+u.Path, url.Values{}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in = %d", r.StatusCode)
 	}
-	return base, c
+	return p, base, c
 }

@@ -517,12 +517,8 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 			if last := sub.LastPeriod(); last >= 0 {
 				ends = fmt.Sprintf("after %d, on %s", last+1, sub.PeriodStart(last).Format(time.DateOnly))
 			}
-			every := sub.Interval
-			if sub.Every > 1 {
-				every = fmt.Sprintf("%d %ss", sub.Every, sub.Interval)
-			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", c.ID, sub.Number, truncateText(sub.Title, 40), sub.State,
-				s.Config.Locale.Format(sub.Totals.Total, s.Config.Currency), every, next, ends)
+				s.Config.Locale.Format(sub.Totals.Total, s.Config.Currency), sub.Cadence(), next, ends)
 			if *state != "" {
 				fmt.Fprintf(tw, "\t%s", subscriptionBilling(facts, sub.Number, &s.Config))
 			}

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -55,6 +56,14 @@ func (s *Subscription) hasPeriod(k int) bool {
 		return !s.PeriodStart(k).After(s.End.T)
 	}
 	return true
+}
+
+// Cadence is the interval in words: "month", "2 weeks".
+func (s *Subscription) Cadence() string {
+	if s.Every <= 1 {
+		return s.Interval
+	}
+	return fmt.Sprintf("%d %ss", s.Every, s.Interval)
 }
 
 // LastPeriod is the index of the last period, or -1 for no end.
