@@ -46,6 +46,9 @@ type Bucket interface {
 	List(ctx context.Context, prefix string, fn func(Object) error) error
 	// Delete removes objects (missing ones are not an error).
 	Delete(ctx context.Context, keys []string) error
+	// Copy writes dst with src's bytes and the attributes a, inside the
+	// store (no bytes pass through hub).
+	Copy(ctx context.Context, src, dst string, a Attrs) error
 }
 
 // Attrs are an object's HTTP headers and metadata.
@@ -53,8 +56,11 @@ type Attrs struct {
 	ContentType     string
 	ContentEncoding string
 	CacheControl    string
-	SHA256          string            // hex; the store checks the bytes against it when it can
-	Meta            map[string]string // x-amz-meta-*
+	// ContentDisposition is "attachment" for a document a browser should
+	// download (set on the files written by path, for a CDN).
+	ContentDisposition string
+	SHA256             string            // hex; the store checks the bytes against it when it can
+	Meta               map[string]string // x-amz-meta-*
 }
 
 // Object is an entry of a listing.

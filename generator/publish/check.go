@@ -282,8 +282,10 @@ type PruneReport struct {
 // generation's pointers name that were retired (or, never named, written)
 // more than grace ago, and blobs no kept manifest lists that are older
 // than grace. A reader that loaded a pointer less than grace ago finds
-// everything it names.
-func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time) (*PruneReport, error) {
+// everything it names. With a Router (a CDN's routes), the bundles its
+// routes name are kept too, and a removed bundle's files by path go with it,
+// as do assets by name that no kept generation lists.
+func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time, r Router) (*PruneReport, error) {
 	cur, err := ReadCurrent(ctx, b)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errors.New("nothing is published here (no current pointer); refusing to prune")
@@ -303,6 +305,15 @@ func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time) (*
 	rep := &PruneReport{}
 	var doomed []string
 	keepBundles := map[string]bool{}
+	if r != nil {
+		routes, err := r.Routes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the CDN's routes: %w", err)
+		}
+		for c, k := range routes {
+			keepBundles[c+"/"+k] = true
+		}
+	}
 	var manifests []string // prefixes whose manifests name kept blobs
 	for name, g := range gens {
 		if name != cur.Generation && !g.keep(young) {
@@ -318,14 +329,26 @@ func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time) (*
 			keepBundles[rb.pointer.Client+"/"+rb.pointer.Bundle] = true
 		}
 	}
+	kept := map[string]bool{}
 	for name, g := range bundles {
 		if !keepBundles[name] && !g.keep(young) {
 			doomed = append(doomed, g.keys...)
 			continue
 		}
+		kept[name] = true
 		manifests = append(manifests, bundlesDir+name+"/")
 	}
+	paths, err := groups(ctx, b, pathsDir, 2)
+	if err != nil {
+		return nil, err
+	}
+	for name, g := range paths {
+		if !kept[name] && !g.keep(young) {
+			doomed = append(doomed, g.keys...)
+		}
+	}
 	named := map[string]bool{}
+	assets := map[string]bool{} // assets/<name> that a kept generation lists
 	var mu sync.Mutex
 	err = parallel(ctx, 16, manifests, func(ctx context.Context, prefix string) error {
 		s, err := readRemoteSigned(ctx, b, prefix, nil, "")
@@ -338,6 +361,9 @@ func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time) (*
 		mu.Lock()
 		for _, f := range s.m.Files {
 			named[BlobKey(s.m, f)] = true
+			if s.m.Client == "" {
+				assets[f.Path] = true
+			}
 		}
 		mu.Unlock()
 		return nil
@@ -349,6 +375,15 @@ func Prune(ctx context.Context, b Bucket, grace time.Duration, now time.Time) (*
 		if named[o.Key] || young(o.Modified) {
 			rep.Kept++
 		} else {
+			doomed = append(doomed, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = b.List(ctx, assetsDir, func(o Object) error {
+		if !assets[o.Key] && !young(o.Modified) {
 			doomed = append(doomed, o.Key)
 		}
 		return nil

@@ -94,7 +94,11 @@ type Options struct {
 	// All looks at every bundle, not only those whose pointer changed, so
 	// that a blob or manifest missing from the bucket is uploaded again.
 	All bool
-	Now func() time.Time
+	// Router, when set, is a CDN's map from clients to bundles (a CloudFront
+	// KeyValueStore): the bundles are also written by path and the routes
+	// switched after the pointers (route.go).
+	Router Router
+	Now    func() time.Time
 }
 
 // Report says what Publish did.
@@ -106,6 +110,8 @@ type Report struct {
 	Objects    int   // objects written, pointers included
 	Bytes      int64 // bytes written
 	BlobsKept  int   // files already in the bucket
+	Copied     int   // files copied inside the bucket to their path (with a Router)
+	Routed     int   // routes written or removed (with a Router)
 	Elapsed    time.Duration
 }
 
@@ -155,7 +161,7 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 		}
 		changed = append(changed, change{lb, body, same, exists && !same})
 	}
-	up := &uploader{b: b, rep: rep}
+	up := &uploader{b: b, rep: rep, now: now}
 	var has func(ctx context.Context, key string) (bool, error)
 	if len(changed) > probeLimit || opt.All {
 		objs, err := listKeys(ctx, b, blobsDir)
@@ -266,6 +272,13 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 		}
 		rep.NewSite = true
 	}
+
+	// 5. The CDN's routes, when it has them.
+	if opt.Router != nil {
+		if err := route(ctx, b, opt.Router, ls, up, opt.All, opt.Workers); err != nil {
+			return nil, err
+		}
+	}
 	rep.Elapsed = now().Sub(start)
 	return rep, nil
 }
@@ -324,6 +337,13 @@ type uploader struct {
 	b   Bucket
 	mu  sync.Mutex
 	rep *Report
+	now func() time.Time
+}
+
+func (u *uploader) copied() {
+	u.mu.Lock()
+	u.rep.Copied++
+	u.mu.Unlock()
 }
 
 func (u *uploader) kept() {

@@ -168,11 +168,11 @@ func TestPublishIncrementalVerifyPrune(t *testing.T) {
 
 	// Prune within the grace period removes nothing; past it, only what no
 	// pointer names, and what is published still verifies.
-	pr, err := publish.Prune(ctx, b, time.Hour, time.Now())
+	pr, err := publish.Prune(ctx, b, time.Hour, time.Now(), nil)
 	if err != nil || pr.Deleted != 0 {
 		t.Fatalf("Prune(1h) = %+v, %v; want nothing deleted", pr, err)
 	}
-	pr, err = publish.Prune(ctx, b, time.Hour, time.Now().Add(2*time.Hour))
+	pr, err = publish.Prune(ctx, b, time.Hour, time.Now().Add(2*time.Hour), nil)
 	if err != nil || pr.Deleted == 0 {
 		t.Fatalf("Prune(1h) two hours later = %+v, %v; want the retired bundle removed", pr, err)
 	}
@@ -186,7 +186,7 @@ func TestPublishIncrementalVerifyPrune(t *testing.T) {
 		t.Errorf("publish after site.yaml changed = %+v; want a new generation", site)
 	}
 	mustVerify(t, b, keys, false)
-	if _, err := publish.Prune(ctx, b, time.Hour, time.Now().Add(2*time.Hour)); err != nil {
+	if _, err := publish.Prune(ctx, b, time.Hour, time.Now().Add(2*time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	mustVerify(t, b, keys, true)

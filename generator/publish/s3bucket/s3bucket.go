@@ -109,19 +109,20 @@ func (b *Bucket) Head(ctx context.Context, key string) (publish.Attrs, error) {
 		}
 		return publish.Attrs{}, err
 	}
-	return publish.Attrs{ContentType: aws.ToString(out.ContentType), ContentEncoding: aws.ToString(out.ContentEncoding), CacheControl: aws.ToString(out.CacheControl), Meta: out.Metadata}, nil
+	return publish.Attrs{ContentType: aws.ToString(out.ContentType), ContentEncoding: aws.ToString(out.ContentEncoding), CacheControl: aws.ToString(out.CacheControl), ContentDisposition: aws.ToString(out.ContentDisposition), Meta: out.Metadata}, nil
 }
 
 // Put writes an object; with a SHA-256 the store refuses bytes that do not match it.
 func (b *Bucket) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, a publish.Attrs) error {
 	in := &s3.PutObjectInput{
-		Bucket:        &b.bucket,
-		Key:           aws.String(b.prefix + key),
-		Body:          body,
-		ContentLength: aws.Int64(size),
-		ContentType:   nonEmpty(a.ContentType),
-		CacheControl:  nonEmpty(a.CacheControl),
-		Metadata:      a.Meta,
+		Bucket:             &b.bucket,
+		Key:                aws.String(b.prefix + key),
+		Body:               body,
+		ContentLength:      aws.Int64(size),
+		ContentType:        nonEmpty(a.ContentType),
+		CacheControl:       nonEmpty(a.CacheControl),
+		Metadata:           a.Meta,
+		ContentDisposition: nonEmpty(a.ContentDisposition),
 	}
 	if a.ContentEncoding != "" {
 		in.ContentEncoding = &a.ContentEncoding
@@ -131,6 +132,40 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.ReadSeeker, size i
 	}
 	_, err := b.client.PutObject(ctx, in)
 	return err
+}
+
+// Copy writes dst from src inside the bucket, with a's headers and metadata
+// instead of src's.
+func (b *Bucket) Copy(ctx context.Context, src, dst string, a publish.Attrs) error {
+	in := &s3.CopyObjectInput{
+		Bucket:             &b.bucket,
+		Key:                aws.String(b.prefix + dst),
+		CopySource:         aws.String(url.PathEscape(b.bucket) + "/" + escapeKey(b.prefix+src)),
+		MetadataDirective:  types.MetadataDirectiveReplace,
+		ContentType:        nonEmpty(a.ContentType),
+		CacheControl:       nonEmpty(a.CacheControl),
+		Metadata:           a.Meta,
+		ContentDisposition: nonEmpty(a.ContentDisposition),
+	}
+	if a.ContentEncoding != "" {
+		in.ContentEncoding = &a.ContentEncoding
+	}
+	if _, err := b.client.CopyObject(ctx, in); err != nil {
+		if notFound(err) {
+			return fmt.Errorf("%s: %w", src, publish.ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
+
+// escapeKey escapes each segment of an object key for x-amz-copy-source.
+func escapeKey(k string) string {
+	parts := strings.Split(k, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 // Get reads a whole object.
