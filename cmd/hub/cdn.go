@@ -84,6 +84,10 @@ func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	r, err := f.publish.router(ctx) // one for the edge's life: it keeps the routes it wrote
+	if err != nil {
+		return nil, err
+	}
 	kick := make(chan struct{}, 1)
 	go func() {
 		for {
@@ -92,14 +96,14 @@ func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.
 				return
 			case <-kick:
 			}
-			rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *f.publish.workers})
+			rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *f.publish.workers, Router: r})
 			if err != nil {
 				// The fact is recorded and the local build is good: the next
 				// publish (the next rebuild, or hub publish) catches up.
 				log.Error("publishing the rebuilt site", "to", *f.publish.to, "err", err)
 				continue
 			}
-			log.Info("published", "to", *f.publish.to, "switched", rep.Switched, "objects", rep.Objects, "bytes", rep.Bytes, "dur", rep.Elapsed)
+			log.Info("published", "to", *f.publish.to, "switched", rep.Switched, "routed", rep.Routed, "copied", rep.Copied, "objects", rep.Objects, "bytes", rep.Bytes, "dur", rep.Elapsed)
 		}
 	}()
 	return func() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/publish"
+	"github.com/hubhq/hub/generator/publish/kvs"
 	"github.com/hubhq/hub/generator/publish/s3bucket"
 )
 
@@ -17,9 +18,10 @@ import (
 const defaultGrace = 7 * 24 * time.Hour
 
 type publishFlags struct {
-	to, endpoint *string
-	workers      *int
-	all          *bool
+	to, endpoint     *string
+	kvs, kvsEndpoint *string
+	workers          *int
+	all              *bool
 }
 
 // addPublishFlags defines the flags of a command that publishes.
@@ -34,10 +36,12 @@ func addPublishFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
 func addStoreFlags(fs *flag.FlagSet, toName, toUsage string) publishFlags {
 	none, no := 0, false
 	return publishFlags{
-		to:       fs.String(toName, "", toUsage),
-		endpoint: fs.String("endpoint", envOr("HUB_S3_ENDPOINT", ""), "S3 API address of a server other than AWS, e.g. http://127.0.0.1:7070 (env HUB_S3_ENDPOINT)"),
-		workers:  &none,
-		all:      &no,
+		to:          fs.String(toName, "", toUsage),
+		endpoint:    fs.String("endpoint", envOr("HUB_S3_ENDPOINT", ""), "S3 API address of a server other than AWS, e.g. http://127.0.0.1:7070 (env HUB_S3_ENDPOINT)"),
+		kvs:         fs.String("cdn-kvs", envOr("HUB_CDN_KVS", ""), "ARN of the CloudFront KeyValueStore hub-route.js reads: also write the bundles by path and switch each client's route (env HUB_CDN_KVS; docs/deploy.md)"),
+		kvsEndpoint: fs.String("cdn-kvs-endpoint", envOr("HUB_CDN_KVS_ENDPOINT", ""), "address of the KeyValueStore API instead of AWS's (tests; env HUB_CDN_KVS_ENDPOINT)"),
+		workers:     &none,
+		all:         &no,
 	}
 }
 
@@ -46,6 +50,18 @@ func (p publishFlags) bucket(ctx context.Context, flagName string) (*s3bucket.Bu
 		return nil, fmt.Errorf("-%s s3://BUCKET/PREFIX is required", flagName)
 	}
 	return s3bucket.Open(ctx, *p.to, *p.endpoint)
+}
+
+// router is the CDN's router that -cdn-kvs names, or nil.
+func (p publishFlags) router(ctx context.Context) (publish.Router, error) {
+	if *p.kvs == "" {
+		return nil, nil
+	}
+	r, err := kvs.Open(ctx, *p.kvs, *p.kvsEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("-cdn-kvs: %w", err)
+	}
+	return r, nil
 }
 
 // publishBuild uploads the build that out points to and prints what it did.
@@ -58,17 +74,30 @@ func publishBuild(ctx context.Context, p publishFlags, out, keysDir string, stdo
 	if err != nil {
 		return err
 	}
-	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers, All: *p.all})
+	r, err := p.router(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := publish.Publish(ctx, b, publish.Options{Out: out, Keys: keys, Workers: *p.workers, All: *p.all, Router: r})
 	if err != nil {
 		return fmt.Errorf("publishing %s to %s: %w", out, *p.to, err)
 	}
+	fmt.Fprintln(stdout, publishSummary(out, *p.to, rep, r != nil))
+	return nil
+}
+
+// publishSummary is what a publish did, in one line.
+func publishSummary(out, to string, rep *publish.Report, routed bool) string {
 	site := "site pointer unchanged"
 	if rep.NewSite {
 		site = "site switched to generation " + rep.Generation
 	}
-	fmt.Fprintf(stdout, "published %s to %s: %d clients (%d switched), %s; %d objects written (%s), %d files already there, in %s\n",
-		out, *p.to, rep.Clients, rep.Switched, site, rep.Objects, sizeString(rep.Bytes), rep.BlobsKept, rep.Elapsed.Round(time.Millisecond))
-	return nil
+	s := fmt.Sprintf("published %s to %s: %d clients (%d switched), %s; %d objects written (%s), %d files already there",
+		out, to, rep.Clients, rep.Switched, site, rep.Objects, sizeString(rep.Bytes), rep.BlobsKept)
+	if routed {
+		s += fmt.Sprintf("; for the CDN %d files copied by path, %d routes written", rep.Copied, rep.Routed)
+	}
+	return s + ", in " + rep.Elapsed.Round(time.Millisecond).String()
 }
 
 func cmdPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -94,7 +123,11 @@ func cmdPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	rep, err := publish.Prune(ctx, b, *grace, time.Now())
+	r, err := p.router(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := publish.Prune(ctx, b, *grace, time.Now(), r)
 	if err != nil {
 		return fmt.Errorf("pruning %s: %w", *p.to, err)
 	}
@@ -112,6 +145,19 @@ func verifyPublished(ctx context.Context, p publishFlags, keys *bundle.KeySet, f
 	if err != nil {
 		return fmt.Errorf("%s: %w", *p.to, err)
 	}
+	r, err := p.router(ctx)
+	if err != nil {
+		return err
+	}
+	routes := ""
+	if r != nil {
+		fails, err := publish.VerifyRoutes(ctx, b, r, full)
+		if err != nil {
+			return fmt.Errorf("%s: checking the CDN's routes: %w", *p.to, err)
+		}
+		rep.Failures = append(rep.Failures, fails...)
+		routes = "; every client's CDN route names its bundle, whose files by path are there"
+	}
 	printFailures(stderr, rep.Failures)
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%s: %d problems in generation %s", *p.to, len(rep.Failures), rep.Generation)
@@ -120,6 +166,6 @@ func verifyPublished(ctx context.Context, p publishFlags, keys *bundle.KeySet, f
 	if full {
 		how = "sizes and SHA-256 of every blob"
 	}
-	fmt.Fprintf(stdout, "%s: generation %s ok: %d bundles and the public files, %d files in %d blobs; signatures and %s match\n", *p.to, rep.Generation, rep.Bundles, rep.Files, rep.Blobs, how)
+	fmt.Fprintf(stdout, "%s: generation %s ok: %d bundles and the public files, %d files in %d blobs; signatures and %s match%s\n", *p.to, rep.Generation, rep.Bundles, rep.Files, rep.Blobs, how, routes)
 	return nil
 }

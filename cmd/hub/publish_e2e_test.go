@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/hubhq/hub/generator/publish"
+	"github.com/hubhq/hub/generator/publish/kvs/kvstest"
 	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
+	"github.com/hubhq/hub/internal/cffunc"
 )
 
 // TestPublishE2E: hub build -publish, hub publish, hub verify -from and
@@ -84,17 +86,22 @@ func TestPublishE2E(t *testing.T) {
 }
 
 // TestEdgePublishesRebuild: hub edge -content -publish publishes the client
-// it rebuilt after a work request, one pointer switched.
+// it rebuilt after a work request, one pointer switched, and for CloudFront
+// (-cdn-kvs) its files by path and its route: what the CloudFront Function
+// makes of the client's URL then reads the new page from the bucket.
 func TestEdgePublishesRebuild(t *testing.T) {
 	srv := s3test.Start(t)
 	b := srv.Bucket(t, "e2e-edge", "live")
+	routes, kvsAddr := kvstest.Start(t, nil)
 	dir := t.TempDir()
 	copyContent(t, filepath.Join(dir, "content"))
 	to := "s3://e2e-edge/live"
-	env := srv.Env()
-	if r := hubEnv(t, dir, env, "build", "-publish", to, "-endpoint", srv.Endpoint); r.code != 0 {
-		t.Fatalf("hub build -publish = %d\n%s", r.code, r.stderr)
+	env := append(srv.Env(), "HUB_CDN_KVS="+kvstest.ARN, "HUB_CDN_KVS_ENDPOINT="+kvsAddr)
+	r := hubEnv(t, dir, env, "build", "-publish", to, "-endpoint", srv.Endpoint)
+	if r.code != 0 || !regexp.MustCompile(`for the CDN \d+ files copied by path, 7 routes written`).MatchString(r.stdout) {
+		t.Fatalf("hub build -publish -cdn-kvs = %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	first := routes.Items()["okafor-residence"]
 	addr := freeAddr(t)
 	p := startHubEnv(t, dir, append(env, "HUB_BASE_URL=http://"+addr), "edge", "-content", "content", "-addr", addr, "-publish", to, "-endpoint", srv.Endpoint)
 	base := strings.TrimSuffix(p.await(t, `on (http://127\.0\.0\.1:\d+/)`), "/")
@@ -121,11 +128,24 @@ func TestEdgePublishesRebuild(t *testing.T) {
 	if r, _ := fetch(t, c, "POST", base+"/c/okafor-residence/requests/new", url.Values{"title": {"Gate latch"}, "nonce": {"pub-1"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("work request = %d", r.StatusCode)
 	}
-	p.await(t, `msg=published .*switched=1`)
+	p.await(t, `msg=published .*switched=1 routed=1`)
 	if pointer() == before {
 		t.Error("okafor-residence's pointer did not change after the edge's rebuild")
 	}
-	if r := hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint); r.code != 0 {
-		t.Errorf("hub verify -from after the edge published = %d\n%s%s", r.code, r.stdout, r.stderr)
+	r = hubEnv(t, dir, env, "verify", "-from", to, "-endpoint", srv.Endpoint, "-full")
+	if r.code != 0 || !strings.Contains(r.stdout, "every client's CDN route names its bundle") {
+		t.Errorf("hub verify -from -cdn-kvs after the edge published = %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	now := routes.Items()
+	if now["okafor-residence"] == first || len(now) != 7 {
+		t.Fatalf("routes after the edge's rebuild: %v; want okafor-residence's switched from %s", now, first)
+	}
+	res := cffunc.Run(t, now, []cffunc.Request{cffunc.Get("/c/okafor-residence/requests/")})[0]
+	if res.Request == nil {
+		t.Fatalf("the CloudFront Function answered %s", res)
+	}
+	page, err := b.Get(context.Background(), strings.TrimPrefix(res.Request.URI, "/"))
+	if err != nil || !strings.Contains(string(page), "Gate latch") {
+		t.Errorf("the requests page through the function's route %s: %v; want the new request listed", res.Request.URI, err)
 	}
 }

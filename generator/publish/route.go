@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hubhq/hub/generator/bundle"
 )
@@ -168,4 +170,82 @@ func route(ctx context.Context, b Bucket, r Router, ls *localSite, up *uploader,
 	}
 	up.rep.Routed += len(puts) + len(deletes)
 	return nil
+}
+
+// VerifyRoutes checks a CDN's routes against what is published: every
+// client of the current generation is routed to the bundle its pointer
+// names, whose files by path are complete (its marker is there), and no
+// other client has a route. With full, each routed bundle's files by path
+// are listed and their sizes compared with its manifest. It returns one
+// error per problem; a failure to read stops it.
+func VerifyRoutes(ctx context.Context, b Bucket, r Router, full bool) ([]error, error) {
+	cur, err := ReadCurrent(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := r.Routes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CDN's routes: %w", err)
+	}
+	var fails []error
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		fails = append(fails, err)
+		mu.Unlock()
+	}
+	rbs, err := readPointers(ctx, b, cur.Generation, nil, fail)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]bool{}
+	var routed []remoteBundle
+	for _, rb := range rbs {
+		c := rb.pointer.Client
+		named[c] = true
+		switch got := routes[c]; got {
+		case rb.pointer.Bundle:
+			routed = append(routed, rb)
+		case "":
+			fail(fmt.Errorf("route %s: missing (the pointer names bundle %s)", c, rb.pointer.Bundle))
+		default:
+			fail(fmt.Errorf("route %s: names bundle %s, the pointer names %s", c, got, rb.pointer.Bundle))
+		}
+	}
+	for c := range routes {
+		if !named[c] {
+			fail(fmt.Errorf("route %s: the current generation has no such client", c))
+		}
+	}
+	err = parallel(ctx, 16, routed, func(ctx context.Context, rb remoteBundle) error {
+		c, k := rb.pointer.Client, rb.pointer.Bundle
+		if ok, err := b.Exists(ctx, bundleKey(c, k)+pathsName); err != nil {
+			return err
+		} else if !ok {
+			fail(fmt.Errorf("route %s: bundle %s's files by path are not complete (no %s marker)", c, k, pathsName))
+			return nil
+		}
+		if !full {
+			return nil
+		}
+		objs, err := listKeys(ctx, b, PathsKey(c, k, ""))
+		if err != nil {
+			return err
+		}
+		for _, j := range pathFiles(rb.m, PathsKey(c, k, "")) {
+			f, _ := rb.m.Lookup(strings.TrimPrefix(j.dst, PathsKey(c, k, "")))
+			switch o, ok := objs[j.dst]; {
+			case !ok:
+				fail(fmt.Errorf("route %s: %s missing", c, j.dst))
+			case o.Size != f.Size:
+				fail(fmt.Errorf("route %s: %s has %d bytes, the manifest says %d", c, j.dst, o.Size, f.Size))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(fails, func(i, j int) bool { return fails[i].Error() < fails[j].Error() })
+	return fails, nil
 }

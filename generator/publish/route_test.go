@@ -161,4 +161,39 @@ func TestPublishForCloudFront(t *testing.T) {
 		t.Error("prune removed the current generation's stylesheet")
 	}
 	mustVerify(t, b, s.keySet(t), true)
+	if fails, err := publish.VerifyRoutes(ctx, b, rt, true); err != nil || len(fails) != 0 {
+		t.Fatalf("VerifyRoutes = %v, %v; want no problems", fails, err)
+	}
+
+	// Damage: a file by path removed, a stale route, a route to nowhere.
+	cur := rt.m["lindqvist"]
+	if err := b.Delete(ctx, []string{publish.PathsKey("lindqvist", cur, "statement/index.html")}); err != nil {
+		t.Fatal(err)
+	}
+	rt.m["marisol-chen"] = "0000"
+	rt.m["nobody"] = "k"
+	fails, err := publish.VerifyRoutes(ctx, b, rt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fails {
+		got = append(got, f.Error())
+	}
+	want := []string{"route lindqvist: paths/lindqvist/" + cur + "/statement/index.html missing", "route marisol-chen: names bundle 0000", "route nobody: the current generation has no such client"}
+	if len(got) != len(want) {
+		t.Fatalf("VerifyRoutes after damage = %q; want %d problems", got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q; want it to start %q", i, got[i], want[i])
+		}
+	}
+	// Publishing with -all repairs it.
+	if _, err := publish.Publish(ctx, b, publish.Options{Out: s.out, Keys: s.keySet(t), Router: rt, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if fails, err := publish.VerifyRoutes(ctx, b, rt, true); err != nil || len(fails) != 0 {
+		t.Fatalf("VerifyRoutes after publish -all = %v, %v; want no problems", fails, err)
+	}
 }
