@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"time"
 
+	"github.com/hubhq/hub/generator/publish/kvs/kvstest"
 	"github.com/hubhq/hub/generator/publish/s3bucket/s3test"
 )
 
@@ -18,6 +20,7 @@ import (
 type publishBench struct {
 	hub, dir string
 	srv      *s3test.Server
+	kvs      *httptest.Server // a CloudFront KeyValueStore's API: publishing for CloudFront too
 }
 
 // newPublishBench starts versitygw, or returns nil when it is not installed.
@@ -35,10 +38,14 @@ func newPublishBench(hub, dir string) (*publishBench, error) {
 		s3test.Stop()
 		return nil, err
 	}
-	return &publishBench{hub: hub, dir: dir, srv: srv}, nil
+	_, kvs := kvstest.Serve(nil)
+	return &publishBench{hub: hub, dir: dir, srv: srv, kvs: kvs}, nil
 }
 
-func (p *publishBench) close() { s3test.Stop() }
+func (p *publishBench) close() {
+	p.kvs.Close()
+	s3test.Stop()
+}
 
 // store opens the published blobs to nginx and returns the address of the
 // published site, for deploy/nginx/hub-bundles-s3.conf.
@@ -49,12 +56,14 @@ func (p *publishBench) store() (string, error) {
 	return p.srv.Endpoint + "/bench/site", nil
 }
 
+var publishCDNRE = regexp.MustCompile(`for the CDN (\d+) files copied by path, (\d+) routes written`)
+
 var publishRE = regexp.MustCompile(`\((\d+) switched\).*; (\d+) objects written \(([^)]+)\), (\d+) files already there`)
 
 // step runs hub publish and prints a row.
 func (p *publishBench) step(name string) error {
 	cmd := exec.Command(p.hub, "publish", "-out", filepath.Join(p.dir, "public"), "-keys", filepath.Join(p.dir, "keys"), "-to", "s3://bench/site", "-endpoint", p.srv.Endpoint)
-	cmd.Env = append(os.Environ(), p.srv.Env()...)
+	cmd.Env = append(append(os.Environ(), p.srv.Env()...), "HUB_CDN_KVS="+kvstest.ARN, "HUB_CDN_KVS_ENDPOINT="+p.kvs.URL)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -66,6 +75,10 @@ func (p *publishBench) step(name string) error {
 	if m == nil {
 		return fmt.Errorf("hub publish printed %q", out.String())
 	}
-	fmt.Printf("  then hub publish (%s) to a local S3 server: %s, %s clients switched, %s objects (%s) written, %s files already there\n", name, wall.Round(time.Millisecond), m[1], m[2], m[3], m[4])
+	cdn := publishCDNRE.FindStringSubmatch(out.String())
+	if cdn == nil {
+		return fmt.Errorf("hub publish printed no CDN figures: %q", out.String())
+	}
+	fmt.Printf("  then hub publish (%s) to a local S3 server: %s, %s clients switched, %s objects (%s) written, %s files already there; for CloudFront %s files copied by path, %s routes written\n", name, wall.Round(time.Millisecond), m[1], m[2], m[3], m[4], cdn[1], cdn[2])
 	return nil
 }

@@ -22,13 +22,19 @@ const ARN = "arn:aws:cloudfront::123456789012:key-value-store/0b6b1e5a-6c2f-4d4a
 // Start serves a store with items on 127.0.0.1 until the test ends and
 // returns it and its address.
 func Start(t testing.TB, items map[string]string) (*Store, string) {
+	s, srv := Serve(items)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+// Serve serves a store with items on 127.0.0.1 until the server is closed
+// (benchmarks; tests use Start).
+func Serve(items map[string]string) (*Store, *httptest.Server) {
 	if items == nil {
 		items = map[string]string{}
 	}
 	s := &Store{ARN: ARN, items: items}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return s, srv.URL
+	return s, httptest.NewServer(s)
 }
 
 // Items is a copy of what the store holds.
