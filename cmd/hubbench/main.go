@@ -29,6 +29,7 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
+	flag.IntVar(&authRounds, "auth-rounds", 3, "alternating rounds of nginx with and without auth_request (the median is reported)")
 	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
 	flag.Parse()
