@@ -32,6 +32,8 @@ func main() {
 	flag.IntVar(&authRounds, "auth-rounds", 3, "alternating rounds of nginx with and without auth_request (the median is reported)")
 	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
+	hugo := flag.String("hugo", findHugo(), "a hugo binary: also build the same pages with Hugo and print both (env HUB_BENCH_HUGO; default: hugo on PATH or in GOPATH/bin; GOTOOLCHAIN=local go install github.com/gohugoio/hugo@v0.165.0); \"none\" skips it")
+	hugoRounds := flag.Int("hugo-rounds", 3, "alternating rounds of the Hugo comparison (medians are printed)")
 	flag.Parse()
 	if *only != "" {
 		if *dir == "" {
@@ -49,8 +51,10 @@ func main() {
 			stores, stop := storesOf(*dir, *pg)
 			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
 			stop()
+		case "hugo":
+			err = onlyHugo(*hugo, abs, *dir, *n, *hugoRounds)
 		default:
-			err = fmt.Errorf("-only %s: use serve, edge or stores", *only)
+			err = fmt.Errorf("-only %s: use serve, edge, stores or hugo", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
@@ -58,7 +62,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge, *pg); err != nil {
+	if err := run(*n, *hub, *dir, *conns, *dur, *skipEdge, *pg, *hugo, *hugoRounds); err != nil {
 		fmt.Fprintln(os.Stderr, "hubbench:", err)
 		os.Exit(1)
 	}
@@ -89,7 +93,7 @@ func storesOf(dir, pg string) ([]benchStore, func()) {
 	return append(st, benchStore{"PostgreSQL", pg}), func() {}
 }
 
-func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg string) error {
+func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg, hugo string, hugoRounds int) error {
 	hub, _ = filepath.Abs(hub)
 	if dir == "" {
 		d, err := os.MkdirTemp("", "hubbench")
@@ -173,6 +177,13 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 			cold.pdfs, cold.pdfsReused, cold.pdfTime.Round(time.Millisecond), float64(cold.pdfs)/cold.pdfTime.Seconds(),
 			(cold.wall - coldNoPDF.wall).Round(time.Millisecond), coldNoPDF.wall.Round(time.Millisecond))
 	}
+	if hugo == "" || hugo == "none" {
+		fmt.Println("\nhub vs Hugo: skipped (no hugo binary: GOTOOLCHAIN=local go install github.com/gohugoio/hugo@v0.165.0, or -hugo BIN)")
+	} else {
+		if err := benchHugo(hugo, hub, dir, content, n, hugoRounds); err != nil {
+			return fmt.Errorf("hugo: %w", err)
+		}
+	}
 	r, err := measure(hub, "verify", "-out", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"))
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
@@ -200,7 +211,8 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 
 type result struct {
 	wall       time.Duration
-	maxRSS     int64 // KiB
+	cpu        time.Duration // user + system
+	maxRSS     int64         // KiB
 	rendered   int
 	pages      int
 	pdfs       int
@@ -225,6 +237,7 @@ func measure(hub string, args ...string) (result, error) {
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	if m := summaryRE.FindStringSubmatch(out.String()); m != nil {
 		r.rendered, _ = strconv.Atoi(m[1])
