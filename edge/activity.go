@@ -44,9 +44,9 @@ type View struct {
 	// (events.DocKey: "quote/Q-1002"), "" for others (portals, the
 	// statement). FlushViews sets it.
 	Document string
-	First  time.Time
-	Last   time.Time
-	Count  int
+	First    time.Time
+	Last     time.Time
+	Count    int
 }
 
 // viewFlush is how often counted views are written.
