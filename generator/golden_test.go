@@ -50,6 +50,9 @@ func goldenFacts() *factsSource {
 			{ID: "M-3", Thread: "quote/Q-1002", Staff: "Sam", Body: "Yes: cedar is the same price.", At: at(20, 10, 0)},
 			{ID: "M-4", Thread: "request/R-7KQ3XM", Email: "NGOZI.OKAFOR@example.com", Body: "The back gutter too.", At: at(21, 8, 0)},
 		},
+		// Q-1002 emailed, and opened (its PDF first) the next day.
+		Sends: []events.Send{{Doc: "quote/Q-1002", Email: "ngozi.okafor@example.com", At: at(16, 15, 0)}},
+		Views: []events.FirstView{{Doc: "quote/Q-1002", Email: "ngozi.okafor@example.com", At: at(17, 20, 12)}},
 		// A file added to the rain garden (which takes uploads), kept in testdata.
 		Uploads: []events.Upload{{ID: "U-GOLDEN", Portal: "rain-garden", Email: "ngozi.okafor@example.com", At: at(21, 9, 15),
 			File: events.Photo{Name: "site-survey.pdf", Type: "application/pdf", Size: 15, SHA: "00", Path: goldenUpload}}},
