@@ -23,6 +23,7 @@ type Messages struct {
 	Base     *url.URL
 	Tokens   TokenStore // where the links' tokens are recorded
 	Sends    SendLog    // where documents emailed are recorded
+	Files    *FileStore // where attachments are stored; nil: none taken
 	Mail     Mailer
 	Now      func() time.Time
 	TokenTTL time.Duration // sign-in links asked for (the login form, hub link)

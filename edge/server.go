@@ -380,5 +380,9 @@ func (s *Server) clientName(id, fallback string) string {
 }
 
 func (s *Server) messages() *Messages {
-	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
+	m := NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
+	if s.cfg.Uploads != "" {
+		m.Files = &FileStore{Dir: s.cfg.Uploads, Ops: s.cfg.Files}
+	}
+	return m
 }

@@ -531,4 +531,8 @@ type MessageView struct {
 	DateISO string // RFC 3339
 	Body    string // as written (the template keeps its line breaks)
 	Photos  []PhotoView
+	Files   []FileView // attachments that are not pictures: download links
 }
+
+// FileView is a file to download: a message's PDF or document.
+type FileView struct{ Name, URL, Size string }

@@ -88,4 +88,25 @@ func TestMessagesLoop(t *testing.T) {
 	if !strings.Contains(page, "And the lights are included.") || strings.Contains(page, "On Fri, Nov 20") {
 		t.Errorf("the thread does not show the emailed reply without its quoted history")
 	}
+
+	// hub reply -attach: the files are checked, stored and linked in the thread.
+	plan := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+	os.WriteFile(filepath.Join(dir, "plan.pdf"), plan, 0o644)
+	os.WriteFile(filepath.Join(dir, "setup.exe"), []byte("MZ\x90\x00\x03"), 0o644)
+	if out := hub(t, dir, "reply", "okafor-residence", "quote/Q-1002", "-m", "A program.", "-attach", "plan.pdf", "-attach", "setup.exe"); out.code != 1 || !strings.Contains(out.stderr, `"setup.exe" is not a kind of file we can attach`) {
+		t.Errorf("hub reply -attach setup.exe = %d; want 1 saying why\n%s%s", out.code, out.stdout, out.stderr)
+	}
+	out = hub(t, dir, "reply", "okafor-residence", "quote/Q-1002", "-m", "The plan, as drawn.", "-attach", "plan.pdf", "-as", "Sam")
+	if out.code != 0 || !strings.Contains(out.stdout, "with 1 attachment") {
+		t.Fatalf("hub reply -attach = %d\n%s%s", out.code, out.stdout, out.stderr)
+	}
+	p.await(t, `mail to ngozi\.okafor@example\.com: "Greenleaf Gardens answered you about quote Q-1002"`)
+	_, page = fetch(t, fresh, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil)
+	link := regexp.MustCompile(`<a href="(/c/okafor-residence/messages/M-\w+/1-plan\.pdf)" download="plan\.pdf">plan\.pdf</a>`).FindStringSubmatch(page)
+	if link == nil || !strings.Contains(page, "The plan, as drawn.") {
+		t.Fatalf("the thread does not link the attachment:\n%s", page)
+	}
+	if r, got := fetch(t, fresh, "GET", base+link[1], nil); r.StatusCode != 200 || got != string(plan) {
+		t.Errorf("GET the attachment = %d, %d bytes", r.StatusCode, len(got))
+	}
 }

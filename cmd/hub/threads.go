@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/hubhq/hub/edge"
@@ -84,7 +86,13 @@ func cmdReply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ef := addEdgeFlags(fs, nil)
 	text := fs.String("m", "", "the answer (plain text; - reads it from standard input)")
 	as := fs.String("as", envOr("HUB_STAFF", os.Getenv("USER")), "who is answering, for the record (env HUB_STAFF; default $USER)")
-	pos, err := parseArgs(fs, args, 2, "CLIENT THREAD -m TEXT   (THREAD: general, quote/NUMBER, invoice/NUMBER, request/ID, portal/SLUG)")
+	var attach fileList
+	fs.Var(&attach, "attach", fmt.Sprintf("a file to attach (repeat for more, up to %d of %d MB: PDF, pictures, text, CSV, Word, Excel, PowerPoint)", edge.MaxAttachments, edge.MaxAttachmentSize>>20))
+	pos, err := parseArgs(fs, args, 2, "CLIENT THREAD -m TEXT [-attach FILE]...   (THREAD: general, quote/NUMBER, invoice/NUMBER, request/ID, portal/SLUG)")
+	if err != nil {
+		return err
+	}
+	files, err := readAttachments(attach)
 	if err != nil {
 		return err
 	}
@@ -104,12 +112,51 @@ func cmdReply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer e.Close()
-	m, to, err := e.msgs.Reply(ctx, e.build, e.store, pos[0], pos[1], *as, body, "")
+	m, to, err := e.msgs.Reply(ctx, e.build, e.store, pos[0], pos[1], *as, body, "", files...)
 	if err != nil {
+		if edge.ErrorCode(err) == edge.EInternal {
+			return err
+		}
 		return errors.New(edge.ErrorMessage(err))
 	}
-	fmt.Fprintf(stdout, "recorded %s in %s %s; the edge rebuilds the client's pages and emails %d %s\n", m.ID, pos[0], pos[1], len(to), plural(len(to), "contact"))
+	with := ""
+	if n := len(m.Files); n > 0 {
+		with = fmt.Sprintf(" with %d %s", n, plural(n, "attachment"))
+	}
+	fmt.Fprintf(stdout, "recorded %s%s in %s %s; the edge rebuilds the client's pages and emails %d %s\n", m.ID, with, pos[0], pos[1], len(to), plural(len(to), "contact"))
 	return nil
+}
+
+// fileList is a flag that may be given several times.
+type fileList []string
+
+func (l *fileList) String() string     { return strings.Join(*l, ", ") }
+func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
+
+// readAttachments reads the files of hub reply -attach, refusing (before
+// reading it) one too large or not a file, and more than a message takes.
+func readAttachments(paths []string) ([]edge.Attachment, error) {
+	if len(paths) > edge.MaxAttachments {
+		return nil, fmt.Errorf("-attach: %d files; a message takes at most %d", len(paths), edge.MaxAttachments)
+	}
+	var out []edge.Attachment
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("-attach: %w", err)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("-attach %s: not a file", p)
+		case st.Size() > edge.MaxAttachmentSize:
+			return nil, fmt.Errorf("-attach %s: %.1f MB, larger than the %d MB an attachment may be", p, float64(st.Size())/(1<<20), edge.MaxAttachmentSize>>20)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("-attach: %w", err)
+		}
+		out = append(out, edge.Attachment{Name: filepath.Base(p), Data: b})
+	}
+	return out, nil
 }
 
 // replyFlags are hub edge's flags for replies by email.
