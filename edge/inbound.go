@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,9 +40,46 @@ var (
 	errTempFailure   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not record the reply now; try again later"}
 )
 
-// SMTPServer is the edge's inbound mail server for replies; Serve it on a
-// listener, Close it to stop.
-func (s *Server) SMTPServer() (*smtp.Server, error) {
+// SMTPConfig is how the inbound mail server guards itself.
+type SMTPConfig struct {
+	// TLS, when set, is offered with STARTTLS (a sender may still send
+	// in the clear: a reply address is signed, and an MX is not told
+	// apart from an attacker by TLS).
+	TLS *tls.Config
+	// MaxConns caps the connections served at once (default
+	// DefaultSMTPConns); one more is answered 421 and closed.
+	MaxConns int
+	// PerIP is how many connections one address may open in a burst
+	// (default DefaultSMTPPerIP), regaining one every PerIPEvery (default
+	// a minute / DefaultSMTPPerIP); past it, 421 and closed.
+	PerIP      int
+	PerIPEvery time.Duration
+}
+
+// Defaults of SMTPConfig: each connection may hold a message of
+// MaxInboundMail in memory, so 8 at once is at most 128 MiB.
+const (
+	DefaultSMTPConns = 8
+	DefaultSMTPPerIP = 20
+)
+
+// InboundSMTP is the edge's inbound mail server for replies, on its
+// listener: Serve it, Close it to stop.
+type InboundSMTP struct {
+	srv *smtp.Server
+	ln  net.Listener
+}
+
+// Serve answers connections until Close.
+func (i *InboundSMTP) Serve() error { return i.srv.Serve(i.ln) }
+
+// Close stops the server and closes its connections.
+func (i *InboundSMTP) Close() error { return i.srv.Close() }
+
+// SMTPServer makes the inbound mail server on ln: connections past the
+// limits (SMTPConfig) are refused before the greeting, messages past
+// MaxInboundMail with 552, and STARTTLS is offered with a certificate.
+func (s *Server) SMTPServer(ln net.Listener) (*InboundSMTP, error) {
 	if s.cfg.Replies == nil {
 		return nil, errors.New("no reply addresses configured")
 	}
@@ -51,7 +90,84 @@ func (s *Server) SMTPServer() (*smtp.Server, error) {
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = smtpLog{s}
-	return srv, nil
+	srv.TLSConfig = s.cfg.SMTP.TLS
+	c := s.cfg.SMTP
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultSMTPConns
+	}
+	if c.PerIP <= 0 {
+		c.PerIP = DefaultSMTPPerIP
+	}
+	if c.PerIPEvery <= 0 {
+		c.PerIPEvery = time.Minute / time.Duration(c.PerIP)
+	}
+	return &InboundSMTP{srv: srv, ln: &limitListener{Listener: ln, s: s, host: srv.Domain,
+		slots: make(chan struct{}, c.MaxConns), perIP: newLimiter(c.PerIP, c.PerIPEvery)}}, nil
+}
+
+// limitListener refuses connections past the server's limits: it answers
+// them 421 itself (in a goroutine, with a short deadline) and accepts the
+// next, so a flood never reaches the SMTP server or holds the accept loop.
+type limitListener struct {
+	net.Listener
+	s     *Server
+	host  string
+	slots chan struct{} // one per connection served
+	perIP *limiter
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(conn.RemoteAddr())
+		if !l.perIP.allow(ip, l.s.now()) {
+			l.s.log.Info("smtp: too many connections from one address; refused", "remote", ip)
+			go refuseConn(conn, l.host+" Too many connections from your address; try again later")
+			continue
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: conn, release: func() { <-l.slots }}, nil
+		default:
+			l.s.log.Warn("smtp: at the connection limit; refused one", "remote", ip, "limit", cap(l.slots))
+			go refuseConn(conn, l.host+" Too busy; try again later")
+		}
+	}
+}
+
+// refuseConn answers a connection 421 (RFC 5321 3.1: a server may refuse
+// one with it instead of the greeting) and closes it.
+func refuseConn(c net.Conn, why string) {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "421 4.7.0 %s\r\n", why)
+	c.Close()
+}
+
+// slotConn gives its slot back once, when closed, before the connection
+// is (so a peer that sees it closed may connect again at once).
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(addrString(a))
+	if err != nil {
+		return addrString(a)
+	}
+	return host
 }
 
 type smtpLog struct{ s *Server }

@@ -51,11 +51,11 @@ func inboundFixture(t *testing.T, ra *edge.ReplyAddresses, tune func(*edge.Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := f.srv.SMTPServer()
+	srv, err := f.srv.SMTPServer(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go srv.Serve()
 	t.Cleanup(func() { srv.Close() })
 	return f, ln.Addr().String()
 }

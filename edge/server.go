@@ -69,6 +69,9 @@ type Config struct {
 	// Replies, when set, signs the Reply-To of the business's message
 	// notices, and checks the addresses of replies to them (SMTPServer).
 	Replies *ReplyAddresses
+	// SMTP limits the inbound mail server (SMTPServer): STARTTLS, how
+	// many connections at once, how many from one address.
+	SMTP SMTPConfig
 }
 
 // Server is the edge's HTTP service.

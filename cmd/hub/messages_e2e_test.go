@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	smtp "github.com/emersion/go-smtp"
+	"github.com/hubhq/hub/internal/testcert"
 )
 
 // TestMessagesLoop, with the real binary: a client writes on a quote's
@@ -21,7 +23,13 @@ func TestMessagesLoop(t *testing.T) {
 	dir := t.TempDir()
 	copyContent(t, dir+"/content")
 	smtpAddr := freeAddr(t)
-	p, base, client := contentEdge(t, dir, "okafor-residence", "-smtp-listen", smtpAddr)
+	cert, err := testcert.New("hub e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "smtp.crt"), cert.CertPEM, 0o644)
+	os.WriteFile(filepath.Join(dir, "smtp.key"), cert.KeyPEM, 0o600)
+	p, base, client := contentEdge(t, dir, "okafor-residence", "-smtp-listen", smtpAddr, "-smtp-tls-cert", "smtp.crt", "-smtp-tls-key", "smtp.key")
 
 	r, body := fetch(t, client, "POST", base+"/c/okafor-residence/messages", url.Values{"thread": {"quote/Q-1002"}, "body": {"Can the bench be cedar?"}, "nonce": {"e2e-1"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/okafor-residence/quotes/Q-1002/#messages" {
@@ -69,10 +77,11 @@ func TestMessagesLoop(t *testing.T) {
 	}
 
 	// The business replies to the notice by email, through a real SMTP
-	// conversation with the edge: recorded without the quoted history.
-	c, err := smtp.Dial(smtpAddr)
+	// conversation with the edge (STARTTLS, its certificate checked):
+	// recorded without the quoted history.
+	c, err := smtp.DialStartTLS(smtpAddr, &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("STARTTLS: %v", err)
 	}
 	defer c.Close()
 	mail := "From: Sam Reyes <sam@greenleaf.example>\r\nMessage-ID: <e2e-reply@mail.example>\r\nSubject: Re: Message\r\n\r\n" +

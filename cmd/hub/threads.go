@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -160,13 +161,39 @@ func readAttachments(paths []string) ([]edge.Attachment, error) {
 }
 
 // replyFlags are hub edge's flags for replies by email.
-type replyFlags struct{ addr, host *string }
+type replyFlags struct {
+	addr, host      *string
+	tlsCert, tlsKey *string
+	maxConns, perIP *int
+}
 
 func addReplyFlags(fs *flag.FlagSet) replyFlags {
 	return replyFlags{
-		addr: fs.String("smtp-listen", os.Getenv("HUB_SMTP_LISTEN"), "address to receive replies to message notices on, e.g. :25 (env HUB_SMTP_LISTEN; default: off)"),
-		host: fs.String("reply-host", os.Getenv("HUB_REPLY_HOST"), "the domain of reply addresses, whose MX is this edge (env HUB_REPLY_HOST; default: the base URL's host)"),
+		addr:     fs.String("smtp-listen", os.Getenv("HUB_SMTP_LISTEN"), "address to receive replies to message notices on, e.g. :25 (env HUB_SMTP_LISTEN; default: off)"),
+		host:     fs.String("reply-host", os.Getenv("HUB_REPLY_HOST"), "the domain of reply addresses, whose MX is this edge (env HUB_REPLY_HOST; default: the base URL's host)"),
+		tlsCert:  fs.String("smtp-tls-cert", os.Getenv("HUB_SMTP_TLS_CERT"), "PEM certificate (chain) for STARTTLS on -smtp-listen, with -smtp-tls-key (env HUB_SMTP_TLS_CERT; default: no STARTTLS)"),
+		tlsKey:   fs.String("smtp-tls-key", os.Getenv("HUB_SMTP_TLS_KEY"), "PEM private key of -smtp-tls-cert (env HUB_SMTP_TLS_KEY)"),
+		maxConns: fs.Int("smtp-max-conns", edge.DefaultSMTPConns, "connections -smtp-listen serves at once; more are answered 421"),
+		perIP:    fs.Int("smtp-per-ip", edge.DefaultSMTPPerIP, "connections one address may open per minute on -smtp-listen; more are answered 421"),
 	}
+}
+
+// smtpConfig is the inbound mail server's limits and certificate.
+func (rf replyFlags) smtpConfig() (edge.SMTPConfig, error) {
+	c := edge.SMTPConfig{MaxConns: *rf.maxConns, PerIP: *rf.perIP}
+	switch {
+	case *rf.maxConns < 1 || *rf.perIP < 1:
+		return c, errors.New("-smtp-max-conns and -smtp-per-ip must be at least 1")
+	case (*rf.tlsCert == "") != (*rf.tlsKey == ""):
+		return c, errors.New("-smtp-tls-cert and -smtp-tls-key go together: give both, or neither")
+	case *rf.tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(*rf.tlsCert, *rf.tlsKey)
+		if err != nil {
+			return c, fmt.Errorf("-smtp-tls-cert/-smtp-tls-key: %w", err)
+		}
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return c, nil
 }
 
 // listen sets up replies by email when -smtp-listen is set: it signs
@@ -185,19 +212,26 @@ func (rf replyFlags) listen(ctx context.Context, ef edgeFlags, e *edgeEnv, cfg *
 		host = e.base.Hostname()
 	}
 	cfg.Replies = &edge.ReplyAddresses{Key: key, Host: host}
+	if cfg.SMTP, err = rf.smtpConfig(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", *rf.addr)
 	if err != nil {
 		return nil, fmt.Errorf("-smtp-listen: %w", err)
 	}
 	return func(srv *edge.Server, _ string) {
-		s, err := srv.SMTPServer()
+		s, err := srv.SMTPServer(ln)
 		if err != nil {
 			e.log.Error("replies by email are off", "err", err)
 			ln.Close()
 			return
 		}
-		fmt.Fprintf(stdout, "hub edge receiving replies for *@%s on smtp://%s\n", host, ln.Addr())
-		go s.Serve(ln)
+		starttls := ""
+		if cfg.SMTP.TLS != nil {
+			starttls = " (STARTTLS)"
+		}
+		fmt.Fprintf(stdout, "hub edge receiving replies for *@%s on smtp://%s%s\n", host, ln.Addr(), starttls)
+		go s.Serve()
 		go func() { <-ctx.Done(); s.Close() }()
 	}, nil
 }
