@@ -91,13 +91,14 @@ func TestReplyAttachments(t *testing.T) {
 		t.Errorf("messages = %d; want 2", len(facts.Messages))
 	}
 
-	f.rebuild()
-	if err := f.srv.Reload(); err != nil {
-		t.Fatal(err)
-	}
+	// The edge's rebuild worker takes the queued rebuild.
 	c := f.login("okafor-residence")
-	page := readBody(t, f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/", nil))
 	pdfURL := "/c/okafor-residence/messages/" + msg.ID + "/1-Rain-garden-plan.pdf"
+	var page string
+	f.waitUntil("the thread with the attachments", func() bool {
+		page = readBody(t, f.do(c, "GET", "/c/okafor-residence/quotes/Q-1002/", nil))
+		return strings.Contains(page, "The plan and a photo.")
+	})
 	if !strings.Contains(page, `<a href="`+pdfURL+`" download="Rain-garden-plan.pdf">Rain-garden-plan.pdf</a>`) ||
 		!strings.Contains(page, `<img src="/c/okafor-residence/messages/`+msg.ID+`/2-site.png"`) {
 		t.Fatalf("the thread does not link the PDF and show the picture:\n%s", page)
