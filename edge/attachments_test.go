@@ -66,6 +66,9 @@ func TestReplyAttachments(t *testing.T) {
 	if n := len(facts.Messages); n != 1 || len(facts.Messages[0].Files) != 2 {
 		t.Fatalf("recorded messages = %+v", facts.Messages)
 	}
+	f.awaitMail("the client's email, saying files are attached", func(m edge.Message) bool {
+		return m.To[0].Email == "ngozi.okafor@example.com" && strings.Contains(m.Text, "They attached 2 files, on the page.")
+	})
 
 	// Refused: nothing stored, nothing recorded.
 	entries := func() int {

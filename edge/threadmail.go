@@ -165,6 +165,11 @@ func (m *Messages) reply(ctx context.Context, c *bundle.DirClient, st ThreadStor
 			return msg, nil, err
 		}
 		intro := fmt.Sprintf("%s answered you about %s: “%s”", m.Site.Name, about, truncate(body, 600))
+		if n := len(msg.Files); n == 1 {
+			intro += " They attached a file: " + msg.Files[0].Name + ", on the page."
+		} else if n > 1 {
+			intro += fmt.Sprintf(" They attached %d files, on the page.", n)
+		}
 		if err := mm.send(ctx, ct, fmt.Sprintf("%s answered you about %s", m.Site.Name, about), m.DocTokenTTL, mailData{Link: link, Button: "Read and answer", Intro: intro, Opens: "the conversation"}); err != nil {
 			return msg, nil, err
 		}

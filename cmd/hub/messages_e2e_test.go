@@ -110,6 +110,9 @@ func TestMessagesLoop(t *testing.T) {
 		t.Fatalf("hub reply -attach = %d\n%s%s", out.code, out.stdout, out.stderr)
 	}
 	p.await(t, `mail to ngozi\.okafor@example\.com: "Greenleaf Gardens answered you about quote Q-1002"`)
+	if out := hub(t, dir, "messages", "-client", "okafor-residence"); !regexp.MustCompile(`quote/Q-1002\s+\d+\s+yes\s+Sam\s+The plan, as drawn\. \[\+1 file\]`).MatchString(out.stdout) {
+		t.Errorf("hub messages does not count the attachment:\n%s%s", out.stdout, out.stderr)
+	}
 	_, page = fetch(t, fresh, "GET", base+"/c/okafor-residence/quotes/Q-1002/", nil)
 	link := regexp.MustCompile(`<a href="(/c/okafor-residence/messages/M-\w+/1-plan\.pdf)" download="plan\.pdf">plan\.pdf</a>`).FindStringSubmatch(page)
 	if link == nil || !strings.Contains(page, "The plan, as drawn.") {

@@ -59,7 +59,11 @@ func cmdMessages(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if !m.FromStaff() {
 			answered, from = "NO", m.Email
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", when(m.At), m.ClientID, m.Thread, th.count, answered, from, truncateText(oneLine(m.Body), 60))
+		text := truncateText(oneLine(m.Body), 60)
+		if n := len(m.Files); n > 0 {
+			text += fmt.Sprintf(" [+%d %s]", n, plural(n, "file"))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", when(m.At), m.ClientID, m.Thread, th.count, answered, from, text)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
