@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubhq/hub/generator/events"
 )
 
 // Document activity: the edge authorises every request for a client's
@@ -14,13 +16,22 @@ import (
 // document, and written to the store in one batch every viewFlush (and
 // when the server stops): serving does a map update under a mutex, never
 // a write. A crash loses at most the last viewFlush of views, which are
-// activity, not facts.
+// activity, not facts; except a contact's first view of a quote, invoice
+// or receipt, which the store keeps as a fact (events.FirstView) that the
+// document's history shows ("Viewed by Dana Nov 17"). A batch with first
+// views costs each client in it one rebuild; a batch of views of documents
+// already viewed costs none.
 
 // ViewLog records and lists document views. Part of Store.
 type ViewLog interface {
 	// RecordViews adds views to what is recorded: per client, contact and
 	// document, the first view is the earliest ever given, the last the
-	// latest, and the counts add up.
+	// latest, and the counts add up. A view with Document set is also a
+	// candidate for that contact's first view of the document (a fact the
+	// client's pages show, events.FirstView): when it is the first recorded
+	// or earlier than the one recorded, it is kept, and its client's facts
+	// change (an events row and a queued rebuild, once per client per
+	// call); a later view of a document already viewed changes no fact.
 	RecordViews(ctx context.Context, vs []View) error
 }
 
@@ -29,9 +40,13 @@ type View struct {
 	Client string
 	Email  string // lower-cased
 	Doc    string // the document's path in the bundle: "quotes/Q-1002/", "invoices/INV-2001/INV-2001.pdf"
-	First  time.Time
-	Last   time.Time
-	Count  int
+	// Document is the document with a history the path belongs to
+	// (events.DocKey: "quote/Q-1002"), "" for others (portals, the
+	// statement). FlushViews sets it.
+	Document string
+	First    time.Time
+	Last     time.Time
+	Count    int
 }
 
 // viewFlush is how often counted views are written.
@@ -123,6 +138,9 @@ func (s *Server) FlushViews(ctx context.Context) error {
 	vs := s.views.take()
 	if len(vs) == 0 {
 		return nil
+	}
+	for i := range vs {
+		vs[i].Document, _ = events.BundleDoc(vs[i].Doc)
 	}
 	if err := s.store.RecordViews(ctx, vs); err != nil {
 		s.views.putBack(vs)

@@ -62,4 +62,26 @@ func TestDocumentViews(t *testing.T) {
 	if len(vs) != 4 {
 		t.Errorf("%d views recorded: %+v; want the quote, the PDF, the portal and the receipt only", len(vs), vs)
 	}
+	// The first views of the quote, the invoice and the receipt are facts
+	// of the client (its pages show them); the portal's view is not.
+	facts, err := f.store.Facts(context.Background(), "whitfield-dental")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firsts := map[string]time.Time{}
+	for _, v := range facts.Views {
+		firsts[v.Doc+" "+v.Email] = v.At
+	}
+	want := map[string]time.Time{"quote/Q-1009 " + email: first, "invoice/INV-2001 " + email: first.Add(time.Hour), "receipt/INV-2001-1 " + email: first.Add(time.Hour)}
+	if len(firsts) != len(want) {
+		t.Errorf("first views = %v; want %v", firsts, want)
+	}
+	for k, at := range want {
+		if !firsts[k].Equal(at) {
+			t.Errorf("first view %s = %v; want %v", k, firsts[k], at)
+		}
+	}
+	if vs, err := f.store.Versions(context.Background()); err != nil || vs["whitfield-dental"] == 0 {
+		t.Errorf("Versions after the first views = %v, %v; want whitfield-dental's facts changed", vs, err)
+	}
 }

@@ -283,7 +283,9 @@ func (f *fixture) rebuildFresh() {
 
 // messages composes emails as staff commands do, sending to the fixture's mailer.
 func (f *fixture) messages() *edge.Messages {
-	return edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	m := edge.NewMessages(f.srv.Build().Directory.Site, mustURL(f.url), f.store, f.mail, f.clock.Now, 0)
+	m.Files = &edge.FileStore{Dir: f.uploads(), Ops: edge.OSFiles{}}
+	return m
 }
 
 // rebuild builds the content with the fixture's Builder.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/generator/bundle"
+	"github.com/hubhq/hub/generator/events"
 )
 
 // Messages composes and sends the hub's emails. It is used by the server
@@ -21,6 +22,8 @@ type Messages struct {
 	Site     bundle.DirSite
 	Base     *url.URL
 	Tokens   TokenStore // where the links' tokens are recorded
+	Sends    SendLog    // where documents emailed are recorded
+	Files    *FileStore // where attachments are stored; nil: none taken
 	Mail     Mailer
 	Now      func() time.Time
 	TokenTTL time.Duration // sign-in links asked for (the login form, hub link)
@@ -37,14 +40,29 @@ const (
 	DefaultDocTokenTTL = 7 * 24 * time.Hour
 )
 
+// MessageStore is what Messages records: the links' tokens and the
+// documents sent.
+type MessageStore interface {
+	TokenStore
+	SendLog
+}
+
+// SendLog records the documents emailed to contacts. Part of Store.
+type SendLog interface {
+	// RecordSends records that documents of a client were emailed (facts
+	// its pages show: "Sent Nov 16"), with an events row and the client's
+	// rebuild, in one durable write.
+	RecordSends(ctx context.Context, clientID string, ss []events.Send) error
+}
+
 // NewMessages makes the Messages of a site, with links to base whose
-// tokens are recorded in tokens and last ttl (0: DefaultTokenTTL; document
-// links last DefaultDocTokenTTL).
-func NewMessages(site bundle.DirSite, base *url.URL, tokens TokenStore, mail Mailer, now func() time.Time, ttl time.Duration) *Messages {
+// tokens (and the documents sent) are recorded in st and last ttl (0:
+// DefaultTokenTTL; document links last DefaultDocTokenTTL).
+func NewMessages(site bundle.DirSite, base *url.URL, st MessageStore, mail Mailer, now func() time.Time, ttl time.Duration) *Messages {
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
-	return &Messages{Site: site, Base: base, Tokens: tokens, Mail: mail, Now: now, TokenTTL: ttl, DocTokenTTL: max(ttl, DefaultDocTokenTTL)}
+	return &Messages{Site: site, Base: base, Tokens: st, Sends: st, Mail: mail, Now: now, TokenTTL: ttl, DocTokenTTL: max(ttl, DefaultDocTokenTTL)}
 }
 
 // Lifetime says how long a link lasts, in words: "15 minutes", "7 days".
@@ -169,20 +187,37 @@ func (m *Messages) lastingLink(ctx context.Context, email, client, next string) 
 }
 
 // Document emails every contact of the document's client a message about a
-// quote or invoice, with a link that signs them in and lands on it.
+// quote or invoice, with a link that signs them in and lands on it, and
+// records the send (every email queued, sent now or not) as a fact of the
+// document's history.
 func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) ([]string, error) {
 	client, doc, ok := b.Document(number)
 	if !ok || doc.Kind != kind {
 		return nil, Errorf(ENotFound, "no visible %s numbered %q in the current build (drafts, archived quotes and bad-debt invoices cannot be sent)", kind, number)
 	}
+	sent, queued, err := m.document(ctx, b, client, kind, doc)
+	if len(queued) > 0 && m.Sends != nil {
+		ss := make([]events.Send, len(queued))
+		for i, email := range queued {
+			ss[i] = events.Send{Doc: events.DocKey(kind, doc.Number), Email: strings.ToLower(email), At: m.Now()}
+		}
+		if rerr := m.Sends.RecordSends(ctx, client, ss); rerr != nil {
+			return sent, errors.Join(err, fmt.Errorf("the emails are queued, but the send could not be recorded for the %s's history: %w", kind, rerr))
+		}
+	}
+	return sent, err
+}
+
+// document emails the contacts: those it was sent to, and those whose
+// email is queued (the sent ones and those that will be retried).
+func (m *Messages) document(ctx context.Context, b *Build, client, kind string, doc bundle.DirDocument) (sent, queued []string, _ error) {
 	c, _ := b.Client(client)
-	var sent []string
 	var failed []error
 	for _, ct := range c.Contacts {
 		next := "/c/" + client + "/" + doc.Path
 		link, err := m.lastingLink(ctx, ct.Email, client, next)
 		if err != nil {
-			return sent, err
+			return sent, queued, err
 		}
 		what, intro := "quote", fmt.Sprintf("%s has sent you a quote. You can review it, and approve it or ask for changes, in your client hub.", m.Site.Name)
 		if kind == "invoice" {
@@ -191,14 +226,15 @@ func (m *Messages) Document(ctx context.Context, b *Build, kind, number string) 
 		subject := fmt.Sprintf("%s %s from %s: %s", strings.ToUpper(what[:1])+what[1:], doc.Number, m.Site.Name, doc.Title)
 		if err := m.send(ctx, ct, subject, m.DocTokenTTL, mailData{Link: link, Button: "View " + what + " " + doc.Number, Intro: intro, Doc: &doc, Opens: "the " + what}); err != nil {
 			if ErrorCode(err) != EUnavailable {
-				return sent, err
+				return sent, queued, err
 			}
 			failed = append(failed, err) // queued: the other contacts' emails are queued too
+			queued = append(queued, ct.Email)
 			continue
 		}
-		sent = append(sent, ct.Email)
+		sent, queued = append(sent, ct.Email), append(queued, ct.Email)
 	}
-	return sent, errors.Join(failed...)
+	return sent, queued, errors.Join(failed...)
 }
 
 func contactOf(b *Build, email, client string) (bundle.DirContact, bool) {

@@ -69,6 +69,9 @@ type Config struct {
 	// Replies, when set, signs the Reply-To of the business's message
 	// notices, and checks the addresses of replies to them (SMTPServer).
 	Replies *ReplyAddresses
+	// SMTP limits the inbound mail server (SMTPServer): STARTTLS, how
+	// many connections at once, how many from one address.
+	SMTP SMTPConfig
 }
 
 // Server is the edge's HTTP service.
@@ -380,5 +383,9 @@ func (s *Server) clientName(id, fallback string) string {
 }
 
 func (s *Server) messages() *Messages {
-	return NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
+	m := NewMessages(s.build.Load().Directory.Site, s.cfg.BaseURL, s.store, outboxMailer{s}, s.now, s.cfg.TokenTTL)
+	if s.cfg.Uploads != "" {
+		m.Files = &FileStore{Dir: s.cfg.Uploads, Ops: s.cfg.Files}
+	}
+	return m
 }

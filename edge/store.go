@@ -24,6 +24,7 @@ type Store interface {
 	MailQueue
 	RebuildQueue
 	ViewLog
+	SendLog
 }
 
 // TokenStore keeps login links, by the hash of their secret. Part of Store.

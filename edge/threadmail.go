@@ -109,8 +109,10 @@ func (c *captureMail) Send(_ context.Context, m Message) error {
 // a client's thread, with an email to each of the client's contacts that
 // signs them in on the thread, queued in the same write; the client's
 // bundle is rebuilt by whichever edge takes the queued rebuild. nonce
-// makes a reply sent twice (an email delivered twice) record once.
-func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, thread, staff, body, nonce string) (events.Message, []string, error) {
+// makes a reply sent twice (an email delivered twice) record once. Its
+// files (CheckAttachments) are stored durably (m.Files) before the write,
+// and removed if it fails or is a duplicate.
+func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, thread, staff, body, nonce string, files ...Attachment) (events.Message, []string, error) {
 	c, ok := b.Client(client)
 	if !ok {
 		return events.Message{}, nil, Errorf(ENotFound, "no client %q in the current build", client)
@@ -122,10 +124,35 @@ func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, 
 	if err != nil {
 		return events.Message{}, nil, err
 	}
+	if err := CheckAttachments(files); err != nil {
+		return events.Message{}, nil, err
+	}
 	msg := events.Message{ID: newMessageFactID(), Thread: thread, Staff: staff, Body: body, At: m.Now()}
 	if nonce == "" {
 		nonce = "reply:" + msg.ID
 	}
+	if len(files) > 0 {
+		if m.Files == nil {
+			return msg, nil, Errorf(EUnavailable, "attachments cannot be stored here (no files folder); send the reply without them")
+		}
+		var dir string
+		if msg.Files, dir, err = m.Files.save(client, msg.ID, files, attachmentFiles); err != nil {
+			return msg, nil, fmt.Errorf("storing the attachments: %w", err)
+		}
+		recorded := false
+		msg, to, err := m.reply(ctx, c, st, client, nonce, msg, &recorded)
+		if !recorded {
+			m.Files.Ops.RemoveAll(dir) // what a failure leaves, the edge's start-up sweep removes
+		}
+		return msg, to, err
+	}
+	return m.reply(ctx, c, st, client, nonce, msg, nil)
+}
+
+// reply emails the contacts and records msg; recorded (when set) says
+// whether the message was recorded (not a duplicate).
+func (m *Messages) reply(ctx context.Context, c *bundle.DirClient, st ThreadStore, client, nonce string, msg events.Message, recorded *bool) (events.Message, []string, error) {
+	thread, body := msg.Thread, msg.Body
 	next := "/c/" + client + "/" + events.ThreadPath(thread)
 	about := ThreadSubject(thread)
 	capture := &captureMail{}
@@ -138,6 +165,11 @@ func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, 
 			return msg, nil, err
 		}
 		intro := fmt.Sprintf("%s answered you about %s: “%s”", m.Site.Name, about, truncate(body, 600))
+		if n := len(msg.Files); n == 1 {
+			intro += " They attached a file: " + msg.Files[0].Name + ", on the page."
+		} else if n > 1 {
+			intro += fmt.Sprintf(" They attached %d files, on the page.", n)
+		}
 		if err := mm.send(ctx, ct, fmt.Sprintf("%s answered you about %s", m.Site.Name, about), m.DocTokenTTL, mailData{Link: link, Button: "Read and answer", Intro: intro, Opens: "the conversation"}); err != nil {
 			return msg, nil, err
 		}
@@ -149,6 +181,9 @@ func (m *Messages) Reply(ctx context.Context, b *Build, st ThreadStore, client, 
 	}
 	if dup {
 		return msg, nil, Errorf(EConflict, "this reply was recorded before")
+	}
+	if recorded != nil {
+		*recorded = true
 	}
 	return msg, to, nil
 }

@@ -185,20 +185,16 @@ func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20
 // savePhotos checks each file's type and size (k) and stores them durably in
 // UPLOADS/<client>/<id>/ (see above). On any error nothing is left.
 func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader, k fileKind) ([]events.Photo, string, error) {
-	f := s.cfg.Files
-	parent := filepath.Join(s.cfg.Uploads, clientID)
-	tmp := filepath.Join(parent, "."+reqID+".tmp")
-	final := filepath.Join(parent, reqID)
-	out, err := s.writePhotos(tmp, final, fhs, k)
-	if err == nil {
-		if err = f.Rename(tmp, final); err == nil {
-			if err = f.SyncDir(parent); err == nil {
-				err = f.SyncDir(s.cfg.Uploads) // the client's folder may be new
-			}
+	as := make([]Attachment, len(fhs))
+	for i, fh := range fhs {
+		b, _, err := readFile(fh, cleanFileName(fh.Filename, i), k)
+		if err != nil {
+			return nil, "", err
 		}
+		as[i] = Attachment{Name: fh.Filename, Data: b}
 	}
+	out, final, err := FileStore{Dir: s.cfg.Uploads, Ops: s.cfg.Files}.save(clientID, reqID, as, k)
 	if err != nil {
-		s.removeUploads(tmp, final)
 		var e *Error
 		if errors.As(err, &e) {
 			return nil, "", err
@@ -206,32 +202,6 @@ func (s *Server) savePhotos(clientID, reqID string, fhs []*multipart.FileHeader,
 		return nil, "", fmt.Errorf("storing the %ss of %s: %w", k.noun, reqID, err)
 	}
 	return out, final, nil
-}
-
-func (s *Server) writePhotos(tmp, final string, fhs []*multipart.FileHeader, k fileKind) ([]events.Photo, error) {
-	f := s.cfg.Files
-	if err := f.MkdirAll(tmp); err != nil {
-		return nil, err
-	}
-	var out []events.Photo
-	for i, fh := range fhs {
-		name := cleanFileName(fh.Filename, i)
-		b, typ, err := readFile(fh, name, k)
-		if err != nil {
-			return nil, err
-		}
-		ext := k.ext(typ)
-		base := strings.TrimSuffix(name, filepath.Ext(name))
-		file := fmt.Sprintf("%d-%s%s", i+1, base, ext)
-		if err := f.WriteFile(filepath.Join(tmp, file), b); err != nil {
-			return nil, err
-		}
-		if err := f.SyncFile(filepath.Join(tmp, file)); err != nil {
-			return nil, err
-		}
-		out = append(out, events.Photo{Name: base + ext, Type: typ, Size: int64(len(b)), SHA: hashHex(b), Path: filepath.Join(final, file)})
-	}
-	return out, f.SyncDir(tmp)
 }
 
 // removeUploads deletes photo folders of a request that was not recorded.

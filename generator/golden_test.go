@@ -47,9 +47,13 @@ func goldenFacts() *factsSource {
 		Messages: []events.Message{
 			{ID: "M-1", Thread: "quote/Q-1002", Email: "ngozi.okafor@example.com", Body: "Can the bench be cedar?\nThe rest is fine.", At: at(19, 16, 5)},
 			{ID: "M-2", Thread: "general", Email: "ngozi.okafor@example.com", Body: "Is Thursday still on?", At: at(20, 9, 30)},
-			{ID: "M-3", Thread: "quote/Q-1002", Staff: "Sam", Body: "Yes: cedar is the same price.", At: at(20, 10, 0)},
+			{ID: "M-3", Thread: "quote/Q-1002", Staff: "Sam", Body: "Yes: cedar is the same price.", At: at(20, 10, 0),
+				Files: []events.Photo{{Name: "site-survey.pdf", Type: "application/pdf", Size: 15, SHA: "00", Path: goldenUpload}}}, // hub reply -attach
 			{ID: "M-4", Thread: "request/R-7KQ3XM", Email: "NGOZI.OKAFOR@example.com", Body: "The back gutter too.", At: at(21, 8, 0)},
 		},
+		// Q-1002 emailed, and opened (its PDF first) the next day.
+		Sends: []events.Send{{Doc: "quote/Q-1002", Email: "ngozi.okafor@example.com", At: at(16, 15, 0)}},
+		Views: []events.FirstView{{Doc: "quote/Q-1002", Email: "ngozi.okafor@example.com", At: at(17, 20, 12)}},
 		// A file added to the rain garden (which takes uploads), kept in testdata.
 		Uploads: []events.Upload{{ID: "U-GOLDEN", Portal: "rain-garden", Email: "ngozi.okafor@example.com", At: at(21, 9, 15),
 			File: events.Photo{Name: "site-survey.pdf", Type: "application/pdf", Size: 15, SHA: "00", Path: goldenUpload}}},

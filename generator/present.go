@@ -795,6 +795,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			if err != nil {
 				return nil, err
 			}
+			qv.Activity = p.quoteHistory(c, q)
 			cp.quotes = append(cp.quotes, qv)
 			quoteURLs[q.Number] = qv.URL
 			if qv.Approval != nil && qv.Approval.Signature != "" {
@@ -813,6 +814,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		if err != nil {
 			return nil, err
 		}
+		iv.Activity = p.invoiceHistory(c, inv)
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
 		if iv.HasBalance {
@@ -852,6 +854,10 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 	}
 	for _, pt := range shared {
 		cp.portals = append(cp.portals, p.portal(root, pt))
+	}
+	for _, rc := range cp.receipts {
+		year, _ := strconv.Atoi(rc.DateISO[:min(4, len(rc.DateISO))])
+		rc.Activity = p.history(c, events.DocKey(events.DocReceipt, rc.ID), year)
 	}
 	portalBilling(c, cp.portals, cp.quotes, cp.invoices, cp.subs)
 	h := &HomeView{Attention: p.attention(cp.quotes, cp.invoices), Portals: cp.portals}
@@ -944,7 +950,7 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		qi++
 		dd := bundle.DirDocument{Kind: "quote", Number: q.Number, Title: q.Title, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: v.Total, Status: v.Status.Label,
 			State: q.Status, Currency: cur, Total: int64(q.Totals.Total), Version: q.Version, Deposit: int64(q.DepositDue),
-			Settling: int64(q.DepositPaid + q.DepositPending), Terms: strings.TrimSpace(q.Terms) != "", Expired: q.Expired}
+			Settling: int64(q.DepositPaid + q.DepositPending), Terms: strings.TrimSpace(q.Terms) != "", Expired: q.Expired, History: v.Activity.String()}
 		if q.Status == site.QuoteApproved && q.DepositDue > 0 {
 			dd.Due = int64(max(q.DepositDue-q.DepositPaid-q.DepositPending, 0))
 		}
@@ -968,7 +974,7 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 			amt = v.Balance
 		}
 		dd := bundle.DirDocument{Kind: "invoice", Number: inv.Number, Title: inv.Subject, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: amt, Status: v.Status.Label,
-			State: inv.State, Currency: cur, Total: int64(inv.Totals.Total), MinPart: minPart}
+			State: inv.State, Currency: cur, Total: int64(inv.Totals.Total), MinPart: minPart, History: v.Activity.String()}
 		for _, op := range inv.Online {
 			if op.Kind == events.ForInvoice {
 				dd.Settling += op.Amount

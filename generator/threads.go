@@ -43,7 +43,11 @@ func (p *presenter) threads(root string, c *site.Client, biz string) *threads {
 			}
 			rel := "messages/" + m.ID + "/" + path.Base(ph.Path)
 			ts.files = append(ts.files, outFile{path: rel, src: ph.Path})
-			v.Photos = append(v.Photos, PhotoView{Name: ph.Name, URL: root + rel})
+			if strings.HasPrefix(ph.Type, "image/") || ph.Type == "" {
+				v.Photos = append(v.Photos, PhotoView{Name: ph.Name, URL: root + escapePath(rel)})
+			} else {
+				v.Files = append(v.Files, FileView{Name: ph.Name, URL: root + escapePath(rel), Size: humanSize(ph.Size)})
+			}
 		}
 		t.Messages = append(t.Messages, v)
 		t.Seen, t.last = len(t.Messages), i+1

@@ -171,6 +171,7 @@ type QuoteView struct {
 	DepositReceipts   []*ReceiptView
 	PayDeposit        *PayView // the deposit can be paid now; nil otherwise
 	Thread            *ThreadView
+	Activity          *ActivityView // sent, viewed, approved; nil when there is nothing to tell
 }
 
 // ApproveView is a quote's approval form.
@@ -248,6 +249,7 @@ type InvoiceView struct {
 	Credit          string   // paid more than the total: the difference, "" when not
 	Pay             *PayView // nil when nothing can be paid online now
 	Thread          *ThreadView
+	Activity        *ActivityView // sent, viewed, paid; nil when there is nothing to tell
 }
 
 // ProcessingView is an online payment still settling.
@@ -289,7 +291,8 @@ type ReceiptView struct {
 	SubscriptionTitle  string
 	SubscriptionURL    string
 	Period             string
-	PDF                string // URL of the PDF, "" when PDFs are off
+	PDF                string        // URL of the PDF, "" when PDFs are off
+	Activity           *ActivityView // who viewed it; nil when no one has
 }
 
 // StatementView is a client's account: every visible invoice and payment in
@@ -528,4 +531,8 @@ type MessageView struct {
 	DateISO string // RFC 3339
 	Body    string // as written (the template keeps its line breaks)
 	Photos  []PhotoView
+	Files   []FileView // attachments that are not pictures: download links
 }
+
+// FileView is a file to download: a message's PDF or document.
+type FileView struct{ Name, URL, Size string }

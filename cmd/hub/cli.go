@@ -33,9 +33,9 @@ Usage:
   hub mail [-status queued|sent|failed]     list the emails in the outbox, with counts
   hub requests [-status new]                list work requests
   hub messages [-client ID]                 list message threads: the latest message, answered or not
-  hub reply CLIENT THREAD -m TEXT           answer a thread as the business; the client is emailed a link to it
+  hub reply CLIENT THREAD -m TEXT           answer a thread as the business (-attach FILE, up to 4); the client is emailed a link to it
   hub subscriptions [-all] [-state S]       list subscriptions: status, amount, next charge (-state: online billing, payments)
-  hub activity [CLIENT-ID]                  who opened which document, first and last, how often
+  hub activity [CLIENT-ID]                  who opened which document, first and last, how often; each document's history
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
   hub uploads [-client ID]                  list files clients added to portals

@@ -195,6 +195,7 @@ func (f edgeFlags) openWith(st stateStore, localBase string, stdout, stderr io.W
 	// Staff commands' emails go through the outbox too: queued, then sent
 	// at once (a failure stays queued for the edge to retry).
 	e.msgs = edge.NewMessages(site, e.base, e.store, edge.NewQueuedSender(e.store, e.mail, e.base, e.log), time.Now, 0)
+	e.msgs.Files = &edge.FileStore{Dir: filepath.Join(f.filesDir(), "uploads"), Ops: edge.OSFiles{}} // hub reply -attach
 	return e, nil
 }
 

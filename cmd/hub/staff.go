@@ -568,12 +568,44 @@ func cmdActivity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if len(vs) == 0 {
 		fmt.Fprintf(stdout, "no document views recorded%s\n", map[bool]string{true: " for " + client, false: ""}[client != ""])
+	} else {
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT\tCONTACT\tDOCUMENT\tFIRST VIEWED\tLAST VIEWED\tVIEWS")
+		for _, v := range vs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", v.Client, v.Email, v.Doc, when(v.First), when(v.Last), v.Count)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return documentHistories(ef, client, stdout, stderr)
+}
+
+// documentHistories prints each document's history as its client sees it
+// in the current build (sent, viewed, approved, paid); nothing when there
+// is no build to read (hub activity then lists the views only).
+func documentHistories(ef edgeFlags, client string, stdout, stderr io.Writer) error {
+	_, b, err := ef.loadBuild(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		fmt.Fprintf(stderr, "hub activity: no document histories (%v)\n", err)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT\tCONTACT\tDOCUMENT\tFIRST VIEWED\tLAST VIEWED\tVIEWS")
-	for _, v := range vs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", v.Client, v.Email, v.Doc, when(v.First), when(v.Last), v.Count)
+	n := 0
+	for _, c := range b.Directory.Clients {
+		if client != "" && c.ID != client {
+			continue
+		}
+		for _, d := range c.Documents {
+			if d.History == "" {
+				continue
+			}
+			if n == 0 {
+				fmt.Fprintln(tw, "\nCLIENT\tDOCUMENT\tHISTORY (as the client's page shows it)")
+			}
+			n++
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\n", c.ID, d.Kind, d.Number, d.History)
+		}
 	}
 	return tw.Flush()
 }

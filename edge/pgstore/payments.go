@@ -202,6 +202,9 @@ func (s *Store) Facts(ctx context.Context, clientID string) (_ *events.Facts, er
 		if err := messageFacts(ctx, tx, clientID, f); err != nil {
 			return err
 		}
+		if err := historyFacts(ctx, tx, clientID, f); err != nil {
+			return err
+		}
 		return uploadFacts(ctx, tx, clientID, f)
 	})
 	return f, err

@@ -193,6 +193,9 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 	if err := s.messageFacts(ctx, clientID, f); err != nil {
 		return nil, err
 	}
+	if err := s.historyFacts(ctx, clientID, f); err != nil {
+		return nil, err
+	}
 	return f, s.uploadFacts(ctx, clientID, f)
 }
 

@@ -13,7 +13,9 @@ import (
 // Bench measures a store with 4 callers per CPU (requests on several
 // edges): Stripe events recorded per second (each op makes a payment,
 // then records the event that moves it to paid and queues its receipt),
-// and login links made and spent per second (CreateToken + ConsumeToken).
+// batches of counted views written per second (RecordViews, off the
+// serving path), and login links made and spent per second (CreateToken +
+// ConsumeToken).
 func Bench(b *testing.B, open func(b *testing.B) Store) {
 	ctx := context.Background()
 	receipt := func(p edge.PaymentRecord) ([]edge.Message, error) {
@@ -27,6 +29,18 @@ func Bench(b *testing.B, open func(b *testing.B) Store) {
 		_, err := s.RecordWebhook(ctx, edge.WebhookRecord{EventID: "evt_" + p.ID, Type: "checkout.session.completed",
 			Received: T0, PaymentID: p.ID, To: events.PaymentPaid}, receipt)
 		return err
+	})
+	// A flush of counted views: 50 views of 10 clients' documents, most of
+	// them already viewed (no fact), a new document every few batches (a
+	// first view: an event and a queued rebuild).
+	benchParallel(b, "RecordViews50", "batches/s", open, func(s Store, id string, i int) error {
+		vs := make([]edge.View, 0, 50)
+		for j := range 50 {
+			doc := fmt.Sprintf("Q-%d", j%5+i/8*5)
+			vs = append(vs, edge.View{Client: fmt.Sprintf("c%d", j%10), Email: "ada@acme.example", Doc: "quotes/" + doc + "/",
+				Document: "quote/" + doc, First: T0, Last: T0, Count: 1})
+		}
+		return s.RecordViews(ctx, vs)
 	})
 	benchParallel(b, "CreateConsumeToken", "logins/s", open, func(s Store, id string, _ int) error {
 		tok := LoginToken(id, "ada@acme.example", "acme", T0)

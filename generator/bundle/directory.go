@@ -86,6 +86,9 @@ type DirDocument struct {
 	Path   string `json:"path"`   // inside the bundle, e.g. "quotes/Q-1001/"
 	Amount string `json:"amount"` // formatted total (quotes) or balance (invoices)
 	Status string `json:"status"`
+	// History is the document's history as its page shows it ("Sent Nov
+	// 16 · Viewed by Dana Nov 17"), for staff (hub activity); "" when none.
+	History string `json:"history,omitempty"`
 
 	// What the edge acts on (paying, approving). Amounts are minor units
 	// of Currency: the edge takes amounts from here, never from a form.

@@ -42,8 +42,10 @@ type Facts struct {
 	Approvals     []Approval
 	Changes       []ChangeRequest
 	Requests      []Request
-	Messages      []Message // every thread's, in the order they were written
-	Uploads       []Upload  // files clients added to portals, in the order added
+	Messages      []Message   // every thread's, in the order they were written
+	Uploads       []Upload    // files clients added to portals, in the order added
+	Sends         []Send      // documents emailed to contacts, oldest first
+	Views         []FirstView // each contact's first view of each document, oldest first
 }
 
 // Upload is a file a client added to a portal that takes uploads.

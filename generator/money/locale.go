@@ -187,6 +187,14 @@ func (l Locale) Date(t time.Time) string {
 	return b.String()
 }
 
+// DayMonth writes t as a day of the month, without the year, in this
+// locale ("Nov 23", "23 Nov").
+func (l Locale) DayMonth(t time.Time) string {
+	short := l
+	short.dateLayout = strings.TrimRight(strings.TrimSuffix(l.dateLayout, "Y"), ", ")
+	return short.Date(t)
+}
+
 // FormatIn formats minor units of the currency code in the locale tag,
 // for callers that hold the codes (the edge, staff commands). Unknown codes
 // give the plain number and the code, never an error.

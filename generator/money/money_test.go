@@ -602,6 +602,21 @@ func TestFormatDecimal(t *testing.T) {
 	}
 }
 
+func TestDayMonth(t *testing.T) {
+	nov23 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	tests := []struct{ locale, want string }{
+		{"en-US", "Nov 23"},
+		{"en-GB", "23 Nov"},
+		{"fr-FR", "23 nov."},
+		{"de-DE", "23. Nov."},
+	}
+	for _, tt := range tests {
+		if got := locale(t, tt.locale).DayMonth(nov23); got != tt.want {
+			t.Errorf("%s.DayMonth(2026-11-23) = %q; want %q", tt.locale, got, tt.want)
+		}
+	}
+}
+
 func TestDate(t *testing.T) {
 	nov23 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -45,6 +45,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 	c.Requests = f.Requests
 	c.Messages = f.Messages
 	c.Uploads = f.Uploads
+	c.Sends, c.Views = f.Sends, f.Views
 	quotes := map[string]*Quote{}
 	for _, q := range c.Quotes {
 		quotes[strings.ToLower(q.Number)] = q

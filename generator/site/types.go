@@ -130,6 +130,10 @@ type Client struct {
 	Requests []events.Request `yaml:"-"` // work requests sent through the hub (see Fold), oldest first
 	Messages []events.Message `yaml:"-"` // messages of every thread (see Fold), in the order written
 	Uploads  []events.Upload  `yaml:"-"` // files the client added to its portals (see Fold), in the order added
+	// Documents emailed and contacts' first views of them (see Fold),
+	// oldest first: the documents' histories.
+	Sends []events.Send      `yaml:"-"`
+	Views []events.FirstView `yaml:"-"`
 }
 
 // DisplayName is the company when there is one, else the name.
