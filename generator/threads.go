@@ -91,6 +91,7 @@ func (ts *threads) thread(key, title, subject string) *ThreadView {
 func (ts *threads) page() *MessagesView {
 	g := ts.thread(events.GeneralThread, "Write to "+ts.biz, "General")
 	g.HeadingID = "thread-general"
+	g.Main = true
 	v := &MessagesView{URL: ts.root + "messages/", General: g}
 	for _, t := range ts.ordered {
 		if len(t.Messages) == 0 {

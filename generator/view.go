@@ -512,6 +512,7 @@ type ThreadView struct {
 	HeadingID string // unique on its page
 	Anchor    string // the block's id ("messages"), "" when the page anchors it elsewhere
 	Nested    bool   // shown inside a list item (a request): an h3, not an h2
+	Main      bool   // the page's main action (the Messages page's own conversation): a primary button
 	Action    string // where the form posts
 	Seen      int    // messages shown: sent back with the form, so an identical message sent again later is not a duplicate
 	Messages  []MessageView
