@@ -82,6 +82,9 @@ type SiteView struct {
 	ChangeReqs  bool
 	Deposits    bool
 	PayOnline   bool
+	SaveCards   bool // a client paying an invoice may save the card (settings.save_cards, paying online on)
+	Autopay     bool // a client may have invoices charged to the saved card (settings.autopay)
+	Subs        bool // subscriptions are on (settings.subscriptions)
 	Year        int
 }
 
@@ -96,6 +99,20 @@ type ClientView struct {
 	Properties  []PropertyView
 	Statement   string // URL of the statement page
 	Archive     string // URL of the zip of every document, "" when PDFs are off
+	// Card is the card saved for paying invoices (nil: none, or saving
+	// cards is off); Autopay whether invoices are charged to it on their
+	// due dates, since AutopaySince (a date as written).
+	Card         *CardView
+	Autopay      bool
+	AutopaySince string
+}
+
+// CardView is a saved card: never its number.
+type CardView struct {
+	Brand      string // "Visa"
+	Last4      string
+	Expires    string // "12/29"
+	ExpiresISO string // "2029-12", for <time>
 }
 
 // ContactView is one contact of a client.
@@ -264,6 +281,8 @@ type PayView struct {
 	Part                     bool
 	Min                      string
 	MinValue, MaxValue, Step string
+	// SaveCard: the form offers "Save this card for future invoices".
+	SaveCard bool
 }
 
 // ReceiptView is one recorded payment and its receipt page.

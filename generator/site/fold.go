@@ -45,6 +45,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 	c.Requests = f.Requests
 	c.Messages = f.Messages
 	c.Uploads = f.Uploads
+	c.Card, c.Autopay, c.AutopaySince = f.Card, f.Autopay, f.AutopaySince
 	quotes := map[string]*Quote{}
 	for _, q := range c.Quotes {
 		quotes[strings.ToLower(q.Number)] = q
