@@ -82,8 +82,14 @@ func (s *Server) removeCard(w http.ResponseWriter, r *http.Request) error {
 		return Errorf(EUnavailable, "The card could not be removed just now. Please try again in a minute.")
 	}
 	now := s.now()
+	// Removed as of now, or of the card's own event if the clocks differ
+	// (Stripe's is the one its events carry): never older than the card.
+	at := now
+	if at.Before(card.At) {
+		at = card.At
+	}
 	if _, err := s.store.RecordWebhook(ctx, WebhookRecord{EventID: "remove:" + card.ID, Type: "card.remove", Received: now,
-		Card: &CardChange{ClientID: c.Client, Card: events.Card{ID: card.ID, At: now}, Detached: true}}, nil); err != nil {
+		Card: &CardChange{ClientID: c.Client, Card: events.Card{ID: card.ID, At: at}, Detached: true}}, nil); err != nil {
 		return err
 	}
 	if b.Autopay {

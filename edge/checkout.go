@@ -55,9 +55,12 @@ type CheckoutRequest struct {
 	// SaveCard (with Customer) keeps the card on the customer for later
 	// invoices (setup_future_usage off_session).
 	SaveCard bool
-	// TrialEnd, when set (subscriptions), is the first charge's time: the
-	// subscription starts then rather than at once.
-	TrialEnd time.Time
+	// TrialEnd or BillingAnchor, when set (subscriptions with a start date
+	// to come), is when the first period is charged rather than at once:
+	// TrialEnd (a trial until then; Stripe's Checkout wants it 48 hours
+	// ahead at least), else BillingAnchor (the billing cycle anchored
+	// there, nothing prorated before it).
+	TrialEnd, BillingAnchor time.Time
 }
 
 // ChargeRequest is a charge of a saved card for an invoice.

@@ -105,10 +105,14 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 		}
 		p.PaymentIntentData = nil // not allowed in subscription mode: the metadata goes on the subscription
 		p.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Description: stripe.String(r.Description), Metadata: meta}
-		if !r.TrialEnd.IsZero() {
-			// The first period is billed on the start date: until then the
-			// subscription is trialing, and nothing is charged.
+		// The first period is billed on the start date: until then the
+		// subscription is trialing (or anchored there), and nothing is charged.
+		switch {
+		case !r.TrialEnd.IsZero():
 			p.SubscriptionData.TrialEnd = stripe.Int64(r.TrialEnd.Unix())
+		case !r.BillingAnchor.IsZero():
+			p.SubscriptionData.BillingCycleAnchor = stripe.Int64(r.BillingAnchor.Unix())
+			p.SubscriptionData.ProrationBehavior = stripe.String("none")
 		}
 		p.Customer = stripe.String(r.Customer)
 	case r.Customer != "" && r.SaveCard:

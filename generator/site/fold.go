@@ -192,7 +192,12 @@ func followBilling(cfg *Config, s *Subscription, today time.Time) {
 	}
 	t := b.Started.In(loc)
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	if !s.Start.Set || day.After(s.Start.T) {
+		// Started on or after its start date: Stripe billed it that day.
+		// Started before (the first charge waits for the start date, a
+		// trial until then), the content's start is Stripe's too.
+		s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	}
 	if b.State == events.BillingCancelled {
 		s.Next, s.NextK, s.Soon = time.Time{}, 0, false
 		return
