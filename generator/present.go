@@ -918,7 +918,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		}
 	}
 	cp.home = h
-	cp.statement = p.statement(c.ID, visible, cp.invoices)
+	cp.statement = p.statement(c.ID, visible, cp.invoices, cp.subs)
 	hasDocs := len(cp.quotes) > 0 || len(cp.invoices) > 0
 	for _, pv := range cp.portals {
 		hasDocs = hasDocs || pv.DocCount > 0

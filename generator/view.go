@@ -335,8 +335,8 @@ type StatementView struct {
 // payment (a credit).
 type StatementEntry struct {
 	Date, DateISO string
-	Kind          string // "invoice", "payment", "settled" (marked paid without a recorded payment)
-	Ref           string // the invoice number
+	Kind          string // "invoice", "subscription" (a period paid), "payment", "settled" (marked paid without a recorded payment)
+	Ref           string // the invoice's (or subscription's) number
 	URL           string // the invoice or the receipt
 	Detail        string // "Courtyard renovation", "Check #1021"
 	Charge        string // "" for a credit
