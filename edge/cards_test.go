@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,5 +261,46 @@ func TestAutopayChargeFromItsEvent(t *testing.T) {
 	f.sendWebhook(subEvent("evt_session_pi", edge.EventIntentSucceeded, time.Now(), obj), time.Time{})
 	if _, err := f.store.Payment(ctx, "pi_e"); err == nil {
 		t.Error("a Checkout Session's PaymentIntent was recorded as a payment")
+	}
+}
+
+// TestBillingSwitchesOff: with save_cards off in site.yaml, the pay form
+// has no Save this card box, the account page no payment method, and the
+// edge refuses to save a card or turn autopay on (whatever is posted).
+func TestBillingSwitchesOff(t *testing.T) {
+	t.Parallel()
+	f, fs := newPayFixture(t, func(content string) {
+		p := filepath.Join(content, "site.yaml")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.Replace(string(b), "  save_cards: true ", "  save_cards: false", 1))
+		b = []byte(strings.Replace(string(b), "  autopay: true ", "  autopay: false", 1))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if site := f.srv.Build().Directory.Site; site.SaveCards || site.Autopay || !site.Subscriptions {
+		t.Fatalf("directory switches = %+v; want cards and autopay off", site)
+	}
+	c := f.login("whitfield-dental")
+	if page := readBody(t, f.do(c, "GET", "/c/whitfield-dental/invoices/INV-2001/", nil)); strings.Contains(page, `name="save"`) {
+		t.Error("the pay form offers to save the card while saving cards is off")
+	}
+	if page := readBody(t, f.do(c, "GET", "/c/whitfield-dental/account/", nil)); strings.Contains(page, "Payment method") {
+		t.Error("the account page shows a payment method while saving cards is off")
+	}
+	if r := f.do(c, "POST", "/c/whitfield-dental/invoices/INV-2001/pay", url.Values{"choice": {"full"}, "save": {"1"}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("pay with save while off = %d; want 503", r.StatusCode)
+	}
+	if r := f.do(c, "POST", "/c/whitfield-dental/billing/autopay", url.Values{"autopay": {"on"}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("autopay on while off = %d; want 503", r.StatusCode)
+	}
+	if fs.count() != 0 || len(fs.customers) != 0 {
+		t.Errorf("refused requests reached Stripe: %d sessions, %d customers", fs.count(), len(fs.customers))
+	}
+	if _, err := f.srv.ChargeInvoice(context.Background(), "INV-2001"); edge.ErrorCode(err) != edge.EUnavailable {
+		t.Errorf("hub charge while autopay is off = %v; want unavailable", err)
 	}
 }
