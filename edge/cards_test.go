@@ -169,6 +169,10 @@ func TestAutopay(t *testing.T) {
 			if page := readBody(t, f.do(c, "GET", "/c/whitfield-dental/account/", nil)); !strings.Contains(page, "Stop paying automatically") {
 				t.Errorf("account page with autopay on:\n%.3000s", page)
 			}
+			inv := "/c/whitfield-dental/invoices/INV-2001/"
+			if page := readBody(t, f.do(c, "GET", inv, nil)); !strings.Contains(page, "Autopay is on: what is left to pay will be charged to your Visa •••• 4242 on Dec 14, 2026.") {
+				t.Errorf("the invoice page does not say when autopay charges it:\n%.4000s", page)
+			}
 			f.srv.Autopay(ctx) // Nov 23: INV-2001 is due Dec 14
 			if len(fs.intents) != 0 {
 				t.Fatalf("charged before the due date: %v", fs.intents)
@@ -199,6 +203,12 @@ func TestAutopay(t *testing.T) {
 				if strings.HasPrefix(m.Subject, "Action needed:") && (m.To[0].Email != dana || !strings.Contains(m.Text, "/c/whitfield-dental/invoices/INV-2001/")) {
 					t.Errorf("the client's failure email does not link to the invoice: %+v", m)
 				}
+			}
+			if tt.state == events.PaymentFailed {
+				f.waitUntil("the invoice page saying the charge failed", func() bool {
+					page := readBody(t, f.do(c, "GET", inv, nil))
+					return strings.Contains(page, "did not go through") && !strings.Contains(page, "Autopay is on")
+				})
 			}
 			// Stripe's event about the charge: the same outcome, nothing more.
 			typ := edge.EventIntentSucceeded

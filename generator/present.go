@@ -156,6 +156,20 @@ func (p *presenter) clientView(c *site.Client) *ClientView {
 	return v
 }
 
+// autopayNote says when an invoice will be charged to the saved card
+// ("Visa •••• 4242 on Dec 14, 2026"): autopay is on, the invoice has
+// something to pay online and a due date not before autopay was turned on
+// (the edge charges those, on that day); else "".
+func (p *presenter) autopayNote(c *site.Client, inv *site.Invoice, v *InvoiceView) string {
+	if !c.Autopay || c.Card == nil || !p.cfg.Settings.AutopayOn() || v.Pay == nil || !inv.Due.Set || inv.AutopayFailed {
+		return ""
+	}
+	if since := p.isoDate(c.AutopaySince); since != "" && inv.Due.Raw < since {
+		return ""
+	}
+	return cardBrand(c.Card.Brand) + " •••• " + c.Card.Last4 + " on " + p.date(inv.Due)
+}
+
 // cardBrand is Stripe's name of a card brand as people write it.
 func cardBrand(b string) string {
 	switch b {
@@ -849,6 +863,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		if err != nil {
 			return nil, err
 		}
+		iv.Autopay, iv.AutopayFailed = p.autopayNote(c, inv, iv), inv.AutopayFailed && iv.Pay != nil
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
 		if iv.HasBalance {

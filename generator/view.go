@@ -238,26 +238,31 @@ type HistoryView struct {
 
 // InvoiceView is an invoice.
 type InvoiceView struct {
-	Number      string
-	Subject     string
-	URL         string
-	Status      Badge
-	PastDue     bool
-	Issued      string
-	IssuedISO   string
-	Due         string
-	DueISO      string
-	Lines       []LineView
-	Totals      TotalsView
-	Total       string
-	Payments    []*ReceiptView
-	Paid        string // sum of payments, "" when none
-	Balance     string
-	HasBalance  bool
-	QuoteNumber string
-	QuoteURL    string // "" when the quote is not visible
-	Notes       template.HTML
-	PDF         string // URL of the PDF, "" when PDFs are off
+	// Autopay, when set, is the saved card and day autopay charges it on:
+	// "Visa •••• 4242 on Dec 14, 2026".
+	Autopay string
+	// AutopayFailed: the automatic charge did not go through; pay by hand.
+	AutopayFailed bool
+	Number        string
+	Subject       string
+	URL           string
+	Status        Badge
+	PastDue       bool
+	Issued        string
+	IssuedISO     string
+	Due           string
+	DueISO        string
+	Lines         []LineView
+	Totals        TotalsView
+	Total         string
+	Payments      []*ReceiptView
+	Paid          string // sum of payments, "" when none
+	Balance       string
+	HasBalance    bool
+	QuoteNumber   string
+	QuoteURL      string // "" when the quote is not visible
+	Notes         template.HTML
+	PDF           string // URL of the PDF, "" when PDFs are off
 	// Online payments that have not settled (bank debits): shown, but
 	// not yet taken off the balance.
 	Processing      []ProcessingView

@@ -76,7 +76,7 @@ func TestServeAutopayOnTheDueDate(t *testing.T) {
 	if strings.Contains(body, `action="`+page+`pay"`) {
 		t.Errorf("the invoice still offers to pay after autopay:\n%s", body)
 	}
-	if r := hub(t, dir, "payments", "-state", filepath.Join(".hub", "state")); r.code != 0 || strings.Count(r.stdout, "INV-2002") != 2 {
+	if r := hub(t, dir, "payments", "-state", filepath.Join(".hub", "state")); r.code != 0 || strings.Count(r.stdout, "INV-2002") != 2 || !strings.Contains(r.stdout, "INV-2002 (autopay)") {
 		t.Errorf("hub payments = %d; want INV-2002's two payments\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// hub charge: nothing left on INV-2002; whitfield-dental did not opt in.

@@ -3,6 +3,8 @@ package stripepay_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +105,33 @@ func FuzzParseCardObjects(f *testing.F) {
 			t.Errorf("accepted %s without its PaymentIntent: %s", typ, obj)
 		}
 	})
+}
+
+// TestDetachCardDetachedAlready: a card Stripe no longer has on the
+// customer (removed in the customer portal) is removed, not an error; a
+// Stripe that fails is.
+func TestDetachCardDetachedAlready(t *testing.T) {
+	for _, tc := range []struct {
+		status  int
+		body    string
+		wantErr bool
+	}{
+		{400, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such PaymentMethod: 'pm_1'"}}`, false},
+		{400, `{"error":{"type":"invalid_request_error","message":"The payment method you provided is not attached to a customer so detachment is impossible."}}`, false},
+		{400, `{"error":{"type":"invalid_request_error","code":"parameter_invalid","message":"Invalid request"}}`, true},
+		{500, `{"error":{"type":"api_error","message":"down"}}`, true},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			w.Write([]byte(tc.body))
+		}))
+		co, err := stripepay.New(stripepay.Config{SecretKey: "sk_test_123", WebhookSecret: secret, APIURL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := co.DetachCard(context.Background(), "pm_1"); (err != nil) != tc.wantErr {
+			t.Errorf("DetachCard after %d %s = %v; want error %v", tc.status, tc.body, err, tc.wantErr)
+		}
+		srv.Close()
+	}
 }

@@ -239,7 +239,12 @@ func chargeStatus(s stripe.PaymentIntentStatus) string {
 func (c *Checkout) DetachCard(ctx context.Context, paymentMethod string) error {
 	p := &stripe.PaymentMethodDetachParams{}
 	p.Context = ctx
-	if _, err := c.api.PaymentMethods.Detach(paymentMethod, p); err != nil {
+	_, err := c.api.PaymentMethods.Detach(paymentMethod, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeInvalidRequest && (se.Code == stripe.ErrorCodeResourceMissing || strings.Contains(se.Msg, "not attached")) {
+		return nil // detached already (the customer portal, the dashboard): removed is what was asked
+	}
+	if err != nil {
 		return fmt.Errorf("stripe: removing the saved card %s: %w", paymentMethod, err)
 	}
 	return nil

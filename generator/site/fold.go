@@ -112,6 +112,11 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 			}
 			continue
 		}
+		if p.Kind == events.ForInvoice && p.Auto && p.State == events.PaymentFailed {
+			if inv := invoices[strings.ToLower(p.Document)]; inv != nil {
+				inv.AutopayFailed = true
+			}
+		}
 		if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 			continue
 		}

@@ -269,8 +269,11 @@ type Invoice struct {
 	State   string       `yaml:"-"` // effective status: awaiting_payment, past_due, paid, ...
 
 	// Folded in from what the edge recorded (see Fold).
-	Online     []events.Payment // online payments, paid or processing, oldest first
-	Processing money.Amount     // paid online by a method that has not settled yet
+	Online []events.Payment // online payments, paid or processing, oldest first
+	// AutopayFailed: a charge of the saved card for it did not go through
+	// (the client pays it by hand; autopay does not try again).
+	AutopayFailed bool
+	Processing    money.Amount // paid online by a method that has not settled yet
 }
 
 // Subscription statuses as written in content; "ended" is derived.
