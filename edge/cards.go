@@ -380,7 +380,12 @@ func (s *Server) chargeInvoice(ctx context.Context, b BillingRecord, doc bundle.
 	p := PaymentRecord{ClientID: b.ClientID, Payment: events.Payment{ID: id, Kind: events.ForInvoice, Document: doc.Number,
 		Amount: due, Currency: doc.Currency, Email: email, Created: now, Auto: true}}
 	out, err := s.store.RecordWebhook(ctx, WebhookRecord{EventID: "charge:" + id + ":" + res.Status, Type: "autopay.charge", Received: now,
-		PaymentID: id, To: to, Method: "card", Reference: id, NewPayment: &p}, s.paymentMails)
+		PaymentID: id, To: to, Method: "card", Reference: id, NewPayment: &p}, func(p PaymentRecord) ([]Message, error) {
+		if p.Auto && p.State == events.PaymentFailed {
+			return s.autopayFailedMails(p, res.Status) // the emails say why
+		}
+		return s.paymentMails(p)
+	})
 	if err != nil {
 		return PaymentRecord{}, fmt.Errorf("recording the charge %s (%s): %w", id, res.Status, err)
 	}
@@ -412,8 +417,9 @@ func (s *Server) day(t time.Time) string {
 }
 
 // autopayFailedMails tell the client that the saved card was not charged
-// (with a link to pay by hand) and the business that it was not.
-func (s *Server) autopayFailedMails(p PaymentRecord) ([]Message, error) {
+// (with a link to pay by hand) and the business that it was not; outcome
+// (a Charge* status, "" when a later event said it) says why.
+func (s *Server) autopayFailedMails(p PaymentRecord, outcome string) ([]Message, error) {
 	site := s.build.Load().Directory.Site
 	amount := s.money(p.Amount)
 	path := "/c/" + p.ClientID + "/"
@@ -422,8 +428,15 @@ func (s *Server) autopayFailedMails(p PaymentRecord) ([]Message, error) {
 	}
 	rows := [][2]string{{"Amount", amount}, {"For", "invoice " + p.Document}, {"Reference", p.Reference}}
 	name := s.clientName(p.ClientID, p.Email)
+	why := "your bank declined it, or asked you to confirm the payment yourself"
+	switch outcome {
+	case ChargeRequiresAction:
+		why = "your bank asks you to confirm payments like this one yourself"
+	case ChargeDeclined:
+		why = "your card was declined"
+	}
 	return s.mails(Notice{To: Address{Email: p.Email}, Subject: fmt.Sprintf("Action needed: %s for invoice %s was not charged", amount, p.Document),
-		Intro: fmt.Sprintf("We tried to charge your saved card %s for invoice %s on its due date, and it did not go through: your bank declined it, or asked you to confirm the payment yourself. Nothing was charged. Please pay the invoice by hand.", amount, p.Document),
+		Intro: fmt.Sprintf("We tried to charge your saved card %s for invoice %s on its due date, and it did not go through: %s. Nothing was charged. Please pay the invoice by hand.", amount, p.Document, why),
 		Rows:  rows, Path: path, Button: "Pay invoice " + p.Document},
 		Notice{To: Address{Name: site.Name, Email: site.Email}, Subject: fmt.Sprintf("Autopay failed: %s from %s (%s)", amount, name, p.Document),
 			Intro: fmt.Sprintf("The automatic charge of %s to %s's saved card for invoice %s did not go through. They have been emailed a link to pay it by hand.", amount, name, p.Document), Rows: append(rows, [2]string{"Contact", p.Email})})

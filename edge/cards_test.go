@@ -144,11 +144,12 @@ func TestAutopay(t *testing.T) {
 	for _, tt := range []struct {
 		charge, state string
 		mail          []string // subjects the outcome sends
+		why           string   // what the client's failure email says
 	}{
-		{"", events.PaymentPaid, []string{"Receipt:", "Payment received:"}},
-		{"processing", events.PaymentProcessing, []string{"Payment processing:"}},
-		{"requires_action", events.PaymentFailed, []string{"Action needed:", "Autopay failed:"}},
-		{"declined", events.PaymentFailed, []string{"Action needed:", "Autopay failed:"}},
+		{"", events.PaymentPaid, []string{"Receipt:", "Payment received:"}, ""},
+		{"processing", events.PaymentProcessing, []string{"Payment processing:"}, ""},
+		{"requires_action", events.PaymentFailed, []string{"Action needed:", "Autopay failed:"}, "asks you to confirm"},
+		{"declined", events.PaymentFailed, []string{"Action needed:", "Autopay failed:"}, "your card was declined"},
 	} {
 		t.Run(tt.state+"/"+tt.charge, func(t *testing.T) {
 			t.Parallel()
@@ -200,7 +201,7 @@ func TestAutopay(t *testing.T) {
 			}
 			msgs := f.awaitMail(tt.state, want...)
 			for _, m := range msgs {
-				if strings.HasPrefix(m.Subject, "Action needed:") && (m.To[0].Email != dana || !strings.Contains(m.Text, "/c/whitfield-dental/invoices/INV-2001/")) {
+				if strings.HasPrefix(m.Subject, "Action needed:") && (m.To[0].Email != dana || !strings.Contains(m.Text, "/c/whitfield-dental/invoices/INV-2001/") || !strings.Contains(m.Text, tt.why)) {
 					t.Errorf("the client's failure email does not link to the invoice: %+v", m)
 				}
 			}

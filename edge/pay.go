@@ -406,7 +406,7 @@ func (s *Server) paymentMails(p PaymentRecord) ([]Message, error) {
 		return s.periodFailedMails(p)
 	}
 	if p.Auto && p.State == events.PaymentFailed {
-		return s.autopayFailedMails(p)
+		return s.autopayFailedMails(p, "")
 	}
 	if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 		return nil, nil
