@@ -21,6 +21,13 @@ type Checkout interface {
 	// PortalSession opens the provider's page where a customer updates
 	// their payment method or cancels a subscription, and returns its URL.
 	PortalSession(ctx context.Context, customer, returnURL string) (string, error)
+	// Charge charges a saved card while the client is away (off-session):
+	// the same IdempotencyKey gives the same PaymentIntent. A card that
+	// needs the client (authentication) or is declined is a ChargeResult
+	// saying so, not an error; an error is a charge that could not be asked.
+	Charge(ctx context.Context, r ChargeRequest) (ChargeResult, error)
+	// DetachCard removes a saved payment method from its customer.
+	DetachCard(ctx context.Context, paymentMethod string) error
 	// ParseWebhook verifies a webhook's signature (and its age) and decodes
 	// it. An event of another API version is an *APIVersionError.
 	ParseWebhook(payload []byte, signature string) (WebhookEvent, error)
@@ -45,6 +52,39 @@ type CheckoutRequest struct {
 	// first, on Customer.
 	Recurring *Recurring
 	Customer  string
+	// SaveCard (with Customer) keeps the card on the customer for later
+	// invoices (setup_future_usage off_session).
+	SaveCard bool
+	// TrialEnd or BillingAnchor, when set (subscriptions with a start date
+	// to come), is when the first period is charged rather than at once:
+	// TrialEnd (a trial until then; Stripe's Checkout wants it 48 hours
+	// ahead at least), else BillingAnchor (the billing cycle anchored
+	// there, nothing prorated before it).
+	TrialEnd, BillingAnchor time.Time
+}
+
+// ChargeRequest is a charge of a saved card for an invoice.
+type ChargeRequest struct {
+	ClientID, Document, Description, Email string
+	Customer, PaymentMethod                string
+	Amount                                 int64
+	Currency                               string
+	IdempotencyKey                         string
+}
+
+// Charge outcomes (ChargeResult.Status).
+const (
+	ChargeSucceeded      = "succeeded"
+	ChargeProcessing     = "processing"
+	ChargeRequiresAction = "requires_action" // the bank wants the client: they pay by hand
+	ChargeDeclined       = "declined"
+)
+
+// ChargeResult is what a charge did.
+type ChargeResult struct {
+	ID     string // the PaymentIntent's id ("" when the provider made none)
+	Status string // a Charge* outcome
+	Reason string // why it failed, in the provider's words ("Your card was declined.")
 }
 
 // Recurring is a subscription's period: Stripe's interval (day, week,
@@ -77,7 +117,16 @@ const (
 	EventInvoiceFailed        = "invoice.payment_failed"
 	EventSubscriptionUpdated  = "customer.subscription.updated"
 	EventSubscriptionDeleted  = "customer.subscription.deleted"
+	EventCardAttached         = "payment_method.attached"
+	EventCardDetached         = "payment_method.detached"
+	EventIntentSucceeded      = "payment_intent.succeeded"
+	EventIntentProcessing     = "payment_intent.processing"
+	EventIntentFailed         = "payment_intent.payment_failed"
 )
+
+// MetaAuto is the metadata key (value "true") of a PaymentIntent the edge
+// made to charge a saved card: its events are the charge's.
+const MetaAuto = "auto"
 
 // WebhookEvent is a verified event from the payment provider.
 type WebhookEvent struct {
@@ -87,6 +136,31 @@ type WebhookEvent struct {
 	Session      *SessionObject      // for checkout.session.* events
 	Invoice      *InvoiceObject      // for invoice.* events
 	Subscription *SubscriptionObject // for customer.subscription.* events
+	Card         *CardObject         // for payment_method.* events
+	Intent       *IntentObject       // for payment_intent.* events
+}
+
+// CardObject is a payment method as an event tells it.
+type CardObject struct {
+	ID       string
+	Customer string // the customer it is (or, detached, was) attached to
+	Type     string // "card", ...
+	Brand    string
+	Last4    string
+	ExpMonth int
+	ExpYear  int
+}
+
+// IntentObject is a PaymentIntent as an event tells it.
+type IntentObject struct {
+	ID       string
+	Status   string
+	Amount   int64
+	Currency string // upper case
+	Customer string
+	Method   string // the payment method's id
+	Metadata map[string]string
+	Reason   string // the last error's message, when it failed
 }
 
 // SessionObject is the Checkout Session an event is about.

@@ -99,7 +99,12 @@ func (s *Server) handlePayInvoice(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	s.pay(w, r, doc, events.ForInvoice, r.PostForm.Get("choice"), r.PostForm.Get("part"))
+	save := r.PostForm.Get("save") == "1"
+	if save && !s.saveCardsOn() {
+		s.errorPage(w, r, Errorf(EUnavailable, "Saving a card is not available; untick it to pay this invoice."))
+		return
+	}
+	s.pay(w, r, doc, events.ForInvoice, r.PostForm.Get("choice"), r.PostForm.Get("part"), save)
 }
 
 func (s *Server) handlePayDeposit(w http.ResponseWriter, r *http.Request) {
@@ -108,19 +113,19 @@ func (s *Server) handlePayDeposit(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	s.pay(w, r, doc, events.ForDeposit, "full", "")
+	s.pay(w, r, doc, events.ForDeposit, "full", "", false)
 }
 
 // pay makes (or reuses) a Checkout Session for doc and redirects to it.
-func (s *Server) pay(w http.ResponseWriter, r *http.Request, doc bundle.DirDocument, kind, choice, part string) {
+func (s *Server) pay(w http.ResponseWriter, r *http.Request, doc bundle.DirDocument, kind, choice, part string, save bool) {
 	ctx := r.Context()
 	c := SessionFrom(ctx)
-	if err := s.startCheckout(ctx, w, r, c, doc, kind, choice, part); err != nil {
+	if err := s.startCheckout(ctx, w, r, c, doc, kind, choice, part, save); err != nil {
 		s.errorPage(w, r, err)
 	}
 }
 
-func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *http.Request, c *Claims, doc bundle.DirDocument, kind, choice, part string) error {
+func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *http.Request, c *Claims, doc bundle.DirDocument, kind, choice, part string, save bool) error {
 	site := s.build.Load().Directory.Site
 	if s.cfg.Checkout == nil || !site.OnlinePayments {
 		return Errorf(EUnavailable, "Paying online is not available. The %s page says how else to pay.", doc.Kind)
@@ -163,9 +168,12 @@ func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *ht
 		amount = int64(a)
 	}
 	now := s.now()
+	// A page made without saving the card is not the one to reuse when
+	// the client ticked it (a double click with it ticked has the same
+	// idempotency key: the same session, below).
 	if p, ok, err := s.store.OpenPayment(ctx, c.Client, kind, doc.Number, amount, now.Add(2*time.Minute)); err != nil {
 		return err
-	} else if ok {
+	} else if ok && !save {
 		http.Redirect(w, r, p.URL, http.StatusSeeOther) // a double click: the same payment page
 		return nil
 	}
@@ -173,9 +181,15 @@ func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *ht
 	if err != nil {
 		return err
 	}
+	var customer string
+	if save {
+		if customer, err = s.customer(ctx, c); err != nil {
+			return err
+		}
+	}
 	// The same request made twice (two edges, a retry) gets the same
 	// session from Stripe.
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%d", c.Client, kind, doc.Number, amount, n))
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%d\x00%t", c.Client, kind, doc.Number, amount, n, save))
 	base := strings.TrimSuffix(s.cfg.BaseURL.String(), "/")
 	back := base + "/c/" + c.Client + "/" + doc.Path
 	desc := fmt.Sprintf("Invoice %s — %s", doc.Number, doc.Title)
@@ -187,6 +201,7 @@ func (s *Server) startCheckout(ctx context.Context, w http.ResponseWriter, r *ht
 		Amount: amount, Currency: doc.Currency,
 		SuccessURL: base + "/c/" + c.Client + "/paid/{CHECKOUT_SESSION_ID}", CancelURL: back,
 		IdempotencyKey: "hub-" + hex.EncodeToString(h[:16]), ExpiresAt: now.Add(checkoutTTL),
+		Customer: customer, SaveCard: save,
 	})
 	if err != nil {
 		s.log.Error("creating a Checkout Session", "client", c.Client, "document", doc.Number, "err", err)
@@ -328,6 +343,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 func (s *Server) webhookRecord(ctx context.Context, ev WebhookEvent) WebhookRecord {
 	rec := WebhookRecord{EventID: ev.ID, Type: ev.Type, Received: s.now()}
 	switch {
+	case ev.Card != nil:
+		return s.cardRecord(ctx, ev, rec)
+	case ev.Intent != nil && ev.Intent.Metadata[MetaAuto] == "true":
+		return s.intentRecord(ctx, ev, rec)
+	case ev.Intent != nil:
+		return rec // a Checkout Session's PaymentIntent: its session's events decide
 	case ev.Type == EventSessionCompleted && ev.Session != nil && ev.Session.Mode == "subscription",
 		ev.Type == EventInvoicePaid || ev.Type == EventInvoiceFailed, ev.Subscription != nil:
 		return s.subscriptionRecord(ctx, ev, rec)
@@ -383,6 +404,9 @@ func (s *Server) webhookRecord(ctx context.Context, ev WebhookEvent) WebhookReco
 func (s *Server) paymentMails(p PaymentRecord) ([]Message, error) {
 	if p.Kind == events.ForSubscription && p.State == events.PaymentFailed {
 		return s.periodFailedMails(p)
+	}
+	if p.Auto && p.State == events.PaymentFailed {
+		return s.autopayFailedMails(p, "")
 	}
 	if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 		return nil, nil

@@ -30,12 +30,20 @@ type fakeStripe struct {
 	byKey              map[string]string // idempotency key → response
 	customers, portals []url.Values
 	ended              []string // subscriptions told to end: path?form
-	fail               bool
-	listener           net.Listener
+	// charge is how off-session charges go: "" succeeded, "processing",
+	// "requires_action" or "declined"; intents are the charges asked (a
+	// repeated idempotency key answered from memory, like Stripe); detached
+	// the payment methods removed.
+	charge   string
+	intents  []url.Values
+	detached []string
+	fail     bool
+	listener net.Listener
 }
 
 func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != "POST" || (r.URL.Path != "/v1/checkout/sessions" && r.URL.Path != "/v1/customers" && r.URL.Path != "/v1/billing_portal/sessions" && !strings.HasPrefix(r.URL.Path, "/v1/subscriptions/")) {
+	if r.Method != "POST" || (r.URL.Path != "/v1/checkout/sessions" && r.URL.Path != "/v1/customers" && r.URL.Path != "/v1/billing_portal/sessions" &&
+		r.URL.Path != "/v1/payment_intents" && !strings.HasPrefix(r.URL.Path, "/v1/subscriptions/") && !strings.HasPrefix(r.URL.Path, "/v1/payment_methods/")) {
 		http.Error(w, `{"error":{"message":"not here"}}`, 404)
 		return
 	}
@@ -49,7 +57,33 @@ func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if resp, ok := s.byKey[key]; ok && key != "" {
-		w.Write([]byte(resp))
+		writeAnswer(w, resp)
+		return
+	}
+	if pm, ok := strings.CutPrefix(r.URL.Path, "/v1/payment_methods/"); ok {
+		pm = strings.TrimSuffix(pm, "/detach")
+		s.detached = append(s.detached, pm)
+		fmt.Fprintf(w, `{"id":%q,"object":"payment_method","type":"card","customer":null}`, pm)
+		return
+	}
+	if r.URL.Path == "/v1/payment_intents" {
+		s.intents = append(s.intents, r.PostForm)
+		id := fmt.Sprintf("pi_fake_%d", len(s.intents))
+		status, code := "succeeded", ""
+		switch s.charge {
+		case "processing":
+			status = "processing"
+		case "requires_action":
+			status, code = "requires_action", "authentication_required"
+		case "declined":
+			status, code = "requires_payment_method", "card_declined"
+		}
+		resp := fmt.Sprintf(`{"id":%q,"object":"payment_intent","status":%q,"amount":%s,"currency":%q}`, id, status, r.PostForm.Get("amount"), r.PostForm.Get("currency"))
+		if code != "" {
+			resp = "402\x00" + fmt.Sprintf(`{"error":{"type":"card_error","code":%q,"message":"Your card was declined.","payment_intent":{"id":%q,"object":"payment_intent","status":%q}}}`, code, id, status)
+		}
+		s.byKey[key] = resp
+		writeAnswer(w, resp)
 		return
 	}
 	if sub, ok := strings.CutPrefix(r.URL.Path, "/v1/subscriptions/"); ok {
@@ -75,6 +109,16 @@ func (s *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := fmt.Sprintf(`{"id":%q,"object":"checkout.session","url":"https://checkout.stripe.com/c/pay/%s","amount_total":%d,"currency":%q,"expires_at":%s}`,
 		id, id, amount, r.PostForm.Get("line_items[0][price_data][currency]"), r.PostForm.Get("expires_at"))
 	s.byKey[key] = resp
+	w.Write([]byte(resp))
+}
+
+// writeAnswer writes a remembered answer: a body, or "STATUS\x00body" for an error's.
+func writeAnswer(w http.ResponseWriter, resp string) {
+	if code, body, ok := strings.Cut(resp, "\x00"); ok {
+		n, _ := strconv.Atoi(code)
+		w.WriteHeader(n)
+		resp = body
+	}
 	w.Write([]byte(resp))
 }
 

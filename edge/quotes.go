@@ -193,7 +193,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/c/" + c.Client + "/" + doc.Path
 	if f.Get("pay_deposit") == "yes" && now.Due > 0 && s.cfg.Checkout != nil && site.OnlinePayments {
-		if err := s.startCheckout(ctx, w, r, c, now, events.ForDeposit, "full", ""); err != nil {
+		if err := s.startCheckout(ctx, w, r, c, now, events.ForDeposit, "full", "", false); err != nil {
 			s.log.Warn("deposit payment after approval", "client", c.Client, "quote", doc.Number, "err", err)
 			s.renderPage(w, r, StatusOf(ErrorCode(err)), "Quote approved", depositNotStartedTmpl, struct{ Doc, Back, Why string }{doc.Number, back, ErrorMessage(err)})
 		}

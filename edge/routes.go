@@ -41,6 +41,8 @@ func (s *Server) routes() http.Handler {
 	post("/c/{client}/subscriptions/{number}/start", s.mutating(s.handleStartSubscription))
 	post("/c/{client}/subscriptions/{number}/manage", s.mutating(s.handleManageSubscription))
 	mux.HandleFunc("GET /c/{client}/subscribed/{number}", s.handleSubscribed)
+	post("/c/{client}/billing/card/remove", s.mutating(s.handleRemoveCard))
+	post("/c/{client}/billing/autopay", s.mutating(s.handleAutopay))
 	// Quotes.
 	post("/c/{client}/quotes/{number}/approve", s.mutatingCap(s.handleApprove, maxApproveBody))
 	post("/c/{client}/quotes/{number}/changes", s.mutating(s.handleChanges))

@@ -279,9 +279,10 @@ func (s *Server) watch(ctx context.Context) {
 
 func (s *Server) rebuilder(ctx context.Context) {
 	defer s.wg.Done()
-	if s.cfg.Rebuild == nil {
-		return
-	}
+	// Autopay runs at start (an edge down on a due date charges the day
+	// it is back) and after each daily rebuild: the day's build is its
+	// clock. Each invoice is charged once, whatever the runs.
+	s.Autopay(ctx)
 	t := time.NewTicker(s.cfg.RebuildEvery)
 	defer t.Stop()
 	for {
@@ -289,13 +290,14 @@ func (s *Server) rebuilder(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.cfg.Rebuild(ctx); err != nil {
-				s.log.Error("scheduled rebuild failed; still serving the previous build", "err", err)
-				continue
+			if s.cfg.Rebuild != nil {
+				if err := s.cfg.Rebuild(ctx); err != nil {
+					s.log.Error("scheduled rebuild failed; still serving the previous build", "err", err)
+				} else if err := s.Reload(); err != nil {
+					s.log.Error("loading rebuilt site", "err", err)
+				}
 			}
-			if err := s.Reload(); err != nil {
-				s.log.Error("loading rebuilt site", "err", err)
-			}
+			s.Autopay(ctx) // the invoices due today, on the day's build
 		}
 	}
 }

@@ -18,6 +18,7 @@ type Store interface {
 	SessionStore
 	PaymentStore
 	SubscriptionStore
+	BillingStore
 	ResponseStore
 	ThreadStore
 	PortalUploadStore
@@ -183,6 +184,9 @@ type WebhookRecord struct {
 	// Sub, when set (and Problem is ""), moves a subscription's billing
 	// state in the same write (events.Subscription.Advance).
 	Sub *SubscriptionChange
+	// Card, when set (and Problem is ""), saves or removes the client's
+	// card in the same write (BillingRecord.Apply).
+	Card *CardChange
 }
 
 // WebhookResult is what recording an event did.
@@ -190,6 +194,82 @@ type WebhookResult struct {
 	Duplicate bool          // the event id was recorded before: nothing done
 	Changed   bool          // the payment's state (or the subscription's) moved
 	Payment   PaymentRecord // the payment after the event (when PaymentID is set)
+}
+
+// BillingStore keeps what a client saved for paying invoices: the card on
+// its Stripe customer (from the webhooks about it) and the autopay choice.
+// Part of Store.
+type BillingStore interface {
+	// Billing returns the client's Stripe customer, saved card and autopay
+	// choice (a zero record, without error, when there is none).
+	Billing(ctx context.Context, clientID string) (BillingRecord, error)
+	// SetAutopay records the client's choice and reports whether it
+	// changed; a change is one of the client's facts (its pages are
+	// rebuilt). A client without a recorded customer is ENotFound.
+	SetAutopay(ctx context.Context, clientID string, on bool, at time.Time) (bool, error)
+	// CustomerClient returns the client whose recorded Stripe customer is
+	// customer, "" when none is.
+	CustomerClient(ctx context.Context, customer string) (string, error)
+	// AutopayClients lists the clients with autopay on, by client ID.
+	AutopayClients(ctx context.Context) ([]BillingRecord, error)
+	// AutoPayments lists the payments the edge charged on a client's saved
+	// card for a document (events.Payment.Auto), in any state, oldest first.
+	AutoPayments(ctx context.Context, clientID, doc string) ([]PaymentRecord, error)
+}
+
+// BillingRecord is a client's Stripe customer, saved card and autopay
+// choice as the edge keeps them.
+type BillingRecord struct {
+	ClientID     string
+	Customer     string
+	Card         events.Card // the last card an event told of (ID "" when none)
+	Removed      bool        // that card was detached
+	Autopay      bool
+	AutopaySince time.Time
+}
+
+// SavedCard is the card a client may pay with now, or nil.
+func (b BillingRecord) SavedCard() *events.Card {
+	if b.Card.ID == "" || b.Removed {
+		return nil
+	}
+	c := b.Card
+	return &c
+}
+
+// CardChange is what a payment_method.attached (or .detached) event does
+// to the client's saved card: Card is the method (detached: its ID), At
+// in Card.At when the event happened.
+type CardChange struct {
+	ClientID string
+	Card     events.Card
+	Detached bool
+}
+
+// Apply applies a card change unless an event not older than it already
+// set the card (Stripe sends events out of order): an attached card is
+// shown; a detached one is removed when it is the one shown, or, when no
+// card is shown, remembered as removed (so its attachment, arriving late,
+// changes nothing); at equal times removing wins. It reports whether the
+// card the client may pay with changed.
+func (b *BillingRecord) Apply(ch CardChange) bool {
+	at := ch.Card.At
+	if at.Before(b.Card.At) {
+		return false
+	}
+	before := b.SavedCard()
+	switch {
+	case ch.Detached && (ch.Card.ID == b.Card.ID || b.SavedCard() == nil):
+		b.Card, b.Removed = events.Card{ID: ch.Card.ID, At: at}, true
+	case ch.Detached:
+		return false // another card than the one shown
+	case at.Equal(b.Card.At) && b.Removed && ch.Card.ID == b.Card.ID:
+		return false
+	default:
+		b.Card, b.Removed = ch.Card, false
+	}
+	after := b.SavedCard()
+	return (before == nil) != (after == nil) || (before != nil && *before != *after)
 }
 
 // ResponseStore records what clients send through the hub's forms. Each

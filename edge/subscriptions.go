@@ -102,7 +102,7 @@ func (s *Server) startSubscription(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	c := SessionFrom(ctx)
 	site := s.build.Load().Directory.Site
-	if s.cfg.Checkout == nil || !site.OnlinePayments {
+	if s.cfg.Checkout == nil || !site.OnlinePayments || !site.Subscriptions {
 		return Errorf(EUnavailable, "Starting a subscription online is not available. The subscription's page says how to get in touch.")
 	}
 	if doc.State != "active" || doc.Total <= 0 {
@@ -129,7 +129,9 @@ func (s *Server) startSubscription(w http.ResponseWriter, r *http.Request) error
 	back := base + "/c/" + c.Client + "/" + doc.Path
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00subscription\x00%s\x00%d\x00%s\x00%d\x00%s", c.Client, doc.Number, doc.Total, doc.Interval, doc.Every, rec.Session))
 	rc := stripeInterval(doc.Interval, doc.Every)
+	trial, anchor := s.firstCharge(doc.Start, now)
 	sess, err := s.cfg.Checkout.CreateSession(ctx, CheckoutRequest{
+		TrialEnd: trial, BillingAnchor: anchor,
 		ClientID: c.Client, Kind: events.ForSubscription, Document: doc.Number, Email: c.Subject,
 		Description: fmt.Sprintf("Subscription %s — %s", doc.Number, doc.Title),
 		Amount:      doc.Total, Currency: doc.Currency, Recurring: &rc, Customer: customer,
@@ -153,6 +155,29 @@ func (s *Server) startSubscription(w http.ResponseWriter, r *http.Request) error
 	}
 	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
 	return nil
+}
+
+// minTrial is how far ahead Stripe Checkout takes a trial's end.
+const minTrial = 48 * time.Hour
+
+// firstCharge is when Stripe should charge the first period of a
+// subscription whose start date (YYYY-MM-DD) is still to come: the start
+// of that day in the site's time zone, as a trial's end when it is far
+// enough ahead, else as the billing cycle's anchor. A start today or
+// past is charged at once (both zero).
+func (s *Server) firstCharge(start string, now time.Time) (trial, anchor time.Time) {
+	loc, err := time.LoadLocation(s.build.Load().Directory.Site.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	day, err := time.ParseInLocation(time.DateOnly, start, loc)
+	if err != nil || !day.After(now) {
+		return time.Time{}, time.Time{}
+	}
+	if day.Sub(now) >= minTrial {
+		return day, time.Time{}
+	}
+	return time.Time{}, day
 }
 
 // customer is the client's Stripe customer: the recorded one, or one made
@@ -274,6 +299,9 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 		rec.Problem = fmt.Sprintf("amount %d does not match the %d recorded", ev.Session.AmountTotal, sub.Amount)
 	case ev.Session != nil && !strings.EqualFold(ev.Session.Currency, sub.Currency):
 		rec.Problem = fmt.Sprintf("currency %s does not match the %s recorded", ev.Session.Currency, sub.Currency)
+	}
+	if inv := ev.Invoice; inv != nil && rec.Problem == "" && ev.Type == EventInvoicePaid && inv.AmountPaid == 0 && inv.AmountDue == 0 {
+		return rec // the trial's invoice before a start date to come: nothing charged, no period paid
 	}
 	if inv := ev.Invoice; inv != nil && rec.Problem == "" {
 		amount := inv.AmountPaid

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,77 @@ func TestSubscriptionEndsAfterItsPeriods(t *testing.T) {
 	defer fs.mu.Unlock()
 	if len(fs.ended) != 1 || fs.ended[0] != "/v1/subscriptions/sub_1?cancel_at_period_end=true" {
 		t.Errorf("subscriptions ended = %v; want sub_1 at its period's end, once", fs.ended)
+	}
+}
+
+// TestSubscriptionStartingLater: a start date to come is passed to Stripe
+// so that the first period is charged on it (a trial until then, or, less
+// than 48 hours ahead, the billing cycle anchored there); a start today or
+// past is charged at once. The trial's empty invoice pays no period.
+func TestSubscriptionStartingLater(t *testing.T) {
+	t.Parallel()
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	for _, tt := range []struct {
+		start, trial, anchor string
+	}{
+		{"2026-11-28", "2026-11-28", ""}, // buildNow is Nov 23, 9:00 in Portland
+		{"2026-11-25", "", "2026-11-25"},
+		{"2026-11-23", "", ""},
+		{"2026-11-01", "", ""},
+	} {
+		t.Run(tt.start, func(t *testing.T) {
+			t.Parallel()
+			f, fs := newPayFixture(t, func(content string) {
+				p := filepath.Join(content, "clients", "whitfield-dental", "subscriptions", "SUB-3001-grounds-care.yaml")
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(strings.Replace(string(b), "start: 2026-11-28", "start: "+tt.start, 1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			})
+			c := f.login("whitfield-dental")
+			if r := f.do(c, "POST", "/c/whitfield-dental/subscriptions/SUB-3001/start", url.Values{}); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("start = %d", r.StatusCode)
+			}
+			unix := func(day string) string {
+				if day == "" {
+					return ""
+				}
+				d, _ := time.ParseInLocation(time.DateOnly, day, la)
+				return strconv.FormatInt(d.Unix(), 10)
+			}
+			sent := fs.last()
+			if got := sent.Get("subscription_data[trial_end]"); got != unix(tt.trial) {
+				t.Errorf("trial_end = %q; want %q (%s)", got, unix(tt.trial), tt.trial)
+			}
+			if got := sent.Get("subscription_data[billing_cycle_anchor]"); got != unix(tt.anchor) {
+				t.Errorf("billing_cycle_anchor = %q; want %q (%s)", got, unix(tt.anchor), tt.anchor)
+			}
+			if tt.anchor != "" && sent.Get("subscription_data[proration_behavior]") != "none" {
+				t.Errorf("an anchored start prorates: %v", sent)
+			}
+			if tt.trial == "" {
+				return
+			}
+			// The trial's invoice (nothing charged) is no period and no problem.
+			rec, _ := f.store.Subscription(context.Background(), "whitfield-dental", "SUB-3001")
+			meta := map[string]string{"client": "whitfield-dental", "document": "SUB-3001", "kind": "subscription"}
+			now := f.clock.Now() // Stripe's clock is the edge's
+			f.sendWebhook(subEvent("evt_done", edge.EventSessionCompleted, now, map[string]any{"id": rec.Session, "object": "checkout.session", "mode": "subscription",
+				"payment_status": "no_payment_required", "amount_total": 78500, "currency": "usd", "customer": "cus_fake_1", "subscription": "sub_1", "metadata": meta}), time.Time{})
+			f.sendWebhook(subEvent("evt_trial", edge.EventInvoicePaid, now, invoiceObj("in_0", "cus_fake_1", "sub_1", 0, "usd", meta, now)), time.Time{})
+			if n, _ := f.store.PaymentCount(context.Background(), "whitfield-dental", "SUB-3001"); n != 0 {
+				t.Errorf("the trial's invoice made %d payments; want none", n)
+			}
+			if probs, _ := f.store.WebhookProblems(context.Background(), 10); len(probs) != 0 {
+				t.Errorf("problems = %+v", probs)
+			}
+			f.waitUntil("active, its first charge on its start date", func() bool {
+				_, d, _ := f.srv.Build().Subscription("SUB-3001")
+				return d.Billing == events.BillingActive && d.Start == tt.start
+			})
+		})
 	}
 }

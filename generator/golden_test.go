@@ -34,11 +34,13 @@ var goldenPages = []string{
 	"c/okafor-residence/messages/index.html",
 	"c/okafor-residence/requests/index.html",
 	"c/okafor-residence/portals/rain-garden/index.html",
+	"c/okafor-residence/account/index.html",
 }
 
 // goldenFacts are what the edge recorded for one client of the golden
 // build: a work request and conversations (on a quote, on the request,
-// and the general one, written in an order that is not the pages').
+// and the general one, written in an order that is not the pages'), an
+// upload, and a saved card with autopay on.
 func goldenFacts() *factsSource {
 	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, time.UTC) }
 	return &factsSource{version: 1, facts: map[string]*events.Facts{"okafor-residence": {
@@ -57,6 +59,9 @@ func goldenFacts() *factsSource {
 		// A file added to the rain garden (which takes uploads), kept in testdata.
 		Uploads: []events.Upload{{ID: "U-GOLDEN", Portal: "rain-garden", Email: "ngozi.okafor@example.com", At: at(21, 9, 15),
 			File: events.Photo{Name: "site-survey.pdf", Type: "application/pdf", Size: 15, SHA: "00", Path: goldenUpload}}},
+		// A card saved while paying, with autopay on: the account page shows both.
+		Card:    &events.Card{ID: "pm_golden", Brand: "visa", Last4: "4242", ExpMonth: 4, ExpYear: 2029, At: at(21, 10, 0)},
+		Autopay: true, AutopaySince: at(21, 10, 5),
 	}}}
 }
 

@@ -379,6 +379,8 @@ func (r *renderer) statementDoc(cp *clientPages, s *StatementView) *pdf.Doc {
 			desc = "Payment on " + e.Ref
 		case "settled":
 			desc = "Invoice " + e.Ref + " settled"
+		case "subscription":
+			desc = "Subscription " + e.Ref
 		}
 		if e.Detail != "" {
 			desc += " — " + e.Detail

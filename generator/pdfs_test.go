@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hubhq/hub/generator/events"
 	"github.com/hubhq/hub/generator/money"
 	"github.com/hubhq/hub/generator/site"
 	"github.com/hubhq/hub/themes"
@@ -468,4 +470,40 @@ func pixelDiff(a, b []byte) (float64, error) {
 		}
 	}
 	return float64(n) / float64(r.Dx()*r.Dy()), nil
+}
+
+// TestStatementSubscriptionPeriods: each paid period of a subscription is
+// on the statement (page and PDF) as a charge and its payment on the day
+// it was paid, the balance unchanged by it; a failed period is not.
+func TestStatementSubscriptionPeriods(t *testing.T) {
+	e := newEnv(t, sample)
+	paid := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+	src := &factsSource{version: 1, facts: map[string]*events.Facts{"whitfield-dental": {
+		Subscriptions: []events.Subscription{{Number: "SUB-3001", State: events.BillingActive, StateAt: paid, Started: paid, Ref: "sub_1", Customer: "cus_1", Amount: 78500, Currency: "USD"}},
+		Payments: []events.Payment{
+			{ID: "in_1", Seq: 1, Kind: events.ForSubscription, Document: "SUB-3001", Amount: 78500, Currency: "USD", State: events.PaymentPaid,
+				Reference: "pi_1", Created: paid, Settled: paid, Period: paid},
+			{ID: "in_2", Seq: 2, Kind: events.ForSubscription, Document: "SUB-3001", Amount: 78500, Currency: "USD", State: events.PaymentFailed,
+				Created: paid.AddDate(0, 0, 2), Settled: paid.AddDate(0, 0, 2), Period: paid.AddDate(0, 1, 0)},
+		},
+	}}}
+	if _, err := Build(context.Background(), Options{Content: e.content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow, Events: src}); err != nil {
+		t.Fatal(err)
+	}
+	page := readOut(t, e.out, "c/whitfield-dental/statement/index.html")
+	for _, want := range []string{"Subscription SUB-3001", "period from Nov 20, 2026", "Payment on SUB-3001", "/c/whitfield-dental/receipts/SUB-3001-S1/"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the statement page has no %q", want)
+		}
+	}
+	if strings.Count(page, "Subscription SUB-3001") != 1 {
+		t.Errorf("the statement lists %d subscription charges; want the paid period only", strings.Count(page, "Subscription SUB-3001"))
+	}
+	if !hasPoppler() {
+		return
+	}
+	text := pdfText(t, filepath.Join(e.out, "c/whitfield-dental/"+statementPDF("whitfield-dental")), "-layout")
+	if !strings.Contains(text, "Subscription SUB-3001") || !strings.Contains(text, "Payment on SUB-3001") {
+		t.Errorf("the statement PDF lacks the subscription's period:\n%s", text)
+	}
 }

@@ -67,6 +67,9 @@ func (p *presenter) siteView() *SiteView {
 		ChangeReqs:  site.On(c.Settings.ChangeRequests),
 		Deposits:    site.On(c.Settings.Deposits),
 		PayOnline:   site.On(c.Settings.OnlinePayments),
+		SaveCards:   c.Settings.CardsOn(),
+		Autopay:     c.Settings.AutopayOn(),
+		Subs:        site.On(c.Settings.Subscriptions),
 		Year:        p.year,
 	}
 	if c.Phone != "" {
@@ -140,7 +143,54 @@ func (p *presenter) clientView(c *site.Client) *ClientView {
 	for i, a := range c.Properties {
 		v.Properties = append(v.Properties, propertyView(i, a))
 	}
+	v.Autopay = c.Autopay && c.Card != nil && p.cfg.Settings.AutopayOn()
+	if cd := c.Card; cd != nil && p.cfg.Settings.CardsOn() {
+		v.Card = &CardView{Brand: cardBrand(cd.Brand), Last4: cd.Last4, Expires: fmt.Sprintf("%02d/%d", cd.ExpMonth, cd.ExpYear%100)}
+		if cd.ExpYear > 0 {
+			v.Card.ExpiresISO = fmt.Sprintf("%04d-%02d", cd.ExpYear, cd.ExpMonth)
+		}
+	}
+	if v.Autopay && !c.AutopaySince.IsZero() {
+		v.AutopaySince = p.dateTime(c.AutopaySince)
+	}
 	return v
+}
+
+// autopayNote says when an invoice will be charged to the saved card
+// ("Visa •••• 4242 on Dec 14, 2026"): autopay is on, the invoice has
+// something to pay online and a due date not before autopay was turned on
+// (the edge charges those, on that day); else "".
+func (p *presenter) autopayNote(c *site.Client, inv *site.Invoice, v *InvoiceView) string {
+	if !c.Autopay || c.Card == nil || !p.cfg.Settings.AutopayOn() || v.Pay == nil || !inv.Due.Set || inv.AutopayFailed {
+		return ""
+	}
+	if since := p.isoDate(c.AutopaySince); since != "" && inv.Due.Raw < since {
+		return ""
+	}
+	return cardBrand(c.Card.Brand) + " •••• " + c.Card.Last4 + " on " + p.date(inv.Due)
+}
+
+// cardBrand is Stripe's name of a card brand as people write it.
+func cardBrand(b string) string {
+	switch b {
+	case "visa":
+		return "Visa"
+	case "mastercard":
+		return "Mastercard"
+	case "amex":
+		return "American Express"
+	case "discover":
+		return "Discover"
+	case "diners":
+		return "Diners Club"
+	case "jcb":
+		return "JCB"
+	case "unionpay":
+		return "UnionPay"
+	case "", "unknown":
+		return "Card"
+	}
+	return strings.ToUpper(b[:1]) + b[1:]
 }
 
 // Visible quote and invoice states (design: never draft or archived quotes,
@@ -444,7 +494,7 @@ func (p *presenter) invoice(root string, inv *site.Invoice, quoteURLs map[string
 	}
 	due := inv.Balance - inv.Processing
 	if v.HasBalance && due > 0 && p.payOnline {
-		v.Pay = &PayView{Action: v.URL + "pay", Amount: p.money(due)}
+		v.Pay = &PayView{Action: v.URL + "pay", Amount: p.money(due), SaveCard: p.cfg.Settings.CardsOn()}
 		if minPart := p.cfg.Settings.MinimumPayment.Amt; site.On(p.cfg.Settings.Deposits) && due > minPart && due > 1 {
 			v.Pay.Part = true
 			v.Pay.Min = p.money(max(minPart, 1))
@@ -815,6 +865,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 			return nil, err
 		}
 		iv.Activity = p.invoiceHistory(c, inv)
+		iv.Autopay, iv.AutopayFailed = p.autopayNote(c, inv, iv), inv.AutopayFailed && iv.Pay != nil
 		cp.invoices = append(cp.invoices, iv)
 		cp.receipts = append(cp.receipts, iv.Payments...)
 		if iv.HasBalance {
@@ -888,7 +939,7 @@ func (p *presenter) client(c *site.Client, shared []*site.Portal, sv *SiteView) 
 		}
 	}
 	cp.home = h
-	cp.statement = p.statement(c.ID, visible, cp.invoices)
+	cp.statement = p.statement(c.ID, visible, cp.invoices, cp.subs)
 	hasDocs := len(cp.quotes) > 0 || len(cp.invoices) > 0
 	for _, pv := range cp.portals {
 		hasDocs = hasDocs || pv.DocCount > 0
@@ -975,6 +1026,9 @@ func (p *presenter) directoryEntry(c *site.Client, cp *clientPages) bundle.DirCl
 		}
 		dd := bundle.DirDocument{Kind: "invoice", Number: inv.Number, Title: inv.Subject, Path: strings.TrimPrefix(v.URL, cp.base.Root), Amount: amt, Status: v.Status.Label,
 			State: inv.State, Currency: cur, Total: int64(inv.Totals.Total), MinPart: minPart, History: v.Activity.String()}
+		if inv.Due.Set {
+			dd.DueDate = inv.Due.T.Format(time.DateOnly)
+		}
 		for _, op := range inv.Online {
 			if op.Kind == events.ForInvoice {
 				dd.Settling += op.Amount
@@ -1010,6 +1064,7 @@ func (p *presenter) directorySite(sv *SiteView) bundle.DirSite {
 		Name: sv.Name, Email: sv.Email, Phone: sv.Phone, BaseURL: p.cfg.BaseURL, Color: p.cfg.Color,
 		CSS: p.css, Logo: sv.Logo, Hub: sv.Hub, Requests: sv.Requests, Signature: sv.Signature,
 		ChangeRequests: sv.ChangeReqs, Deposits: sv.Deposits, OnlinePayments: sv.PayOnline,
+		Subscriptions: sv.Subs, SaveCards: sv.SaveCards, Autopay: sv.Autopay,
 		FrameOrigins: site.EmbedOrigins, Icon: sv.Icon,
 		Currency: p.cfg.Currency.Code, Locale: p.cfg.LocaleTag, TimeZone: p.cfg.Location.String(),
 	}

@@ -12,10 +12,12 @@ import (
 )
 
 // statement lists a client's visible invoices (invs, with their views) and
-// their payments in date order with a running balance. An invoice marked
-// paid without payments recorded for all of it gets a "settled" credit, so
-// the last balance is what the client owes, as on the home page.
-func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*InvoiceView) *StatementView {
+// their payments in date order with a running balance, and each paid period
+// of its subscriptions (subs) as a charge and its payment on the day it was
+// paid. An invoice marked paid without payments recorded for all of it
+// gets a "settled" credit, so the last balance is what the client owes, as
+// on the home page.
+func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*InvoiceView, subs []*SubscriptionView) *StatementView {
 	type entry struct {
 		date  string
 		order int // invoices before their payments on the same day
@@ -49,6 +51,19 @@ func (p *presenter) statement(clientID string, invs []*site.Invoice, views []*In
 			}
 			es = append(es, entry{d.Raw, 2, -inv.Balance, StatementEntry{
 				Date: p.date(d), DateISO: d.Raw, Kind: "settled", Ref: inv.Number, URL: v.URL, Detail: "Marked paid", Credit: p.money(inv.Balance),
+			}})
+		}
+	}
+	for _, sv := range subs {
+		for _, pv := range sv.Periods {
+			rv := pv.Receipt
+			if rv == nil {
+				continue // a failed period: nothing charged
+			}
+			es = append(es, entry{rv.DateISO, 0, rv.amount, StatementEntry{
+				Date: rv.Date, DateISO: rv.DateISO, Kind: "subscription", Ref: sv.Number, URL: sv.URL, Detail: sv.Title + " · period from " + pv.Period, Charge: rv.Amount,
+			}}, entry{rv.DateISO, 1, -rv.amount, StatementEntry{
+				Date: rv.Date, DateISO: rv.DateISO, Kind: "payment", Ref: sv.Number, URL: rv.URL, Detail: strings.TrimSuffix(strings.TrimPrefix(rv.Method+" · "+rv.Reference, " · "), " · "), Credit: rv.Amount,
 			}})
 		}
 	}

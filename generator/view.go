@@ -82,6 +82,9 @@ type SiteView struct {
 	ChangeReqs  bool
 	Deposits    bool
 	PayOnline   bool
+	SaveCards   bool // a client paying an invoice may save the card (settings.save_cards, paying online on)
+	Autopay     bool // a client may have invoices charged to the saved card (settings.autopay)
+	Subs        bool // subscriptions are on (settings.subscriptions)
 	Year        int
 }
 
@@ -96,6 +99,20 @@ type ClientView struct {
 	Properties  []PropertyView
 	Statement   string // URL of the statement page
 	Archive     string // URL of the zip of every document, "" when PDFs are off
+	// Card is the card saved for paying invoices (nil: none, or saving
+	// cards is off); Autopay whether invoices are charged to it on their
+	// due dates, since AutopaySince (a date as written).
+	Card         *CardView
+	Autopay      bool
+	AutopaySince string
+}
+
+// CardView is a saved card: never its number.
+type CardView struct {
+	Brand      string // "Visa"
+	Last4      string
+	Expires    string // "12/29"
+	ExpiresISO string // "2029-12", for <time>
 }
 
 // ContactView is one contact of a client.
@@ -222,26 +239,31 @@ type HistoryView struct {
 
 // InvoiceView is an invoice.
 type InvoiceView struct {
-	Number      string
-	Subject     string
-	URL         string
-	Status      Badge
-	PastDue     bool
-	Issued      string
-	IssuedISO   string
-	Due         string
-	DueISO      string
-	Lines       []LineView
-	Totals      TotalsView
-	Total       string
-	Payments    []*ReceiptView
-	Paid        string // sum of payments, "" when none
-	Balance     string
-	HasBalance  bool
-	QuoteNumber string
-	QuoteURL    string // "" when the quote is not visible
-	Notes       template.HTML
-	PDF         string // URL of the PDF, "" when PDFs are off
+	// Autopay, when set, is the saved card and day autopay charges it on:
+	// "Visa •••• 4242 on Dec 14, 2026".
+	Autopay string
+	// AutopayFailed: the automatic charge did not go through; pay by hand.
+	AutopayFailed bool
+	Number        string
+	Subject       string
+	URL           string
+	Status        Badge
+	PastDue       bool
+	Issued        string
+	IssuedISO     string
+	Due           string
+	DueISO        string
+	Lines         []LineView
+	Totals        TotalsView
+	Total         string
+	Payments      []*ReceiptView
+	Paid          string // sum of payments, "" when none
+	Balance       string
+	HasBalance    bool
+	QuoteNumber   string
+	QuoteURL      string // "" when the quote is not visible
+	Notes         template.HTML
+	PDF           string // URL of the PDF, "" when PDFs are off
 	// Online payments that have not settled (bank debits): shown, but
 	// not yet taken off the balance.
 	Processing      []ProcessingView
@@ -266,6 +288,8 @@ type PayView struct {
 	Part                     bool
 	Min                      string
 	MinValue, MaxValue, Step string
+	// SaveCard: the form offers "Save this card for future invoices".
+	SaveCard bool
 }
 
 // ReceiptView is one recorded payment and its receipt page.
@@ -319,8 +343,8 @@ type StatementView struct {
 // payment (a credit).
 type StatementEntry struct {
 	Date, DateISO string
-	Kind          string // "invoice", "payment", "settled" (marked paid without a recorded payment)
-	Ref           string // the invoice number
+	Kind          string // "invoice", "subscription" (a period paid), "payment", "settled" (marked paid without a recorded payment)
+	Ref           string // the invoice's (or subscription's) number
 	URL           string // the invoice or the receipt
 	Detail        string // "Courtyard renovation", "Check #1021"
 	Charge        string // "" for a credit

@@ -20,7 +20,9 @@ import (
 // payments simulate settles it (bank debits settle only when told here,
 // -checkout-settle 1h): the invoice shows Paid. Then another client starts
 // a subscription there (Start subscription, the card): its page is active
-// with its first receipt.
+// with its first receipt; and pays an invoice ticking "Save this card for
+// future invoices": the account page lists the card (Visa •••• 4242) with
+// the autopay switch.
 func TestBrowserTestCheckout(t *testing.T) {
 	axe := axeScript(t)
 	browser := startChromium(t)
@@ -146,6 +148,27 @@ func TestBrowserTestCheckout(t *testing.T) {
 				return strings.Contains(pg.Main, "Active since") && strings.Contains(pg.Main, "Receipt SUB-3001-S")
 			})
 			look("subscription-active")
+
+			// Save a card while paying, and see it listed on the account page.
+			if err := j.open("/c/whitfield-dental/invoices/INV-2001/"); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="save"]`), chromedp.NodeVisible)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := chromedp.RunResponse(ctx, chromedp.Click(`//main//form[contains(@action, "/pay")]//button[normalize-space(.)="Pay online"]`, chromedp.NodeVisible)); err != nil {
+				t.Fatal(err)
+			}
+			if pg := look("checkout-save-card"); !strings.HasPrefix(pg.Path, "/_checkout/") || !strings.Contains(pg.Main, "Card to save for future invoices") {
+				t.Fatalf("Pay online with Save this card led to %s:\n%s", pg.Path, pg.Main)
+			}
+			if err := j.click("button.pay"); err != nil {
+				t.Fatal(err)
+			}
+			reloadUntil("/c/whitfield-dental/account/", "showing the saved card", func(pg page) bool {
+				return strings.Contains(pg.Main, "Visa •••• 4242") && strings.Contains(pg.Main, "Pay invoices automatically")
+			})
+			look("saved-card")
 			for _, l := range strings.Split(p.output(), "\n") {
 				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
 					t.Errorf("hub serve logged: %s", l)

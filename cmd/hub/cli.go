@@ -35,6 +35,7 @@ Usage:
   hub messages [-client ID]                 list message threads: the latest message, answered or not
   hub reply CLIENT THREAD -m TEXT           answer a thread as the business (-attach FILE, up to 4); the client is emailed a link to it
   hub subscriptions [-all] [-state S]       list subscriptions: status, amount, next charge (-state: online billing, payments)
+  hub charge INVOICE                        charge the saved card of a client who opted in to autopay for what the invoice has due
   hub activity [CLIENT-ID]                  who opened which document, first and last, how often; each document's history
   hub rebuilds                              list clients waiting for a rebuild after a fact, and failed rebuilds
   hub requests import REQUEST-ID            write a request into its client's folder, ready for a quote
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"rebuilds":      cmdRebuilds,
 		"activity":      cmdActivity,
 		"subscriptions": cmdSubscriptions,
+		"charge":        cmdCharge,
 		"revoke":        cmdRevoke,
 	}
 	cmd, ok := cmds[args[0]]

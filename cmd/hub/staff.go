@@ -72,6 +72,9 @@ func cmdPayments(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				what += " from " + p.Period.Format(time.DateOnly)
 			}
 		}
+		if p.Auto {
+			what += " (autopay)" // charged to the saved card: its id is the PaymentIntent's
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(p.Created), p.ClientID, what, formatMoney(site, p.Amount, p.Currency),
 			p.State, when(p.Settled), dash(p.Method), p.ID, dash(p.Reference))
 	}

@@ -10,13 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period`
+const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period, auto`
 
 func scanPayment(row scanner) (edge.PaymentRecord, error) {
 	var p edge.PaymentRecord
 	var created, expires, settled, period int64
 	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
-		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period)
+		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period, &p.Auto)
 	p.Created, p.Expires, p.Settled, p.Period = fromMS(created), fromMS(expires), fromMS(settled), fromMS(period)
 	return p, err
 }
@@ -61,8 +61,8 @@ func insertPayment(ctx context.Context, tx pgx.Tx, p edge.PaymentRecord, conflic
 		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO payments (`+paymentCols+`)
-		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14 FROM payments WHERE client_id = $2`+conflict,
-		p.ID, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period))
+		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $15 FROM payments WHERE client_id = $2`+conflict,
+		p.ID, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period), p.Auto)
 	return err
 }
 
@@ -108,6 +108,13 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 				return err
 			}
 			res.Changed = moved
+		}
+		if w.Card != nil && w.Problem == "" {
+			moved, err := changeCard(ctx, tx, w.Card, ms(w.Received))
+			if err != nil {
+				return err
+			}
+			res.Changed = res.Changed || moved
 		}
 		if w.PaymentID == "" {
 			return nil
@@ -196,6 +203,11 @@ func (s *Store) Facts(ctx context.Context, clientID string) (_ *events.Facts, er
 		for _, r := range rs {
 			f.Subscriptions = append(f.Subscriptions, r.Subscription)
 		}
+		b, err := billingOf(ctx, tx, clientID, "")
+		if err != nil {
+			return err
+		}
+		f.Card, f.Autopay, f.AutopaySince = b.SavedCard(), b.Autopay, b.AutopaySince
 		if err := quoteFacts(ctx, tx, clientID, f); err != nil {
 			return err
 		}

@@ -11,13 +11,13 @@ import (
 	"github.com/hubhq/hub/generator/events"
 )
 
-const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period`
+const paymentCols = `id, seq, client_id, kind, doc, amount, currency, state, method, reference, email, url, created, expires, settled, period, auto`
 
 func scanPayment(row scanner) (edge.PaymentRecord, error) {
 	var p edge.PaymentRecord
 	var created, expires, settled, period int64
 	err := row.Scan(&p.ID, &p.Seq, &p.ClientID, &p.Kind, &p.Document, &p.Amount, &p.Currency, &p.State,
-		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period)
+		&p.Method, &p.Reference, &p.Email, &p.URL, &created, &expires, &settled, &period, &p.Auto)
 	p.Created, p.Expires, p.Settled, p.Period = fromMS(created), fromMS(expires), fromMS(settled), fromMS(period)
 	return p, err
 }
@@ -45,8 +45,8 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p edge.PaymentRecord, confli
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM payments WHERE client_id = ?`, p.ClientID).Scan(&seq); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`+conflict,
-		p.ID, seq, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period))
+	_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`+conflict,
+		p.ID, seq, p.ClientID, p.Kind, p.Document, p.Amount, p.Currency, events.PaymentPending, p.Method, p.Reference, p.Email, p.URL, ms(p.Created), ms(p.Expires), ms(p.Period), p.Auto)
 	return err
 }
 
@@ -149,6 +149,13 @@ func (s *Store) RecordWebhook(ctx context.Context, w edge.WebhookRecord, mail fu
 		}
 		res.Changed = res.Changed || moved
 	}
+	if w.Card != nil && w.Problem == "" {
+		moved, err := changeCard(ctx, tx, w.Card, ms(w.Received))
+		if err != nil {
+			return res, err
+		}
+		res.Changed = res.Changed || moved
+	}
 	return res, tx.Commit()
 }
 
@@ -185,6 +192,9 @@ func (s *Store) Facts(ctx context.Context, clientID string) (*events.Facts, erro
 	}
 	f.Payments = ps
 	if err := s.subscriptionFacts(ctx, clientID, f); err != nil {
+		return nil, err
+	}
+	if err := s.billingFacts(ctx, clientID, f); err != nil {
 		return nil, err
 	}
 	if err := s.quoteFacts(ctx, clientID, f); err != nil {

@@ -185,7 +185,13 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}
-	if err := addColumn(db, "payments", "period", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+	for _, c := range [][3]string{{"payments", "period", "INTEGER NOT NULL DEFAULT 0"}, {"payments", "auto", "INTEGER NOT NULL DEFAULT 0"}} {
+		if err := addColumn(db, c[0], c[1], c[2]); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
+		}
+	}
+	if err := addBillingColumns(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", filepath.Join(dir, FileName), err)
 	}

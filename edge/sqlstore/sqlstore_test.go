@@ -186,3 +186,28 @@ func TestOpenStateWithoutPeriods(t *testing.T) {
 	s.Close()
 	open(t, dir) // and again, the column there
 }
+
+// TestOpenStateWithoutCards: a state file whose customers table predates
+// saved cards gets their columns, and its customers read as before.
+func TestOpenStateWithoutCards(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE customers (client_id TEXT PRIMARY KEY, customer TEXT NOT NULL);
+		INSERT INTO customers VALUES ('acme', 'cus_old');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, dir)
+	b, err := s.Billing(context.Background(), "acme")
+	if err != nil || b.Customer != "cus_old" || b.SavedCard() != nil || b.Autopay {
+		t.Errorf("Billing of an old state file = %+v, %v", b, err)
+	}
+	if _, err := s.SetAutopay(context.Background(), "acme", true, time.Now()); err != nil {
+		t.Errorf("SetAutopay on an old state file: %v", err)
+	}
+	s.Close()
+	open(t, dir)
+}

@@ -42,7 +42,7 @@ type test struct {
 // Run closes when the test ends).
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	var tests []test
-	for _, part := range [][]test{sessionTests, paymentTests, subscriptionTests, responseTests, threadTests, uploadTests, outboxTests, rebuildTests, viewTests} {
+	for _, part := range [][]test{sessionTests, paymentTests, subscriptionTests, billingTests, responseTests, threadTests, uploadTests, outboxTests, rebuildTests, viewTests} {
 		tests = append(tests, part...)
 	}
 	for _, tt := range tests {

@@ -105,7 +105,19 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 		}
 		p.PaymentIntentData = nil // not allowed in subscription mode: the metadata goes on the subscription
 		p.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Description: stripe.String(r.Description), Metadata: meta}
+		// The first period is billed on the start date: until then the
+		// subscription is trialing (or anchored there), and nothing is charged.
+		switch {
+		case !r.TrialEnd.IsZero():
+			p.SubscriptionData.TrialEnd = stripe.Int64(r.TrialEnd.Unix())
+		case !r.BillingAnchor.IsZero():
+			p.SubscriptionData.BillingCycleAnchor = stripe.Int64(r.BillingAnchor.Unix())
+			p.SubscriptionData.ProrationBehavior = stripe.String("none")
+		}
 		p.Customer = stripe.String(r.Customer)
+	case r.Customer != "" && r.SaveCard:
+		p.Customer = stripe.String(r.Customer)
+		p.PaymentIntentData.SetupFutureUsage = stripe.String(string(stripe.PaymentIntentSetupFutureUsageOffSession))
 	case r.Customer != "":
 		p.Customer = stripe.String(r.Customer)
 	case r.Email != "":
@@ -175,6 +187,69 @@ func (c *Checkout) PortalSession(ctx context.Context, customer, returnURL string
 	return s.URL, nil
 }
 
+// Charge implements edge.Checkout: a PaymentIntent confirmed off-session
+// on the saved card. A card error (declined, or authentication required)
+// is an outcome, with the PaymentIntent Stripe made for it.
+func (c *Checkout) Charge(ctx context.Context, r edge.ChargeRequest) (edge.ChargeResult, error) {
+	p := &stripe.PaymentIntentParams{
+		Amount: stripe.Int64(r.Amount), Currency: stripe.String(strings.ToLower(r.Currency)),
+		Customer: stripe.String(r.Customer), PaymentMethod: stripe.String(r.PaymentMethod),
+		OffSession: stripe.Bool(true), Confirm: stripe.Bool(true), Description: stripe.String(r.Description),
+		Metadata: map[string]string{"client": r.ClientID, "kind": "invoice", "document": r.Document, edge.MetaAuto: "true"},
+	}
+	if r.Email != "" {
+		p.ReceiptEmail = stripe.String(r.Email)
+	}
+	p.Context = ctx
+	if r.IdempotencyKey != "" {
+		p.SetIdempotencyKey(r.IdempotencyKey)
+	}
+	pi, err := c.api.PaymentIntents.New(p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
+		out := edge.ChargeResult{Status: edge.ChargeDeclined, Reason: se.Msg}
+		if se.PaymentIntent != nil {
+			out.ID = se.PaymentIntent.ID
+		}
+		if se.Code == stripe.ErrorCodeAuthenticationRequired || (se.PaymentIntent != nil && se.PaymentIntent.Status == stripe.PaymentIntentStatusRequiresAction) {
+			out.Status = edge.ChargeRequiresAction
+		}
+		return out, nil
+	}
+	if err != nil {
+		return edge.ChargeResult{}, fmt.Errorf("stripe: charging the saved card: %w", err)
+	}
+	return edge.ChargeResult{ID: pi.ID, Status: chargeStatus(pi.Status)}, nil
+}
+
+// chargeStatus is a PaymentIntent's status as a charge's outcome.
+func chargeStatus(s stripe.PaymentIntentStatus) string {
+	switch s {
+	case stripe.PaymentIntentStatusSucceeded:
+		return edge.ChargeSucceeded
+	case stripe.PaymentIntentStatusProcessing:
+		return edge.ChargeProcessing
+	case stripe.PaymentIntentStatusRequiresAction, stripe.PaymentIntentStatusRequiresConfirmation:
+		return edge.ChargeRequiresAction
+	}
+	return edge.ChargeDeclined
+}
+
+// DetachCard implements edge.Checkout.
+func (c *Checkout) DetachCard(ctx context.Context, paymentMethod string) error {
+	p := &stripe.PaymentMethodDetachParams{}
+	p.Context = ctx
+	_, err := c.api.PaymentMethods.Detach(paymentMethod, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeInvalidRequest && (se.Code == stripe.ErrorCodeResourceMissing || strings.Contains(se.Msg, "not attached")) {
+		return nil // detached already (the customer portal, the dashboard): removed is what was asked
+	}
+	if err != nil {
+		return fmt.Errorf("stripe: removing the saved card %s: %w", paymentMethod, err)
+	}
+	return nil
+}
+
 // ParseWebhook implements edge.Checkout: the signature and its age are
 // checked on the raw bytes, then the API version.
 func (c *Webhooks) ParseWebhook(payload []byte, signature string) (edge.WebhookEvent, error) {
@@ -222,6 +297,10 @@ func (c *Webhooks) ParseWebhook(payload []byte, signature string) (edge.WebhookE
 		out.Invoice, err2 = parseInvoice(e.Data.Raw)
 	case strings.HasPrefix(out.Type, "customer.subscription."):
 		out.Subscription, err2 = parseSubscription(e.Data.Raw)
+	case strings.HasPrefix(out.Type, "payment_method."):
+		out.Card, err2 = parseCard(e.Data.Raw, e.Data.PreviousAttributes)
+	case strings.HasPrefix(out.Type, "payment_intent."):
+		out.Intent, err2 = parseIntent(e.Data.Raw)
 	}
 	if err2 != nil {
 		return out, fmt.Errorf("stripe webhook %s: %w", e.ID, err2)
@@ -304,6 +383,56 @@ func parseSubscription(raw []byte) (*edge.SubscriptionObject, error) {
 		return nil, fmt.Errorf("reading the subscription: %w", err)
 	}
 	return &edge.SubscriptionObject{ID: v.ID, Customer: string(v.Customer), Status: v.Status, Metadata: v.Metadata}, nil
+}
+
+// parseCard reads a payment method: its id, its customer (a detached
+// one's is in the event's previous attributes) and the card's brand, last
+// four digits and expiry.
+func parseCard(raw []byte, prev map[string]any) (*edge.CardObject, error) {
+	var v struct {
+		ID, Type string
+		Customer ref
+		Card     *struct {
+			Brand    string `json:"brand"`
+			Last4    string `json:"last4"`
+			ExpMonth int    `json:"exp_month"`
+			ExpYear  int    `json:"exp_year"`
+		} `json:"card"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("reading the payment method: %w", err)
+	}
+	o := &edge.CardObject{ID: v.ID, Type: v.Type, Customer: string(v.Customer)}
+	if c, ok := prev["customer"].(string); ok && o.Customer == "" {
+		o.Customer = c
+	}
+	if v.Card != nil {
+		o.Brand, o.Last4, o.ExpMonth, o.ExpYear = v.Card.Brand, v.Card.Last4, v.Card.ExpMonth, v.Card.ExpYear
+	}
+	return o, nil
+}
+
+// parseIntent reads a PaymentIntent: whose, how much, where it stands.
+func parseIntent(raw []byte) (*edge.IntentObject, error) {
+	var v struct {
+		ID, Status, Currency string
+		Amount               int64
+		Customer             ref
+		PaymentMethod        ref `json:"payment_method"`
+		Metadata             map[string]string
+		LastError            *struct {
+			Message string `json:"message"`
+		} `json:"last_payment_error"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("reading the PaymentIntent: %w", err)
+	}
+	o := &edge.IntentObject{ID: v.ID, Status: v.Status, Amount: v.Amount, Currency: strings.ToUpper(v.Currency),
+		Customer: string(v.Customer), Method: string(v.PaymentMethod), Metadata: v.Metadata}
+	if v.LastError != nil {
+		o.Reason = v.LastError.Message
+	}
+	return o, nil
 }
 
 // APIVersion is the Stripe API version events must carry.

@@ -158,10 +158,17 @@ func (c *Checkout) charge(ctx context.Context, s *localSub, typ string) error {
 }
 
 // event is a Stripe event's JSON around obj.
-func (c *Checkout) event(typ string, obj map[string]any) []byte {
+func (c *Checkout) event(typ string, obj map[string]any) []byte { return c.eventWith(typ, obj, nil) }
+
+// eventWith is event with the previous values of the fields that changed.
+func (c *Checkout) eventWith(typ string, obj, prev map[string]any) []byte {
+	data := map[string]any{"object": obj}
+	if prev != nil {
+		data["previous_attributes"] = prev
+	}
 	b, _ := json.Marshal(map[string]any{
 		"id": "evt_test_local_" + randomID(), "object": "event", "api_version": stripe.APIVersion, "created": c.cfg.Now().Unix(),
-		"livemode": false, "pending_webhooks": 1, "type": typ, "data": map[string]any{"object": obj},
+		"livemode": false, "pending_webhooks": 1, "type": typ, "data": data,
 		"request": map[string]any{"id": nil, "idempotency_key": nil},
 	})
 	return b

@@ -90,11 +90,15 @@ type Checkout struct {
 	// portals where each customer's portal page goes back to.
 	subs    map[string][]*localSub
 	portals map[string]string
+	// cards are the cards saved in this run: payment method → last 4
+	// digits (which say how a later charge goes: see Charge) and customer.
+	cards map[string][2]string
 }
 
 type page struct {
 	Description, Success, Cancel string
 	sub                          *edge.CheckoutRequest // a subscription's session: what was asked
+	save                         string                // the customer to save the card on ("" not asked)
 }
 
 var _ edge.Checkout = (*Checkout)(nil)
@@ -130,7 +134,7 @@ func New(cfg Config) (*Checkout, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Checkout{cfg: cfg, pages: map[string]page{}, subs: map[string][]*localSub{}, portals: map[string]string{}}, nil
+	return &Checkout{cfg: cfg, pages: map[string]page{}, subs: map[string][]*localSub{}, portals: map[string]string{}, cards: map[string][2]string{}}, nil
 }
 
 // IsLocal reports whether u is an http origin on a loopback address.
@@ -159,6 +163,9 @@ func (c *Checkout) CreateSession(ctx context.Context, r edge.CheckoutRequest) (e
 		pg := page{Description: r.Description, Success: strings.ReplaceAll(r.SuccessURL, "{CHECKOUT_SESSION_ID}", id), Cancel: r.CancelURL}
 		if r.Recurring != nil {
 			pg.sub = &r
+		}
+		if r.SaveCard {
+			pg.save = r.Customer
 		}
 		c.pages[id] = pg
 	}
@@ -264,6 +271,13 @@ func (c *Checkout) handlePost(w http.ResponseWriter, r *http.Request) {
 	if outcome == Cancel {
 		http.Redirect(w, r, pg.Cancel, http.StatusSeeOther)
 		return
+	}
+	if outcome == Paid && pg.save != "" && p.State == events.PaymentPending {
+		// Stripe attaches the card to the customer as the payment succeeds.
+		if err := c.saveCard(r.Context(), p.ID, pg.save, r.PostForm.Get("card")); err != nil {
+			c.fail(w, r, http.StatusBadGateway, p, pg, err)
+			return
+		}
 	}
 	if err := complete(r.Context(), p, outcome); err != nil {
 		status := http.StatusBadGateway
@@ -402,13 +416,14 @@ func (c *Checkout) post(ctx context.Context, id, typ string, payload []byte) err
 }
 
 type pageData struct {
+	Save                                                             bool // the card is saved for later charges
 	ID, Business, Amount, Description, Email, State, Problem, Cancel string
 	Every                                                            string // a subscription's: "month", "3 months"
 }
 
 func (c *Checkout) pageData(p edge.PaymentRecord, pg page, problem string) pageData {
 	d := pageData{ID: p.ID, Business: c.cfg.Business, Amount: money.FormatIn(money.Amount(p.Amount), p.Currency, c.cfg.Locale), Description: pg.Description,
-		Email: p.Email, State: p.State, Problem: problem, Cancel: pg.Cancel}
+		Email: p.Email, State: p.State, Problem: problem, Cancel: pg.Cancel, Save: pg.save != ""}
 	if r := pg.sub; r != nil {
 		d.Every = r.Recurring.Interval
 		if r.Recurring.Count > 1 {
@@ -486,6 +501,13 @@ var pageTmpl = template.Must(template.New("checkout").Parse(`<!doctype html>
 <label><input type="radio" name="outcome" value="bank-fails"><span>Bank debit that fails<small>Processing, then failed a few seconds later.</small></span></label>
 {{- end}}
 </fieldset>
+{{- if .Save}}
+<fieldset><legend>Card to save for future invoices</legend>
+<label><input type="radio" name="card" value="4242" checked><span>Visa •••• 4242<small>Later automatic charges succeed.</small></span></label>
+<label><input type="radio" name="card" value="3155"><span>Visa •••• 3155<small>Later automatic charges need the bank's confirmation, so they do not go through.</small></span></label>
+<label><input type="radio" name="card" value="0341"><span>Visa •••• 0341<small>Later automatic charges are declined.</small></span></label>
+</fieldset>
+{{- end}}
 <button class="pay">{{if .Every}}Subscribe{{else}}Pay {{.Amount}}{{end}}</button>
 </form>
 <form method="post"><input type="hidden" name="outcome" value="cancel"><button class="cancel">Cancel</button></form>

@@ -28,6 +28,7 @@ type fakeEdge struct {
 	later   []func() // bank debits waiting to settle
 	secret  string
 	checker *stripepay.Webhooks
+	cards   chan edge.WebhookEvent // payment_method and payment_intent events, verified
 }
 
 func (f *fakeEdge) payment(_ context.Context, id string) (edge.PaymentRecord, error) {
@@ -44,6 +45,10 @@ func (f *fakeEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev, err := f.checker.ParseWebhook(body, r.Header.Get("Stripe-Signature"))
 	if err != nil || r.URL.Path != "/stripe/webhook" {
 		http.Error(w, "bad", 400)
+		return
+	}
+	if ev.Card != nil || ev.Intent != nil {
+		f.cards <- ev
 		return
 	}
 	f.mu.Lock()
@@ -67,7 +72,7 @@ func (f *fakeEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func setup(t *testing.T) (*fakeEdge, *testcheckout.Checkout, *httptest.Server) {
 	t.Helper()
 	secret := testcheckout.NewSecret()
-	f := &fakeEdge{secret: secret, checker: stripepay.NewWebhooks(secret)}
+	f := &fakeEdge{secret: secret, checker: stripepay.NewWebhooks(secret), cards: make(chan edge.WebhookEvent, 10)}
 	srv := httptest.NewServer(f) // 127.0.0.1
 	t.Cleanup(srv.Close)
 	base, _ := url.Parse(srv.URL)

@@ -50,9 +50,15 @@ type DirSite struct {
 	ChangeRequests bool   `json:"change_requests"`
 	Deposits       bool   `json:"deposits"`
 	OnlinePayments bool   `json:"online_payments"`
-	Currency       string `json:"currency"`  // ISO 4217
-	Locale         string `json:"locale"`    // how amounts are written, e.g. "en-US"
-	TimeZone       string `json:"time_zone"` // e.g. "America/Los_Angeles"
+	// Subscriptions, SaveCards and Autopay are site.yaml's switches: may a
+	// client start a subscription online, save a card while paying an
+	// invoice, have invoices charged to it on their due dates.
+	Subscriptions bool   `json:"subscriptions"`
+	SaveCards     bool   `json:"save_cards"`
+	Autopay       bool   `json:"autopay"`
+	Currency      string `json:"currency"`  // ISO 4217
+	Locale        string `json:"locale"`    // how amounts are written, e.g. "en-US"
+	TimeZone      string `json:"time_zone"` // e.g. "America/Los_Angeles"
 	// FrameOrigins are the origins portal embeds load frames from, for the
 	// edge's Content-Security-Policy frame-src.
 	FrameOrigins []string `json:"frame_origins"`
@@ -102,6 +108,9 @@ type DirDocument struct {
 	// build counted; the edge subtracts payments recorded since.
 	Settling int64 `json:"settling,omitempty"`
 	MinPart  int64 `json:"min_part,omitempty"` // smallest part payment; 0: only Due in full
+	// DueDate is an invoice's due date (YYYY-MM-DD, "" when it has none):
+	// autopay charges it on that day.
+	DueDate string `json:"due_date,omitempty"`
 	// Quotes: the version shown (changes whenever staff edit it), the
 	// deposit asked on approval with the default options, the optional
 	// lines (indexes) a client may choose, whether it has terms to accept.

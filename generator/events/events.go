@@ -46,6 +46,22 @@ type Facts struct {
 	Uploads       []Upload    // files clients added to portals, in the order added
 	Sends         []Send      // documents emailed to contacts, oldest first
 	Views         []FirstView // each contact's first view of each document, oldest first
+	// Card is the payment method saved on the client's Stripe customer
+	// (nil: none); Autopay whether the client opted in to paying invoices
+	// with it on their due dates, since AutopaySince.
+	Card         *Card
+	Autopay      bool
+	AutopaySince time.Time
+}
+
+// Card is a saved payment method as the client sees it: never its number.
+type Card struct {
+	ID       string // Stripe's payment method id ("pm_...")
+	Brand    string // "visa", "mastercard", ... (Stripe's names)
+	Last4    string
+	ExpMonth int
+	ExpYear  int
+	At       time.Time // when the event that saved it happened (Stripe's time)
 }
 
 // Upload is a file a client added to a portal that takes uploads.
@@ -108,6 +124,10 @@ type Payment struct {
 	Created   time.Time
 	Settled   time.Time // when it became paid (or failed); zero before
 	Period    time.Time // ForSubscription: the first day of the period it pays; else zero
+	// Auto marks an invoice's payment the edge charged on the saved card
+	// (autopay, or hub charge) rather than one the client made in Checkout;
+	// ID is then the PaymentIntent's id.
+	Auto bool
 }
 
 // Advance moves the payment to state to, by the method and reference an

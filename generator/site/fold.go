@@ -46,6 +46,7 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 	c.Messages = f.Messages
 	c.Uploads = f.Uploads
 	c.Sends, c.Views = f.Sends, f.Views
+	c.Card, c.Autopay, c.AutopaySince = f.Card, f.Autopay, f.AutopaySince
 	quotes := map[string]*Quote{}
 	for _, q := range c.Quotes {
 		quotes[strings.ToLower(q.Number)] = q
@@ -111,6 +112,11 @@ func Fold(cfg *Config, c *Client, f *events.Facts, today time.Time) error {
 				sub.Payments = append(sub.Payments, p)
 			}
 			continue
+		}
+		if p.Kind == events.ForInvoice && p.Auto && p.State == events.PaymentFailed {
+			if inv := invoices[strings.ToLower(p.Document)]; inv != nil {
+				inv.AutopayFailed = true
+			}
 		}
 		if p.State != events.PaymentPaid && p.State != events.PaymentProcessing {
 			continue
@@ -192,7 +198,12 @@ func followBilling(cfg *Config, s *Subscription, today time.Time) {
 	}
 	t := b.Started.In(loc)
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	if !s.Start.Set || day.After(s.Start.T) {
+		// Started on or after its start date: Stripe billed it that day.
+		// Started before (the first charge waits for the start date, a
+		// trial until then), the content's start is Stripe's too.
+		s.Start = Date{Raw: day.Format(time.DateOnly), T: day, Set: true}
+	}
 	if b.State == events.BillingCancelled {
 		s.Next, s.NextK, s.Soon = time.Time{}, 0, false
 		return

@@ -268,7 +268,7 @@ colour: "#ffffff"
 			want: []string{
 				`site.yaml:2:1: unknown field "currancy" (did you mean "currency"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 				`site.yaml:4:3: unknown field "stret" in address (did you mean "street"?); known fields: city, country, label, postal_code, region, street, street2`,
-				`site.yaml:6:3: unknown field "deposit" in settings (did you mean "deposits"?); known fields: change_requests, deposits, hub, minimum_payment, online_payments, requests, require_signature`,
+				`site.yaml:6:3: unknown field "deposit" in settings (did you mean "deposits"?); known fields: autopay, change_requests, deposits, hub, minimum_payment, online_payments, requests, require_signature, save_cards, subscriptions`,
 				`site.yaml:11:5: unknown field "rat" in taxes[1] (did you mean "rate"?); known fields: id, name, rate`,
 				`site.yaml:12:1: unknown field "colour" (did you mean "color"?); known fields: address, base_url, color, cover, currency, description, email, icon, landing, locale, logo, name, payment_instructions, phone, settings, taxes, timezone, website`,
 			},
@@ -784,6 +784,25 @@ discounts:
 			name:  "deposit without percent or amount",
 			files: map[string]string{"clients/acme/quotes/q-1.yaml": validQuote + "deposit: {}\n"},
 			want:  []string{`clients/acme/quotes/q-1.yaml:11:1: deposit needs "percent: 25" or "amount: 500.00"`},
+		},
+		{
+			name:  "autopay without saving cards",
+			files: map[string]string{"site.yaml": "name: Maple\nsettings:\n  save_cards: false\n  autopay: true\n"},
+			want:  []string{"site.yaml:4:12: autopay: true charges the cards clients save, but save_cards is false; turn save_cards on or set autopay: false"},
+		},
+		{
+			name:  "saving cards without paying online",
+			files: map[string]string{"site.yaml": "name: Maple\nsettings:\n  online_payments: false\n  save_cards: true\n"},
+			want:  []string{"site.yaml:4:15: save_cards: true needs paying online, which is off (online_payments: false); turn online_payments on or leave save_cards out"},
+		},
+		{
+			name:  "autopay without paying online",
+			files: map[string]string{"site.yaml": "name: Maple\nsettings:\n  online_payments: false\n  autopay: true\n"},
+			want:  []string{"site.yaml:4:12: autopay: true needs paying online, which is off (online_payments: false); turn online_payments on or leave autopay out"},
+		},
+		{
+			name:  "every billing switch off",
+			files: map[string]string{"site.yaml": "name: Maple\nsettings:\n  online_payments: false\n  save_cards: false\n  autopay: false\n  subscriptions: false\n"},
 		},
 		{
 			name: "deposits turned off",

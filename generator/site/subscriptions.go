@@ -136,6 +136,9 @@ func SubscriptionState(s *Subscription, today time.Time) string {
 func validateSubscription(d *doc, s *Subscription, cfg *Config, today time.Time) {
 	checkNumber(d, "subscription", s.Number)
 	checkStatus(d, "subscription", s.Status, subscriptionStatuses)
+	if !On(cfg.Settings.Subscriptions) && s.Status != SubscriptionDraft {
+		d.errorf([]any{"status"}, "subscriptions are turned off in %s (settings.subscriptions: false); set this one's status to draft, or turn subscriptions on", ConfigFile)
+	}
 	if strings.TrimSpace(s.Title) == "" {
 		d.keyErrorf(nil, "subscription has no title; add \"title: ...\"")
 	}

@@ -85,6 +85,17 @@ func TestLoadSubscriptionProblems(t *testing.T) {
 			want: []string{`clients/acme/subscriptions/t.yaml:1:9: subscription number sub-1 is also used by {dir}/clients/acme/subscriptions/s.yaml`},
 		},
 		{
+			name: "subscriptions turned off",
+			sub:  validSub,
+			more: map[string]string{"site.yaml": "name: Maple\nsettings:\n  subscriptions: false\n"},
+			want: []string{`clients/acme/subscriptions/s.yaml:3:9: subscriptions are turned off in site.yaml (settings.subscriptions: false); set this one's status to draft, or turn subscriptions on`},
+		},
+		{
+			name: "subscriptions turned off, a draft",
+			sub:  strings.Replace(validSub, "status: active", "status: draft", 1),
+			more: map[string]string{"site.yaml": "name: Maple\nsettings:\n  subscriptions: false\n"},
+		},
+		{
 			name: "a folder where files belong",
 			sub:  validSub,
 			more: map[string]string{"clients/acme/subscriptions/old/s.yaml": validSub},

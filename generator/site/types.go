@@ -55,7 +55,17 @@ type Settings struct {
 	Deposits         *bool `yaml:"deposits"`          // quotes may ask for a deposit, invoices may be paid in part (default true)
 	OnlinePayments   *bool `yaml:"online_payments"`   // pay through Stripe (default true)
 	MinimumPayment   Money `yaml:"minimum_payment"`   // smallest partial payment
+	Subscriptions    *bool `yaml:"subscriptions"`     // clients see subscriptions and start them online (default true)
+	SaveCards        *bool `yaml:"save_cards"`        // a client paying an invoice may save the card (default true)
+	Autopay          *bool `yaml:"autopay"`           // a client with a saved card may have invoices charged on their due dates (default true)
 }
+
+// CardsOn reports whether clients may save a card: paying online and
+// saving cards both on.
+func (s Settings) CardsOn() bool { return On(s.OnlinePayments) && On(s.SaveCards) }
+
+// AutopayOn reports whether clients may opt in to autopay.
+func (s Settings) AutopayOn() bool { return s.CardsOn() && On(s.Autopay) }
 
 // On reports a switch, defaulting to true when it is not set.
 func On(b *bool) bool { return b == nil || *b }
@@ -134,6 +144,12 @@ type Client struct {
 	// oldest first: the documents' histories.
 	Sends []events.Send      `yaml:"-"`
 	Views []events.FirstView `yaml:"-"`
+	// Card is the card the client saved for paying invoices, and Autopay
+	// whether it opted in (since AutopaySince) to their being charged to
+	// it on their due dates (see Fold).
+	Card         *events.Card `yaml:"-"`
+	Autopay      bool         `yaml:"-"`
+	AutopaySince time.Time    `yaml:"-"`
 }
 
 // DisplayName is the company when there is one, else the name.
@@ -257,8 +273,11 @@ type Invoice struct {
 	State   string       `yaml:"-"` // effective status: awaiting_payment, past_due, paid, ...
 
 	// Folded in from what the edge recorded (see Fold).
-	Online     []events.Payment // online payments, paid or processing, oldest first
-	Processing money.Amount     // paid online by a method that has not settled yet
+	Online []events.Payment // online payments, paid or processing, oldest first
+	// AutopayFailed: a charge of the saved card for it did not go through
+	// (the client pays it by hand; autopay does not try again).
+	AutopayFailed bool
+	Processing    money.Amount // paid online by a method that has not settled yet
 }
 
 // Subscription statuses as written in content; "ended" is derived.

@@ -111,7 +111,19 @@ func (l *loader) config(c *Config) {
 	if err := c.Settings.MinimumPayment.parse(c.Currency); err != nil {
 		d.errorf([]any{"settings", "minimum_payment"}, "minimum_payment: %v", err)
 	}
+	st := c.Settings
+	switch {
+	case isTrue(st.SaveCards) && !On(st.OnlinePayments):
+		d.errorf([]any{"settings", "save_cards"}, "save_cards: true needs paying online, which is off (online_payments: false); turn online_payments on or leave save_cards out")
+	case isTrue(st.Autopay) && !On(st.OnlinePayments):
+		d.errorf([]any{"settings", "autopay"}, "autopay: true needs paying online, which is off (online_payments: false); turn online_payments on or leave autopay out")
+	case isTrue(st.Autopay) && !On(st.SaveCards):
+		d.errorf([]any{"settings", "autopay"}, "autopay: true charges the cards clients save, but save_cards is false; turn save_cards on or set autopay: false")
+	}
 }
+
+// isTrue reports a switch set to true in so many words.
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // checkAsset checks a file named in site.yaml exists inside the content folder.
 func (l *loader) checkAsset(d *doc, key, rel string) {
