@@ -21,37 +21,69 @@ import (
 
 // Build is one generation of the built site, loaded: its directory, the
 // public files, and every client's bundle with its authenticated manifest.
+//
+// A Build is never changed once served. A reload after an incremental
+// build makes a new Build that shares the previous one's index of clients
+// (base) and adds the clients whose entries were appended to the
+// directory's log since (delta, looked at first), so that it costs what
+// changed, not the site. Once delta grows past a sixteenth of the site, a
+// reload makes a new base from memory.
 type Build struct {
-	Gen       string
-	stamp     string // what the build was loaded from: see buildStamp
+	Gen   string
+	stamp string // what the build was loaded from: see buildStamp
+	// Directory holds the site's settings (Site); its Clients are not
+	// filled: see Clients and Client.
 	Directory *bundle.Directory
+	genDir    string
+	root      *bundle.DirRoot // the directory's root, as read and checked
 	public    *served
-	bundles   map[string]*served // by client ID
-	clients   map[string]*bundle.DirClient
-	byEmail   map[string][]string // lower-case email → client IDs
-	docs      map[string]docRef   // quote or invoice number → where
-	cspHeader []string            // Content-Security-Policy for this build's pages
-	raw       map[string]string   // each client's directory entry as read, to spot changes
+	cspHeader []string // Content-Security-Policy for this build's pages
+
+	base  *dirIndex
+	delta map[string]*clientEntry // changed since base, by ID
+	ddocs map[string]docRef       // the documents of the clients in delta
+
+	sortOnce sync.Once
+	sorted   []*bundle.DirClient
+}
+
+// clientEntry is one client of a build: its directory entry (as read, and
+// decoded) and its bundle.
+type clientEntry struct {
+	raw    string
+	c      *bundle.DirClient
+	bundle *served
+}
+
+// dirIndex is the lookups over every client, as of one full load (or
+// merge): by ID, by contact email, by document number.
+type dirIndex struct {
+	clients map[string]*clientEntry
+	byEmail map[string][]string // lower-case email → client IDs, sorted
+	docs    map[string]docRef   // see docKey
 }
 
 type docRef struct {
 	Client string
-	Doc    bundle.DirDocument
+	Doc    *bundle.DirDocument
 }
 
 // served is a folder of files with its signed manifest. A client bundle's
-// manifest is authenticated when the build is loaded, then dropped, and
-// read again (and kept) when the client first asks for a page: memory
-// follows the clients in use, not the site.
+// folder is found (its c/<id> link read) and its manifest read and
+// authenticated when the client first asks for a page, before any of its
+// bytes are served, and kept: start-up and memory follow the clients in
+// use, not the site.
 type served struct {
-	dir    string
+	dir    string // the folder; for a lazy bundle, set inside once
+	site   string // a lazy bundle: the site folder whose c/<client> link names it
 	client string
 	keys   *bundle.KeySet
 	m      *bundle.Manifest // set at load for the public files; nil for lazy bundles
-	err    error            // the bundle failed to load: 503 for its client
-	once   sync.Once        // reads the manifest of a lazy bundle on first use...
+	err    error            // the public files failed to load
+	once   sync.Once        // finds and reads a lazy bundle on first use...
 	lm     *bundle.Manifest // ...into these, written only inside once
 	lerr   error
+	found  atomic.Bool // once has run: dir is the bundle's own folder
 	// files whose content was checked against the manifest (and cached when small)
 	cache sync.Map // path → *cachedFile
 }
@@ -61,15 +93,16 @@ type cachedFile struct {
 }
 
 // LoadBuild loads the generation that out points to. A client bundle whose
-// manifest does not verify is kept with its error (its client gets 503);
-// the public files and the directory must verify or the build is refused.
+// manifest does not verify is found on its client's first request (its
+// client gets 503, and it is logged); the public files and the directory
+// must verify or the build is refused.
 func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error) {
 	return loadBuild(out, keys, log, nil)
 }
 
 // buildStamp identifies what out points to now: the generation, and the
-// version of its directory (rewritten, by rename, whenever any client's
-// bundle is swapped in place).
+// version of its directory's root (replaced, by rename, whenever any
+// client's bundle is swapped in place).
 func buildStamp(out string) (string, error) {
 	target, err := os.Readlink(out)
 	if err != nil {
@@ -90,7 +123,9 @@ func buildStamp(out string) (string, error) {
 	return fmt.Sprintf("%s|%d|%d|%d", target, ino, st.Size(), st.ModTime().UnixNano()), nil
 }
 
-// loadBuild loads a build, reusing prev's bundles that did not change.
+// loadBuild loads a build, reusing what prev has that did not change: when
+// out is prev's generation with entries appended to the same log, only the
+// appended bytes are read, checked and decoded.
 func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (*Build, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,106 +139,159 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		return nil, fmt.Errorf("no build at %s: %w", out, err)
 	}
 	genDir := filepath.Dir(siteDir)
-	siteEntry, raws, err := bundle.ReadDirectoryParts(genDir, keys)
+	root, err := bundle.ReadDirRoot(genDir, keys)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", genDir, err)
+	}
+	b := &Build{
+		Gen: filepath.Base(genDir), stamp: stamp, genDir: genDir, root: root,
+		Directory: &bundle.Directory{Version: root.Version, KeyID: root.KeyID, Site: root.Site},
+		cspHeader: []string{csp(root.Site.FrameOrigins)}[:1:1],
+	}
+	if prev != nil && prev.public.dir == siteDir {
+		b.public = prev.public
+	} else if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
+		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
+	}
+	if prev != nil && prev.genDir == genDir {
+		lines, ok, err := root.Since(genDir, prev.root)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", genDir, err)
+		}
+		if ok {
+			return b, b.apply(prev, lines, siteDir, keys)
+		}
+	}
+	raws, err := root.Entries(genDir)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
 	// Decode only the entries that changed since prev; an unchanged entry
 	// (same bytes, so the same bundle key) keeps its client and bundle.
-	d := &bundle.Directory{Version: bundle.FormatVersion, Site: siteEntry, Clients: make([]bundle.DirClient, len(raws))}
-	raw := make(map[string]string, len(raws))
-	same := map[string]bool{}
+	entries := make([]*clientEntry, len(raws))
 	for i, rc := range raws {
-		id, ok := bundle.EntryID(rc)
-		if !ok {
-			return nil, fmt.Errorf("build %s: directory: malformed entry", genDir)
-		}
-		if prev != nil && prev.raw[id] == string(rc) && prev.clients[id] != nil {
-			d.Clients[i] = *prev.clients[id]
-			raw[id] = prev.raw[id]
-			same[id] = true
+		id, _ := bundle.EntryID(rc)
+		if pe := prev.entry(id); pe != nil && pe.raw == string(rc) {
+			entries[i] = pe.reuse(siteDir, keys)
 			continue
 		}
-		if err := json.Unmarshal(rc, &d.Clients[i]); err != nil {
+		e := &clientEntry{raw: string(rc), c: &bundle.DirClient{}}
+		if err := json.Unmarshal(rc, e.c); err != nil {
 			return nil, fmt.Errorf("build %s: directory: %w", genDir, err)
 		}
-		raw[id] = string(rc)
+		e.bundle = lazyBundle(siteDir, id, keys)
+		entries[i] = e
 	}
-	b := &Build{
-		raw: raw,
-		Gen: filepath.Base(genDir), Directory: d, stamp: stamp,
-		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
-		byEmail: map[string][]string{}, docs: map[string]docRef{},
-		cspHeader: []string{csp(d.Site.FrameOrigins)}[:1:1],
-	}
-	if prev != nil && prev.public.dir == siteDir {
-		b.public = prev.public
-	} else if b.public = loadServed(siteDir, "", keys, true); b.public.err != nil {
-		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
-	}
-	for i := range d.Clients {
-		c := &d.Clients[i]
-		b.clients[c.ID] = c
-		for _, ct := range c.Contacts {
-			e := strings.ToLower(ct.Email)
-			b.byEmail[e] = append(b.byEmail[e], c.ID)
-		}
-		for _, doc := range c.Documents {
-			b.docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
-		}
-	}
-	// Bundles: manifests read and authenticated in parallel.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	ids := make(chan string)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				dir, err := bundleDir(siteDir, id)
-				var s *served
-				switch {
-				case err != nil:
-					s = &served{err: err}
-				case prev != nil && prev.bundles[id] != nil && prev.bundles[id].dir == dir && prev.bundles[id].err == nil:
-					s = prev.bundles[id] // unchanged bundle: keep its checked files
-				default:
-					s = loadServed(dir, id, keys, false)
-				}
-				if s.err != nil {
-					log.Error("bundle failed verification; its client gets 503 until a good build", "client", id, "build", b.Gen, "err", s.err)
-				}
-				mu.Lock()
-				b.bundles[id] = s
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, c := range d.Clients {
-		if same[c.ID] && prev.bundles[c.ID] != nil && prev.bundles[c.ID].err == nil {
-			mu.Lock()
-			b.bundles[c.ID] = prev.bundles[c.ID] // same entry, same bundle key: nothing to resolve
-			mu.Unlock()
-			continue
-		}
-		ids <- c.ID
-	}
-	close(ids)
-	wg.Wait()
+	b.base = newIndex(entries)
 	return b, nil
 }
 
-// loadServed checks a folder's signed manifest. keep holds on to it (the
-// public files); a client bundle keeps only the outcome and reads its
-// manifest again on first use.
-func loadServed(dir, client string, keys *bundle.KeySet, keep bool) *served {
-	s := &served{dir: dir, client: client, keys: keys}
-	m, err := s.readManifest()
-	s.err = err
-	if keep {
-		s.m = m
+// apply makes b the build prev was, with the entries appended to the log
+// since (lines, in the order written) in place of the clients' earlier
+// ones.
+func (b *Build) apply(prev *Build, lines [][]byte, siteDir string, keys *bundle.KeySet) error {
+	b.base, b.delta = prev.base, maps.Clone(prev.delta)
+	if b.delta == nil {
+		b.delta = map[string]*clientEntry{}
 	}
+	for _, rc := range lines {
+		id, _ := bundle.EntryID(rc)
+		if prev.entry(id) == nil {
+			return fmt.Errorf("build %s: directory: an entry for %q, who is not a client of it", b.genDir, id)
+		}
+		e := &clientEntry{raw: string(rc), c: &bundle.DirClient{}}
+		if err := json.Unmarshal(rc, e.c); err != nil {
+			return fmt.Errorf("build %s: directory: %w", b.genDir, err)
+		}
+		if e.c.ID != id {
+			return fmt.Errorf("build %s: directory: malformed entry for %q", b.genDir, id)
+		}
+		if pe := prev.entry(id); pe.raw == e.raw {
+			e = pe.reuse(siteDir, keys)
+		} else {
+			e.bundle = lazyBundle(siteDir, id, keys)
+		}
+		b.delta[id] = e
+	}
+	if len(b.delta) > 64+len(b.base.clients)/16 {
+		// Fold delta into a new base: a copy, since prev still serves.
+		entries := make([]*clientEntry, 0, len(b.base.clients))
+		for _, id := range slices.Sorted(maps.Keys(b.base.clients)) {
+			entries = append(entries, b.entry(id))
+		}
+		b.base, b.delta = newIndex(entries), nil
+		return nil
+	}
+	b.ddocs = map[string]docRef{}
+	for _, e := range b.delta {
+		for i := range e.c.Documents {
+			doc := &e.c.Documents[i]
+			b.ddocs[docKey(doc.Kind, doc.Number)] = docRef{e.c.ID, doc}
+		}
+	}
+	return nil
+}
+
+// reuse is e for a build of siteDir whose entry for e's client is the
+// same (so is its bundle key): e itself, keeping its checked files, unless
+// its bundle failed, or has not been looked for and would be through
+// another generation's link (which may be removed soon).
+func (e *clientEntry) reuse(siteDir string, keys *bundle.KeySet) *clientEntry {
+	s := e.bundle
+	if found := s.found.Load(); (found && s.lerr == nil) || (!found && s.site == siteDir) {
+		return e
+	}
+	return &clientEntry{raw: e.raw, c: e.c, bundle: lazyBundle(siteDir, e.c.ID, keys)}
+}
+
+// newIndex indexes entries, sorted by ID.
+func newIndex(entries []*clientEntry) *dirIndex {
+	x := &dirIndex{clients: make(map[string]*clientEntry, len(entries)), byEmail: map[string][]string{}, docs: map[string]docRef{}}
+	for _, e := range entries {
+		c := e.c
+		x.clients[c.ID] = e
+		for _, ct := range c.Contacts {
+			em := strings.ToLower(ct.Email)
+			x.byEmail[em] = append(x.byEmail[em], c.ID)
+		}
+		for i := range c.Documents {
+			doc := &c.Documents[i]
+			x.docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
+		}
+	}
+	return x
+}
+
+// entry is client id's entry in the build, nil when it has none.
+func (b *Build) entry(id string) *clientEntry {
+	if b == nil {
+		return nil
+	}
+	if e, ok := b.delta[id]; ok {
+		return e
+	}
+	return b.base.clients[id]
+}
+
+// bundle is client id's bundle.
+func (b *Build) bundle(id string) (*served, bool) {
+	e := b.entry(id)
+	if e == nil {
+		return nil, false
+	}
+	return e.bundle, true
+}
+
+// lazyBundle is client's bundle in siteDir, found and checked on first use.
+func lazyBundle(siteDir, client string, keys *bundle.KeySet) *served {
+	return &served{site: siteDir, client: client, keys: keys}
+}
+
+// loadServed checks a folder's signed manifest and holds on to it (the
+// public files).
+func loadServed(dir, client string, keys *bundle.KeySet) *served {
+	s := &served{dir: dir, client: client, keys: keys}
+	s.m, s.err = s.readManifest()
 	return s
 }
 
@@ -220,7 +308,8 @@ func (s *served) readManifest() (*bundle.Manifest, error) {
 	return m, err
 }
 
-// manifest returns the bundle's manifest, reading it on first use.
+// manifest returns the bundle's manifest, finding the bundle's folder and
+// reading and authenticating its manifest on first use.
 func (s *served) manifest() (*bundle.Manifest, error) {
 	if s.err != nil {
 		return nil, s.err
@@ -228,29 +317,91 @@ func (s *served) manifest() (*bundle.Manifest, error) {
 	if s.m != nil {
 		return s.m, nil
 	}
-	s.once.Do(func() { s.lm, s.lerr = s.readManifest() })
+	s.once.Do(func() {
+		if s.dir, s.lerr = bundleDir(s.site, s.client); s.lerr == nil {
+			s.lm, s.lerr = s.readManifest()
+		}
+		s.found.Store(true)
+	})
 	return s.lm, s.lerr
 }
 
 // Client returns a client of this build.
 func (b *Build) Client(id string) (*bundle.DirClient, bool) {
-	c, ok := b.clients[id]
-	return c, ok
+	if e := b.entry(id); e != nil {
+		return e.c, true
+	}
+	return nil, false
 }
 
-// ClientsOf lists the clients whose hub an email may open.
-func (b *Build) ClientsOf(email string) []string { return b.byEmail[strings.ToLower(email)] }
+// Clients lists the clients of this build, sorted by ID.
+func (b *Build) Clients() []*bundle.DirClient {
+	b.sortOnce.Do(func() {
+		ids := slices.Sorted(maps.Keys(b.base.clients))
+		b.sorted = make([]*bundle.DirClient, len(ids))
+		for i, id := range ids {
+			b.sorted[i] = b.entry(id).c
+		}
+	})
+	return b.sorted
+}
+
+// NumClients is how many clients the build has.
+func (b *Build) NumClients() int { return len(b.base.clients) }
+
+// ClientsOf lists the clients whose hub an email may open, sorted.
+func (b *Build) ClientsOf(email string) []string {
+	email = strings.ToLower(email)
+	ids := b.base.byEmail[email]
+	if len(b.delta) == 0 {
+		return ids
+	}
+	var out []string
+	for _, id := range ids {
+		if _, changed := b.delta[id]; !changed {
+			out = append(out, id)
+		}
+	}
+	for id, e := range b.delta {
+		if slices.ContainsFunc(e.c.Contacts, func(ct bundle.DirContact) bool { return strings.ToLower(ct.Email) == email }) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// doc finds a document by its docKey.
+func (b *Build) doc(key string) (docRef, bool) {
+	if r, ok := b.ddocs[key]; ok {
+		return r, true
+	}
+	r, ok := b.base.docs[key]
+	if !ok {
+		return docRef{}, false
+	}
+	if _, changed := b.delta[r.Client]; changed {
+		return docRef{}, false // its client's entry changed, and no longer has it
+	}
+	return r, true
+}
 
 // Document finds a visible quote or invoice by number.
 func (b *Build) Document(number string) (string, bundle.DirDocument, bool) {
-	r, ok := b.docs[strings.ToLower(number)]
-	return r.Client, r.Doc, ok
+	r, ok := b.doc(strings.ToLower(number))
+	if !ok {
+		return "", bundle.DirDocument{}, false
+	}
+	return r.Client, *r.Doc, true
 }
 
 // Subscription finds a visible subscription by number: its client and entry.
 func (b *Build) Subscription(number string) (string, bundle.DirDocument, bool) {
-	r, ok := b.docs[docKey("subscription", number)]
-	return r.Client, r.Doc, ok
+	r, ok := b.doc(docKey("subscription", number))
+	if !ok {
+		return "", bundle.DirDocument{}, false
+	}
+	return r.Client, *r.Doc, true
 }
 
 // docKey is where a document is kept in Build.docs: quotes and invoices by
@@ -323,15 +474,12 @@ func (s *served) open(f bundle.File) ([]byte, *os.File, error) {
 }
 
 // release gives back the memory of a build's cached files that next does
-// not reuse.
+// not reuse. When both share a base, only the clients in either's delta
+// can differ.
 func (b *Build) release(next *Build) {
-	reused := map[*served]bool{next.public: true}
-	for _, s := range next.bundles {
-		reused[s] = true
-	}
-	for _, s := range append([]*served{b.public}, slices.Collect(maps.Values(b.bundles))...) {
-		if reused[s] {
-			continue
+	drop := func(s *served) {
+		if s == nil || s == next.public {
+			return
 		}
 		s.cache.Range(func(k, v any) bool {
 			if d := v.(*cachedFile).data; d != nil {
@@ -339,6 +487,31 @@ func (b *Build) release(next *Build) {
 			}
 			return true
 		})
+	}
+	if b.public != next.public {
+		drop(b.public)
+	}
+	ids := maps.Keys(b.base.clients)
+	if b.base == next.base {
+		ids = func(yield func(string) bool) {
+			for id := range b.delta {
+				if !yield(id) {
+					return
+				}
+			}
+			for id := range next.delta {
+				if _, ok := b.delta[id]; !ok && !yield(id) {
+					return
+				}
+			}
+		}
+	}
+	for id := range ids {
+		if e := b.entry(id); e != nil {
+			if ne := next.entry(id); ne == nil || ne.bundle != e.bundle {
+				drop(e.bundle)
+			}
+		}
 	}
 }
 
@@ -367,7 +540,7 @@ func bundleDir(siteDir, id string) (string, error) {
 // PageSHA returns the SHA-256 (hex) of a file of a client's bundle, from
 // its signed manifest: the evidence of exactly what the client was shown.
 func (b *Build) PageSHA(client, path string) (string, bool) {
-	sv, ok := b.bundles[client]
+	sv, ok := b.bundle(client)
 	if !ok {
 		return "", false
 	}

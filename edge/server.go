@@ -237,7 +237,7 @@ func (s *Server) Reload() error {
 	}
 	s.build.Store(b)
 	cur.release(b)
-	s.log.Info("serving new build", "generation", b.Gen, "clients", len(b.Directory.Clients))
+	s.log.Info("serving new build", "generation", b.Gen, "clients", b.NumClients())
 	return nil
 }
 

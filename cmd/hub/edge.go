@@ -322,7 +322,7 @@ func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, st
 		return err
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "hub edge serving %s (build %s, %d clients) on %s\n", cfg.Out, srv.Build().Gen, len(srv.Build().Directory.Clients), url)
+	fmt.Fprintf(stdout, "hub edge serving %s (build %s, %d clients) on %s\n", cfg.Out, srv.Build().Gen, srv.Build().NumClients(), url)
 	if ready != nil {
 		ready(srv, url)
 	}
@@ -417,7 +417,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { stopNote() }()
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
-		for _, c := range b.Directory.Clients {
+		for _, c := range b.Clients() {
 			if len(c.Contacts) == 0 || len(c.Documents) == 0 {
 				continue
 			}

@@ -29,7 +29,7 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
-	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
+	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run; "generate": only write the site's content into -dir`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
 	flag.Parse()
 	if *only != "" {
@@ -40,6 +40,8 @@ func main() {
 		abs, _ := filepath.Abs(*hub)
 		var err error
 		switch *only {
+		case "generate":
+			err = Generate(filepath.Join(*dir, "content"), *n)
 		case "serve":
 			err = benchServe(abs, *dir, *n)
 		case "edge":
@@ -49,7 +51,7 @@ func main() {
 			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
 			stop()
 		default:
-			err = fmt.Errorf("-only %s: use serve, edge or stores", *only)
+			err = fmt.Errorf("-only %s: use generate, serve, edge or stores", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
