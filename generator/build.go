@@ -178,6 +178,7 @@ type run struct {
 	render      *renderer
 	public      []outFile // the public pages and assets
 	global      string    // hash of what every client depends on
+	day         string    // the build's day (loader.Today), YYYY-MM-DD
 	versions    map[string]int64
 	pending     map[string]*events.PendingClient
 
@@ -261,6 +262,7 @@ func (r *run) prepare() error {
 		return ps
 	}
 	r.loader, r.shared, r.ids = loader, shared, ids
+	r.day = loader.Today.Format(time.DateOnly)
 
 	if r.old == nil {
 		r.old = readState(r.dirs.State)
@@ -446,8 +448,8 @@ func (r *run) numbers() []site.Numbered {
 	fresh := map[string]bool{} // lower-cased numbers of the clients read
 	for _, cs := range r.next.Clients {
 		if cs.loaded {
-			for _, n := range cs.Numbers {
-				fresh[strings.ToLower(n)] = true
+			for _, n := range cs.lowerNumbers() {
+				fresh[n] = true
 			}
 		}
 	}
@@ -462,8 +464,8 @@ func (r *run) numbers() []site.Numbered {
 			nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
 			continue
 		}
-		for _, n := range cs.Numbers {
-			if fresh[strings.ToLower(n)] {
+		for _, n := range cs.lowerNumbers() {
+			if fresh[n] {
 				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
 				break
 			}

@@ -359,12 +359,30 @@ func collect(dirs Dirs, old, next *state, started string) {
 			}
 		}
 	}
-	ids, err := os.ReadDir(dirs.Bundles)
-	if err != nil {
-		return
+	var ids []string
+	if removed {
+		entries, err := os.ReadDir(dirs.Bundles)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			ids = append(ids, e.Name())
+		}
+	} else {
+		// No generation went: only the bundles of clients whose key
+		// changed (or who came or went) can have become unused.
+		for id, n := range next.Clients {
+			if o := old.Clients[id]; o == nil || o.Key != n.Key {
+				ids = append(ids, id)
+			}
+		}
+		for id := range old.Clients {
+			if next.Clients[id] == nil {
+				ids = append(ids, id)
+			}
+		}
 	}
-	for _, e := range ids {
-		id := e.Name()
+	for _, id := range ids {
 		n, o := next.Clients[id], old.Clients[id]
 		if !removed && n != nil && o != nil && n.Key == o.Key {
 			continue // unchanged, and no generation went: nothing new to collect

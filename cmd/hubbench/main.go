@@ -29,7 +29,7 @@ func main() {
 	conns := flag.Int("c", 64, "connections for the edge benchmark")
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
-	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run; "generate": only write the site's content into -dir`)
+	only := flag.String("only", "", `"serve", "edge", "startup" or "stores": only that part, on a site left in -dir by an earlier run; "generate": only write the site's content into -dir`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
 	flag.Parse()
 	if *only != "" {
@@ -46,12 +46,14 @@ func main() {
 			err = benchServe(abs, *dir, *n)
 		case "edge":
 			err = benchEdge(abs, *dir, "", *conns, *dur)
+		case "startup":
+			err = benchStartup(abs, *dir)
 		case "stores":
 			stores, stop := storesOf(*dir, *pg)
 			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
 			stop()
 		default:
-			err = fmt.Errorf("-only %s: use generate, serve, edge or stores", *only)
+			err = fmt.Errorf("-only %s: use generate, serve, edge, startup or stores", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)
