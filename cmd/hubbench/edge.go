@@ -47,7 +47,7 @@ func benchEdge(hub, dir, store string, conns int, dur time.Duration) error {
 		return fmt.Errorf("edge did not start: %v\n%s", err, edgeOut.String())
 	}
 	client := clientID(0)
-	cookie, err := edgeSession(hub, base, args, client)
+	cookie, err := sessionCookie(hub, base, append(args, "-base-url", base))
 	if err != nil {
 		return err
 	}
@@ -259,32 +259,6 @@ func parseWrk(s string) wrkResult {
 	return r
 }
 
-// edgeSession signs in to client's hub on the edge at base (started with
-// args) as a browser does, with a printed login link, and returns the
-// session cookie (name=value).
-func edgeSession(hub, base string, args []string, client string) (string, error) {
-	out, err := exec.Command(hub, append([]string{"link", client, "-print", "-base-url", base}, args...)...).Output()
-	if err != nil {
-		return "", fmt.Errorf("hub link: %v", err)
-	}
-	m := regexp.MustCompile(`/login/t/\S+`).Find(out)
-	if m == nil {
-		return "", fmt.Errorf("hub link printed no link: %s", out)
-	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Post(base+string(m), "application/x-www-form-urlencoded", nil)
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "hub_session" {
-			return ck.Name + "=" + ck.Value, nil
-		}
-	}
-	return "", fmt.Errorf("no session cookie from the login link (%s)", resp.Status)
-}
-
 // benchStartup measures the edge's start-up: the time from starting hub
 // edge to the first page of a signed-in client served, and the CPU it
 // used by then; three starts.
@@ -309,7 +283,7 @@ func benchStartup(hub, dir string) error {
 		return fmt.Errorf("edge did not start: %v", err)
 	}
 	client := clientID(0)
-	cookie, err := edgeSession(hub, base, args, client)
+	cookie, err := sessionCookie(hub, base, append(args, "-base-url", base))
 	stop(cmd)
 	if err != nil {
 		return err
