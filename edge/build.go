@@ -39,26 +39,55 @@ type Build struct {
 	public    *served
 	cspHeader []string // Content-Security-Policy for this build's pages
 
+	log   *slog.Logger
 	base  *dirIndex
-	delta map[string]*clientEntry // changed since base, by ID
+	delta map[string]*clientEntry // changed since base, by ID (decoded)
 	ddocs map[string]docRef       // the documents of the clients in delta
 
 	sortOnce sync.Once
 	sorted   []*bundle.DirClient
 }
 
-// clientEntry is one client of a build: its directory entry (as read, and
-// decoded) and its bundle.
+// clientEntry is one client of a build: its directory entry (as read; it
+// is decoded when first needed) and its bundle.
 type clientEntry struct {
+	id     string
 	raw    string
-	c      *bundle.DirClient
 	bundle *served
+	from   *clientEntry // an entry of the same bytes whose decoding serves
+	once   sync.Once
+	c      *bundle.DirClient // nil when the entry does not decode
+}
+
+// client is the entry decoded (on first use). An entry is signed, so one
+// that does not decode is a bug: logged, and the client is taken as absent.
+func (e *clientEntry) client(log *slog.Logger) *bundle.DirClient {
+	if e.from != nil {
+		return e.from.client(log)
+	}
+	e.once.Do(func() {
+		c := &bundle.DirClient{}
+		err := json.Unmarshal([]byte(e.raw), c)
+		if err == nil && c.ID != e.id {
+			err = fmt.Errorf("the entry of %q names %q", e.id, c.ID)
+		}
+		if err != nil {
+			log.Error("directory entry does not decode; the client is left out", "client", e.id, "err", err)
+			return
+		}
+		e.c = c
+	})
+	return e.c
 }
 
 // dirIndex is the lookups over every client, as of one full load (or
-// merge): by ID, by contact email, by document number.
+// merge): by ID at once; by contact email and by document number made
+// (decoding every entry) in the background, and waited for by a lookup
+// that needs them before.
 type dirIndex struct {
 	clients map[string]*clientEntry
+	log     *slog.Logger
+	once    sync.Once
 	byEmail map[string][]string // lower-case email → client IDs, sorted
 	docs    map[string]docRef   // see docKey
 }
@@ -144,7 +173,7 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
 	b := &Build{
-		Gen: filepath.Base(genDir), stamp: stamp, genDir: genDir, root: root,
+		Gen: filepath.Base(genDir), stamp: stamp, genDir: genDir, root: root, log: log,
 		Directory: &bundle.Directory{Version: root.Version, KeyID: root.KeyID, Site: root.Site},
 		cspHeader: []string{csp(root.Site.FrameOrigins)}[:1:1],
 	}
@@ -162,27 +191,21 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 			return b, b.apply(prev, lines, siteDir, keys)
 		}
 	}
-	raws, err := root.Entries(genDir)
+	raws, err := root.Latest(genDir)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
-	// Decode only the entries that changed since prev; an unchanged entry
-	// (same bytes, so the same bundle key) keeps its client and bundle.
-	entries := make([]*clientEntry, len(raws))
-	for i, rc := range raws {
-		id, _ := bundle.EntryID(rc)
-		if pe := prev.entry(id); pe != nil && pe.raw == string(rc) {
-			entries[i] = pe.reuse(siteDir, keys)
+	// An unchanged entry (same bytes, so the same bundle key) keeps its
+	// client and bundle; the others are decoded when first needed.
+	entries := make(map[string]*clientEntry, len(raws))
+	for id, raw := range raws {
+		if pe := prev.entry(id); pe != nil && pe.raw == raw {
+			entries[id] = pe.reuse(siteDir, keys)
 			continue
 		}
-		e := &clientEntry{raw: string(rc), c: &bundle.DirClient{}}
-		if err := json.Unmarshal(rc, e.c); err != nil {
-			return nil, fmt.Errorf("build %s: directory: %w", genDir, err)
-		}
-		e.bundle = lazyBundle(siteDir, id, keys)
-		entries[i] = e
+		entries[id] = &clientEntry{id: id, raw: raw, bundle: lazyBundle(siteDir, id, keys)}
 	}
-	b.base = newIndex(entries)
+	b.base = newIndex(entries, log)
 	return b, nil
 }
 
@@ -196,37 +219,32 @@ func (b *Build) apply(prev *Build, lines [][]byte, siteDir string, keys *bundle.
 	}
 	for _, rc := range lines {
 		id, _ := bundle.EntryID(rc)
-		if prev.entry(id) == nil {
+		pe := prev.entry(id)
+		if pe == nil {
 			return fmt.Errorf("build %s: directory: an entry for %q, who is not a client of it", b.genDir, id)
 		}
-		e := &clientEntry{raw: string(rc), c: &bundle.DirClient{}}
-		if err := json.Unmarshal(rc, e.c); err != nil {
-			return fmt.Errorf("build %s: directory: %w", b.genDir, err)
-		}
-		if e.c.ID != id {
-			return fmt.Errorf("build %s: directory: malformed entry for %q", b.genDir, id)
-		}
-		if pe := prev.entry(id); pe.raw == e.raw {
+		e := &clientEntry{id: id, raw: string(rc), bundle: lazyBundle(siteDir, id, keys)}
+		if pe.raw == e.raw {
 			e = pe.reuse(siteDir, keys)
-		} else {
-			e.bundle = lazyBundle(siteDir, id, keys)
+		}
+		if e.client(b.log) == nil {
+			return fmt.Errorf("build %s: directory: the entry of %q does not decode", b.genDir, id)
 		}
 		b.delta[id] = e
 	}
 	if len(b.delta) > 64+len(b.base.clients)/16 {
 		// Fold delta into a new base: a copy, since prev still serves.
-		entries := make([]*clientEntry, 0, len(b.base.clients))
-		for _, id := range slices.Sorted(maps.Keys(b.base.clients)) {
-			entries = append(entries, b.entry(id))
-		}
-		b.base, b.delta = newIndex(entries), nil
+		entries := maps.Clone(b.base.clients)
+		maps.Copy(entries, b.delta)
+		b.base, b.delta = newIndex(entries, b.log), nil
 		return nil
 	}
 	b.ddocs = map[string]docRef{}
 	for _, e := range b.delta {
-		for i := range e.c.Documents {
-			doc := &e.c.Documents[i]
-			b.ddocs[docKey(doc.Kind, doc.Number)] = docRef{e.c.ID, doc}
+		c := e.client(b.log)
+		for i := range c.Documents {
+			doc := &c.Documents[i]
+			b.ddocs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
 		}
 	}
 	return nil
@@ -241,25 +259,36 @@ func (e *clientEntry) reuse(siteDir string, keys *bundle.KeySet) *clientEntry {
 	if found := s.found.Load(); (found && s.lerr == nil) || (!found && s.site == siteDir) {
 		return e
 	}
-	return &clientEntry{raw: e.raw, c: e.c, bundle: lazyBundle(siteDir, e.c.ID, keys)}
+	return &clientEntry{id: e.id, raw: e.raw, from: e, bundle: lazyBundle(siteDir, e.id, keys)}
 }
 
-// newIndex indexes entries, sorted by ID.
-func newIndex(entries []*clientEntry) *dirIndex {
-	x := &dirIndex{clients: make(map[string]*clientEntry, len(entries)), byEmail: map[string][]string{}, docs: map[string]docRef{}}
-	for _, e := range entries {
-		c := e.c
-		x.clients[c.ID] = e
-		for _, ct := range c.Contacts {
-			em := strings.ToLower(ct.Email)
-			x.byEmail[em] = append(x.byEmail[em], c.ID)
-		}
-		for i := range c.Documents {
-			doc := &c.Documents[i]
-			x.docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
-		}
-	}
+// newIndex indexes entries: by ID now, the rest in the background.
+func newIndex(entries map[string]*clientEntry, log *slog.Logger) *dirIndex {
+	x := &dirIndex{clients: entries, log: log}
+	go x.lookups()
 	return x
+}
+
+// lookups makes (once) the lookups by email and by document.
+func (x *dirIndex) lookups() {
+	x.once.Do(func() {
+		byEmail, docs := map[string][]string{}, map[string]docRef{}
+		for _, id := range slices.Sorted(maps.Keys(x.clients)) {
+			c := x.clients[id].client(x.log)
+			if c == nil {
+				continue
+			}
+			for _, ct := range c.Contacts {
+				em := strings.ToLower(ct.Email)
+				byEmail[em] = append(byEmail[em], c.ID)
+			}
+			for i := range c.Documents {
+				doc := &c.Documents[i]
+				docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
+			}
+		}
+		x.byEmail, x.docs = byEmail, docs
+	})
 }
 
 // entry is client id's entry in the build, nil when it has none.
@@ -329,7 +358,8 @@ func (s *served) manifest() (*bundle.Manifest, error) {
 // Client returns a client of this build.
 func (b *Build) Client(id string) (*bundle.DirClient, bool) {
 	if e := b.entry(id); e != nil {
-		return e.c, true
+		c := e.client(b.log)
+		return c, c != nil
 	}
 	return nil, false
 }
@@ -337,10 +367,10 @@ func (b *Build) Client(id string) (*bundle.DirClient, bool) {
 // Clients lists the clients of this build, sorted by ID.
 func (b *Build) Clients() []*bundle.DirClient {
 	b.sortOnce.Do(func() {
-		ids := slices.Sorted(maps.Keys(b.base.clients))
-		b.sorted = make([]*bundle.DirClient, len(ids))
-		for i, id := range ids {
-			b.sorted[i] = b.entry(id).c
+		for _, id := range slices.Sorted(maps.Keys(b.base.clients)) {
+			if c := b.entry(id).client(b.log); c != nil {
+				b.sorted = append(b.sorted, c)
+			}
 		}
 	})
 	return b.sorted
@@ -352,6 +382,7 @@ func (b *Build) NumClients() int { return len(b.base.clients) }
 // ClientsOf lists the clients whose hub an email may open, sorted.
 func (b *Build) ClientsOf(email string) []string {
 	email = strings.ToLower(email)
+	b.base.lookups()
 	ids := b.base.byEmail[email]
 	if len(b.delta) == 0 {
 		return ids
@@ -363,7 +394,7 @@ func (b *Build) ClientsOf(email string) []string {
 		}
 	}
 	for id, e := range b.delta {
-		if slices.ContainsFunc(e.c.Contacts, func(ct bundle.DirContact) bool { return strings.ToLower(ct.Email) == email }) {
+		if slices.ContainsFunc(e.client(b.log).Contacts, func(ct bundle.DirContact) bool { return strings.ToLower(ct.Email) == email }) {
 			out = append(out, id)
 		}
 	}
@@ -376,6 +407,7 @@ func (b *Build) doc(key string) (docRef, bool) {
 	if r, ok := b.ddocs[key]; ok {
 		return r, true
 	}
+	b.base.lookups()
 	r, ok := b.base.docs[key]
 	if !ok {
 		return docRef{}, false

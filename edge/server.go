@@ -24,6 +24,10 @@ import (
 type Config struct {
 	Out         string         // the build output path (a link to the current generation)
 	Keys        *bundle.KeySet // trusted build signing keys
+	// Loaded, when set, is Out's build already loaded with Keys (hub edge
+	// reads the site's settings from it first); New then serves it rather
+	// than loading it again. A newer build is picked up as any other.
+	Loaded *Build
 	BaseURL     *url.URL       // the hub's public origin; links in emails are built from it
 	SessionTTL  time.Duration  // client sessions (default 30 days)
 	DelegateTTL time.Duration  // staff delegate sessions (default 8 hours)
@@ -168,9 +172,12 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if err := s.sweepUploads(ctx); err != nil {
 		return nil, err
 	}
-	b, err := LoadBuild(cfg.Out, cfg.Keys, s.log)
-	if err != nil {
-		return nil, err
+	b := cfg.Loaded
+	if b == nil {
+		var err error
+		if b, err = LoadBuild(cfg.Out, cfg.Keys, s.log); err != nil {
+			return nil, err
+		}
 	}
 	s.build.Store(b)
 	s.handler = s.routes()

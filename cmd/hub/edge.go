@@ -207,7 +207,7 @@ func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
 		e.log.Warn("-trust-proxy is deprecated: it trusts X-Forwarded-For from this machine only; say which proxies to trust with -trusted-proxies 127.0.0.1/32,...")
 		proxies = append(proxies, edge.LoopbackProxies()...)
 	}
-	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
+	cfg := edge.Config{Out: *f.site, Keys: e.keys, Loaded: e.build, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
 		Uploads: filepath.Join(f.filesDir(), "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
 	co, err := f.checkout()
 	if err != nil {

@@ -439,17 +439,23 @@ func (r *DirRoot) Since(genDir string, prev *DirRoot) (lines [][]byte, ok bool, 
 
 // EntryID reads the client ID at the start of a directory line
 // ({"id":"acme",...}) without decoding the rest.
-func EntryID(line []byte) (string, bool) {
+func EntryID(line []byte) (string, bool) { return entryID(line) }
+
+func entryID[T ~string | ~[]byte](line T) (string, bool) {
 	const prefix = `{"id":"`
-	if !bytes.HasPrefix(line, []byte(prefix)) {
+	if len(line) < len(prefix) || string(line[:len(prefix)]) != prefix {
 		return "", false
 	}
 	rest := line[len(prefix):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || end == 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return "", false
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '"':
+			return string(rest[:i]), i > 0
+		case '\\':
+			return "", false
+		}
 	}
-	return string(rest[:end]), true
+	return "", false
 }
 
 // ReadDirectoryParts reads an authenticated directory: its root, and each
@@ -522,4 +528,31 @@ func WriteDirectory(genDir string, d *Directory, key *PrivateKey) error {
 		return err
 	}
 	return WriteFileAtomic(filepath.Join(genDir, DirectoryName), rootFile, 0o600)
+}
+
+// Latest reads the whole log, checked against r: each client's latest
+// entry (by ID), as substrings of one string holding the log, so that a
+// reader keeps them without a copy each and decodes only those it needs.
+func (r *DirRoot) Latest(genDir string) (map[string]string, error) {
+	data, err := r.readLog(genDir, 0, sha256.New())
+	if err != nil {
+		return nil, err
+	}
+	log := string(data)
+	out := make(map[string]string, r.Clients)
+	lines := 0
+	for len(log) > 0 {
+		var line string
+		line, log, _ = strings.Cut(log, "\n")
+		id, ok := entryID(line)
+		if !ok {
+			return nil, fmt.Errorf("%s: malformed entry", DirectoryName)
+		}
+		out[id] = line
+		lines++
+	}
+	if lines != r.Lines || len(out) != r.Clients {
+		return nil, fmt.Errorf("%s: %d lines of %d clients; its root says %d of %d", DirectoryName, lines, len(out), r.Lines, r.Clients)
+	}
+	return out, nil
 }
