@@ -22,16 +22,12 @@ import (
 
 // Config is the edge's configuration.
 type Config struct {
-	Out  string         // the build output path (a link to the current generation)
-	Keys *bundle.KeySet // trusted build signing keys
-	// Loaded, when set, is Out's build already loaded with Keys (hub edge
-	// reads the site's settings from it first); New then serves it rather
-	// than loading it again. A newer build is picked up as any other.
-	Loaded      *Build
-	BaseURL     *url.URL      // the hub's public origin; links in emails are built from it
-	SessionTTL  time.Duration // client sessions (default 30 days)
-	DelegateTTL time.Duration // staff delegate sessions (default 8 hours)
-	TokenTTL    time.Duration // login links (default 15 minutes)
+	Out         string         // the build output path (a link to the current generation)
+	Keys        *bundle.KeySet // trusted build signing keys
+	BaseURL     *url.URL       // the hub's public origin; links in emails are built from it
+	SessionTTL  time.Duration  // client sessions (default 30 days)
+	DelegateTTL time.Duration  // staff delegate sessions (default 8 hours)
+	TokenTTL    time.Duration  // login links (default 15 minutes)
 	// Rebuild, when set, rebuilds the site; the edge calls it every RebuildEvery
 	// (default 24h) so that dates (past due, expired quotes) stay true.
 	Rebuild      func(ctx context.Context) error
@@ -73,6 +69,10 @@ type Config struct {
 	// Replies, when set, signs the Reply-To of the business's message
 	// notices, and checks the addresses of replies to them (SMTPServer).
 	Replies *ReplyAddresses
+	// Loaded, when set, is Out's build already loaded with Keys (hub edge
+	// reads the site's settings from it first); New then serves it rather
+	// than loading it again. A newer build is picked up as any other.
+	Loaded *Build
 }
 
 // Server is the edge's HTTP service.
