@@ -166,6 +166,7 @@ type run struct {
 	old     *state          // what the last build recorded
 	hint    bool            // only clients with a path in changed can have changed
 	changed map[string]bool // absolute paths
+	touched map[string]bool // with hint: the clients with a path in changed
 
 	// set by prepare
 	key         *bundle.PrivateKey
@@ -262,6 +263,7 @@ func (r *run) prepare() error {
 		return ps
 	}
 	r.loader, r.shared, r.ids = loader, shared, ids
+	r.touched = r.touchedClients()
 	r.day = loader.Today.Format(time.DateOnly)
 
 	if r.old == nil {
@@ -344,16 +346,21 @@ func (r *run) facts(id string) clientFacts {
 // changedClient tells whether client id may have changed: with a hint,
 // only a client with a changed path in its folder may have.
 func (r *run) changedClient(id string) bool {
-	if !r.hint {
-		return true
-	}
-	dir, _ := filepath.Abs(r.loader.ClientDir(id))
+	return !r.hint || r.touched[id]
+}
+
+// touchedClients names the clients with a changed path in their folder:
+// the first part of each changed path under the clients folder.
+func (r *run) touchedClients() map[string]bool {
+	touched := map[string]bool{}
+	dir, _ := filepath.Abs(r.loader.ClientDir(""))
 	for p := range r.changed {
-		if p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) {
-			return true
+		if rel, ok := strings.CutPrefix(p, dir+string(filepath.Separator)); ok {
+			id, _, _ := strings.Cut(rel, string(filepath.Separator))
+			touched[id] = true
 		}
 	}
-	return false
+	return touched
 }
 
 // clients brings every client's bundle up to date, in parallel, and
