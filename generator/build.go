@@ -5,10 +5,11 @@
 // current generation's public files, OUT.d/gen/<id>/site/, which holds the
 // public pages, the assets, their signed manifest, and c/<client> links to
 // the client's bundle in OUT.d/bundles/<client>/<key>/. Beside site/, the
-// generation's directory.json tells the edge who may log in where. A bundle's key is a hash of
-// everything it is made from, so an unchanged client keeps its bundle and
-// a rebuild only renders what changed. Switching OUT to a new generation is
-// one rename: readers see the old site or the new one, never a mix.
+// generation's directory (directory.signed and its log) tells the edge who
+// may log in where. A bundle's key is a hash of everything it is made
+// from, so an unchanged client keeps its bundle and a rebuild only renders
+// what changed. Switching OUT to a new generation is one rename: readers
+// see the old site or the new one, never a mix.
 package generator
 
 import (

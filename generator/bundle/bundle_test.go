@@ -293,14 +293,23 @@ func TestDirectoryAppend(t *testing.T) {
 	if _, err := got.Entries(dir); !errors.Is(err, ErrSignature) {
 		t.Errorf("Entries with a tampered entry: %v; want ErrSignature", err)
 	}
+	if _, err := got.Latest(dir); !errors.Is(err, ErrSignature) {
+		t.Errorf("Latest with a tampered entry: %v; want ErrSignature", err)
+	}
 	// A log cut short is refused; bytes past the root's size are ignored.
 	os.Truncate(logFile, got.Size-1)
 	if _, err := got.Entries(dir); err == nil {
 		t.Errorf("Entries of a log cut short: no error")
 	}
+	if _, err := got.Latest(dir); err == nil {
+		t.Errorf("Latest of a log cut short: no error")
+	}
 	write(append(tail, []byte(`{"id":"zed","name":"half`)...))
 	if _, err := got.Entries(dir); err != nil {
 		t.Errorf("Entries with bytes past the root's size: %v", err)
+	}
+	if latest, err := got.Latest(dir); err != nil || len(latest) != 2 || !strings.Contains(latest["acme"], "new@acme.example") {
+		t.Errorf("Latest with bytes past the root's size = %q, %v", latest, err)
 	}
 	// A root of another log is not a later root of this one.
 	other := *got

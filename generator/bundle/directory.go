@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -534,11 +535,25 @@ func WriteDirectory(genDir string, d *Directory, key *PrivateKey) error {
 // entry (by ID), as substrings of one string holding the log, so that a
 // reader keeps them without a copy each and decodes only those it needs.
 func (r *DirRoot) Latest(genDir string) (map[string]string, error) {
-	data, err := r.readLog(genDir, 0, sha256.New())
+	f, err := os.Open(filepath.Join(genDir, r.Log))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", DirectoryName, err)
 	}
-	log := string(data)
+	defer f.Close()
+	// Read into a strings.Builder, hashing as it goes: one copy of the log.
+	var sb strings.Builder
+	sb.Grow(int(r.Size))
+	h := sha256.New()
+	if n, err := io.Copy(io.MultiWriter(&sb, h), io.NewSectionReader(f, 0, r.Size)); err != nil || n != r.Size {
+		return nil, fmt.Errorf("%s: %s is shorter than its root says (%d of %d bytes): %v", DirectoryName, r.Log, n, r.Size, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != r.SHA256 {
+		return nil, fmt.Errorf("%s: %s: %w", DirectoryName, r.Log, ErrSignature)
+	}
+	log := sb.String()
+	if len(log) > 0 && log[len(log)-1] != '\n' {
+		return nil, fmt.Errorf("%s: %s: an entry is cut short", DirectoryName, r.Log)
+	}
 	out := make(map[string]string, r.Clients)
 	lines := 0
 	for len(log) > 0 {

@@ -2,11 +2,14 @@ package bundle
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 )
+
+var benchClients = flag.Int("clients", 0, "BenchmarkDirectory: this many clients instead of 1,000 and 10,000")
 
 // benchEntries is n clients' entries the size of the hubbench site's
 // (about 1.5 KB each: two contacts, three quotes and five invoices).
@@ -47,9 +50,14 @@ func benchDirectory(b *testing.B, n int) (dir string, key *PrivateKey, keys *Key
 // 1,000 and 10,000 clients: a whole new directory (a site-wide build), the
 // next root after one client changed (an incremental build), reading it
 // all (the edge starting), and reading one appended entry (the edge after
-// an incremental build). go test -run '^$' -bench Directory ./generator/bundle
+// an incremental build); ReadLatest is what the edge reads at start-up.
+// go test -run '^$' -bench Directory ./generator/bundle (and -clients 100000).
 func BenchmarkDirectory(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	sizes := []int{1000, 10000}
+	if *benchClients > 0 {
+		sizes = []int{*benchClients}
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("Encode/%d", n), func(b *testing.B) {
 			_, key, _, entries, _ := benchDirectory(b, n)
 			b.ReportAllocs()
@@ -77,6 +85,19 @@ func BenchmarkDirectory(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, _, err := ReadDirectoryParts(dir, keys); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("ReadLatest/%d", n), func(b *testing.B) {
+			dir, _, keys, _, _ := benchDirectory(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				root, err := ReadDirRoot(dir, keys)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := root.Latest(dir); err != nil {
 					b.Fatal(err)
 				}
 			}
