@@ -175,6 +175,7 @@ type run struct {
 	shared      []*site.Portal
 	sharedSlugs map[string]bool
 	ids         []string // every client, the pending ones included, sorted
+	contentIDs  []string // the client folders
 	w           *writer
 	pres        *presenter
 	render      *renderer
@@ -254,8 +255,13 @@ func (r *run) prepare() error {
 	loader, ps := site.NewLoader(opt.Content, opt.Now)
 	shared, more := loader.Shared()
 	ps = append(ps, more...)
-	ids, more := loader.ClientIDs()
-	ps = append(ps, more...)
+	var ids []string
+	if r.hint && !opt.Full && r.old.contentIDs != nil && !r.clientListChanged(loader) {
+		ids = slices.Clone(r.old.contentIDs) // no folder under clients/ came or went
+	} else {
+		ids, more = loader.ClientIDs()
+		ps = append(ps, more...)
+	}
 	theme, err := LoadTheme(opt.Theme, filepath.Join(opt.Content, "themes"))
 	if err != nil {
 		return err
@@ -263,7 +269,7 @@ func (r *run) prepare() error {
 	if len(ps) > 0 {
 		return ps
 	}
-	r.loader, r.shared, r.ids = loader, shared, ids
+	r.loader, r.shared, r.ids, r.contentIDs = loader, shared, ids, slices.Clone(ids)
 	r.touched = r.touchedClients()
 	r.day = loader.Today.Format(time.DateOnly)
 
@@ -350,6 +356,30 @@ func (r *run) changedClient(id string) bool {
 	return !r.hint || r.touched[id]
 }
 
+// clientListChanged tells whether a changed path may have added, removed
+// or renamed a client folder: a path directly in clients/, that folder
+// itself, or one of the folders it is in.
+func (r *run) clientListChanged(loader *site.Loader) bool {
+	dir, err := filepath.Abs(loader.ClientDir(""))
+	if err != nil {
+		return true
+	}
+	sep := string(filepath.Separator)
+	for p := range r.changed {
+		rel, inside := strings.CutPrefix(p, dir+sep)
+		if !inside {
+			if p == dir || strings.HasPrefix(dir, p+sep) {
+				return true
+			}
+			continue
+		}
+		if !strings.Contains(rel, sep) {
+			return true
+		}
+	}
+	return false
+}
+
 // touchedClients names the clients with a changed path in their folder:
 // the first part of each changed path under the clients folder.
 func (r *run) touchedClients() map[string]bool {
@@ -367,7 +397,7 @@ func (r *run) touchedClients() map[string]bool {
 // clients brings every client's bundle up to date, in parallel, and
 // gathers the results in the order of the clients.
 func (r *run) clients() {
-	r.next = &state{Version: stateVersion, Global: r.global, Clients: make(map[string]*clientState, len(r.ids)), Assets: r.old.Assets}
+	r.next = &state{Version: stateVersion, Global: r.global, Clients: make(map[string]*clientState, len(r.ids)), Assets: r.old.Assets, contentIDs: r.contentIDs}
 	results := make([]clientResult, len(r.ids))
 	var done atomic.Int64
 	var wg sync.WaitGroup

@@ -25,6 +25,10 @@ type state struct {
 	// Assets are the fingerprinted public assets the generation serves:
 	// its own, and those of earlier generations still within AssetGrace.
 	Assets map[string]assetUse
+	// contentIDs are the client folders this build listed (not saved: a
+	// Builder's next build reuses them when no changed path is directly
+	// in clients/).
+	contentIDs []string
 }
 
 // assetUse is one asset and the last build whose pages used it.
