@@ -293,7 +293,7 @@ func (x *dirIndex) lookups() {
 
 // entry is client id's entry in the build, nil when it has none.
 func (b *Build) entry(id string) *clientEntry {
-	if b == nil {
+	if b == nil || b.base == nil {
 		return nil
 	}
 	if e, ok := b.delta[id]; ok {
@@ -367,6 +367,9 @@ func (b *Build) Client(id string) (*bundle.DirClient, bool) {
 // Clients lists the clients of this build, sorted by ID.
 func (b *Build) Clients() []*bundle.DirClient {
 	b.sortOnce.Do(func() {
+		if b.base == nil {
+			return
+		}
 		for _, id := range slices.Sorted(maps.Keys(b.base.clients)) {
 			if c := b.entry(id).client(b.log); c != nil {
 				b.sorted = append(b.sorted, c)
@@ -377,10 +380,18 @@ func (b *Build) Clients() []*bundle.DirClient {
 }
 
 // NumClients is how many clients the build has.
-func (b *Build) NumClients() int { return len(b.base.clients) }
+func (b *Build) NumClients() int {
+	if b.base == nil {
+		return 0
+	}
+	return len(b.base.clients)
+}
 
 // ClientsOf lists the clients whose hub an email may open, sorted.
 func (b *Build) ClientsOf(email string) []string {
+	if b.base == nil {
+		return nil
+	}
 	email = strings.ToLower(email)
 	b.base.lookups()
 	ids := b.base.byEmail[email]
@@ -406,6 +417,9 @@ func (b *Build) ClientsOf(email string) []string {
 func (b *Build) doc(key string) (docRef, bool) {
 	if r, ok := b.ddocs[key]; ok {
 		return r, true
+	}
+	if b.base == nil {
+		return docRef{}, false
 	}
 	b.base.lookups()
 	r, ok := b.base.docs[key]
@@ -522,6 +536,9 @@ func (b *Build) release(next *Build) {
 	}
 	if b.public != next.public {
 		drop(b.public)
+	}
+	if b.base == nil {
+		return
 	}
 	ids := maps.Keys(b.base.clients)
 	if b.base == next.base {
