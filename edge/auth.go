@@ -58,7 +58,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 // blobFor names the blob of path p of client's bundle, or "" when there is
 // no such file (or the bundle failed verification: the edge says so).
 func (s *Server) blobFor(client, p, accept string) string {
-	sv, ok := s.build.Load().bundles[client]
+	sv, ok := s.build.Load().bundle(client)
 	if !ok {
 		return ""
 	}

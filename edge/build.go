@@ -21,37 +21,98 @@ import (
 
 // Build is one generation of the built site, loaded: its directory, the
 // public files, and every client's bundle with its authenticated manifest.
+//
+// A Build is never changed once served. A reload after an incremental
+// build makes a new Build that shares the previous one's index of clients
+// (base) and adds the clients whose entries were appended to the
+// directory's log since (delta, looked at first), so that it costs what
+// changed, not the site. Once delta grows past a sixteenth of the site, a
+// reload makes a new base from memory.
 type Build struct {
-	Gen       string
-	stamp     string // what the build was loaded from: see buildStamp
+	Gen   string
+	stamp string // what the build was loaded from: see buildStamp
+	// Directory holds the site's settings (Site); its Clients are not
+	// filled: see Clients and Client.
 	Directory *bundle.Directory
+	genDir    string
+	root      *bundle.DirRoot // the directory's root, as read and checked
 	public    *served
-	bundles   map[string]*served // by client ID
-	clients   map[string]*bundle.DirClient
-	byEmail   map[string][]string // lower-case email → client IDs
-	docs      map[string]docRef   // quote or invoice number → where
-	cspHeader []string            // Content-Security-Policy for this build's pages
-	raw       map[string]string   // each client's directory entry as read, to spot changes
+	cspHeader []string // Content-Security-Policy for this build's pages
+
+	log   *slog.Logger
+	base  *dirIndex
+	delta map[string]*clientEntry // changed since base, by ID (decoded)
+	ddocs map[string]docRef       // the documents of the clients in delta
+
+	sortOnce sync.Once
+	sorted   []*bundle.DirClient
+}
+
+// clientEntry is one client of a build: its directory entry (as read; it
+// is decoded when first needed) and its bundle.
+type clientEntry struct {
+	id     string
+	raw    string
+	bundle *served
+	from   *clientEntry // an entry of the same bytes whose decoding serves
+	once   sync.Once
+	c      *bundle.DirClient // nil when the entry does not decode
+}
+
+// client is the entry decoded (on first use). An entry is signed, so one
+// that does not decode is a bug: logged, and the client is taken as absent.
+func (e *clientEntry) client(log *slog.Logger) *bundle.DirClient {
+	if e.from != nil {
+		return e.from.client(log)
+	}
+	e.once.Do(func() {
+		c := &bundle.DirClient{}
+		err := json.Unmarshal([]byte(e.raw), c)
+		if err == nil && c.ID != e.id {
+			err = fmt.Errorf("the entry of %q names %q", e.id, c.ID)
+		}
+		if err != nil {
+			log.Error("directory entry does not decode; the client is left out", "client", e.id, "err", err)
+			return
+		}
+		e.c = c
+	})
+	return e.c
+}
+
+// dirIndex is the lookups over every client, as of one full load (or
+// merge): by ID at once; by contact email and by document number made
+// (decoding every entry) in the background, and waited for by a lookup
+// that needs them before.
+type dirIndex struct {
+	clients map[string]*clientEntry
+	log     *slog.Logger
+	once    sync.Once
+	byEmail map[string][]string // lower-case email → client IDs, sorted
+	docs    map[string]docRef   // see docKey
 }
 
 type docRef struct {
 	Client string
-	Doc    bundle.DirDocument
+	Doc    *bundle.DirDocument
 }
 
 // served is a folder of files with its signed manifest. A client bundle's
-// manifest is authenticated when the build is loaded, then dropped, and
-// read again (and kept) when the client first asks for a page: memory
-// follows the clients in use, not the site.
+// folder is found (its c/<id> link read) and its manifest read and
+// authenticated when the client first asks for a page, before any of its
+// bytes are served, and kept: start-up and memory follow the clients in
+// use, not the site.
 type served struct {
-	dir    string
+	dir    string // the folder; for a lazy bundle, set inside once
+	site   string // a lazy bundle: the site folder whose c/<client> link names it
 	client string
 	keys   *bundle.KeySet
 	m      *bundle.Manifest // set at load for the public files; nil for lazy bundles
-	err    error            // the bundle failed to load: 503 for its client
-	once   sync.Once        // reads the manifest of a lazy bundle on first use...
+	err    error            // the public files failed to load
+	once   sync.Once        // finds and reads a lazy bundle on first use...
 	lm     *bundle.Manifest // ...into these, written only inside once
 	lerr   error
+	found  atomic.Bool // once has run: dir is the bundle's own folder
 	// files whose content was checked against the manifest (and cached when small)
 	cache sync.Map // path → *cachedFile
 }
@@ -61,15 +122,16 @@ type cachedFile struct {
 }
 
 // LoadBuild loads the generation that out points to. A client bundle whose
-// manifest does not verify is kept with its error (its client gets 503);
-// the public files and the directory must verify or the build is refused.
+// manifest does not verify is found on its client's first request (its
+// client gets 503, and it is logged); the public files and the directory
+// must verify or the build is refused.
 func LoadBuild(out string, keys *bundle.KeySet, log *slog.Logger) (*Build, error) {
 	return loadBuild(out, keys, log, nil)
 }
 
 // buildStamp identifies what out points to now: the generation, and the
-// version of its directory (rewritten, by rename, whenever any client's
-// bundle is swapped in place).
+// version of its directory's root (replaced, by rename, whenever any
+// client's bundle is swapped in place).
 func buildStamp(out string) (string, error) {
 	target, err := os.Readlink(out)
 	if err != nil {
@@ -90,7 +152,9 @@ func buildStamp(out string) (string, error) {
 	return fmt.Sprintf("%s|%d|%d|%d", target, ino, st.Size(), st.ModTime().UnixNano()), nil
 }
 
-// loadBuild loads a build, reusing prev's bundles that did not change.
+// loadBuild loads a build, reusing what prev has that did not change: when
+// out is prev's generation with entries appended to the same log, only the
+// appended bytes are read, checked and decoded.
 func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (*Build, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,106 +168,159 @@ func loadBuild(out string, keys *bundle.KeySet, log *slog.Logger, prev *Build) (
 		return nil, fmt.Errorf("no build at %s: %w", out, err)
 	}
 	genDir := filepath.Dir(siteDir)
-	siteEntry, raws, err := bundle.ReadDirectoryParts(genDir, keys)
+	root, err := bundle.ReadDirRoot(genDir, keys)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
-	// Decode only the entries that changed since prev; an unchanged entry
-	// (same bytes, so the same bundle key) keeps its client and bundle.
-	d := &bundle.Directory{Version: bundle.FormatVersion, Site: siteEntry, Clients: make([]bundle.DirClient, len(raws))}
-	raw := make(map[string]string, len(raws))
-	same := map[string]bool{}
-	for i, rc := range raws {
-		id, ok := bundle.EntryID(rc)
-		if !ok {
-			return nil, fmt.Errorf("build %s: directory: malformed entry", genDir)
-		}
-		if prev != nil && prev.raw[id] == string(rc) && prev.clients[id] != nil {
-			d.Clients[i] = *prev.clients[id]
-			raw[id] = prev.raw[id]
-			same[id] = true
-			continue
-		}
-		if err := json.Unmarshal(rc, &d.Clients[i]); err != nil {
-			return nil, fmt.Errorf("build %s: directory: %w", genDir, err)
-		}
-		raw[id] = string(rc)
-	}
 	b := &Build{
-		raw: raw,
-		Gen: filepath.Base(genDir), Directory: d, stamp: stamp,
-		bundles: make(map[string]*served, len(d.Clients)), clients: make(map[string]*bundle.DirClient, len(d.Clients)),
-		byEmail: map[string][]string{}, docs: map[string]docRef{},
-		cspHeader: []string{csp(d.Site.FrameOrigins)}[:1:1],
+		Gen: filepath.Base(genDir), stamp: stamp, genDir: genDir, root: root, log: log,
+		Directory: &bundle.Directory{Version: root.Version, KeyID: root.KeyID, Site: root.Site},
+		cspHeader: []string{csp(root.Site.FrameOrigins)}[:1:1],
 	}
 	if prev != nil && prev.public.dir == siteDir {
 		b.public = prev.public
-	} else if b.public = loadServed(siteDir, "", keys, true); b.public.err != nil {
+	} else if b.public = loadServed(siteDir, "", keys); b.public.err != nil {
 		return nil, fmt.Errorf("build %s: public files: %w", genDir, b.public.err)
 	}
-	for i := range d.Clients {
-		c := &d.Clients[i]
-		b.clients[c.ID] = c
-		for _, ct := range c.Contacts {
-			e := strings.ToLower(ct.Email)
-			b.byEmail[e] = append(b.byEmail[e], c.ID)
+	if prev != nil && prev.genDir == genDir {
+		lines, ok, err := root.Since(genDir, prev.root)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", genDir, err)
 		}
-		for _, doc := range c.Documents {
-			b.docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
+		if ok {
+			return b, b.apply(prev, lines, siteDir, keys)
 		}
 	}
-	// Bundles: manifests read and authenticated in parallel.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	ids := make(chan string)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				dir, err := bundleDir(siteDir, id)
-				var s *served
-				switch {
-				case err != nil:
-					s = &served{err: err}
-				case prev != nil && prev.bundles[id] != nil && prev.bundles[id].dir == dir && prev.bundles[id].err == nil:
-					s = prev.bundles[id] // unchanged bundle: keep its checked files
-				default:
-					s = loadServed(dir, id, keys, false)
-				}
-				if s.err != nil {
-					log.Error("bundle failed verification; its client gets 503 until a good build", "client", id, "build", b.Gen, "err", s.err)
-				}
-				mu.Lock()
-				b.bundles[id] = s
-				mu.Unlock()
-			}
-		}()
+	raws, err := root.Latest(genDir)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", genDir, err)
 	}
-	for _, c := range d.Clients {
-		if same[c.ID] && prev.bundles[c.ID] != nil && prev.bundles[c.ID].err == nil {
-			mu.Lock()
-			b.bundles[c.ID] = prev.bundles[c.ID] // same entry, same bundle key: nothing to resolve
-			mu.Unlock()
+	// An unchanged entry (same bytes, so the same bundle key) keeps its
+	// client and bundle; the others are decoded when first needed.
+	entries := make(map[string]*clientEntry, len(raws))
+	for id, raw := range raws {
+		if pe := prev.entry(id); pe != nil && pe.raw == raw {
+			entries[id] = pe.reuse(siteDir, keys)
 			continue
 		}
-		ids <- c.ID
+		entries[id] = &clientEntry{id: id, raw: raw, bundle: lazyBundle(siteDir, id, keys)}
 	}
-	close(ids)
-	wg.Wait()
+	b.base = newIndex(entries, log)
 	return b, nil
 }
 
-// loadServed checks a folder's signed manifest. keep holds on to it (the
-// public files); a client bundle keeps only the outcome and reads its
-// manifest again on first use.
-func loadServed(dir, client string, keys *bundle.KeySet, keep bool) *served {
-	s := &served{dir: dir, client: client, keys: keys}
-	m, err := s.readManifest()
-	s.err = err
-	if keep {
-		s.m = m
+// apply makes b the build prev was, with the entries appended to the log
+// since (lines, in the order written) in place of the clients' earlier
+// ones.
+func (b *Build) apply(prev *Build, lines [][]byte, siteDir string, keys *bundle.KeySet) error {
+	b.base, b.delta = prev.base, maps.Clone(prev.delta)
+	if b.delta == nil {
+		b.delta = map[string]*clientEntry{}
 	}
+	for _, rc := range lines {
+		id, _ := bundle.EntryID(rc)
+		pe := prev.entry(id)
+		if pe == nil {
+			return fmt.Errorf("build %s: directory: an entry for %q, who is not a client of it", b.genDir, id)
+		}
+		e := &clientEntry{id: id, raw: string(rc), bundle: lazyBundle(siteDir, id, keys)}
+		if pe.raw == e.raw {
+			e = pe.reuse(siteDir, keys)
+		}
+		if e.client(b.log) == nil {
+			return fmt.Errorf("build %s: directory: the entry of %q does not decode", b.genDir, id)
+		}
+		b.delta[id] = e
+	}
+	if len(b.delta) > 64+len(b.base.clients)/16 {
+		// Fold delta into a new base: a copy, since prev still serves.
+		entries := maps.Clone(b.base.clients)
+		maps.Copy(entries, b.delta)
+		b.base, b.delta = newIndex(entries, b.log), nil
+		return nil
+	}
+	b.ddocs = map[string]docRef{}
+	for _, e := range b.delta {
+		c := e.client(b.log)
+		for i := range c.Documents {
+			doc := &c.Documents[i]
+			b.ddocs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
+		}
+	}
+	return nil
+}
+
+// reuse is e for a build of siteDir whose entry for e's client is the
+// same (so is its bundle key): e itself, keeping its checked files, unless
+// its bundle failed, or has not been looked for and would be through
+// another generation's link (which may be removed soon).
+func (e *clientEntry) reuse(siteDir string, keys *bundle.KeySet) *clientEntry {
+	s := e.bundle
+	if found := s.found.Load(); (found && s.lerr == nil) || (!found && s.site == siteDir) {
+		return e
+	}
+	return &clientEntry{id: e.id, raw: e.raw, from: e, bundle: lazyBundle(siteDir, e.id, keys)}
+}
+
+// newIndex indexes entries: by ID now, the rest in the background.
+func newIndex(entries map[string]*clientEntry, log *slog.Logger) *dirIndex {
+	x := &dirIndex{clients: entries, log: log}
+	go x.lookups()
+	return x
+}
+
+// lookups makes (once) the lookups by email and by document.
+func (x *dirIndex) lookups() {
+	x.once.Do(func() {
+		byEmail, docs := map[string][]string{}, map[string]docRef{}
+		for _, id := range slices.Sorted(maps.Keys(x.clients)) {
+			c := x.clients[id].client(x.log)
+			if c == nil {
+				continue
+			}
+			for _, ct := range c.Contacts {
+				em := strings.ToLower(ct.Email)
+				byEmail[em] = append(byEmail[em], c.ID)
+			}
+			for i := range c.Documents {
+				doc := &c.Documents[i]
+				docs[docKey(doc.Kind, doc.Number)] = docRef{c.ID, doc}
+			}
+		}
+		x.byEmail, x.docs = byEmail, docs
+	})
+}
+
+// entry is client id's entry in the build, nil when it has none.
+func (b *Build) entry(id string) *clientEntry {
+	if b == nil || b.base == nil {
+		return nil
+	}
+	if e, ok := b.delta[id]; ok {
+		return e
+	}
+	return b.base.clients[id]
+}
+
+// bundle is client id's bundle.
+func (b *Build) bundle(id string) (*served, bool) {
+	e := b.entry(id)
+	if e == nil {
+		return nil, false
+	}
+	return e.bundle, true
+}
+
+// lazyBundle is client's bundle in siteDir, found and checked on first use.
+func lazyBundle(siteDir, client string, keys *bundle.KeySet) *served {
+	return &served{site: siteDir, client: client, keys: keys}
+}
+
+// loadServed checks a folder's signed manifest and holds on to it (the
+// public files).
+func loadServed(dir, client string, keys *bundle.KeySet) *served {
+	s := &served{dir: dir, client: client, keys: keys}
+	s.m, s.err = s.readManifest()
 	return s
 }
 
@@ -220,7 +337,8 @@ func (s *served) readManifest() (*bundle.Manifest, error) {
 	return m, err
 }
 
-// manifest returns the bundle's manifest, reading it on first use.
+// manifest returns the bundle's manifest, finding the bundle's folder and
+// reading and authenticating its manifest on first use.
 func (s *served) manifest() (*bundle.Manifest, error) {
 	if s.err != nil {
 		return nil, s.err
@@ -228,29 +346,108 @@ func (s *served) manifest() (*bundle.Manifest, error) {
 	if s.m != nil {
 		return s.m, nil
 	}
-	s.once.Do(func() { s.lm, s.lerr = s.readManifest() })
+	s.once.Do(func() {
+		if s.dir, s.lerr = bundleDir(s.site, s.client); s.lerr == nil {
+			s.lm, s.lerr = s.readManifest()
+		}
+		s.found.Store(true)
+	})
 	return s.lm, s.lerr
 }
 
 // Client returns a client of this build.
 func (b *Build) Client(id string) (*bundle.DirClient, bool) {
-	c, ok := b.clients[id]
-	return c, ok
+	if e := b.entry(id); e != nil {
+		c := e.client(b.log)
+		return c, c != nil
+	}
+	return nil, false
 }
 
-// ClientsOf lists the clients whose hub an email may open.
-func (b *Build) ClientsOf(email string) []string { return b.byEmail[strings.ToLower(email)] }
+// Clients lists the clients of this build, sorted by ID.
+func (b *Build) Clients() []*bundle.DirClient {
+	b.sortOnce.Do(func() {
+		if b.base == nil {
+			return
+		}
+		for _, id := range slices.Sorted(maps.Keys(b.base.clients)) {
+			if c := b.entry(id).client(b.log); c != nil {
+				b.sorted = append(b.sorted, c)
+			}
+		}
+	})
+	return b.sorted
+}
+
+// NumClients is how many clients the build has.
+func (b *Build) NumClients() int {
+	if b.base == nil {
+		return 0
+	}
+	return len(b.base.clients)
+}
+
+// ClientsOf lists the clients whose hub an email may open, sorted.
+func (b *Build) ClientsOf(email string) []string {
+	if b.base == nil {
+		return nil
+	}
+	email = strings.ToLower(email)
+	b.base.lookups()
+	ids := b.base.byEmail[email]
+	if len(b.delta) == 0 {
+		return ids
+	}
+	var out []string
+	for _, id := range ids {
+		if _, changed := b.delta[id]; !changed {
+			out = append(out, id)
+		}
+	}
+	for id, e := range b.delta {
+		if slices.ContainsFunc(e.client(b.log).Contacts, func(ct bundle.DirContact) bool { return strings.ToLower(ct.Email) == email }) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// doc finds a document by its docKey.
+func (b *Build) doc(key string) (docRef, bool) {
+	if r, ok := b.ddocs[key]; ok {
+		return r, true
+	}
+	if b.base == nil {
+		return docRef{}, false
+	}
+	b.base.lookups()
+	r, ok := b.base.docs[key]
+	if !ok {
+		return docRef{}, false
+	}
+	if _, changed := b.delta[r.Client]; changed {
+		return docRef{}, false // its client's entry changed, and no longer has it
+	}
+	return r, true
+}
 
 // Document finds a visible quote or invoice by number.
 func (b *Build) Document(number string) (string, bundle.DirDocument, bool) {
-	r, ok := b.docs[strings.ToLower(number)]
-	return r.Client, r.Doc, ok
+	r, ok := b.doc(strings.ToLower(number))
+	if !ok {
+		return "", bundle.DirDocument{}, false
+	}
+	return r.Client, *r.Doc, true
 }
 
 // Subscription finds a visible subscription by number: its client and entry.
 func (b *Build) Subscription(number string) (string, bundle.DirDocument, bool) {
-	r, ok := b.docs[docKey("subscription", number)]
-	return r.Client, r.Doc, ok
+	r, ok := b.doc(docKey("subscription", number))
+	if !ok {
+		return "", bundle.DirDocument{}, false
+	}
+	return r.Client, *r.Doc, true
 }
 
 // docKey is where a document is kept in Build.docs: quotes and invoices by
@@ -323,15 +520,12 @@ func (s *served) open(f bundle.File) ([]byte, *os.File, error) {
 }
 
 // release gives back the memory of a build's cached files that next does
-// not reuse.
+// not reuse. When both share a base, only the clients in either's delta
+// can differ.
 func (b *Build) release(next *Build) {
-	reused := map[*served]bool{next.public: true}
-	for _, s := range next.bundles {
-		reused[s] = true
-	}
-	for _, s := range append([]*served{b.public}, slices.Collect(maps.Values(b.bundles))...) {
-		if reused[s] {
-			continue
+	drop := func(s *served) {
+		if s == nil || s == next.public {
+			return
 		}
 		s.cache.Range(func(k, v any) bool {
 			if d := v.(*cachedFile).data; d != nil {
@@ -339,6 +533,34 @@ func (b *Build) release(next *Build) {
 			}
 			return true
 		})
+	}
+	if b.public != next.public {
+		drop(b.public)
+	}
+	if b.base == nil {
+		return
+	}
+	ids := maps.Keys(b.base.clients)
+	if b.base == next.base {
+		ids = func(yield func(string) bool) {
+			for id := range b.delta {
+				if !yield(id) {
+					return
+				}
+			}
+			for id := range next.delta {
+				if _, ok := b.delta[id]; !ok && !yield(id) {
+					return
+				}
+			}
+		}
+	}
+	for id := range ids {
+		if e := b.entry(id); e != nil {
+			if ne := next.entry(id); ne == nil || ne.bundle != e.bundle {
+				drop(e.bundle)
+			}
+		}
 	}
 }
 
@@ -367,7 +589,7 @@ func bundleDir(siteDir, id string) (string, error) {
 // PageSHA returns the SHA-256 (hex) of a file of a client's bundle, from
 // its signed manifest: the evidence of exactly what the client was shown.
 func (b *Build) PageSHA(client, path string) (string, bool) {
-	sv, ok := b.bundles[client]
+	sv, ok := b.bundle(client)
 	if !ok {
 		return "", false
 	}

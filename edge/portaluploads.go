@@ -121,7 +121,7 @@ func newUploadID() string {
 
 // portalTakesUploads tells whether client's portal slug takes uploads in the build served.
 func (s *Server) portalTakesUploads(client, slug string) bool {
-	c := s.build.Load().clients[client]
+	c, _ := s.build.Load().Client(client)
 	return c != nil && slices.Contains(c.Uploads, slug)
 }
 

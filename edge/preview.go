@@ -274,7 +274,7 @@ func (s *Server) handlePreviewIndex(w http.ResponseWriter, r *http.Request) {
 		Problems []string
 		Clients  any
 		Outbox   []outboxMessage
-	}{problems, s.build.Load().Directory.Clients, readOutbox(p.Outbox, 50)})
+	}{problems, s.build.Load().Clients(), readOutbox(p.Outbox, 50)})
 }
 
 // reloadJS reloads the page when a new build is served and shows content

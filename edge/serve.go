@@ -34,7 +34,7 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r) // another client's hub does not exist for this session
 		return
 	}
-	sv, ok := b.bundles[client]
+	sv, ok := b.bundle(client)
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,12 +12,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/hubhq/hub/edge"
+	"github.com/hubhq/hub/generator/bundle"
 )
 
 // forge makes a session cookie value with the given claims and key.
@@ -508,5 +511,89 @@ func TestDispositionAnySize(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("headers of the small PDF %s:\n%v\nwant those of the large one:\n%v", p, got, want)
 		}
+	}
+}
+
+// TestDirectoryReload: after one client changed, the edge reads only the
+// entry appended to the directory's log, and refuses it if it is not the
+// one the root signs (the build served stays); restored, it is served, and
+// the lookups by email and document see the new entry. A tampered entry is
+// refused by a full load too.
+func TestDirectoryReload(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	b := f.login("whitfield-dental")
+	keys, err := bundle.LoadKeySet(f.keysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, _ := filepath.EvalSymlinks(f.out)
+	genDir := filepath.Dir(site)
+	before, err := bundle.ReadDirRoot(genDir, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(f.content, "clients", "whitfield-dental", "client.yaml")
+	data, _ := os.ReadFile(inv)
+	os.WriteFile(inv, []byte(strings.Replace(string(data), "company: ", "company: Dr. ", 1)), 0o644)
+	f.rebuild()
+	after, err := bundle.ReadDirRoot(genDir, keys)
+	if err != nil || after.Log != before.Log || after.Lines != before.Lines+1 {
+		t.Fatalf("root after one client changed = %+v, %v; want one line appended to %s", after, err, before.Log)
+	}
+	logFile := filepath.Join(genDir, after.Log)
+	logData, _ := os.ReadFile(logFile)
+	tail := logData[before.Size:after.Size]
+	if !bytes.Contains(tail, []byte("Dr. ")) {
+		t.Fatalf("appended entry %s does not have the change", tail)
+	}
+	// Tampered: the reload fails and the old build keeps being served.
+	evil := slices.Clone(logData)
+	copy(evil[before.Size:], bytes.Replace(tail, []byte("Dr. "), []byte("Xr. "), 1))
+	os.WriteFile(logFile, evil, 0o600)
+	if err := f.srv.Reload(); err == nil || !errors.Is(err, bundle.ErrSignature) {
+		t.Errorf("Reload with a tampered entry = %v; want ErrSignature", err)
+	}
+	if c, _ := f.srv.Build().Client("whitfield-dental"); strings.Contains(c.Name+c.DisplayName, "r. ") {
+		t.Errorf("after a refused reload the client is %q / %q", c.Name, c.DisplayName)
+	}
+	if _, err := edge.LoadBuild(f.out, keys, nil); !errors.Is(err, bundle.ErrSignature) {
+		t.Errorf("LoadBuild with a tampered entry = %v; want ErrSignature", err)
+	}
+	os.WriteFile(logFile, logData, 0o600)
+	old := f.srv.Build()
+	if err := f.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	nb := f.srv.Build()
+	if c, _ := nb.Client("whitfield-dental"); !strings.Contains(c.Name+c.DisplayName, "Dr. ") {
+		t.Errorf("after the reload the client is %q / %q", c.Name, c.DisplayName)
+	}
+	if r := f.do(b, "GET", "/c/whitfield-dental/", nil); r.StatusCode != 200 || !strings.Contains(readBody(t, r), "Dr. ") {
+		t.Errorf("after the reload, the edge does not serve the new page (%d)", r.StatusCode)
+	}
+	// The lookups answer as a full load does.
+	full, err := edge.LoadBuild(f.out, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range full.Clients() {
+		for _, ct := range c.Contacts {
+			if got, want := nb.ClientsOf(ct.Email), full.ClientsOf(ct.Email); !slices.Equal(got, want) {
+				t.Errorf("ClientsOf(%q) = %q; want %q", ct.Email, got, want)
+			}
+		}
+		for _, d := range c.Documents {
+			find := nb.Document
+			if d.Kind == "subscription" {
+				find = nb.Subscription
+			}
+			if id, doc, ok := find(d.Number); !ok || id != c.ID || doc.Path != d.Path {
+				t.Errorf("%s %s = %s %+v %v; want %s", d.Kind, d.Number, id, doc, ok, c.ID)
+			}
+		}
+	}
+	if nb.NumClients() != old.NumClients() || len(nb.Clients()) != len(full.Clients()) {
+		t.Errorf("clients: %d after the reload, %d before, %d loaded in full", nb.NumClients(), old.NumClients(), len(full.Clients()))
 	}
 }

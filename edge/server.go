@@ -72,6 +72,10 @@ type Config struct {
 	// SMTP limits the inbound mail server (SMTPServer): STARTTLS, how
 	// many connections at once, how many from one address.
 	SMTP SMTPConfig
+	// Loaded, when set, is Out's build already loaded with Keys (hub edge
+	// reads the site's settings from it first); New then serves it rather
+	// than loading it again. A newer build is picked up as any other.
+	Loaded *Build
 }
 
 // Server is the edge's HTTP service.
@@ -171,9 +175,12 @@ func New(ctx context.Context, cfg Config, store Store, mailer Mailer) (*Server, 
 	if err := s.sweepUploads(ctx); err != nil {
 		return nil, err
 	}
-	b, err := LoadBuild(cfg.Out, cfg.Keys, s.log)
-	if err != nil {
-		return nil, err
+	b := cfg.Loaded
+	if b == nil {
+		var err error
+		if b, err = LoadBuild(cfg.Out, cfg.Keys, s.log); err != nil {
+			return nil, err
+		}
 	}
 	s.build.Store(b)
 	s.handler = s.routes()
@@ -240,7 +247,7 @@ func (s *Server) Reload() error {
 	}
 	s.build.Store(b)
 	cur.release(b)
-	s.log.Info("serving new build", "generation", b.Gen, "clients", len(b.Directory.Clients))
+	s.log.Info("serving new build", "generation", b.Gen, "clients", b.NumClients())
 	return nil
 }
 

@@ -76,7 +76,7 @@ func ClientsReport(ctx context.Context, b *Build, st ActivityLog) ([]ContactStat
 		}
 	}
 	var out []ContactStatus
-	for _, c := range b.Directory.Clients {
+	for _, c := range b.Clients() {
 		for _, ct := range c.Contacts {
 			e := strings.ToLower(ct.Email)
 			st := ContactStatus{Client: c.ID, Name: ct.Name, Email: ct.Email}

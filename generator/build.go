@@ -5,10 +5,11 @@
 // current generation's public files, OUT.d/gen/<id>/site/, which holds the
 // public pages, the assets, their signed manifest, and c/<client> links to
 // the client's bundle in OUT.d/bundles/<client>/<key>/. Beside site/, the
-// generation's directory.json tells the edge who may log in where. A bundle's key is a hash of
-// everything it is made from, so an unchanged client keeps its bundle and
-// a rebuild only renders what changed. Switching OUT to a new generation is
-// one rename: readers see the old site or the new one, never a mix.
+// generation's directory (directory.signed and its log) tells the edge who
+// may log in where. A bundle's key is a hash of everything it is made
+// from, so an unchanged client keeps its bundle and a rebuild only renders
+// what changed. Switching OUT to a new generation is one rename: readers
+// see the old site or the new one, never a mix.
 package generator
 
 import (
@@ -166,6 +167,7 @@ type run struct {
 	old     *state          // what the last build recorded
 	hint    bool            // only clients with a path in changed can have changed
 	changed map[string]bool // absolute paths
+	touched map[string]bool // with hint: the clients with a path in changed
 
 	// set by prepare
 	key         *bundle.PrivateKey
@@ -173,11 +175,13 @@ type run struct {
 	shared      []*site.Portal
 	sharedSlugs map[string]bool
 	ids         []string // every client, the pending ones included, sorted
+	contentIDs  []string // the client folders
 	w           *writer
 	pres        *presenter
 	render      *renderer
 	public      []outFile // the public pages and assets
 	global      string    // hash of what every client depends on
+	day         string    // the build's day (loader.Today), YYYY-MM-DD
 	versions    map[string]int64
 	pending     map[string]*events.PendingClient
 
@@ -251,8 +255,13 @@ func (r *run) prepare() error {
 	loader, ps := site.NewLoader(opt.Content, opt.Now)
 	shared, more := loader.Shared()
 	ps = append(ps, more...)
-	ids, more := loader.ClientIDs()
-	ps = append(ps, more...)
+	var ids []string
+	if r.hint && !opt.Full && r.old.contentIDs != nil && !r.clientListChanged(loader) {
+		ids = slices.Clone(r.old.contentIDs) // no folder under clients/ came or went
+	} else {
+		ids, more = loader.ClientIDs()
+		ps = append(ps, more...)
+	}
 	theme, err := LoadTheme(opt.Theme, filepath.Join(opt.Content, "themes"))
 	if err != nil {
 		return err
@@ -260,7 +269,9 @@ func (r *run) prepare() error {
 	if len(ps) > 0 {
 		return ps
 	}
-	r.loader, r.shared, r.ids = loader, shared, ids
+	r.loader, r.shared, r.ids, r.contentIDs = loader, shared, ids, slices.Clone(ids)
+	r.touched = r.touchedClients()
+	r.day = loader.Today.Format(time.DateOnly)
 
 	if r.old == nil {
 		r.old = readState(r.dirs.State)
@@ -342,22 +353,51 @@ func (r *run) facts(id string) clientFacts {
 // changedClient tells whether client id may have changed: with a hint,
 // only a client with a changed path in its folder may have.
 func (r *run) changedClient(id string) bool {
-	if !r.hint {
+	return !r.hint || r.touched[id]
+}
+
+// clientListChanged tells whether a changed path may have added, removed
+// or renamed a client folder: a path directly in clients/, that folder
+// itself, or one of the folders it is in.
+func (r *run) clientListChanged(loader *site.Loader) bool {
+	dir, err := filepath.Abs(loader.ClientDir(""))
+	if err != nil {
 		return true
 	}
-	dir, _ := filepath.Abs(r.loader.ClientDir(id))
+	sep := string(filepath.Separator)
 	for p := range r.changed {
-		if p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) {
+		rel, inside := strings.CutPrefix(p, dir+sep)
+		if !inside {
+			if p == dir || strings.HasPrefix(dir, p+sep) {
+				return true
+			}
+			continue
+		}
+		if !strings.Contains(rel, sep) {
 			return true
 		}
 	}
 	return false
 }
 
+// touchedClients names the clients with a changed path in their folder:
+// the first part of each changed path under the clients folder.
+func (r *run) touchedClients() map[string]bool {
+	touched := map[string]bool{}
+	dir, _ := filepath.Abs(r.loader.ClientDir(""))
+	for p := range r.changed {
+		if rel, ok := strings.CutPrefix(p, dir+string(filepath.Separator)); ok {
+			id, _, _ := strings.Cut(rel, string(filepath.Separator))
+			touched[id] = true
+		}
+	}
+	return touched
+}
+
 // clients brings every client's bundle up to date, in parallel, and
 // gathers the results in the order of the clients.
 func (r *run) clients() {
-	r.next = &state{Version: stateVersion, Global: r.global, Clients: make(map[string]*clientState, len(r.ids)), Assets: r.old.Assets}
+	r.next = &state{Version: stateVersion, Global: r.global, Clients: make(map[string]*clientState, len(r.ids)), Assets: r.old.Assets, contentIDs: r.contentIDs}
 	results := make([]clientResult, len(r.ids))
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -446,8 +486,8 @@ func (r *run) numbers() []site.Numbered {
 	fresh := map[string]bool{} // lower-cased numbers of the clients read
 	for _, cs := range r.next.Clients {
 		if cs.loaded {
-			for _, n := range cs.Numbers {
-				fresh[strings.ToLower(n)] = true
+			for _, n := range cs.lowerNumbers() {
+				fresh[n] = true
 			}
 		}
 	}
@@ -462,8 +502,8 @@ func (r *run) numbers() []site.Numbered {
 			nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
 			continue
 		}
-		for _, n := range cs.Numbers {
-			if fresh[strings.ToLower(n)] {
+		for _, n := range cs.lowerNumbers() {
+			if fresh[n] {
 				nums = append(nums, cs.numbered(r.loader.ClientDir(id))...)
 				break
 			}

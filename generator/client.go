@@ -48,9 +48,23 @@ func (r *run) buildClient(id string) clientResult {
 	if old != nil && old.Content == cs.Content && old.Facts == cs.Facts {
 		// The same files and facts: what was learnt from them still holds.
 		cs.Numbers, cs.NumFiles, cs.Thresholds, cs.Pages, cs.PDFs, cs.dir = old.Numbers, old.NumFiles, old.Thresholds, old.Pages, old.PDFs, old.dir
-		cs.Key = bundleKey(r.global, content, cs.Thresholds, r.loader.Today)
+		cs.lower, cs.keyOf = old.lower, r.keyInputs(content)
+		if old.keyOf == cs.keyOf {
+			cs.Key = old.Key // the same inputs as the build that made it
+		} else {
+			cs.Key = bundleKey(r.global, content, cs.Thresholds, r.loader.Today)
+		}
 		// Unchanged, the bundle was in use a moment ago; else it must be there.
-		if cs.Key == old.Key && (unchanged || r.bundleBuilt(id, cs.Key)) {
+		if cs.Key == old.Key && unchanged {
+			if !old.loaded {
+				// Equal in every field: the same value serves, so the
+				// phases after can tell it unchanged without comparing.
+				old.keyOf = cs.keyOf
+				return clientResult{cs: old}
+			}
+			return clientResult{cs: cs}
+		}
+		if cs.Key == old.Key && r.bundleBuilt(id, cs.Key) {
 			return clientResult{cs: cs}
 		}
 	}
@@ -106,6 +120,7 @@ func (r *run) renderClient(id string, old, cs *clientState, content string, fact
 	}
 	cs.Thresholds = thresholds(c)
 	cs.Key = bundleKey(r.global, content, cs.Thresholds, l.Today)
+	cs.keyOf = r.keyInputs(content)
 	cp, err := r.pres.client(c, r.shared, r.render.sv)
 	if err != nil {
 		return clientResult{err: fmt.Errorf("client %s: %w", id, err)}
@@ -355,6 +370,14 @@ func thresholds(c *site.Client) []string {
 
 // bundleKey names a bundle by everything it is made from: the global
 // inputs, the client's files, and which of its date thresholds have passed.
+// keyInputs is what a client's bundle key is made of besides its
+// thresholds, which follow from its content: equal inputs, equal keys.
+func (r *run) keyInputs(content string) keyInputs {
+	return keyInputs{global: r.global, content: content, day: r.day}
+}
+
+type keyInputs struct{ global, content, day string }
+
 func bundleKey(global, content string, thresholds []string, today time.Time) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", global, content)

@@ -87,6 +87,28 @@ func (d disk) writeAtomic(name string, data []byte, perm os.FileMode) error {
 	return d.check(OpSyncDir, filepath.Dir(name))
 }
 
+// writeAt writes data into name at offset off, cutting off whatever was
+// past off first (what a build that failed before finishing left there).
+// It does not fsync: the syncfs before publishing makes it durable.
+func (d disk) writeAt(name string, off int64, data []byte) error {
+	if err := d.check(OpWrite, name); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(off); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteAt(data, off); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // appendSync appends data to name and fsyncs it.
 func (d disk) appendSync(name string, data []byte) error {
 	if err := d.check(OpWrite, name); err != nil {

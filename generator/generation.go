@@ -28,20 +28,26 @@ func (r *run) upToDate() bool {
 	cur, err := os.Readlink(r.dirs.Out)
 	r.started = filepath.Base(filepath.Dir(cur))
 	r.current = err == nil && r.old.Gen != "" && r.started == r.old.Gen
-	return r.current && r.old.Global == r.global && sameIDs(r.old, r.next) && sameClients(r.old, r.next)
+	if !r.current || r.old.Global != r.global || !sameIDs(r.old, r.next) || !sameClients(r.old, r.next) {
+		return false
+	}
+	// A directory root that does not read (an older format, or damaged)
+	// is written again, with entries made from the content.
+	_, err = bundle.ReadDirRoot(filepath.Join(r.dirs.Gens, r.old.Gen), r.trusted())
+	return err == nil
 }
 
 // publish makes the new bundles and the new directory the ones served:
 // when only some clients changed, by swapping their links in the current
 // generation; else by a new generation. It tells which it did.
 func (r *run) publish() (incremental bool, err error) {
+	dirSite := r.pres.directorySite(r.render.sv)
+	if r.current && r.old.Global == r.global && sameIDs(r.old, r.next) {
+		return true, r.swapClients(dirSite)
+	}
 	dirClients, err := makeDirectory(r.dirs, r.old, r.next, r.ids, r.key, r.directoryEntry)
 	if err != nil {
 		return false, err
-	}
-	dirSite := r.pres.directorySite(r.render.sv)
-	if r.current && r.old.Global == r.global && sameIDs(r.old, r.next) {
-		return true, r.swapClients(dirSite, dirClients)
 	}
 	return false, r.newGeneration(dirSite, dirClients)
 }
@@ -68,22 +74,69 @@ func (r *run) directoryEntry(id string) (json.RawMessage, error) {
 
 // swapClients publishes an incremental build: each changed client's link
 // in the current generation is swapped to its new bundle (one rename
-// each), then the directory.
-func (r *run) swapClients(dirSite bundle.DirSite, dirClients []json.RawMessage) error {
+// each), then the directory's root. The changed clients' entries are
+// appended to the directory's log, past what the root in use signs, so
+// the cost follows the clients that changed; when the log is crowded (or
+// the root cannot be read) a new log with every client's entry is written
+// beside the old one.
+func (r *run) swapClients(dirSite bundle.DirSite) error {
 	d, old, next := r.w.disk, r.old, r.next
 	next.Gen = old.Gen
 	genDir := filepath.Join(r.dirs.Gens, old.Gen)
-	// The new directory is written first and made durable by the same
-	// syncfs as the bundles; it is renamed into place after the links.
-	data, err := bundle.SignDirectoryRaw(dirSite, dirClients, r.key)
-	if err != nil {
-		return err
+	var changed []string
+	for _, id := range r.ids {
+		if old.Clients[id].Key != next.Clients[id].Key {
+			changed = append(changed, id)
+		}
+	}
+	// The new root and the log's new bytes are written first and made
+	// durable by the same syncfs as the bundles; the root is renamed into
+	// place after the links.
+	root, err := bundle.ReadDirRoot(genDir, r.trusted())
+	var rootFile []byte
+	var undoLog func()
+	if err == nil && !root.Crowded(len(changed)) {
+		entries := make([]json.RawMessage, len(changed))
+		for i, id := range changed {
+			if entries[i] = next.Clients[id].dir; entries[i] == nil {
+				if entries[i], err = r.directoryEntry(id); err != nil {
+					return fmt.Errorf("client %s: %w", id, err)
+				}
+			}
+		}
+		var tail []byte
+		if _, rootFile, tail, err = root.Append(dirSite, entries, r.key); err != nil {
+			return err
+		}
+		logFile := filepath.Join(genDir, root.Log)
+		if err := d.writeAt(logFile, root.Size, tail); err != nil {
+			return err
+		}
+		undoLog = func() { os.Truncate(logFile, root.Size) }
+	} else {
+		dirClients, err := makeDirectory(r.dirs, old, next, r.ids, r.key, r.directoryEntry)
+		if err != nil {
+			return err
+		}
+		nroot, file, log, err := bundle.EncodeDirectory(dirSite, dirClients, r.key, bundle.NextDirLog(genDir))
+		if err != nil {
+			return err
+		}
+		logFile := filepath.Join(genDir, nroot.Log)
+		undoLog = func() { os.Remove(logFile) }
+		if err := d.writeFile(logFile, log, 0o600); err != nil {
+			undoLog()
+			return err
+		}
+		rootFile = file
 	}
 	nextDir := filepath.Join(genDir, bundle.DirectoryName+".next")
-	if err := d.writeFile(nextDir, data, 0o600); err != nil {
+	if err := d.writeFile(nextDir, rootFile, 0o600); err != nil {
+		undoLog()
 		return err
 	}
 	if err := d.syncFS(r.dirs.Data); err != nil {
+		undoLog()
 		return err
 	}
 	// The links and the directory change together or not at all: a
@@ -94,20 +147,41 @@ func (r *run) swapClients(dirSite bundle.DirSite, dirClients []json.RawMessage) 
 			swapLink(disk{}, filepath.Join(genDir, "site", "c", id), bundleLink(id, old.Clients[id].Key))
 		}
 		os.Remove(nextDir)
+		undoLog()
 		return err
 	}
-	for _, id := range r.ids {
-		if o, n := old.Clients[id], next.Clients[id]; o.Key != n.Key {
-			if err := swapLink(d, filepath.Join(genDir, "site", "c", id), bundleLink(id, n.Key)); err != nil {
-				return undo(err)
-			}
-			swapped = append(swapped, id)
+	for _, id := range changed {
+		if err := swapLink(d, filepath.Join(genDir, "site", "c", id), bundleLink(id, next.Clients[id].Key)); err != nil {
+			return undo(err)
 		}
+		swapped = append(swapped, id)
 	}
 	if err := d.rename(nextDir, filepath.Join(genDir, bundle.DirectoryName)); err != nil {
 		return undo(err)
 	}
-	return d.syncDir(genDir)
+	if err := d.syncDir(genDir); err != nil {
+		return err
+	}
+	if root != nil {
+		removeLogs(genDir, root.Log) // logs older than the one just replaced
+	}
+	return nil
+}
+
+// removeLogs removes a generation's directory logs older than keep (the
+// log of the root just replaced: an edge may still be reading it).
+func removeLogs(genDir, keep string) {
+	entries, _ := os.ReadDir(genDir)
+	for _, e := range entries {
+		if n := e.Name(); bundle.IsDirectoryLog(n) && n != keep && bundle.LogOlder(n, keep) {
+			os.Remove(filepath.Join(genDir, n))
+		}
+	}
+}
+
+// trusted is the key set of the build's own signing key.
+func (r *run) trusted() *bundle.KeySet {
+	return bundle.NewKeySet(r.key.Key.Public().(ed25519.PublicKey))
 }
 
 // newGeneration publishes a site-wide change (config, theme, key, clients
@@ -139,7 +213,7 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.Privat
 				if old.Gen != "" {
 					// Unreadable (an older format, or damaged): entries are
 					// made again from the content below.
-					if pd, err := bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey))); err == nil {
+					if _, pd, err := bundle.ReadDirectoryClients(filepath.Join(dirs.Gens, old.Gen), bundle.NewKeySet(key.Key.Public().(ed25519.PublicKey))); err == nil {
 						prev = pd
 					}
 				}
@@ -156,13 +230,18 @@ func makeDirectory(dirs Dirs, old, next *state, ids []string, key *bundle.Privat
 	return out, nil
 }
 
-// writeDirectory (re)writes a generation's signed directory atomically.
+// writeDirectory writes a new generation's directory: its first log,
+// then the root. The generation's folder is renamed into place, after a
+// syncfs, once it is complete.
 func writeDirectory(d disk, genDir string, site bundle.DirSite, clients []json.RawMessage, key *bundle.PrivateKey) error {
-	data, err := bundle.SignDirectoryRaw(site, clients, key)
+	root, rootFile, log, err := bundle.EncodeDirectory(site, clients, key, 1)
 	if err != nil {
 		return err
 	}
-	return d.writeAtomic(filepath.Join(genDir, bundle.DirectoryName), data, 0o600)
+	if err := d.writeFile(filepath.Join(genDir, root.Log), log, 0o600); err != nil {
+		return err
+	}
+	return d.writeFile(filepath.Join(genDir, bundle.DirectoryName), rootFile, 0o600)
 }
 
 // writeGeneration writes a new generation folder: public files, their
@@ -280,12 +359,30 @@ func collect(dirs Dirs, old, next *state, started string) {
 			}
 		}
 	}
-	ids, err := os.ReadDir(dirs.Bundles)
-	if err != nil {
-		return
+	var ids []string
+	if removed {
+		entries, err := os.ReadDir(dirs.Bundles)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			ids = append(ids, e.Name())
+		}
+	} else {
+		// No generation went: only the bundles of clients whose key
+		// changed (or who came or went) can have become unused.
+		for id, n := range next.Clients {
+			if o := old.Clients[id]; o == nil || o.Key != n.Key {
+				ids = append(ids, id)
+			}
+		}
+		for id := range old.Clients {
+			if next.Clients[id] == nil {
+				ids = append(ids, id)
+			}
+		}
 	}
-	for _, e := range ids {
-		id := e.Name()
+	for _, id := range ids {
 		n, o := next.Clients[id], old.Clients[id]
 		if !removed && n != nil && o != nil && n.Key == o.Key {
 			continue // unchanged, and no generation went: nothing new to collect

@@ -465,6 +465,31 @@ func TestBuilderWithHints(t *testing.T) {
 		t.Error("the change made alongside the failed one was lost")
 	}
 
+	// A client folder added, then removed, is seen with the hint that
+	// names it (the watcher reports the folder); a change deeper down does
+	// not list clients/ again.
+	added := filepath.Join(content, "clients", "okafor-annex")
+	os.MkdirAll(added, 0o755)
+	os.WriteFile(filepath.Join(added, "client.yaml"), good, 0o644) // lindqvist's, without its documents
+	res, err = b.Build(ctx, []string{added})
+	if err != nil || res.Clients != 8 {
+		t.Fatalf("build after a client folder was added = %+v, %v; want 8 clients", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.out, "c", "okafor-annex", "index.html")); err != nil {
+		t.Errorf("the added client's hub: %v", err)
+	}
+	os.WriteFile(f, bytes.Replace(orig, []byte("subject: "), []byte("subject: Third "), 1), 0o644)
+	if res, err := b.Build(ctx, []string{f}); err != nil || res.Clients != 8 || res.Rendered != 1 {
+		t.Fatalf("build after one invoice changed = %+v, %v; want 8 clients, 1 rendered", res, err)
+	}
+	os.RemoveAll(added)
+	if res, err := b.Build(ctx, []string{added}); err != nil || res.Clients != 7 {
+		t.Fatalf("build after a client folder was removed = %+v, %v; want 7 clients", res, err)
+	}
+	if _, err := os.Lstat(filepath.Join(e.out, "c", "okafor-annex")); err == nil {
+		t.Error("the removed client's hub is still published")
+	}
+
 	// A site-wide change (site.yaml) re-renders everyone even with a hint.
 	cfg := filepath.Join(content, site.ConfigFile)
 	cb, _ := os.ReadFile(cfg)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/hubhq/hub/generator/site"
 )
@@ -24,6 +25,10 @@ type state struct {
 	// Assets are the fingerprinted public assets the generation serves:
 	// its own, and those of earlier generations still within AssetGrace.
 	Assets map[string]assetUse
+	// contentIDs are the client folders this build listed (not saved: a
+	// Builder's next build reuses them when no changed path is directly
+	// in clients/).
+	contentIDs []string
 }
 
 // assetUse is one asset and the last build whose pages used it.
@@ -48,6 +53,21 @@ type clientState struct {
 	// saved: a later build takes it from the directory file it wrote.
 	dir    json.RawMessage
 	loaded bool // this build read the client's files
+	// Not saved either, kept by a Builder: what Key was made from (see
+	// keyInputs), and Numbers lower-cased (see lowerNumbers).
+	keyOf keyInputs
+	lower []string
+}
+
+// lowerNumbers is the client's numbers, lower-cased (made once).
+func (cs *clientState) lowerNumbers() []string {
+	if cs.lower == nil && len(cs.Numbers) > 0 {
+		cs.lower = make([]string, len(cs.Numbers))
+		for i, n := range cs.Numbers {
+			cs.lower[i] = strings.ToLower(n)
+		}
+	}
+	return cs.lower
 }
 
 // numbered returns the client's numbers with their files.
@@ -196,7 +216,7 @@ func appendState(d disk, file string, old, next *state) error {
 	}
 	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
 	for id, n := range next.Clients {
-		if o := old.Clients[id]; o == nil || o.Key != n.Key || o.Content != n.Content || !slices.Equal(o.Files, n.Files) || !slices.Equal(o.Dirs, n.Dirs) {
+		if o := old.Clients[id]; o != n && (o == nil || o.Key != n.Key || o.Content != n.Content || !slices.Equal(o.Files, n.Files) || !slices.Equal(o.Dirs, n.Dirs)) {
 			rec.Clients[id] = n
 		}
 	}

@@ -208,7 +208,7 @@ func (f edgeFlags) config(e *edgeEnv) (edge.Config, error) {
 		e.log.Warn("-trust-proxy is deprecated: it trusts X-Forwarded-For from this machine only; say which proxies to trust with -trusted-proxies 127.0.0.1/32,...")
 		proxies = append(proxies, edge.LoopbackProxies()...)
 	}
-	cfg := edge.Config{Out: *f.site, Keys: e.keys, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
+	cfg := edge.Config{Out: *f.site, Keys: e.keys, Loaded: e.build, BaseURL: e.base, SessionTTL: *f.sessionTTL, Log: e.log, TrustedProxies: proxies,
 		Uploads: filepath.Join(f.filesDir(), "uploads"), MailRetry: *f.mailRetry, UploadQuota: *f.uploadQuota << 20}
 	co, err := f.checkout()
 	if err != nil {
@@ -323,7 +323,7 @@ func serveEdge(ctx context.Context, cfg edge.Config, e *edgeEnv, addr string, st
 		return err
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "hub edge serving %s (build %s, %d clients) on %s\n", cfg.Out, srv.Build().Gen, len(srv.Build().Directory.Clients), url)
+	fmt.Fprintf(stdout, "hub edge serving %s (build %s, %d clients) on %s\n", cfg.Out, srv.Build().Gen, srv.Build().NumClients(), url)
 	if ready != nil {
 		ready(srv, url)
 	}
@@ -418,7 +418,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { stopNote() }()
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
-		for _, c := range b.Directory.Clients {
+		for _, c := range b.Clients() {
 			if len(c.Contacts) == 0 || len(c.Documents) == 0 {
 				continue
 			}

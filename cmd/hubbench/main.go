@@ -30,7 +30,7 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each edge benchmark run")
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
 	flag.IntVar(&authRounds, "auth-rounds", 3, "alternating rounds of nginx with and without auth_request (the median is reported)")
-	only := flag.String("only", "", `"serve", "edge" or "stores": only that part, on a site left in -dir by an earlier run`)
+	only := flag.String("only", "", `"serve", "edge", "startup", "stores" or "hugo": only that part, on a site left in -dir by an earlier run; "generate": only write the site's content into -dir`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
 	hugo := flag.String("hugo", findHugo(), "a hugo binary: also build the same pages with Hugo and print both (env HUB_BENCH_HUGO; default: hugo on PATH or in GOPATH/bin; GOTOOLCHAIN=local go install github.com/gohugoio/hugo@v0.165.0); \"none\" skips it")
 	hugoRounds := flag.Int("hugo-rounds", 3, "alternating rounds of the Hugo comparison (medians are printed)")
@@ -43,10 +43,14 @@ func main() {
 		abs, _ := filepath.Abs(*hub)
 		var err error
 		switch *only {
+		case "generate":
+			err = Generate(filepath.Join(*dir, "content"), *n)
 		case "serve":
 			err = benchServe(abs, *dir, *n)
 		case "edge":
 			err = benchEdge(abs, *dir, "", *conns, *dur)
+		case "startup":
+			err = benchStartup(abs, *dir)
 		case "stores":
 			stores, stop := storesOf(*dir, *pg)
 			err = benchStores(abs, *dir, *n, *conns, *dur, stores)
@@ -54,7 +58,7 @@ func main() {
 		case "hugo":
 			err = onlyHugo(*hugo, abs, *dir, *n, *hugoRounds)
 		default:
-			err = fmt.Errorf("-only %s: use serve, edge, stores or hugo", *only)
+			err = fmt.Errorf("-only %s: use generate, serve, edge, startup, stores or hugo", *only)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hubbench:", err)

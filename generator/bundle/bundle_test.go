@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -185,12 +186,10 @@ func TestDirectory(t *testing.T) {
 		{ID: "acme", Name: "Acme", Contacts: []DirContact{{Name: "A", Email: "a@acme.example"}}, Bundle: "k1"},
 		{ID: "zed", Name: "Zed\nCo", Bundle: "k2"},
 	}}
-	data, err := SignDirectory(d, key)
-	if err != nil {
+	dir := t.TempDir()
+	if err := WriteDirectory(dir, d, key); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, DirectoryName), data, 0o600)
 	got, err := ReadDirectory(dir, keys)
 	if err != nil || len(got.Clients) != 2 || got.Clients[1].Name != "Zed\nCo" || got.Site.Name != "Greenleaf" {
 		t.Fatalf("ReadDirectory = %+v, %v", got, err)
@@ -201,9 +200,180 @@ func TestDirectory(t *testing.T) {
 			t.Errorf("EntryID(line %d) = %q, %v; want %q", i, id, ok, want)
 		}
 	}
-	// Any change to a line breaks the signature.
-	os.WriteFile(filepath.Join(dir, DirectoryName), bytes.Replace(data, []byte("a@acme.example"), []byte("e@evil.example"), 1), 0o600)
-	if _, err := ReadDirectory(dir, keys); !errors.Is(err, ErrSignature) {
-		t.Errorf("tampered directory: %v; want ErrSignature", err)
+	root, err := ReadDirRoot(dir, keys)
+	if err != nil || root.Log != "directory.1.log" || root.Lines != 2 || root.Clients != 2 {
+		t.Fatalf("ReadDirRoot = %+v, %v", root, err)
 	}
+	// Any change to an entry, or to the root, is refused.
+	logFile := filepath.Join(dir, root.Log)
+	logData, _ := os.ReadFile(logFile)
+	os.WriteFile(logFile, bytes.Replace(logData, []byte("a@acme.example"), []byte("e@evil.example"), 1), 0o600)
+	if _, err := ReadDirectory(dir, keys); !errors.Is(err, ErrSignature) {
+		t.Errorf("tampered entry: %v; want ErrSignature", err)
+	}
+	os.WriteFile(logFile, logData, 0o600)
+	rootFile := filepath.Join(dir, DirectoryName)
+	rootData, _ := os.ReadFile(rootFile)
+	os.WriteFile(rootFile, bytes.Replace(rootData, []byte("Greenleaf"), []byte("Evilleaf!"), 1), 0o600)
+	if _, err := ReadDirectory(dir, keys); !errors.Is(err, ErrSignature) {
+		t.Errorf("tampered root: %v; want ErrSignature", err)
+	}
+	os.WriteFile(rootFile, rootData, 0o600)
+	// A second build writes a new log; the first one's root still reads.
+	if err := WriteDirectory(dir, d, key); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := ReadDirRoot(dir, keys); err != nil || r2.Log != "directory.2.log" {
+		t.Errorf("second WriteDirectory: root %+v, %v; want directory.2.log", r2, err)
+	}
+}
+
+// TestDirectoryAppend changes one client the way an incremental build
+// does, and reads the change as the edge does: only the appended entry.
+func TestDirectoryAppend(t *testing.T) {
+	keyDir := t.TempDir()
+	key, _ := GenerateKey(keyDir)
+	keys, _ := LoadKeySet(keyDir)
+	dir := t.TempDir()
+	entry := func(id, email string) json.RawMessage {
+		b, _ := json.Marshal(DirClient{ID: id, Name: id, Contacts: []DirContact{{Email: email}}})
+		return b
+	}
+	site := DirSite{Name: "Greenleaf"}
+	root, rootFile, log, err := EncodeDirectory(site, []json.RawMessage{entry("acme", "a@acme.example"), entry("zed", "z@zed.example")}, key, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, root.Log), log, 0o600)
+	os.WriteFile(filepath.Join(dir, DirectoryName), rootFile, 0o600)
+	first, err := ReadDirRoot(dir, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, nextFile, tail, err := first.Append(site, []json.RawMessage{entry("acme", "new@acme.example")}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Crowded(1) {
+		t.Errorf("Crowded(1) with 2 lines of 2 clients = true")
+	}
+	logFile := filepath.Join(dir, root.Log)
+	write := func(data []byte) {
+		f, err := os.OpenFile(logFile, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt(data, first.Size)
+		f.Close()
+	}
+	write(tail)
+	// Before the root is replaced, a reader sees the old directory whole.
+	if lines, err := first.Entries(dir); err != nil || len(lines) != 2 || !bytes.Contains(lines[0], []byte("a@acme.example")) {
+		t.Fatalf("old root after the append: %q, %v", lines, err)
+	}
+	os.WriteFile(filepath.Join(dir, DirectoryName), nextFile, 0o600)
+	got, err := ReadDirRoot(dir, keys)
+	if err != nil || got.Size != next.Size || got.Lines != 3 {
+		t.Fatalf("ReadDirRoot after Append = %+v, %v", got, err)
+	}
+	changed, ok, err := got.Since(dir, first)
+	if err != nil || !ok || len(changed) != 1 || !bytes.Contains(changed[0], []byte("new@acme.example")) {
+		t.Fatalf("Since = %q, %v, %v; want acme's new entry", changed, ok, err)
+	}
+	all, err := got.Entries(dir)
+	if err != nil || len(all) != 2 || !bytes.Contains(all[0], []byte("new@acme.example")) || !bytes.Contains(all[1], []byte("z@zed.example")) {
+		t.Fatalf("Entries = %q, %v", all, err)
+	}
+	// A tampered appended entry is refused, by a reader going on from the
+	// first root and by one reading everything.
+	write(bytes.Replace(tail, []byte("new@acme.example"), []byte("new@evil.example"), 1))
+	if _, _, err := got.Since(dir, first); !errors.Is(err, ErrSignature) {
+		t.Errorf("Since with a tampered entry: %v; want ErrSignature", err)
+	}
+	if _, err := got.Entries(dir); !errors.Is(err, ErrSignature) {
+		t.Errorf("Entries with a tampered entry: %v; want ErrSignature", err)
+	}
+	if _, err := got.Latest(dir); !errors.Is(err, ErrSignature) {
+		t.Errorf("Latest with a tampered entry: %v; want ErrSignature", err)
+	}
+	// A log cut short is refused; bytes past the root's size are ignored.
+	os.Truncate(logFile, got.Size-1)
+	if _, err := got.Entries(dir); err == nil {
+		t.Errorf("Entries of a log cut short: no error")
+	}
+	if _, err := got.Latest(dir); err == nil {
+		t.Errorf("Latest of a log cut short: no error")
+	}
+	write(append(tail, []byte(`{"id":"zed","name":"half`)...))
+	if _, err := got.Entries(dir); err != nil {
+		t.Errorf("Entries with bytes past the root's size: %v", err)
+	}
+	if latest, err := got.Latest(dir); err != nil || len(latest) != 2 || !strings.Contains(latest["acme"], "new@acme.example") {
+		t.Errorf("Latest with bytes past the root's size = %q, %v", latest, err)
+	}
+	// A root of another log is not a later root of this one.
+	other := *got
+	other.Log = "directory.2.log"
+	if _, ok, err := other.Since(dir, first); ok || err != nil {
+		t.Errorf("Since across logs = %v, %v; want not ok", ok, err)
+	}
+}
+
+func TestDirectoryLogNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"directory.1.log", true}, {"directory.42.log", true},
+		{"directory.0.log", false}, {"directory.01.log", false}, {"directory..log", false},
+		{"../directory.1.log", false}, {"directory.1.log/x", false}, {"directory.-1.log", false}, {"state.gob", false},
+	} {
+		if got := IsDirectoryLog(tc.name); got != tc.ok {
+			t.Errorf("IsDirectoryLog(%q) = %v; want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+// FuzzParseDirRoot: whatever a root file holds, it is refused or it is
+// signed, and it never names a log outside its folder.
+func FuzzParseDirRoot(f *testing.F) {
+	keyDir := f.TempDir()
+	key, _ := GenerateKey(keyDir)
+	keys, _ := LoadKeySet(keyDir)
+	_, good, _, _ := EncodeDirectory(DirSite{Name: "x"}, []json.RawMessage{json.RawMessage(`{"id":"a"}`)}, key, 1)
+	f.Add(good)
+	f.Add([]byte("garbage\n{}\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseDirRoot(data, keys)
+		if err != nil {
+			return
+		}
+		_, body, _ := bytes.Cut(data, []byte("\n"))
+		_, goodBody, _ := bytes.Cut(good, []byte("\n"))
+		if !bytes.Equal(body, goodBody) {
+			t.Fatalf("ParseDirRoot accepted a root that was not signed: %q", data)
+		}
+		if !IsDirectoryLog(r.Log) {
+			t.Fatalf("ParseDirRoot accepted the log name %q", r.Log)
+		}
+	})
+}
+
+// FuzzDirEntries: a log's bytes are split into entries or refused.
+func FuzzDirEntries(f *testing.F) {
+	f.Add([]byte("{\"id\":\"a\"}\n{\"id\":\"b\"}\n"))
+	f.Add([]byte("{\"id\":\"\\\"}\n"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines, ids, err := splitEntries(data)
+		if err != nil {
+			return
+		}
+		for i, l := range lines {
+			if id, ok := EntryID(l); !ok || id != ids[i] || id == "" {
+				t.Fatalf("splitEntries gave line %q with id %q", l, ids[i])
+			}
+		}
+	})
 }

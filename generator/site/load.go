@@ -21,7 +21,8 @@ import (
 const ConfigFile = "site.yaml"
 
 // idRE is what client IDs and portal slugs look like: they become URL path
-// segments and folder names.
+// segments and folder names. ValidID says the same without a regexp (it is
+// asked for every client of the site at every build).
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // Load reads and validates the whole content folder dir. It returns the
@@ -92,7 +93,7 @@ func (L *Loader) ClientIDs() ([]string, Problems) {
 		case strings.HasPrefix(name, "."):
 		case !e.IsDir():
 			l.problem(filepath.Join(dir, name), "only folders belong in clients/: one folder per client, named by the client's ID")
-		case !idRE.MatchString(name):
+		case !ValidID(name):
 			hint := " (it becomes part of the hub's URL)"
 			if id := suggestID(name); id != "" {
 				hint = fmt.Sprintf(", such as %q (it becomes the hub's URL /c/%s/)", id, id)
@@ -126,7 +127,7 @@ func suggestID(name string) string {
 	if len(id) > 63 {
 		id = strings.TrimRight(id[:63], "-")
 	}
-	if !idRE.MatchString(id) {
+	if !ValidID(id) {
 		return ""
 	}
 	return id
@@ -328,7 +329,7 @@ func (l *loader) portals(dir string, shared bool) []*Portal {
 			l.problem(pdir, "only folders belong in portals/: one folder per portal, holding portal.md")
 			continue
 		}
-		if !idRE.MatchString(name) {
+		if !ValidID(name) {
 			l.problem(pdir, "portal folder name %q is not valid: use lower-case letters, digits and hyphens (it becomes part of the URL)", name)
 			continue
 		}
@@ -521,5 +522,16 @@ func fileType(name string) string {
 	return strings.ToUpper(ext[1:]) + " file"
 }
 
-// ValidID reports whether id can be a client ID (a URL path segment).
-func ValidID(id string) bool { return idRE.MatchString(id) }
+// ValidID reports whether id can be a client ID (a URL path segment): what
+// idRE matches.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 63 || id[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
