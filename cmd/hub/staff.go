@@ -595,7 +595,7 @@ func documentHistories(ef edgeFlags, client string, stdout, stderr io.Writer) er
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	n := 0
-	for _, c := range b.Directory.Clients {
+	for _, c := range b.Clients() {
 		if client != "" && c.ID != client {
 			continue
 		}
