@@ -377,3 +377,18 @@ func FuzzDirEntries(f *testing.F) {
 		}
 	})
 }
+
+// TestOldDirectory: a directory an older hub wrote (format 1: a signature
+// line, then every entry) is refused saying what to do, not as damage.
+func TestOldDirectory(t *testing.T) {
+	keys := &KeySet{}
+	old := []byte("c2lnbmF0dXJl\n{\"version\":1,\"key_id\":\"k\",\"site\":{}}\n{\"id\":\"acme\"}\n")
+	_, err := ParseDirRoot(old, keys)
+	if !errors.Is(err, ErrOldDirectory) || !strings.Contains(err.Error(), "run hub build with this hub once") {
+		t.Errorf("ParseDirRoot(format 1) = %v; want ErrOldDirectory saying to run hub build", err)
+	}
+	_, err = ParseDirRoot([]byte("sig\n{\"version\":2}\nextra\n"), keys)
+	if err == nil || errors.Is(err, ErrOldDirectory) {
+		t.Errorf("ParseDirRoot(a root with a line too many) = %v; want it malformed", err)
+	}
+}

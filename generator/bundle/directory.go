@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -312,11 +313,21 @@ func (r *DirRoot) hashState() (hash.Hash, error) {
 	return h, nil
 }
 
+// ErrOldDirectory is a directory an older hub wrote (format 1): this hub's
+// hub build rewrites it.
+var ErrOldDirectory = errors.New("written by an older hub")
+
 // ParseDirRoot authenticates a root file's bytes.
 func ParseDirRoot(file []byte, keys *KeySet) (*DirRoot, error) {
 	sigText, body, ok := bytes.Cut(file, []byte("\n"))
 	body, rest, ok2 := bytes.Cut(body, []byte("\n"))
 	if !ok || !ok2 || len(rest) != 0 {
+		var old struct {
+			Version int `json:"version"`
+		}
+		if ok && ok2 && json.Unmarshal(body, &old) == nil && old.Version > 0 && old.Version < DirectoryVersion {
+			return nil, fmt.Errorf("%s is %w (directory format %d; this hub reads %d): run hub build with this hub once to rewrite it", DirectoryName, ErrOldDirectory, old.Version, DirectoryVersion)
+		}
 		return nil, fmt.Errorf("%s is malformed", DirectoryName)
 	}
 	sig, err := base64.StdEncoding.DecodeString(string(sigText))
