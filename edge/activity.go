@@ -84,6 +84,14 @@ func (vc *viewCounter) add(c *Claims, p string, at time.Time) {
 	if !ok {
 		return
 	}
+	vc.addDoc(c, doc, at)
+}
+
+// addDoc is add for a path whose docPath is doc (worked out beforehand).
+func (vc *viewCounter) addDoc(c *Claims, doc string, at time.Time) {
+	if c == nil || c.Delegate() {
+		return
+	}
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	vc.merge(View{Client: c.Client, Email: strings.ToLower(c.Subject), Doc: doc, First: at, Last: at, Count: 1})

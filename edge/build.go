@@ -115,6 +115,7 @@ type served struct {
 	found  atomic.Bool // once has run: dir is the bundle's own folder
 	// files whose content was checked against the manifest (and cached when small)
 	cache sync.Map // path → *cachedFile
+	metas sync.Map // path → *fileMeta: header values and sidecars (serve.go)
 }
 
 type cachedFile struct {

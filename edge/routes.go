@@ -168,20 +168,20 @@ func redactPath(p string) string {
 // contact's epoch was bumped (sign out of every device) or its id was
 // revoked (logout).
 func (s *Server) session(r *http.Request) *Claims {
-	ck, err := r.Cookie(s.cookies.session)
-	if err != nil {
+	tok, ok := cookieValue(r.Header, s.cookies.session)
+	if !ok {
 		return nil
 	}
-	c := s.verified.get(ck.Value, s.now())
+	c := s.verified.get(tok, s.now())
 	if c == nil {
 		var err error
-		if c, err = s.sess.parse(ck.Value, AudClient, AudDelegate); err != nil || c.Client == "" {
+		if c, err = s.sess.parse(tok, AudClient, AudDelegate); err != nil || c.Client == "" {
 			return nil
 		}
 		if hasAud(c.Audience, AudDelegate) && c.Staff == "" {
 			return nil
 		}
-		s.verified.put(ck.Value, c)
+		s.verified.put(tok, c)
 	}
 	if c.ID == "" || c.Epoch != s.epoch(c.Client) || c.Contact != s.contactEpoch(c.Client, c.Subject) || s.revoked.has(c.ID) {
 		return nil

@@ -60,15 +60,17 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	if r.Method == http.MethodGet {
-		s.views.add(c, f.Path, s.now())
+	h := w.Header()
+	h["Cache-Control"] = privateNoCache
+	fm := sv.meta(m, f)
+	if r.Method == http.MethodGet && fm.doc != "" {
+		s.views.addDoc(c, fm.doc, s.now())
 	}
 	if c.Delegate() && strings.HasSuffix(p, ".html") {
 		s.serveDelegate(w, r, sv, f, c)
 		return
 	}
-	s.serveFile(w, r, sv, f)
+	s.serveFile(w, r, sv, fm)
 }
 
 // bundlePath maps a request to a file path inside a bundle: "" and "x/"
@@ -96,20 +98,25 @@ func cleanBundlePath(escaped, p string) (string, bool) {
 
 // serveFile writes a file of the manifest: a precompressed sidecar when the
 // client accepts it, with the ETag from the content hash, conditional and
-// Range requests by http.ServeContent.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f bundle.File) {
-	m, _ := sv.manifest() // f came from it, so it is loaded
+// Range requests by http.ServeContent. Header values come from fm, worked
+// out on the file's first request.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, fm *fileMeta) {
 	h := w.Header()
-	ctype := contentType(f.Path)
-	h.Set("Content-Type", ctype)
-	send := encoded(r, h, m, f)
-	h["Etag"] = []string{send.ETag()}
-	if download(ctype) {
-		h.Set("Content-Disposition", "attachment")
+	h["Content-Type"] = fm.ctype
+	send, vary := fm.pick(r.Header.Get("Accept-Encoding"))
+	if vary {
+		addShared(h, "Vary", varyAccept)
 	}
-	data, file, err := sv.open(send)
+	if send.enc != nil {
+		h["Content-Encoding"] = send.enc
+	}
+	h["Etag"] = send.etag
+	if fm.download {
+		h["Content-Disposition"] = attachment
+	}
+	data, file, err := sv.open(send.f)
 	if err != nil {
-		s.log.Error("file does not match its signed manifest; not served", "dir", sv.dir, "path", send.Path, "err", err)
+		s.log.Error("file does not match its signed manifest; not served", "dir", sv.dir, "path", send.f.Path, "err", err)
 		h.Del("Content-Encoding")
 		h.Del("Content-Disposition")
 		s.errorPage(w, r, Errorf(EUnavailable, "This page is being updated. Please try again in a few minutes."))
@@ -122,7 +129,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 	}
 	if plainGet(r) {
 		// The common case: no Range, no validators. Write it in one go.
-		h["Content-Length"] = []string{strconv.Itoa(len(data))}
+		h["Content-Length"] = send.length
 		h["Accept-Ranges"] = acceptRanges
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
@@ -131,6 +138,84 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, f
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// Shared header values: read-only slices with no room to append into.
+var (
+	privateNoCache = []string{"private, no-cache"}[:1:1]
+	varyAccept     = []string{"Accept-Encoding"}[:1:1]
+	attachment     = []string{"attachment"}[:1:1]
+	encBrotli      = []string{"br"}[:1:1]
+	encGzip        = []string{"gzip"}[:1:1]
+)
+
+// addShared adds a shared value to a header, as h.Add would.
+func addShared(h http.Header, key string, v []string) {
+	if len(h[key]) == 0 {
+		h[key] = v
+		return
+	}
+	h[key] = append(h[key], v...)
+}
+
+// fileMeta is what serving a file of a manifest takes besides its bytes:
+// its header values, its sidecars, and the document it is (for the view
+// count). It is worked out on the file's first request and kept with the
+// bundle (served.metas), so a request does no lookups, concatenations or
+// matching for it.
+type fileMeta struct {
+	ctype    []string
+	download bool
+	doc      string   // docPath: the document a view of it counts for, "" for none
+	plain    variant  // the file itself
+	br, gz   *variant // its sidecars, nil when there are none
+}
+
+// variant is a file or a sidecar of it, with its header values.
+type variant struct {
+	f      bundle.File
+	enc    []string // Content-Encoding; nil for the file itself
+	etag   []string
+	length []string
+}
+
+func newVariant(f bundle.File, enc []string) variant {
+	return variant{f: f, enc: enc, etag: []string{f.ETag()}[:1:1], length: []string{strconv.FormatInt(f.Size, 10)}[:1:1]}
+}
+
+// meta is f's fileMeta (f is a file of m, this folder's manifest).
+func (sv *served) meta(m *bundle.Manifest, f bundle.File) *fileMeta {
+	if v, ok := sv.metas.Load(f.Path); ok {
+		return v.(*fileMeta)
+	}
+	ctype := contentType(f.Path)
+	fm := &fileMeta{ctype: []string{ctype}[:1:1], download: download(ctype), plain: newVariant(f, nil)}
+	fm.doc, _ = docPath(f.Path)
+	if side, ok := m.Lookup(f.Path + ".br"); ok {
+		v := newVariant(side, encBrotli)
+		fm.br = &v
+	}
+	if side, ok := m.Lookup(f.Path + ".gz"); ok {
+		v := newVariant(side, encGzip)
+		fm.gz = &v
+	}
+	v, _ := sv.metas.LoadOrStore(f.Path, fm)
+	return v.(*fileMeta)
+}
+
+// pick is pickSidecar for fm: what to send for an Accept-Encoding header,
+// and whether the answer depends on that header.
+func (fm *fileMeta) pick(accept string) (*variant, bool) {
+	_, ext := pickEncoding(accept)
+	switch {
+	case ext == "":
+		return &fm.plain, fm.gz != nil
+	case ext == ".br" && fm.br != nil:
+		return fm.br, true
+	case fm.gz != nil && acceptsEncoding(accept, "gzip"):
+		return fm.gz, true
+	}
+	return &fm.plain, true
 }
 
 // encoded picks what to send of f: its .br or .gz sidecar when the request
@@ -195,7 +280,9 @@ func pickEncoding(accept string) (enc, ext string) {
 }
 
 func acceptsEncoding(header, enc string) bool {
-	for _, part := range strings.Split(header, ",") {
+	for rest := header; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), enc) {
 			continue
@@ -250,7 +337,7 @@ func (s *Server) handlePublic(file string) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
-		s.serveFile(w, r, b.public, f)
+		s.serveFile(w, r, b.public, b.public.meta(b.public.m, f))
 	}
 }
 
@@ -310,7 +397,7 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	s.serveFile(w, r, b.public, f)
+	s.serveFile(w, r, b.public, b.public.meta(b.public.m, f))
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

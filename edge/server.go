@@ -216,7 +216,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.wg.Add(1)
 	go s.viewWriter(ctx)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// Responses over net/http's 4 KiB buffer leave in one write (edge/conn.go).
+	go func() { errc <- srv.Serve(coalescingListener{ln}) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -166,6 +167,52 @@ func (n cookieNames) cookie(name, value string, maxAge time.Duration) *http.Cook
 		c.MaxAge = -1 // Max-Age=0: delete
 	}
 	return c
+}
+
+// maxCookies is net/http's limit on the cookies of a request (its
+// httpcookiemaxnum default): past it, a request has no cookies.
+const maxCookies = 3000
+
+// cookieValue is (*http.Request).Cookie(name).Value for the request's
+// header h, found without making a Cookie of every cookie the request
+// carries: the first cookie of that name whose value is valid (quotes
+// stripped), as net/http reads them. name must be a valid cookie name.
+func cookieValue(h http.Header, name string) (string, bool) {
+	lines := h["Cookie"]
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return "", false
+	}
+	for _, line := range lines {
+		for rest := textproto.TrimString(line); rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's check of a cookie's value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // sessionCache remembers cookies that verified, so that a client's every

@@ -18,7 +18,9 @@ import (
 )
 
 // benchEdge measures the edge serving an authenticated client page against
-// nginx serving the same file without authentication, with wrk.
+// nginx serving the same file without authentication, with wrk: edgeRounds
+// alternating rounds (nginx, then the edge, then the -hub-compare edge when
+// there is one), reporting the medians of the ratios.
 func benchEdge(hub, dir, store string, conns int, dur time.Duration) error {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
@@ -30,21 +32,22 @@ func benchEdge(hub, dir, store string, conns int, dur time.Duration) error {
 		fmt.Println("\nedge: skipped (needs nginx: apt-get install nginx-light)")
 		return nil
 	}
-	port, err := freePort()
+	args := []string{"-site", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"), "-state", filepath.Join(dir, "state")}
+	base, stopEdge, edgePid, err := startEdge(hub, args, "")
 	if err != nil {
 		return err
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := []string{"-site", filepath.Join(dir, "public"), "-keys", filepath.Join(dir, "keys"), "-state", filepath.Join(dir, "state")}
-	edge := exec.Command(hub, append([]string{"edge", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-base-url", base}, args...)...)
-	var edgeOut bytes.Buffer
-	edge.Stdout, edge.Stderr = &edgeOut, &edgeOut
-	if err := edge.Start(); err != nil {
-		return err
-	}
-	defer func() { edge.Process.Kill(); edge.Wait() }()
-	if err := waitHTTP(base + "/"); err != nil {
-		return fmt.Errorf("edge did not start: %v\n%s", err, edgeOut.String())
+	defer stopEdge()
+	// The edge to compare with (another binary on the same site and state)
+	// gets the same base URL: sessions name it as their issuer.
+	compareBase := ""
+	if hubCompare != "" {
+		b, stop, _, err := startEdge(hubCompare, args, base)
+		if err != nil {
+			return fmt.Errorf("-hub-compare: %w", err)
+		}
+		defer stop()
+		compareBase = b
 	}
 	client := clientID(0)
 	cookie, err := sessionCookie(hub, base, append(args, "-base-url", base))
@@ -95,7 +98,7 @@ http {
 	}
 
 	fmt.Printf("\nedge vs nginx: GET %s (%d bytes), wrk -t2 -c%d -d%s on 127.0.0.1\n", page, st.Size(), conns, dur)
-	fmt.Printf("%-46s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
+	fmt.Printf("%-60s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
 	run := func(name, url string, hdr ...string) (wrkResult, error) {
 		a := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency"}
 		for _, h := range hdr {
@@ -109,25 +112,71 @@ http {
 		if r.non2xx > 0 {
 			return r, fmt.Errorf("%s: %d responses were not 2xx", name, r.non2xx)
 		}
-		fmt.Printf("%-46s %12.0f %10s %10s\n", name, r.rps, r.p50, r.p99)
+		fmt.Printf("%-60s %12.0f %10s %10s\n", name, r.rps, r.p50, r.p99)
 		return r, nil
 	}
+	type contender struct{ name, url string }
+	edges := []contender{{"hub edge", base}}
+	if compareBase != "" {
+		edges = append(edges, contender{"hub edge (-hub-compare)", compareBase})
+	}
 	for _, enc := range []string{"identity", "gzip"} {
-		ngr, err := run("nginx, no auth (Accept-Encoding: "+enc+")", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page), "Accept-Encoding: "+enc)
-		if err != nil {
-			return err
+		ratios := make([][]float64, len(edges))
+		p99s := make([][]float64, len(edges))
+		for range max(edgeRounds, 1) {
+			ngr, err := run("nginx, no auth (Accept-Encoding: "+enc+")", fmt.Sprintf("http://127.0.0.1:%d%sindex.html", nport, page), "Accept-Encoding: "+enc)
+			if err != nil {
+				return err
+			}
+			for i, e := range edges {
+				er, err := run(e.name+", session (Accept-Encoding: "+enc+")", e.url+page, "Cookie: "+cookie, "Accept-Encoding: "+enc)
+				if err != nil {
+					return err
+				}
+				ratios[i] = append(ratios[i], er.rps/ngr.rps)
+				p99s[i] = append(p99s[i], er.p99d.Seconds()/ngr.p99d.Seconds())
+			}
 		}
-		er, err := run("hub edge, session (Accept-Encoding: "+enc+")", base+page, "Cookie: "+cookie, "Accept-Encoding: "+enc)
-		if err != nil {
-			return err
+		for i, e := range edges {
+			fmt.Printf("  %s/nginx (%s), median of %d: %.0f%% of the requests per second; p99 %.2fx (each round: %s; p99 %s)\n",
+				e.name, enc, len(ratios[i]), 100*median(ratios[i]), median(p99s[i]), percents(ratios[i]), times(p99s[i]))
 		}
-		fmt.Printf("  edge/nginx (%s): %.0f%% of the requests per second; p99 %.2fx\n", enc, 100*er.rps/ngr.rps, er.p99d.Seconds()/ngr.p99d.Seconds())
+	}
+	if authRounds <= 0 {
+		fmt.Printf("edge peak RSS: %s\n", peakRSS(edgePid))
+		return nil
 	}
 	if err := benchAuth(nginx, dir, base, page, cookie, store, nport, run); err != nil {
 		return err
 	}
-	fmt.Printf("edge peak RSS: %s\n", peakRSS(edge.Process.Pid))
+	fmt.Printf("edge peak RSS: %s\n", peakRSS(edgePid))
 	return nil
+}
+
+// startEdge starts hub edge on a free port with args; its base URL is
+// baseURL, or its own address when that is empty. It returns the address,
+// how to stop it, and its process id.
+func startEdge(hub string, args []string, baseURL string) (string, func(), int, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, 0, err
+	}
+	addr := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if baseURL == "" {
+		baseURL = addr
+	}
+	edge := exec.Command(hub, append([]string{"edge", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-base-url", baseURL}, args...)...)
+	var out bytes.Buffer
+	edge.Stdout, edge.Stderr = &out, &out
+	if err := edge.Start(); err != nil {
+		return "", nil, 0, err
+	}
+	stop := func() { edge.Process.Kill(); edge.Wait() }
+	if err := waitHTTP(addr + "/"); err != nil {
+		stop()
+		return "", nil, 0, fmt.Errorf("edge did not start: %v\n%s", err, out.String())
+	}
+	return addr, stop, edge.Process.Pid, nil
 }
 
 // benchAuth measures nginx with the shipped deploy/nginx/hub.conf (each
@@ -240,8 +289,13 @@ func startHubNginx(nginx, dir, edgeBase, store string) (string, func(), error) {
 	return url, stop, nil
 }
 
-// authRounds is -auth-rounds.
-var authRounds = 3
+// authRounds is -auth-rounds (0 skips the auth hop), edgeRounds
+// -edge-rounds, hubCompare -hub-compare.
+var (
+	authRounds = 3
+	edgeRounds = 3
+	hubCompare string
+)
 
 // median of xs.
 func median(xs []float64) float64 {
@@ -256,6 +310,14 @@ func percents(xs []float64) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
 		parts[i] = fmt.Sprintf("%.0f%%", 100*x)
+	}
+	return strings.Join(parts, " ")
+}
+
+func times(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2fx", x)
 	}
 	return strings.Join(parts, " ")
 }
