@@ -71,11 +71,13 @@ func newWriter() *writer {
 	return &writer{min: m, brQuality: 6}
 }
 
-// minifyHTML minifies a rendered page.
-func (w *writer) minifyHTML(b []byte) ([]byte, error) {
+// minifyHTML minifies a rendered page. The minifier reads b's bytes in
+// place (a reader would be copied whole first) and may write one byte past
+// them, in b's spare capacity.
+func (w *writer) minifyHTML(b *bytes.Buffer) ([]byte, error) {
 	var out bytes.Buffer
-	out.Grow(len(b))
-	if err := w.min.Minify("text/html", &out, bytes.NewReader(b)); err != nil {
+	out.Grow(b.Len())
+	if err := w.min.Minify("text/html", &out, b); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
