@@ -36,7 +36,7 @@ import (
 
 // Version changes whenever the generator's output for the same input
 // changes; it is part of every bundle's key.
-const Version = "hub-generator-3"
+const Version = "hub-generator-4"
 
 // Options configure a build.
 type Options struct {

@@ -1,10 +1,13 @@
 package generator
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/hubhq/hub/generator/site"
+	"github.com/hubhq/hub/themes"
 )
 
 // BenchmarkNumberCheck: the site-wide check of numbers after one client of
@@ -41,4 +44,23 @@ func BenchmarkNumberCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkColdBuild: a full build of the sample site (7 clients, their
+// pages, sidecars and PDFs) into a new output; with -benchmem, what it
+// allocates, which does not vary with the machine's load.
+//
+//	TMPDIR=/dev/shm go test -run '^$' -bench ColdBuild -benchmem ./generator
+func BenchmarkColdBuild(b *testing.B) {
+	for _, noPDF := range []bool{false, true} {
+		b.Run(fmt.Sprintf("nopdf=%v", noPDF), func(b *testing.B) {
+			keys := filepath.Join(b.TempDir(), "keys")
+			for b.Loop() {
+				out := filepath.Join(b.TempDir(), "public")
+				if _, err := Build(context.Background(), Options{Content: sample, Out: out, Keys: keys, Theme: themes.Default(), Now: testNow, Full: true, NoPDF: noPDF}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

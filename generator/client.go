@@ -204,7 +204,7 @@ func writeBundle(dir, id, inputs string, files []outFile, w *writer, key *bundle
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	entries, err := w.writeAll(tmp, files)
+	entries, err := w.writeAll(tmp, files, bundleBrotliMin)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return err

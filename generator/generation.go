@@ -260,7 +260,7 @@ func writeGeneration(dirs Dirs, old, next *state, public []outFile, dirSite bund
 	if err := writeDirectory(w.disk, top, dirSite, dirClients, key); err != nil {
 		return "", err
 	}
-	entries, err := w.writeAll(tmp, public)
+	entries, err := w.writeAll(tmp, public, publicBrotliMin)
 	if err != nil {
 		return "", err
 	}

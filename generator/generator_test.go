@@ -127,10 +127,14 @@ func TestBuildSample(t *testing.T) {
 	for _, want := range []string{"index.html", "login/continue/index.html", "login/sent/index.html", "login/invalid/index.html", "404.html",
 		"c/whitfield-dental/index.html", "c/whitfield-dental/quotes/Q-1001/index.html", "c/whitfield-dental/invoices/INV-2001/index.html",
 		"c/whitfield-dental/receipts/INV-2001-1/index.html", "c/whitfield-dental/portals/courtyard-renovation/index.html",
-		"c/whitfield-dental/index.html.gz", "c/whitfield-dental/index.html.br", "c/marisol-chen/index.html"} {
+		"c/whitfield-dental/index.html.gz", "index.html.br", "c/marisol-chen/index.html"} {
 		if _, ok := files[want]; !ok {
 			t.Errorf("output has no %s", want)
 		}
+	}
+	// A client's small pages get a .gz and no .br (bundleBrotliMin).
+	if _, ok := files["c/whitfield-dental/index.html.br"]; ok {
+		t.Error("output has c/whitfield-dental/index.html.br; want no .br beside a page under 32 KiB")
 	}
 	// Sidecars decompress to the file.
 	gz, err := gzip.NewReader(bytes.NewReader(files["c/whitfield-dental/index.html.gz"]))

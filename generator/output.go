@@ -39,6 +39,19 @@ var compressible = map[string]bool{
 // they save at least 10%.
 const minCompressSize = 256
 
+// Minimum sizes of a file that gets a .br beside its .gz: the public files
+// (written once per build, read by every visitor) get one from
+// minCompressSize; a client's files only from bundleBrotliMin. Brotli 6
+// costs about four times gzip 6's CPU for 13% fewer bytes (about 220 of a
+// 5 KB page); below 32 KiB either sidecar is at most about 11 KB, which a
+// server sends in its first round trip (an initial congestion window of 10
+// segments, about 14 KB), so the smaller one arrives no sooner. Measured
+// with BenchmarkSidecars; see docs/architecture.md, Compression.
+const (
+	publicBrotliMin = minCompressSize
+	bundleBrotliMin = 32 << 10
+)
+
 // writer writes published files: minified, hashed, with sidecars.
 type writer struct {
 	min       *minify.M
@@ -58,11 +71,13 @@ func newWriter() *writer {
 	return &writer{min: m, brQuality: 6}
 }
 
-// minifyHTML minifies a rendered page.
-func (w *writer) minifyHTML(b []byte) ([]byte, error) {
+// minifyHTML minifies a rendered page. The minifier reads b's bytes in
+// place (a reader would be copied whole first) and may write one byte past
+// them, in b's spare capacity.
+func (w *writer) minifyHTML(b *bytes.Buffer) ([]byte, error) {
 	var out bytes.Buffer
-	out.Grow(len(b))
-	if err := w.min.Minify("text/html", &out, bytes.NewReader(b)); err != nil {
+	out.Grow(b.Len())
+	if err := w.min.Minify("text/html", &out, b); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
@@ -85,8 +100,9 @@ func (w *writer) minifyCSS(b []byte) ([]byte, error) {
 }
 
 // writeAll writes files under dir (which must exist) and returns their
-// manifest entries, sidecars included.
-func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
+// manifest entries, sidecars included: a .gz for every compressible file of
+// at least minCompressSize bytes, and a .br for those of at least brMin.
+func (w *writer) writeAll(dir string, files []outFile, brMin int) ([]bundle.File, error) {
 	var entries []bundle.File
 	var bytesOut, filesOut int64
 	made := map[string]bool{}
@@ -126,6 +142,9 @@ func (w *writer) writeAll(dir string, files []outFile) ([]bundle.File, error) {
 			continue
 		}
 		for _, enc := range []string{".gz", ".br"} {
+			if enc == ".br" && len(data) < brMin {
+				continue
+			}
 			c, err := w.compress(enc, data)
 			if err != nil {
 				return nil, err

@@ -1,9 +1,11 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hubhq/hub/generator/pdf"
@@ -22,9 +24,16 @@ type renderer struct {
 	biz   pdf.Business // the letterhead of PDFs
 }
 
+// pageBufs hold a page as the template writes it, before it is minified:
+// reused, since a page is rendered, minified into bytes of its own and
+// dropped.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (r *renderer) page(name string, pg *Page) ([]byte, error) {
-	b, err := r.theme.Render(name, pg)
-	if err != nil {
+	b := pageBufs.Get().(*bytes.Buffer)
+	defer pageBufs.Put(b)
+	b.Reset()
+	if err := r.theme.RenderTo(b, name, pg); err != nil {
 		return nil, err
 	}
 	return r.w.minifyHTML(b)

@@ -125,15 +125,23 @@ var funcs = template.FuncMap{
 
 // Render executes page name with p.
 func (t *Theme) Render(name string, p *Page) ([]byte, error) {
-	pt, ok := t.pages[name]
-	if !ok {
-		return nil, fmt.Errorf("theme has no page %s", name)
-	}
 	var b bytes.Buffer
-	if err := pt.ExecuteTemplate(&b, "layout", p); err != nil {
-		return nil, fmt.Errorf("theme: %w", err)
+	if err := t.RenderTo(&b, name, p); err != nil {
+		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// RenderTo executes page name with p, appending to b.
+func (t *Theme) RenderTo(b *bytes.Buffer, name string, p *Page) error {
+	pt, ok := t.pages[name]
+	if !ok {
+		return fmt.Errorf("theme has no page %s", name)
+	}
+	if err := pt.ExecuteTemplate(b, "layout", p); err != nil {
+		return fmt.Errorf("theme: %w", err)
+	}
+	return nil
 }
 
 // CSS executes the stylesheet with the brand colours.

@@ -254,6 +254,7 @@ func benchHugo(hugo, hub, dir, content string, n, rounds int) error {
 	}
 	walls := make([][]time.Duration, len(runs))
 	cpus := make([][]time.Duration, len(runs))
+	users := make([][]time.Duration, len(runs))
 	rss := make([]int64, len(runs))
 	pages := make([]int, len(runs))
 	for range max(rounds, 1) {
@@ -268,6 +269,7 @@ func benchHugo(hugo, hub, dir, content string, n, rounds int) error {
 			}
 			walls[i] = append(walls[i], res.wall)
 			cpus[i] = append(cpus[i], res.cpu)
+			users[i] = append(users[i], res.user)
 			rss[i] = max(rss[i], res.maxRSS)
 			pages[i] = countHTML(r.out)
 		}
@@ -277,11 +279,11 @@ func benchHugo(hugo, hub, dir, content string, n, rounds int) error {
 		return s[len(s)/2]
 	}
 	fmt.Printf("\nhub vs Hugo, %d clients, the same pages, cold, on the same storage (median of %d alternating rounds)\n", n, max(rounds, 1))
-	fmt.Printf("%-26s %10s %10s %12s %10s %14s\n", "build", "wall", "CPU", "pages/client", "peak RSS", "× Hugo's wall")
+	fmt.Printf("%-26s %10s %10s %10s %12s %10s %14s\n", "build", "wall", "CPU", "user CPU", "pages/client", "peak RSS", "× Hugo's wall")
 	hugoWall := med(walls[0])
 	for i, r := range runs {
-		fmt.Printf("%-26s %10s %10s %12.1f %7.0f MB %14.2f\n", r.name, med(walls[i]).Round(time.Millisecond), med(cpus[i]).Round(time.Millisecond),
-			float64(pages[i])/float64(n), float64(rss[i])/1024, med(walls[i]).Seconds()/hugoWall.Seconds())
+		fmt.Printf("%-26s %10s %10s %10s %12.1f %7.0f MB %14.2f\n", r.name, med(walls[i]).Round(time.Millisecond), med(cpus[i]).Round(time.Millisecond),
+			med(users[i]).Round(time.Millisecond), float64(pages[i])/float64(n), float64(rss[i])/1024, med(walls[i]).Seconds()/hugoWall.Seconds())
 	}
 	for _, r := range runs {
 		os.RemoveAll(r.out)

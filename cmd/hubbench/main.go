@@ -218,6 +218,7 @@ func run(n int, hub, dir string, conns int, dur time.Duration, skipEdge bool, pg
 type result struct {
 	wall       time.Duration
 	cpu        time.Duration // user + system
+	user       time.Duration // user alone: on a shared disk, system time follows the disk's other work
 	maxRSS     int64         // KiB
 	rendered   int
 	pages      int
@@ -244,6 +245,7 @@ func measure(hub string, args ...string) (result, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss
 		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		r.user = time.Duration(ru.Utime.Nano())
 	}
 	if m := summaryRE.FindStringSubmatch(out.String()); m != nil {
 		r.rendered, _ = strconv.Atoi(m[1])
