@@ -70,8 +70,8 @@ func (s *Server) blobFor(client, p, accept string) string {
 	if !ok {
 		return ""
 	}
-	send, _, _ := pickSidecar(m, f, accept)
-	return m.BlobName(send)
+	send, _ := sv.meta(m, f).pick(accept)
+	return m.BlobName(send.f)
 }
 
 // authTarget returns the client whose bundle uri names, /c/<client>/<path>,

@@ -103,13 +103,7 @@ func cleanBundlePath(escaped, p string) (string, bool) {
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sv *served, fm *fileMeta) {
 	h := w.Header()
 	h["Content-Type"] = fm.ctype
-	send, vary := fm.pick(r.Header.Get("Accept-Encoding"))
-	if vary {
-		addShared(h, "Vary", varyAccept)
-	}
-	if send.enc != nil {
-		h["Content-Encoding"] = send.enc
-	}
+	send := fm.encode(h, r.Header.Get("Accept-Encoding"))
 	h["Etag"] = send.etag
 	if fm.download {
 		h["Content-Disposition"] = attachment
@@ -203,9 +197,11 @@ func (sv *served) meta(m *bundle.Manifest, f bundle.File) *fileMeta {
 	return v.(*fileMeta)
 }
 
-// pick is pickSidecar for fm: what to send for an Accept-Encoding header,
-// and whether the answer depends on that header.
-func (fm *fileMeta) pick(accept string) (*variant, bool) {
+// pick chooses what to send of the file for an Accept-Encoding header:
+// its brotli sidecar when the client takes brotli and there is one, else
+// its gzip sidecar when the client takes gzip and there is one, else the
+// file itself; vary says whether the answer depends on that header.
+func (fm *fileMeta) pick(accept string) (send *variant, vary bool) {
 	_, ext := pickEncoding(accept)
 	switch {
 	case ext == "":
@@ -218,16 +214,14 @@ func (fm *fileMeta) pick(accept string) (*variant, bool) {
 	return &fm.plain, true
 }
 
-// encoded picks what to send of f: its .br or .gz sidecar when the request
-// accepts that encoding (setting Content-Encoding), else f itself; Vary
-// is set whenever f has a sidecar.
-func encoded(r *http.Request, h http.Header, m *bundle.Manifest, f bundle.File) bundle.File {
-	send, enc, vary := pickSidecar(m, f, r.Header.Get("Accept-Encoding"))
+// encode is pick, setting Vary and Content-Encoding on h as it says.
+func (fm *fileMeta) encode(h http.Header, accept string) *variant {
+	send, vary := fm.pick(accept)
 	if vary {
-		h.Add("Vary", "Accept-Encoding")
+		addShared(h, "Vary", varyAccept)
 	}
-	if enc != "" {
-		h.Set("Content-Encoding", enc)
+	if send.enc != nil {
+		h["Content-Encoding"] = send.enc
 	}
 	return send
 }
@@ -249,26 +243,6 @@ func plainGet(r *http.Request) bool {
 }
 
 // pickEncoding chooses brotli over gzip when both are accepted.
-// pickSidecar chooses what to send for f given an Accept-Encoding header:
-// its brotli or gzip sidecar when there is one the client accepts (br
-// first), else f itself; enc is the Content-Encoding ("" for f), and vary
-// says whether the answer depends on Accept-Encoding.
-func pickSidecar(m *bundle.Manifest, f bundle.File, accept string) (send bundle.File, enc string, vary bool) {
-	if e, ext := pickEncoding(accept); ext != "" {
-		for _, c := range []struct{ enc, ext string }{{e, ext}, {"gzip", ".gz"}} {
-			if c.ext == ".gz" && !acceptsEncoding(accept, "gzip") {
-				continue
-			}
-			if side, ok := m.Lookup(f.Path + c.ext); ok {
-				return side, c.enc, true
-			}
-		}
-		return f, "", true
-	}
-	_, ok := m.Lookup(f.Path + ".gz")
-	return f, "", ok
-}
-
 func pickEncoding(accept string) (enc, ext string) {
 	switch {
 	case acceptsEncoding(accept, "br"):
@@ -358,7 +332,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, name string
 	}
 	h := w.Header()
 	m, _ := b.public.manifest() // f came from it, so it is loaded
-	send := encoded(r, h, m, f)
+	send := b.public.meta(m, f).encode(h, r.Header.Get("Accept-Encoding")).f
 	data, fl, err := b.public.open(send)
 	if err != nil {
 		s.log.Error("public page does not match its signed manifest; not served", "path", send.Path, "err", err)
