@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"os"
 	"path"
@@ -119,6 +120,27 @@ type Report struct {
 // bucket's blobs is cheaper than asking for each of theirs.
 const probeLimit = 50
 
+// lookup returns how to ask whether an object under one of prefixes is
+// there, for work on n bundles: a request per key for up to probeLimit,
+// else each prefix listed once.
+func lookup(ctx context.Context, b Bucket, n int, prefixes ...string) (func(context.Context, string) (bool, error), error) {
+	if n <= probeLimit {
+		return b.Exists, nil
+	}
+	keys := map[string]Object{}
+	for _, p := range prefixes {
+		objs, err := listKeys(ctx, b, p)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(keys, objs)
+	}
+	return func(_ context.Context, k string) (bool, error) {
+		_, ok := keys[k]
+		return ok, nil
+	}, nil
+}
+
 // Publish uploads the build that opt.Out points to. Only bundles whose
 // pointer changed (all of them, with opt.All) are looked at, and only the
 // blobs the bucket does not hold are uploaded: for a few bundles each blob
@@ -162,25 +184,13 @@ func Publish(ctx context.Context, b Bucket, opt Options) (*Report, error) {
 		changed = append(changed, change{lb, body, same, exists && !same})
 	}
 	up := &uploader{b: b, rep: rep, now: now}
-	var has func(ctx context.Context, key string) (bool, error)
-	if len(changed) > probeLimit || opt.All {
-		objs, err := listKeys(ctx, b, blobsDir)
-		if err != nil {
-			return nil, err
-		}
-		manifests, err := listKeys(ctx, b, bundlesDir)
-		if err != nil {
-			return nil, err
-		}
-		has = func(_ context.Context, k string) (bool, error) {
-			_, ok := objs[k]
-			if !ok {
-				_, ok = manifests[k]
-			}
-			return ok, nil
-		}
-	} else {
-		has = b.Exists
+	n := len(changed)
+	if opt.All {
+		n = probeLimit + 1
+	}
+	has, err := lookup(ctx, b, n, blobsDir, bundlesDir)
+	if err != nil {
+		return nil, err
 	}
 
 	// 1. Blobs.

@@ -113,6 +113,7 @@ func route(ctx context.Context, b Bucket, r Router, ls *localSite, up *uploader,
 		markers = append(markers, siteMarker)
 	}
 	puts := map[string]string{}
+	var routed []localBundle
 	for _, lb := range ls.bundles {
 		same := routes[lb.client] == lb.key
 		if same && !all {
@@ -124,8 +125,15 @@ func route(ctx context.Context, b Bucket, r Router, ls *localSite, up *uploader,
 		if !same {
 			puts[lb.client] = lb.key
 		}
+		routed = append(routed, lb)
+	}
+	has, err := lookup(ctx, b, len(routed), bundlesDir)
+	if err != nil {
+		return err
+	}
+	for _, lb := range routed {
 		marker := bundleKey(lb.client, lb.key) + pathsName
-		done, err := b.Exists(ctx, marker)
+		done, err := has(ctx, marker)
 		if err != nil {
 			return fmt.Errorf("looking for %s: %w", marker, err)
 		}
@@ -147,10 +155,11 @@ func route(ctx context.Context, b Bucket, r Router, ls *localSite, up *uploader,
 	if err != nil {
 		return err
 	}
-	for _, k := range markers {
-		if err := up.small(ctx, k, stamp(up.now()), Attrs{ContentType: "text/plain", CacheControl: cachePointer}); err != nil {
-			return err
-		}
+	err = parallel(ctx, workers, markers, func(ctx context.Context, k string) error {
+		return up.small(ctx, k, stamp(up.now()), Attrs{ContentType: "text/plain", CacheControl: cachePointer})
+	})
+	if err != nil {
+		return err
 	}
 	built := make(map[string]bool, len(ls.bundles))
 	for _, lb := range ls.bundles {
