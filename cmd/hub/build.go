@@ -83,7 +83,11 @@ func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err = build(ctx, opt, stdout, stderr); err != nil || *pf.to == "" {
 		return err
 	}
-	return publishBuild(ctx, pf, opt.Out, opt.Keys, stdout)
+	b, r, err := pf.open(ctx, "publish")
+	if err != nil {
+		return err
+	}
+	return publishBuild(ctx, pf, b, r, opt.Out, opt.Keys, stdout)
 }
 
 // A build allocates and drops a client's pages, PDFs and sidecars over and

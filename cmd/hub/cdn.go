@@ -13,7 +13,6 @@ import (
 	"github.com/hubhq/hub/edge"
 	"github.com/hubhq/hub/generator/bundle"
 	"github.com/hubhq/hub/generator/publish"
-	"github.com/hubhq/hub/generator/publish/s3bucket"
 )
 
 // cdnFlags are hub edge's flags for a CDN in front of it.
@@ -76,15 +75,11 @@ func (f cdnFlags) publisher(ctx context.Context, out, keysDir string, log *slog.
 	if *f.publish.to == "" {
 		return nil, nil
 	}
-	b, err := s3bucket.Open(ctx, *f.publish.to, *f.publish.endpoint)
+	b, r, err := f.publish.open(ctx, "publish") // one router for the edge's life: it keeps the routes it wrote
 	if err != nil {
 		return nil, err
 	}
 	keys, err := bundle.LoadKeySet(keysDir)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.publish.router(ctx) // one for the edge's life: it keeps the routes it wrote
 	if err != nil {
 		return nil, err
 	}

@@ -64,17 +64,24 @@ func (p publishFlags) router(ctx context.Context) (publish.Router, error) {
 	return r, nil
 }
 
-// publishBuild uploads the build that out points to and prints what it did.
-func publishBuild(ctx context.Context, p publishFlags, out, keysDir string, stdout io.Writer) error {
-	b, err := p.bucket(ctx, "to")
+// open connects to the bucket (flagName names the flag that gave it) and
+// the CDN's router, if any: once per command, so that the router reads its
+// routes once for a publish and the prune after it.
+func (p publishFlags) open(ctx context.Context, flagName string) (*s3bucket.Bucket, publish.Router, error) {
+	b, err := p.bucket(ctx, flagName)
 	if err != nil {
-		return err
-	}
-	keys, err := bundle.LoadKeySet(keysDir)
-	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	r, err := p.router(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, r, nil
+}
+
+// publishBuild uploads the build that out points to and prints what it did.
+func publishBuild(ctx context.Context, p publishFlags, b publish.Bucket, r publish.Router, out, keysDir string, stdout io.Writer) error {
+	keys, err := bundle.LoadKeySet(keysDir)
 	if err != nil {
 		return err
 	}
@@ -113,19 +120,15 @@ func cmdPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *grace < 0 {
 		return fmt.Errorf("-grace %s: must not be negative", *grace)
 	}
-	if err := publishBuild(ctx, p, *out, *keysDir, stdout); err != nil {
+	b, r, err := p.open(ctx, "to")
+	if err != nil {
+		return err
+	}
+	if err := publishBuild(ctx, p, b, r, *out, *keysDir, stdout); err != nil {
 		return err
 	}
 	if !*prune {
 		return nil
-	}
-	b, err := p.bucket(ctx, "to")
-	if err != nil {
-		return err
-	}
-	r, err := p.router(ctx)
-	if err != nil {
-		return err
 	}
 	rep, err := publish.Prune(ctx, b, *grace, time.Now(), r)
 	if err != nil {
@@ -137,17 +140,13 @@ func cmdPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // verifyPublished is hub verify -from: what is published, against the signed manifests.
 func verifyPublished(ctx context.Context, p publishFlags, keys *bundle.KeySet, full bool, stdout, stderr io.Writer) error {
-	b, err := p.bucket(ctx, "from")
+	b, r, err := p.open(ctx, "from")
 	if err != nil {
 		return err
 	}
 	rep, err := publish.Verify(ctx, b, keys, full)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *p.to, err)
-	}
-	r, err := p.router(ctx)
-	if err != nil {
-		return err
 	}
 	routes := ""
 	if r != nil {
