@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore/types"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
+
+	"github.com/hubhq/hub/generator/publish/awsconf"
 )
 
 // batch is how many keys one UpdateKeys request changes at most.
@@ -63,21 +65,12 @@ func Open(ctx context.Context, kvsARN, endpoint string, opts ...func(*config.Loa
 	if err := ValidARN(kvsARN); err != nil {
 		return nil, err
 	}
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("KeyValueStore endpoint %q: want an http:// or https:// address", endpoint)
-		}
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, u, err := awsconf.Load(ctx, "KeyValueStore endpoint", endpoint, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return nil, err
 	}
 	client := cloudfrontkeyvaluestore.NewFromConfig(cfg, func(o *cloudfrontkeyvaluestore.Options) {
-		if endpoint != "" {
-			u, _ := url.Parse(endpoint)
+		if u != nil {
 			o.EndpointResolverV2 = fixedHost{cloudfrontkeyvaluestore.NewDefaultEndpointResolverV2(), u}
 		}
 	})

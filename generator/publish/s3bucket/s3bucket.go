@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/hubhq/hub/generator/publish"
+	"github.com/hubhq/hub/generator/publish/awsconf"
 )
 
 // Bucket is a bucket and a key prefix in it.
@@ -54,20 +55,12 @@ func Open(ctx context.Context, raw, endpoint string, opts ...func(*config.LoadOp
 	if err != nil {
 		return nil, err
 	}
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("-endpoint %q: want an http:// or https:// address", endpoint)
-		}
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, u, err := awsconf.Load(ctx, "-endpoint", endpoint, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		return nil, err
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
+		if u != nil {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
 		}
