@@ -298,7 +298,7 @@ var (
 )
 
 // median of xs.
-func median(xs []float64) float64 {
+func median[T ~int64 | ~float64](xs []T) T {
 	xs = slices.Sorted(slices.Values(xs))
 	if len(xs)%2 == 1 {
 		return xs[len(xs)/2]

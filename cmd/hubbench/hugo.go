@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
@@ -274,16 +273,12 @@ func benchHugo(hugo, hub, dir, content string, n, rounds int) error {
 			pages[i] = countHTML(r.out)
 		}
 	}
-	med := func(ds []time.Duration) time.Duration {
-		s := slices.Sorted(slices.Values(ds))
-		return s[len(s)/2]
-	}
 	fmt.Printf("\nhub vs Hugo, %d clients, the same pages, cold, on the same storage (median of %d alternating rounds)\n", n, max(rounds, 1))
 	fmt.Printf("%-26s %10s %10s %10s %12s %10s %14s\n", "build", "wall", "CPU", "user CPU", "pages/client", "peak RSS", "× Hugo's wall")
-	hugoWall := med(walls[0])
+	hugoWall := median(walls[0])
 	for i, r := range runs {
-		fmt.Printf("%-26s %10s %10s %10s %12.1f %7.0f MB %14.2f\n", r.name, med(walls[i]).Round(time.Millisecond), med(cpus[i]).Round(time.Millisecond),
-			med(users[i]).Round(time.Millisecond), float64(pages[i])/float64(n), float64(rss[i])/1024, med(walls[i]).Seconds()/hugoWall.Seconds())
+		fmt.Printf("%-26s %10s %10s %10s %12.1f %7.0f MB %14.2f\n", r.name, median(walls[i]).Round(time.Millisecond), median(cpus[i]).Round(time.Millisecond),
+			median(users[i]).Round(time.Millisecond), float64(pages[i])/float64(n), float64(rss[i])/1024, median(walls[i]).Seconds()/hugoWall.Seconds())
 	}
 	for _, r := range runs {
 		os.RemoveAll(r.out)

@@ -11,8 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,18 +30,11 @@ import (
 // batch is how many keys one UpdateKeys request changes at most.
 const batch = 50
 
-// API is the part of the CloudFront KeyValueStore client the router uses.
-type API interface {
-	DescribeKeyValueStore(context.Context, *cloudfrontkeyvaluestore.DescribeKeyValueStoreInput, ...func(*cloudfrontkeyvaluestore.Options)) (*cloudfrontkeyvaluestore.DescribeKeyValueStoreOutput, error)
-	ListKeys(context.Context, *cloudfrontkeyvaluestore.ListKeysInput, ...func(*cloudfrontkeyvaluestore.Options)) (*cloudfrontkeyvaluestore.ListKeysOutput, error)
-	UpdateKeys(context.Context, *cloudfrontkeyvaluestore.UpdateKeysInput, ...func(*cloudfrontkeyvaluestore.Options)) (*cloudfrontkeyvaluestore.UpdateKeysOutput, error)
-}
-
 // Router is one KeyValueStore. It keeps the routes it read or wrote, with
 // the store's ETag, so that a long-lived publisher (the edge) reads the
 // whole store once, not at every publish.
 type Router struct {
-	api API
+	api *cloudfrontkeyvaluestore.Client
 	arn string
 
 	mu     sync.Mutex
@@ -74,7 +68,7 @@ func Open(ctx context.Context, kvsARN, endpoint string, opts ...func(*config.Loa
 			o.EndpointResolverV2 = fixedHost{cloudfrontkeyvaluestore.NewDefaultEndpointResolverV2(), u}
 		}
 	})
-	return New(client, kvsARN), nil
+	return &Router{api: client, arn: kvsARN}, nil
 }
 
 // fixedHost resolves the service's endpoint as usual (with its signing
@@ -95,9 +89,6 @@ func (f fixedHost) ResolveEndpoint(ctx context.Context, p cloudfrontkeyvaluestor
 	e.URI.Path = strings.TrimSuffix(f.u.Path, "/") + e.URI.Path
 	return e, nil
 }
-
-// New is a Router on api (a fake in tests).
-func New(api API, kvsARN string) *Router { return &Router{api: api, arn: kvsARN} }
 
 // Routes returns every client's bundle key (read from the store the first
 // time, then as this router last wrote them).
@@ -160,7 +151,7 @@ func (r *Router) Update(ctx context.Context, puts map[string]string, deletes []s
 		del        bool
 	}
 	var todo []change
-	for _, k := range sortedKeys(puts) {
+	for _, k := range slices.Sorted(maps.Keys(puts)) {
 		todo = append(todo, change{key: k, value: puts[k]})
 	}
 	for _, k := range deletes {
@@ -201,13 +192,4 @@ func (r *Router) Update(ctx context.Context, puts map[string]string, deletes []s
 		todo = todo[n:]
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
