@@ -70,6 +70,7 @@ func pathAttrs(m *bundle.Manifest, f bundle.File) Attrs {
 // pathJob is one file to copy from its blob to its path.
 type pathJob struct {
 	src, dst string
+	size     int64
 	attrs    Attrs
 }
 
@@ -81,7 +82,7 @@ func pathFiles(m *bundle.Manifest, prefix string) []pathJob {
 		if _, enc := m.SplitSidecar(f.Path); enc != "" {
 			continue
 		}
-		jobs = append(jobs, pathJob{src: BlobKey(m, f), dst: prefix + f.Path, attrs: pathAttrs(m, f)})
+		jobs = append(jobs, pathJob{src: BlobKey(m, f), dst: prefix + f.Path, size: f.Size, attrs: pathAttrs(m, f)})
 	}
 	return jobs
 }
@@ -242,12 +243,11 @@ func VerifyRoutes(ctx context.Context, b Bucket, r Router, full bool) ([]error, 
 			return err
 		}
 		for _, j := range pathFiles(rb.m, PathsKey(c, k, "")) {
-			f, _ := rb.m.Lookup(strings.TrimPrefix(j.dst, PathsKey(c, k, "")))
 			switch o, ok := objs[j.dst]; {
 			case !ok:
 				fail(fmt.Errorf("route %s: %s missing", c, j.dst))
-			case o.Size != f.Size:
-				fail(fmt.Errorf("route %s: %s has %d bytes, the manifest says %d", c, j.dst, o.Size, f.Size))
+			case o.Size != j.size:
+				fail(fmt.Errorf("route %s: %s has %d bytes, the manifest says %d", c, j.dst, o.Size, j.size))
 			}
 		}
 		return nil
