@@ -123,15 +123,6 @@ var funcs = template.FuncMap{
 	"join": strings.Join,
 }
 
-// Render executes page name with p.
-func (t *Theme) Render(name string, p *Page) ([]byte, error) {
-	var b bytes.Buffer
-	if err := t.RenderTo(&b, name, p); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
 // RenderTo executes page name with p, appending to b.
 func (t *Theme) RenderTo(b *bytes.Buffer, name string, p *Page) error {
 	pt, ok := t.pages[name]

@@ -533,20 +533,3 @@ func layoutProblem(src []byte, reported int, msg string) (line, col int, out str
 	}
 	return 0, 0, "", false
 }
-
-// nearestLevel is the indentation of the lines above nearest ind.
-func nearestLevel(above []string, ind int) int {
-	best := 0
-	for _, l := range above {
-		t := strings.TrimLeft(l, " ")
-		if t == "" {
-			continue
-		}
-		if n := len(l) - len(t); abs(n-ind) < abs(best-ind) {
-			best = n
-		}
-	}
-	return best
-}
-
-func abs(n int) int { return max(n, -n) }
