@@ -187,7 +187,7 @@ func TestDirectory(t *testing.T) {
 		{ID: "zed", Name: "Zed\nCo", Bundle: "k2"},
 	}}
 	dir := t.TempDir()
-	if err := WriteDirectory(dir, d, key); err != nil {
+	if err := writeDirectory(dir, d, key); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadDirectory(dir, keys)
@@ -220,7 +220,7 @@ func TestDirectory(t *testing.T) {
 	}
 	os.WriteFile(rootFile, rootData, 0o600)
 	// A second build writes a new log; the first one's root still reads.
-	if err := WriteDirectory(dir, d, key); err != nil {
+	if err := writeDirectory(dir, d, key); err != nil {
 		t.Fatal(err)
 	}
 	if r2, err := ReadDirRoot(dir, keys); err != nil || r2.Log != "directory.2.log" {
@@ -391,4 +391,25 @@ func TestOldDirectory(t *testing.T) {
 	if err == nil || errors.Is(err, ErrOldDirectory) {
 		t.Errorf("ParseDirRoot(a root with a line too many) = %v; want it malformed", err)
 	}
+}
+
+// writeDirectory writes a new directory into a generation folder as a
+// build does: the log, then the root, each atomically.
+func writeDirectory(genDir string, d *Directory, key *PrivateKey) error {
+	clients := make([]json.RawMessage, len(d.Clients))
+	for i := range d.Clients {
+		b, err := json.Marshal(&d.Clients[i])
+		if err != nil {
+			return err
+		}
+		clients[i] = b
+	}
+	root, rootFile, log, err := EncodeDirectory(d.Site, clients, key, NextDirLog(genDir))
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(genDir, root.Log), log, 0o600); err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(genDir, DirectoryName), rootFile, 0o600)
 }

@@ -533,27 +533,6 @@ func ReadDirectory(genDir string, keys *KeySet) (*Directory, error) {
 	return d, nil
 }
 
-// WriteDirectory writes a new directory into a generation folder (tests,
-// and tools): the log, then the root, each atomically.
-func WriteDirectory(genDir string, d *Directory, key *PrivateKey) error {
-	clients := make([]json.RawMessage, len(d.Clients))
-	for i := range d.Clients {
-		b, err := json.Marshal(&d.Clients[i])
-		if err != nil {
-			return err
-		}
-		clients[i] = b
-	}
-	root, rootFile, log, err := EncodeDirectory(d.Site, clients, key, NextDirLog(genDir))
-	if err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(filepath.Join(genDir, root.Log), log, 0o600); err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(genDir, DirectoryName), rootFile, 0o600)
-}
-
 // Latest reads the whole log, checked against r: each client's latest
 // entry (by ID), as substrings of one string holding the log, so that a
 // reader keeps them without a copy each and decodes only those it needs.
