@@ -90,7 +90,7 @@ type Dirs struct{ Out, Data, Gens, Bundles, State string }
 func OutputDirs(out string) Dirs {
 	out = filepath.Clean(out)
 	data := out + ".d"
-	return Dirs{Out: out, Data: data, Gens: filepath.Join(data, "gen"), Bundles: filepath.Join(data, "bundles"), State: filepath.Join(data, "state.gob")}
+	return Dirs{Out: out, Data: data, Gens: filepath.Join(data, "gen"), Bundles: filepath.Join(data, "bundles"), State: filepath.Join(data, "state")}
 }
 
 // Build builds the site. Content problems come back as site.Problems and
@@ -215,6 +215,14 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	r.res.Clients = len(r.ids)
 	r.res.Files, r.res.Bytes = r.w.filesOut, r.w.bytesOut
 	if r.upToDate() {
+		if r.old.legacy {
+			// Nothing to build, but the state is in the old format: write it
+			// in the new one once, so the next build reads it fast.
+			if err := writeState(r.w.disk, r.dirs.State, r.old); err != nil {
+				return nil, nil, err
+			}
+			r.old.legacy = false
+		}
 		r.res.UpToDate = true
 		r.res.Generation = r.old.Gen
 		r.res.Elapsed = time.Since(r.start)

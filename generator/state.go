@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +17,7 @@ import (
 
 const stateVersion = 5
 
-// state is what a build records for the next one (OUT.d/state.gob).
+// state is what a build records for the next one (OUT.d/state).
 type state struct {
 	Version int
 	Seq     uint64 // one more at every build that changed something
@@ -29,6 +31,7 @@ type state struct {
 	// Builder's next build reuses them when no changed path is directly
 	// in clients/).
 	contentIDs []string
+	legacy     bool // read from state.gob: the next build writes a base
 }
 
 // assetUse is one asset and the last build whose pages used it.
@@ -84,7 +87,7 @@ type fileStamp struct {
 	Size  int64
 	MTime int64
 	Ino   uint64
-	SHA   string // the raw 32-byte SHA-256 (a string: gob encodes it in one piece)
+	SHA   string // the raw 32-byte SHA-256
 }
 
 type dirStamp struct {
@@ -148,9 +151,12 @@ func (s *state) usesBundle(dir string, d Dirs) bool {
 	return false
 }
 
-// The state is a base file (state.gob) and a log of the builds since
-// (state.gob.log): an incremental build appends only the clients it
-// changed, instead of rewriting the state of every client.
+// The state is a base file (OUT.d/state) and a log of the builds since
+// (state.log): an incremental build appends only the clients it changed,
+// instead of rewriting the state of every client. statefile.go has the
+// format. Older hubs wrote the same state with encoding/gob as state.gob
+// and state.gob.log; they are read once, and the next build (even one with
+// nothing to do) writes a base in the new format and removes them.
 
 // stateRecord is one incremental build in the log.
 type stateRecord struct {
@@ -163,14 +169,22 @@ type stateRecord struct {
 // maxStateLog: past this size, the next build writes a new base instead.
 const maxStateLog = 4 << 20
 
+// legacyState is where builds before this format kept the state.
+func legacyState(file string) string { return filepath.Join(filepath.Dir(file), "state.gob") }
+
+// readState reads the state, or returns an empty one (every client is
+// then looked at) when there is none or it cannot be read.
 func readState(file string) *state {
-	s := &state{Clients: map[string]*clientState{}}
 	data, err := os.ReadFile(file)
-	if err != nil {
-		return s
+	if errors.Is(err, fs.ErrNotExist) {
+		return readGobState(legacyState(file))
 	}
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(s); err != nil || s.Clients == nil {
-		return &state{Clients: map[string]*clientState{}}
+	if err != nil {
+		return emptyState()
+	}
+	s, err := decodeState(string(data))
+	if err != nil || s.Clients == nil {
+		return emptyState()
 	}
 	log, _ := os.ReadFile(file + ".log")
 	for len(log) >= 4 {
@@ -178,40 +192,73 @@ func readState(file string) *state {
 		if len(log) < 4+n {
 			break // a record cut short by a crash: the build it belonged to did not finish
 		}
+		rec, version, err := decodeRecord(string(log[4 : 4+n]))
+		if err != nil || version != s.Version {
+			break
+		}
+		log = log[4+n:]
+		s.apply(rec)
+	}
+	return s
+}
+
+func emptyState() *state { return &state{Clients: map[string]*clientState{}} }
+
+// apply takes a logged build into s, unless the base holds it already.
+func (s *state) apply(rec *stateRecord) {
+	if rec.Seq <= s.Seq {
+		return
+	}
+	s.Seq, s.Global, s.Gen = rec.Seq, rec.Global, rec.Gen
+	for id, cs := range rec.Clients {
+		s.Clients[id] = cs
+	}
+}
+
+// readGobState reads the state as builds before this format wrote it.
+func readGobState(file string) *state {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return emptyState()
+	}
+	s := &state{}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(s); err != nil || s.Clients == nil {
+		return emptyState()
+	}
+	log, _ := os.ReadFile(file + ".log")
+	for len(log) >= 4 {
+		n := int(binary.BigEndian.Uint32(log))
+		if len(log) < 4+n {
+			break
+		}
 		var rec stateRecord
 		if err := gob.NewDecoder(bytes.NewReader(log[4 : 4+n])).Decode(&rec); err != nil {
 			break
 		}
 		log = log[4+n:]
-		if rec.Seq <= s.Seq {
-			continue // already in the base
-		}
-		s.Seq, s.Global, s.Gen = rec.Seq, rec.Global, rec.Gen
-		for id, cs := range rec.Clients {
-			s.Clients[id] = cs
-		}
+		s.apply(&rec)
 	}
+	s.legacy = true
 	return s
 }
 
 // writeState writes a new base and empties the log.
 func writeState(d disk, file string, s *state) error {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(s); err != nil {
+	if err := d.writeAtomic(file, encodeState(s), 0o644); err != nil {
 		return err
 	}
-	if err := d.writeAtomic(file, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Remove(file + ".log"); err != nil && !os.IsNotExist(err) {
-		return err
+	for _, old := range []string{file + ".log", legacyState(file), legacyState(file) + ".log"} {
+		if err := os.Remove(old); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
 	return nil
 }
 
-// appendState logs the clients that changed since old.
+// appendState logs the clients that changed since old; after a state read
+// from the old format, it writes a new base instead.
 func appendState(d disk, file string, old, next *state) error {
-	if st, err := os.Stat(file + ".log"); err == nil && st.Size() > maxStateLog {
+	if st, err := os.Stat(file + ".log"); old.legacy || err == nil && st.Size() > maxStateLog {
 		return writeState(d, file, next)
 	}
 	rec := stateRecord{Seq: next.Seq, Global: next.Global, Gen: next.Gen, Clients: map[string]*clientState{}}
@@ -220,12 +267,8 @@ func appendState(d disk, file string, old, next *state) error {
 			rec.Clients[id] = n
 		}
 	}
-	var b bytes.Buffer
-	b.Write([]byte{0, 0, 0, 0})
-	if err := gob.NewEncoder(&b).Encode(&rec); err != nil {
-		return err
-	}
-	buf := b.Bytes()
-	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-	return d.appendSync(file+".log", buf)
+	data := encodeRecord(&rec)
+	buf := make([]byte, 4, 4+len(data))
+	binary.BigEndian.PutUint32(buf, uint32(len(data)))
+	return d.appendSync(file+".log", append(buf, data...))
 }
