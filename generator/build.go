@@ -64,6 +64,13 @@ type Options struct {
 	// Fault, when set, can fail any write, fsync or rename of the build
 	// (tests).
 	Fault Fault
+	// CollectLater is for long-lived Builders (hub serve, the edge): Build
+	// returns once the new generation is published, so it can be served
+	// at once, and what no kept generation uses any more is removed after,
+	// still under the output's lock (the next build waits for it).
+	// Builder.Wait waits for it. Removing a replaced bundle's files took
+	// a fifth of a save's time.
+	CollectLater bool
 }
 
 // Result sums up a build.
@@ -109,11 +116,15 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 // running edge) and, if the state on disk is not the one this Builder wrote
 // last, reads it from disk and looks at every client.
 type Builder struct {
-	opt     Options
-	old     *state          // after the last successful build; nil: read it from disk
-	stamp   stateStamp      // the state files as they were after that build
-	pending map[string]bool // changed paths not yet built successfully
+	opt        Options
+	old        *state          // after the last successful build; nil: read it from disk
+	stamp      stateStamp      // the state files as they were after that build
+	pending    map[string]bool // changed paths not yet built successfully
+	collecting sync.WaitGroup  // CollectLater's removals
 }
+
+// Wait waits for the removals of a build made with CollectLater.
+func (b *Builder) Wait() { b.collecting.Wait() }
 
 // NewBuilder returns a Builder for opt. opt.Now, when zero, is the time of each build.
 func NewBuilder(opt Options) *Builder { return &Builder{opt: opt, pending: map[string]bool{}} }
@@ -128,7 +139,23 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	var gc func() // what collect removes, once the build is published
+	defer func() {
+		switch {
+		case gc == nil:
+			unlock()
+		case opt.CollectLater:
+			b.collecting.Add(1)
+			go func() {
+				defer b.collecting.Done()
+				defer unlock()
+				gc()
+			}()
+		default:
+			gc()
+			unlock()
+		}
+	}()
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
@@ -143,7 +170,7 @@ func (b *Builder) Build(ctx context.Context, changed []string) (*Result, error) 
 	hint := changed != nil && b.old != nil
 	// A failed build leaves the state files as they were, so the stamp
 	// still tells whether another build has written them since.
-	res, next, err := build(ctx, opt, b.old, hint, b.pending)
+	res, next, gc, err := build(ctx, opt, b.old, hint, b.pending)
 	if err != nil {
 		return nil, err
 	}
@@ -199,18 +226,20 @@ type run struct {
 
 // build does one build. With hint, old is what the last build recorded and
 // a client whose folder holds no path of changed is taken as unchanged.
-// It returns the state to keep, old itself when nothing changed.
-func build(ctx context.Context, opt Options, old *state, hint bool, changed map[string]bool) (*Result, *state, error) {
+// It returns the state to keep, old itself when nothing changed, and,
+// when it published a new build, the collection of what that build no
+// longer uses, for the caller to run.
+func build(ctx context.Context, opt Options, old *state, hint bool, changed map[string]bool) (*Result, *state, func(), error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	r := &run{ctx: ctx, opt: opt, dirs: OutputDirs(opt.Out), start: time.Now(), res: &Result{}, old: old, hint: hint, changed: changed}
 	if err := r.prepare(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r.clients()
 	if err := r.check(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r.res.Clients = len(r.ids)
 	r.res.Files, r.res.Bytes = r.w.filesOut, r.w.bytesOut
@@ -219,26 +248,26 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 			// Nothing to build, but the state is in the old format: write it
 			// in the new one once, so the next build reads it fast.
 			if err := writeState(r.w.disk, r.dirs.State, r.old); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			r.old.legacy = false
 		}
 		r.res.UpToDate = true
 		r.res.Generation = r.old.Gen
 		r.res.Elapsed = time.Since(r.start)
-		return r.res, r.old, nil
+		return r.res, r.old, nil, nil
 	}
 	incremental, err := r.publish()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := r.persist(incremental); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	collect(r.dirs, r.old, r.next, r.started)
+	old, next, started := r.old, r.next, r.started
 	r.res.Generation = r.next.Gen
 	r.res.Elapsed = time.Since(r.start)
-	return r.res, r.next, nil
+	return r.res, r.next, func() { collect(r.dirs, old, next, started) }, nil
 }
 
 // prepare checks the output, loads the signing key, the site's settings,
@@ -307,7 +336,12 @@ func (r *run) prepare() error {
 		return err
 	}
 	global += fmt.Sprintf("|pay:%v", pres.payOnline)
-	rend := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView()}
+	rend := &renderer{theme: theme, w: w, p: pres, sv: pres.siteView(), spread: 1}
+	if r.hint {
+		// Only the clients a save touched are built, usually one: spread
+		// its pages and files over the cores.
+		rend.spread, w.spread = opt.Workers, opt.Workers
+	}
 	rend.biz = pres.business(rend.sv)
 	pub, err := rend.publicPages()
 	if err != nil {

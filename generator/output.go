@@ -60,6 +60,7 @@ type writer struct {
 	filesOut  int64
 	mu        sync.Mutex
 	disk      disk
+	spread    int // files of one bundle written at once (see renderer.spread)
 }
 
 func newWriter() *writer {
@@ -84,79 +85,83 @@ func (w *writer) minifyHTML(b *bytes.Buffer) ([]byte, error) {
 }
 
 func (w *writer) minifyJS(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := w.min.Minify("application/javascript", &buf, bytes.NewReader(b)); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return lastJS.of(b, func() ([]byte, error) {
+		var buf bytes.Buffer
+		if err := w.min.Minify("application/javascript", &buf, bytes.NewReader(b)); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	})
 }
 
 func (w *writer) minifyCSS(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	if err := w.min.Minify("text/css", &out, bytes.NewReader(b)); err != nil {
+	return lastCSS.of(b, func() ([]byte, error) {
+		var out bytes.Buffer
+		if err := w.min.Minify("text/css", &out, bytes.NewReader(b)); err != nil {
+			return nil, err
+		}
+		return out.Bytes(), nil
+	})
+}
+
+// lastMinified keeps the last stylesheet and script minified: every
+// build (each save under hub serve) minifies the same ones again, and
+// that cost as much as rendering a client's pages. The minifier's output
+// depends only on its input, so equal input gives the bytes kept.
+type lastMinified struct {
+	mu      sync.Mutex
+	in, out []byte
+}
+
+var lastCSS, lastJS lastMinified
+
+func (l *lastMinified) of(in []byte, minify func() ([]byte, error)) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.out != nil && bytes.Equal(l.in, in) {
+		return l.out, nil
+	}
+	out, err := minify()
+	if err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	l.in, l.out = bytes.Clone(in), out
+	return out, nil
 }
 
 // writeAll writes files under dir (which must exist) and returns their
 // manifest entries, sidecars included: a .gz for every compressible file of
 // at least minCompressSize bytes, and a .br for those of at least brMin.
 func (w *writer) writeAll(dir string, files []outFile, brMin int) ([]bundle.File, error) {
-	var entries []bundle.File
-	var bytesOut, filesOut int64
 	made := map[string]bool{}
 	for _, f := range files {
 		if !bundle.CleanPath(f.path) {
 			return nil, fmt.Errorf("refusing to write %q: not a clean relative path", f.path)
 		}
-		full := filepath.Join(dir, filepath.FromSlash(f.path))
-		if d := filepath.Dir(full); !made[d] {
+		if d := filepath.Dir(filepath.Join(dir, filepath.FromSlash(f.path))); !made[d] {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return nil, err
 			}
 			made[d] = true
 		}
-		data := f.data
-		var e bundle.File
-		if data == nil {
-			if err := w.disk.check(OpWrite, full); err != nil {
-				return nil, err
-			}
-			size, sum, small, err := copyFile(full, f.src)
-			if err != nil {
-				return nil, err
-			}
-			e = bundle.File{Path: f.path, Size: size, SHA256: sum}
-			data = small
-		} else {
-			if err := w.disk.writeFile(full, data, 0o644); err != nil {
-				return nil, err
-			}
-			e = bundle.File{Path: f.path, Size: int64(len(data)), SHA256: bundle.Sum(data)}
-		}
-		entries = append(entries, e)
-		bytesOut += e.Size
-		filesOut++
-		if data == nil || len(data) < minCompressSize || !compressible[strings.ToLower(path.Ext(f.path))] {
-			continue
-		}
-		for _, enc := range []string{".gz", ".br"} {
-			if enc == ".br" && len(data) < brMin {
-				continue
-			}
-			c, err := w.compress(enc, data)
-			if err != nil {
-				return nil, err
-			}
-			if len(c) > len(data)*9/10 {
-				continue
-			}
-			if err := w.disk.writeFile(full+enc, c, 0o644); err != nil {
-				return nil, err
-			}
-			entries = append(entries, bundle.File{Path: f.path + enc, Size: int64(len(c)), SHA256: bundle.Sum(c)})
-			bytesOut += int64(len(c))
+	}
+	// Each file's entries (the file, then its sidecars) in its own place,
+	// so the manifest lists them in the order of files however they are
+	// spread.
+	each := make([][]bundle.File, len(files))
+	err := spread(w.spread, len(files), func(i int) (err error) {
+		each[i], err = w.writeOne(filepath.Join(dir, filepath.FromSlash(files[i].path)), files[i], brMin)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var entries []bundle.File
+	var bytesOut, filesOut int64
+	for _, es := range each {
+		for _, e := range es {
+			entries = append(entries, e)
+			bytesOut += e.Size
 			filesOut++
 		}
 	}
@@ -164,6 +169,49 @@ func (w *writer) writeAll(dir string, files []outFile, brMin int) ([]bundle.File
 	w.bytesOut += bytesOut
 	w.filesOut += filesOut
 	w.mu.Unlock()
+	return entries, nil
+}
+
+// writeOne writes one file to full, and its sidecars where they pay.
+func (w *writer) writeOne(full string, f outFile, brMin int) ([]bundle.File, error) {
+	data := f.data
+	var e bundle.File
+	if data == nil {
+		if err := w.disk.check(OpWrite, full); err != nil {
+			return nil, err
+		}
+		size, sum, small, err := copyFile(full, f.src)
+		if err != nil {
+			return nil, err
+		}
+		e = bundle.File{Path: f.path, Size: size, SHA256: sum}
+		data = small
+	} else {
+		if err := w.disk.writeFile(full, data, 0o644); err != nil {
+			return nil, err
+		}
+		e = bundle.File{Path: f.path, Size: int64(len(data)), SHA256: bundle.Sum(data)}
+	}
+	entries := []bundle.File{e}
+	if data == nil || len(data) < minCompressSize || !compressible[strings.ToLower(path.Ext(f.path))] {
+		return entries, nil
+	}
+	for _, enc := range []string{".gz", ".br"} {
+		if enc == ".br" && len(data) < brMin {
+			continue
+		}
+		c, err := w.compress(enc, data)
+		if err != nil {
+			return nil, err
+		}
+		if len(c) > len(data)*9/10 {
+			continue
+		}
+		if err := w.disk.writeFile(full+enc, c, 0o644); err != nil {
+			return nil, err
+		}
+		entries = append(entries, bundle.File{Path: f.path + enc, Size: int64(len(c)), SHA256: bundle.Sum(c)})
+	}
 	return entries, nil
 }
 

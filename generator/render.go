@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hubhq/hub/generator/pdf"
@@ -22,6 +23,11 @@ type renderer struct {
 	p     *presenter
 	sv    *SiteView
 	biz   pdf.Business // the letterhead of PDFs
+	// spread is how many of one client's pages are rendered at once: 1
+	// when clients are built in parallel (a site-wide build), more when a
+	// build renders only the clients a save touched, so that one client's
+	// pages use every core.
+	spread int
 }
 
 // pageBufs hold a page as the template writes it, before it is minified:
@@ -69,15 +75,20 @@ func (r *renderer) publicPages() ([]outFile, error) {
 // are off, renders or reuses the PDFs.
 func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.Portal, ps *pdfSet) ([]outFile, int, error) {
 	var out []outFile
+	// add keeps the page's place in out; the pages are rendered at the
+	// end, spread over r.spread goroutines, each into its place.
+	type pageJob struct {
+		at   int
+		tmpl string
+		pg   Page
+	}
+	var jobs []pageJob
 	add := func(tmpl, file, title, nav string, set func(*Page)) error {
 		pg := cp.base
 		pg.Title, pg.Nav = title, nav
 		set(&pg)
-		b, err := r.page(tmpl, &pg)
-		if err != nil {
-			return fmt.Errorf("client %s, %s: %w", c.ID, file, err)
-		}
-		out = append(out, outFile{path: file, data: b})
+		jobs = append(jobs, pageJob{at: len(out), tmpl: tmpl, pg: pg})
+		out = append(out, outFile{path: file})
 		return nil
 	}
 	err := firstErr(
@@ -185,7 +196,52 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 		}
 		out = append(out, outFile{path: archivePath(c.ID), data: b})
 	}
+	err = spread(r.spread, len(jobs), func(i int) error {
+		j := &jobs[i]
+		b, err := r.page(j.tmpl, &j.pg)
+		if err != nil {
+			return fmt.Errorf("client %s, %s: %w", c.ID, out[j.at].path, err)
+		}
+		out[j.at].data = b
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
 	return out, pages, nil
+}
+
+// spread runs f(0) … f(n-1) on up to width goroutines and returns the
+// error of the lowest i that failed, so that the error does not depend
+// on timing.
+func spread(width, n int, f func(i int) error) error {
+	if width <= 1 || n <= 1 {
+		for i := range n {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(width, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func firstErr(fns ...func() error) error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	texttemplate "text/template"
 )
 
@@ -75,27 +76,34 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 			return nil, fmt.Errorf("%s: not a theme file; a site may override %s, style.css and hub.js", filepath.Join(overrideDir, name), strings.Join(known, ", "))
 		}
 	}
-	base := template.New("").Funcs(funcs)
-	for _, name := range themeBase {
-		src, err := read(name)
+	// Read every file first: the hash of what was read names the theme,
+	// and a theme made from the same files is the one parsed last time.
+	names := append(append(slices.Clone(themeBase), Pages...), "style.css", "hub.js")
+	src := make(map[string]string, len(names))
+	for _, name := range names {
+		b, err := read(name)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := base.New(name).Parse(src); err != nil {
+		src[name] = b
+	}
+	hash := hex.EncodeToString(h.Sum(nil))
+	if t := lastTheme.Load(); t != nil && t.Hash == hash {
+		return t, nil
+	}
+	base := template.New("").Funcs(funcs)
+	for _, name := range themeBase {
+		if _, err := base.New(name).Parse(src[name]); err != nil {
 			return nil, fmt.Errorf("theme: %w", err)
 		}
 	}
-	t := &Theme{pages: map[string]*template.Template{}}
+	t := &Theme{pages: map[string]*template.Template{}, JS: []byte(src["hub.js"]), Hash: hash}
 	for _, name := range Pages {
-		src, err := read(name)
-		if err != nil {
-			return nil, err
-		}
 		pt, err := base.Clone()
 		if err != nil {
 			return nil, err
 		}
-		if _, err := pt.New(name).Parse(src); err != nil {
+		if _, err := pt.New(name).Parse(src[name]); err != nil {
 			return nil, fmt.Errorf("theme: %w", err)
 		}
 		if pt.Lookup("layout") == nil {
@@ -103,21 +111,20 @@ func LoadTheme(def fs.FS, overrideDir string) (*Theme, error) {
 		}
 		t.pages[name] = pt
 	}
-	css, err := read("style.css")
-	if err != nil {
-		return nil, err
-	}
-	if t.css, err = texttemplate.New("style.css").Parse(css); err != nil {
+	var err error
+	if t.css, err = texttemplate.New("style.css").Parse(src["style.css"]); err != nil {
 		return nil, fmt.Errorf("theme: %w", err)
 	}
-	js, err := read("hub.js")
-	if err != nil {
-		return nil, err
-	}
-	t.JS = []byte(js)
-	t.Hash = hex.EncodeToString(h.Sum(nil))
+	lastTheme.Store(t)
 	return t, nil
 }
+
+// lastTheme is the theme LoadTheme parsed last. Parsing and escaping a
+// theme's templates cost more than rendering a client's pages, and hub
+// serve and the edge load the same theme at every rebuild. A Theme is
+// read-only once made (html/template escapes a template once, safely for
+// concurrent executions), so builds can share it.
+var lastTheme atomic.Pointer[Theme]
 
 var funcs = template.FuncMap{
 	"join": strings.Join,

@@ -279,7 +279,8 @@ func cmdEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		e.log.Warn("online payments are on in site.yaml but HUB_STRIPE_SECRET_KEY is not set: Pay buttons will say paying online is not available")
 	}
 	if *content != "" {
-		builder := generator.NewBuilder(generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Events: e.store})
+		builder := generator.NewBuilder(generator.Options{Content: *content, Out: *ef.site, Keys: *ef.keys, Theme: themes.Default(), Events: e.store, CollectLater: true})
+		defer builder.Wait()
 		var mu sync.Mutex
 		build := func(ctx context.Context, dirs []string) error {
 			mu.Lock()
@@ -360,7 +361,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p := newProgress(stderr)
 	opt.Progress = p.update
+	opt.CollectLater = true // the new build is served before the old one's files go
 	builder := generator.NewBuilder(opt)
+	defer builder.Wait()
 	var mu sync.Mutex // one build at a time: the watcher's or the daily one
 	rebuild := func(ctx context.Context, changed []string) (*generator.Result, error) {
 		mu.Lock()

@@ -290,11 +290,12 @@ func startHubNginx(nginx, dir, edgeBase, store string) (string, func(), error) {
 }
 
 // authRounds is -auth-rounds (0 skips the auth hop), edgeRounds
-// -edge-rounds, hubCompare -hub-compare.
+// -edge-rounds, hubCompare -hub-compare, serveSaves -saves.
 var (
 	authRounds = 3
 	edgeRounds = 3
 	hubCompare string
+	serveSaves = 7
 )
 
 // median of xs.

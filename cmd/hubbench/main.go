@@ -31,6 +31,7 @@ func main() {
 	skipEdge := flag.Bool("skip-edge", false, "skip the edge benchmark")
 	flag.IntVar(&authRounds, "auth-rounds", 3, "alternating rounds of nginx with and without auth_request (the median is reported; 0 skips the auth hop)")
 	flag.IntVar(&edgeRounds, "edge-rounds", 3, "alternating rounds of nginx and the edge (the median is reported)")
+	flag.IntVar(&serveSaves, "saves", 7, "saves of one invoice timed in the hub serve benchmark (the median is reported)")
 	flag.StringVar(&hubCompare, "hub-compare", "", "another hub binary (say, before a change) to measure in the same edge rounds, on the same site")
 	only := flag.String("only", "", `"serve", "edge", "startup", "stores" or "hugo": only that part, on a site left in -dir by an earlier run; "generate": only write the site's content into -dir`)
 	pg := flag.String("pg", os.Getenv("HUB_BENCH_POSTGRES"), `a PostgreSQL URL (an empty database) to measure the edges on it too (env HUB_BENCH_POSTGRES); "local" starts a server of its own when PostgreSQL is installed (the default), "none" measures SQLite only`)
