@@ -278,3 +278,47 @@ func TestOldAssetsKept(t *testing.T) {
 		t.Errorf("%s is still in the public files after the grace period", s2)
 	}
 }
+
+// TestCollectLater: with CollectLater a Builder returns as soon as the new
+// build is published, and the bundle it replaced is removed afterwards;
+// Wait waits for that, and the next build starts only after it.
+func TestCollectLater(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	b := NewBuilder(Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow, CollectLater: true})
+	ctx := context.Background()
+	if _, err := b.Build(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait()
+	dirs := OutputDirs(e.out)
+	before := readState(dirs.State).Clients["lindqvist"].Key
+	f := filepath.Join(content, "clients", "lindqvist", "client.yaml")
+	data, _ := os.ReadFile(f)
+	os.WriteFile(f, append(data, []byte("\n# edited\n")...), 0o644)
+	if _, err := b.Build(ctx, []string{f}); err != nil {
+		t.Fatal(err)
+	}
+	checkPublished(t, "right after the build", e.out, e.keys)
+	b.Wait()
+	after := readState(dirs.State).Clients["lindqvist"].Key
+	if after == before {
+		t.Fatal("the edit did not change the bundle key")
+	}
+	// The generation in use still links the old bundle until the next
+	// generation: collect keeps what a kept generation links, so only a
+	// bundle no generation links may go. Both keys' folders are accounted
+	// for: the new one exists; the old one exists only if still linked.
+	if _, err := os.Stat(filepath.Join(dirs.Bundles, "lindqvist", after, "manifest.sig")); err != nil {
+		t.Errorf("the new bundle is missing: %v", err)
+	}
+	os.WriteFile(f, append(data, []byte("\n# edited again\n")...), 0o644)
+	if _, err := b.Build(ctx, []string{f}); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait()
+	if _, err := os.Stat(filepath.Join(dirs.Bundles, "lindqvist", before)); !os.IsNotExist(err) {
+		t.Errorf("the bundle replaced two builds ago is still there: %v", err)
+	}
+	checkPublished(t, "after the removals", e.out, e.keys)
+}

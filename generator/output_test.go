@@ -3,11 +3,13 @@ package generator
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -160,5 +162,32 @@ func TestSidecars(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSpread(t *testing.T) {
+	for _, width := range []int{0, 1, 2, 8} {
+		for _, n := range []int{0, 1, 5, 40} {
+			var ran atomic.Int64
+			errAt := func(i int) error { return fmt.Errorf("job %d", i) }
+			err := spread(width, n, func(i int) error {
+				ran.Add(1)
+				if i == 3 || i == n-1 {
+					return errAt(i)
+				}
+				return nil
+			})
+			switch {
+			case n == 0 && err != nil:
+				t.Errorf("width %d, no jobs: %v", width, err)
+			case n > 0 && n <= 3 && (err == nil || err.Error() != errAt(n-1).Error()):
+				t.Errorf("width %d, %d jobs: %v, want job %d's error", width, n, err, n-1)
+			case n > 3 && (err == nil || err.Error() != "job 3"):
+				t.Errorf("width %d, %d jobs: %v, want job 3's error (the lowest that failed)", width, n, err)
+			}
+			if width > 1 && ran.Load() != int64(n) {
+				t.Errorf("width %d: %d of %d jobs ran", width, ran.Load(), n)
+			}
+		}
 	}
 }
