@@ -222,6 +222,19 @@ type run struct {
 	// set by upToDate
 	started string // the generation published when the build started
 	current bool   // OUT points at old.Gen
+	same    int    // sameIDs: 0 not known yet, 1 the same clients, 2 not
+}
+
+// sameIDs tells whether the build has the same clients as the last one
+// (asked twice, from every client's state: worked out once).
+func (r *run) sameIDs() bool {
+	if r.same == 0 {
+		r.same = 2
+		if sameIDs(r.old, r.next) {
+			r.same = 1
+		}
+	}
+	return r.same == 1
 }
 
 // build does one build. With hint, old is what the last build recorded and

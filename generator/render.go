@@ -150,19 +150,6 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 	pages := len(out)
 	out = append(out, cp.files...)
 	var docs []zipEntry // for the archive of every document
-	if ps != nil {
-		if err := r.clientPDFs(cp, ps); err != nil {
-			return nil, 0, fmt.Errorf("client %s: %w", c.ID, err)
-		}
-		out = append(out, ps.files...)
-		for _, f := range ps.files {
-			name := path.Base(f.path)
-			if dir, _, ok := strings.Cut(f.path, "/"); ok && dir != "statement" {
-				name = dir + "/" + name
-			}
-			docs = append(docs, zipEntry{name: name, file: f})
-		}
-	}
 	portals := append(append([]*site.Portal{}, c.Portals...), shared...)
 	for i, pv := range cp.portals {
 		pt := portals[i]
@@ -179,7 +166,46 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			docs = append(docs, zipEntry{name: "portals/" + pt.Slug + "/" + d.Path, file: f})
 		}
 	}
-	if ps != nil && cp.base.Client.Archive != "" {
+	// The PDFs render beside the pages when they are spread.
+	var pdfErr error
+	var pdfsDone sync.WaitGroup
+	if ps != nil {
+		pdfsDone.Add(1)
+		renderPDFs := func() { defer pdfsDone.Done(); pdfErr = r.clientPDFs(cp, ps) }
+		if r.spread > 1 {
+			go renderPDFs()
+		} else {
+			renderPDFs()
+		}
+	}
+	err = spread(r.spread, len(jobs), func(i int) error {
+		j := &jobs[i]
+		b, err := r.page(j.tmpl, &j.pg)
+		if err != nil {
+			return fmt.Errorf("client %s, %s: %w", c.ID, out[j.at].path, err)
+		}
+		out[j.at].data = b
+		return nil
+	})
+	pdfsDone.Wait()
+	if err != nil {
+		return nil, 0, err
+	}
+	if pdfErr != nil {
+		return nil, 0, fmt.Errorf("client %s: %w", c.ID, pdfErr)
+	}
+	if ps == nil {
+		return out, pages, nil
+	}
+	out = append(out, ps.files...)
+	for _, f := range ps.files {
+		name := path.Base(f.path)
+		if dir, _, ok := strings.Cut(f.path, "/"); ok && dir != "statement" {
+			name = dir + "/" + name
+		}
+		docs = append(docs, zipEntry{name: name, file: f})
+	}
+	if cp.base.Client.Archive != "" {
 		top := c.ID + "-documents/"
 		for i := range docs {
 			docs[i].name = top + docs[i].name
@@ -195,18 +221,6 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			return nil, 0, fmt.Errorf("client %s: %w", c.ID, err)
 		}
 		out = append(out, outFile{path: archivePath(c.ID), data: b})
-	}
-	err = spread(r.spread, len(jobs), func(i int) error {
-		j := &jobs[i]
-		b, err := r.page(j.tmpl, &j.pg)
-		if err != nil {
-			return fmt.Errorf("client %s, %s: %w", c.ID, out[j.at].path, err)
-		}
-		out[j.at].data = b
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
 	}
 	return out, pages, nil
 }
