@@ -473,7 +473,14 @@ func (r *run) clients() {
 			}
 		}()
 	}
-	for i := range r.ids {
+	for i, id := range r.ids {
+		if cs := r.untouched(id); cs != nil {
+			results[i] = clientResult{cs: cs}
+			if r.opt.Progress != nil {
+				r.opt.Progress(int(done.Add(1)), len(r.ids))
+			}
+			continue
+		}
 		jobs <- i
 	}
 	close(jobs)
@@ -481,6 +488,23 @@ func (r *run) clients() {
 	for i, cr := range results {
 		r.add(r.ids[i], cr)
 	}
+}
+
+// untouched returns the last build's state of client id when this build
+// can take it as it is, without handing it to a worker: the hint says none
+// of its files changed, its recorded facts are the ones it was built with,
+// and its key was made from this build's global inputs and day. This is
+// what buildClient would return for it; a save under hub serve skips the
+// other clients this way.
+func (r *run) untouched(id string) *clientState {
+	if !r.hint || r.touched[id] || r.pending[id] != nil {
+		return nil
+	}
+	old := r.old.Clients[id]
+	if old == nil || old.loaded || old.Facts != r.versions[id] || old.keyOf.content == "" || old.keyOf.global != r.global || old.keyOf.day != r.day {
+		return nil
+	}
+	return old
 }
 
 // add takes one client's result into the build.
