@@ -83,69 +83,37 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 		pg   Page
 	}
 	var jobs []pageJob
-	add := func(tmpl, file, title, nav string, set func(*Page)) error {
+	add := func(tmpl, file, title, nav string, set func(*Page)) {
 		pg := cp.base
 		pg.Title, pg.Nav = title, nav
 		set(&pg)
 		jobs = append(jobs, pageJob{at: len(out), tmpl: tmpl, pg: pg})
 		out = append(out, outFile{path: file})
-		return nil
 	}
-	err := firstErr(
-		func() error {
-			return add("home.html", "index.html", "Home", "home", func(p *Page) { p.Home = cp.home })
-		},
-		func() error {
-			return add("quotes.html", "quotes/index.html", "Quotes", "quotes", func(p *Page) { p.Quotes = cp.quotes })
-		},
-		func() error {
-			return add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices, p.Subs = cp.invoices, cp.subs })
-		},
-		func() error {
-			return add("receipts.html", "receipts/index.html", "Receipts", "receipts", func(p *Page) { p.Receipts = cp.receipts })
-		},
-		func() error {
-			return add("portals.html", "portals/index.html", "Portals", "portals", func(p *Page) { p.Portals = cp.portals })
-		},
-		func() error {
-			return add("requests.html", "requests/index.html", "Requests", "requests", func(p *Page) { p.Requests = cp.requests })
-		},
-		func() error {
-			return add("messages.html", "messages/index.html", "Messages", "messages", func(p *Page) { p.Messages = cp.messages })
-		},
-		func() error {
-			return add("statement.html", "statement/index.html", "Statement", "invoices", func(p *Page) { p.Statement, p.Doc = cp.statement, true })
-		},
-		func() error {
-			return add("account.html", "account/index.html", "Account", "account", func(*Page) {})
-		},
-	)
-	if err != nil {
-		return nil, 0, err
-	}
+	add("home.html", "index.html", "Home", "home", func(p *Page) { p.Home = cp.home })
+	add("quotes.html", "quotes/index.html", "Quotes", "quotes", func(p *Page) { p.Quotes = cp.quotes })
+	add("invoices.html", "invoices/index.html", "Invoices", "invoices", func(p *Page) { p.Invoices, p.Subs = cp.invoices, cp.subs })
+	add("receipts.html", "receipts/index.html", "Receipts", "receipts", func(p *Page) { p.Receipts = cp.receipts })
+	add("portals.html", "portals/index.html", "Portals", "portals", func(p *Page) { p.Portals = cp.portals })
+	add("requests.html", "requests/index.html", "Requests", "requests", func(p *Page) { p.Requests = cp.requests })
+	add("messages.html", "messages/index.html", "Messages", "messages", func(p *Page) { p.Messages = cp.messages })
+	add("statement.html", "statement/index.html", "Statement", "invoices", func(p *Page) { p.Statement, p.Doc = cp.statement, true })
+	add("account.html", "account/index.html", "Account", "account", func(*Page) {})
 	for _, q := range cp.quotes {
-		if err := add("quote.html", "quotes/"+q.Number+"/index.html", "Quote "+q.Number, "quotes", func(p *Page) { p.Quote, p.Doc = q, true }); err != nil {
-			return nil, 0, err
-		}
+		add("quote.html", "quotes/"+q.Number+"/index.html", "Quote "+q.Number, "quotes", func(p *Page) { p.Quote, p.Doc = q, true })
 	}
 	for _, sv := range cp.subs {
-		if err := add("subscription.html", "subscriptions/"+sv.Number+"/index.html", "Subscription "+sv.Number, "invoices", func(p *Page) { p.Sub, p.Doc = sv, true }); err != nil {
-			return nil, 0, err
-		}
+		add("subscription.html", "subscriptions/"+sv.Number+"/index.html", "Subscription "+sv.Number, "invoices", func(p *Page) { p.Sub, p.Doc = sv, true })
 	}
 	for _, inv := range cp.invoices {
-		if err := add("invoice.html", "invoices/"+inv.Number+"/index.html", "Invoice "+inv.Number, "invoices", func(p *Page) { p.Invoice, p.Doc = inv, true }); err != nil {
-			return nil, 0, err
-		}
+		add("invoice.html", "invoices/"+inv.Number+"/index.html", "Invoice "+inv.Number, "invoices", func(p *Page) { p.Invoice, p.Doc = inv, true })
 	}
 	for _, rc := range cp.receipts {
 		title := "Receipt for " + rc.InvoiceNumber
 		if rc.InvoiceNumber == "" {
 			title = "Deposit receipt for " + rc.QuoteNumber
 		}
-		if err := add("receipt.html", "receipts/"+rc.ID+"/index.html", title, "receipts", func(p *Page) { p.Receipt, p.Doc = rc, true }); err != nil {
-			return nil, 0, err
-		}
+		add("receipt.html", "receipts/"+rc.ID+"/index.html", title, "receipts", func(p *Page) { p.Receipt, p.Doc = rc, true })
 	}
 	pages := len(out)
 	out = append(out, cp.files...)
@@ -153,9 +121,7 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 	portals := append(append([]*site.Portal{}, c.Portals...), shared...)
 	for i, pv := range cp.portals {
 		pt := portals[i]
-		if err := add("portal.html", "portals/"+pv.Slug+"/index.html", pv.Title, "portals", func(p *Page) { p.Portal = pv }); err != nil {
-			return nil, 0, err
-		}
+		add("portal.html", "portals/"+pv.Slug+"/index.html", pv.Title, "portals", func(p *Page) { p.Portal = pv })
 		pages++
 		if pt.Cover != "" {
 			out = append(out, outFile{path: portalFile(pt, "cover/"+pt.Cover), src: path.Join(pt.Dir, pt.Cover)})
@@ -178,7 +144,7 @@ func (r *renderer) clientFiles(cp *clientPages, c *site.Client, shared []*site.P
 			renderPDFs()
 		}
 	}
-	err = spread(r.spread, len(jobs), func(i int) error {
+	err := spread(r.spread, len(jobs), func(i int) error {
 		j := &jobs[i]
 		b, err := r.page(j.tmpl, &j.pg)
 		if err != nil {
@@ -252,15 +218,6 @@ func spread(width, n int, f func(i int) error) error {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func firstErr(fns ...func() error) error {
-	for _, f := range fns {
-		if err := f(); err != nil {
 			return err
 		}
 	}
