@@ -80,8 +80,12 @@ type Config struct {
 
 // Server is the edge's HTTP service.
 type Server struct {
-	cfg     Config
-	store   Store
+	cfg   Config
+	store Store
+	// ending holds the subscriptions (client/number) Stripe is being or
+	// has been told to end by this process, so that two payments seen
+	// as the last period (the one before, processed late) ask once.
+	ending  sync.Map
 	mail    Mailer
 	log     *slog.Logger
 	now     func() time.Time

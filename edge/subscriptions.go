@@ -334,8 +334,10 @@ func (s *Server) subscriptionRecord(ctx context.Context, ev WebhookEvent, rec We
 
 // endIfLastPeriod tells Stripe to end a subscription whose last period
 // (of the number its content gives) was just paid: Stripe itself charges
-// until cancelled. Asking again (a retried event) changes nothing; a
-// failure is logged loudly, for staff to cancel it in Stripe.
+// until cancelled. It asks once per process: the period before the last,
+// processed late, also sees every period paid (asking Stripe twice would
+// change nothing, but once is what is meant). A failure is logged loudly,
+// for staff to cancel it in Stripe, and a later event may ask again.
 func (s *Server) endIfLastPeriod(ctx context.Context, p PaymentRecord) {
 	if p.Kind != events.ForSubscription || p.State != events.PaymentPaid {
 		return
@@ -350,11 +352,16 @@ func (s *Server) endIfLastPeriod(ctx context.Context, p PaymentRecord) {
 	if err != nil || n < doc.Periods {
 		return
 	}
+	key := p.ClientID + "/" + p.Document
+	if _, asked := s.ending.LoadOrStore(key, true); asked {
+		return
+	}
 	rec, err := s.store.Subscription(ctx, p.ClientID, p.Document)
 	if err == nil && rec.Ref != "" {
 		err = s.cfg.Checkout.EndSubscription(ctx, rec.Ref)
 	}
 	if err != nil || rec.Ref == "" {
+		s.ending.Delete(key) // a later event may ask again
 		s.log.Error("SUBSCRIPTION NOT ENDED: its last period is paid but Stripe was not told to end it; cancel it in the Stripe dashboard",
 			"client", p.ClientID, "subscription", p.Document, "periods", doc.Periods, "err", err)
 		return
