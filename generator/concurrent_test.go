@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -321,4 +322,57 @@ func TestCollectLater(t *testing.T) {
 		t.Errorf("the bundle replaced two builds ago is still there: %v", err)
 	}
 	checkPublished(t, "after the removals", e.out, e.keys)
+}
+
+// TestNumbersAcrossSaves: a Builder's saves, which read only the clients
+// they touch, still find a number used twice across clients, stop
+// reporting it once either client gives it up, and know a number an
+// earlier save moved away from or to.
+func TestNumbersAcrossSaves(t *testing.T) {
+	content := copyTree(t, sample)
+	e := newEnv(t, content)
+	b := NewBuilder(Options{Content: content, Out: e.out, Keys: e.keys, Theme: themes.Default(), Now: testNow})
+	ctx := context.Background()
+	if _, err := b.Build(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	renumber := func(client, file, from, to string) string {
+		t.Helper()
+		p := filepath.Join(content, "clients", client, "invoices", file)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Replace(data, []byte("number: "+from), []byte("number: "+to), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// lindqvist takes hawthorne-bistro's number: both files are named.
+	p := renumber("lindqvist", "INV-2008-storm-cleanup.yaml", "INV-2008", "inv-2003")
+	_, err := b.Build(ctx, []string{p})
+	var ps site.Problems
+	if !errors.As(err, &ps) || !strings.Contains(err.Error(), "INV-2003-september-patio.yaml") || !strings.Contains(err.Error(), "INV-2008-storm-cleanup.yaml") {
+		t.Fatalf("a number used twice: %v; want both files named", err)
+	}
+	// It gives it back: the build goes through.
+	p = renumber("lindqvist", "INV-2008-storm-cleanup.yaml", "inv-2003", "INV-2008")
+	if _, err := b.Build(ctx, []string{p}); err != nil {
+		t.Fatalf("after the number was given back: %v", err)
+	}
+	// hawthorne-bistro moves to a new number; then lindqvist takes the one
+	// it left: no clash.
+	p = renumber("hawthorne-bistro", "INV-2003-september-patio.yaml", "INV-2003", "INV-2103")
+	if _, err := b.Build(ctx, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	p = renumber("lindqvist", "INV-2008-storm-cleanup.yaml", "INV-2008", "INV-2003")
+	if _, err := b.Build(ctx, []string{p}); err != nil {
+		t.Errorf("a number another client gave up: %v", err)
+	}
+	// And the number hawthorne-bistro took is found too.
+	p = renumber("okafor-residence", "INV-2002-home-maintenance.yaml", "INV-2002", "INV-2103")
+	if _, err := b.Build(ctx, []string{p}); err == nil || !strings.Contains(err.Error(), "INV-2003-september-patio.yaml") {
+		t.Errorf("a number taken in an earlier save: %v; want hawthorne-bistro's file named", err)
+	}
 }
