@@ -365,6 +365,15 @@ func (b *Build) Client(id string) (*bundle.DirClient, bool) {
 	return nil, false
 }
 
+// IDs lists the IDs of this build's clients, sorted, without decoding
+// their entries (Client decodes one).
+func (b *Build) IDs() []string {
+	if b.base == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(b.base.clients))
+}
+
 // Clients lists the clients of this build, sorted by ID.
 func (b *Build) Clients() []*bundle.DirClient {
 	b.sortOnce.Do(func() {

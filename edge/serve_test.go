@@ -598,4 +598,20 @@ func TestDirectoryReload(t *testing.T) {
 	if nb.NumClients() != old.NumClients() || len(nb.Clients()) != len(full.Clients()) {
 		t.Errorf("clients: %d after the reload, %d before, %d loaded in full", nb.NumClients(), old.NumClients(), len(full.Clients()))
 	}
+	// IDs lists the same clients as Clients, in the same order, and Client
+	// finds each one, the changed client's new entry included.
+	var ids []string
+	for _, c := range full.Clients() {
+		ids = append(ids, c.ID)
+	}
+	if got := nb.IDs(); !slices.Equal(got, ids) {
+		t.Errorf("IDs() = %q; want %q", got, ids)
+	}
+	for _, id := range nb.IDs() {
+		c, ok := nb.Client(id)
+		want, wok := full.Client(id)
+		if !ok || !wok || c.Bundle != want.Bundle {
+			t.Errorf("Client(%q) after the reload: %v, %v; want the bundle a full load reads (%v)", id, c, ok, want)
+		}
+	}
 }

@@ -421,8 +421,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { stopNote() }()
 	return serveEdge(ctx, cfg, e, ln.Addr().String(), stdout, func(srv *edge.Server, url string) {
 		b := srv.Build()
-		for _, c := range b.Clients() {
-			if len(c.Contacts) == 0 || len(c.Documents) == 0 {
+		// The first client with someone to sign in and something to see,
+		// decoding entries one by one: Clients would decode every one.
+		for _, id := range b.IDs() {
+			c, ok := b.Client(id)
+			if !ok || len(c.Contacts) == 0 || len(c.Documents) == 0 {
 				continue
 			}
 			ct := c.Contacts[0]
