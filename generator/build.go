@@ -222,19 +222,9 @@ type run struct {
 	// set by upToDate
 	started string // the generation published when the build started
 	current bool   // OUT points at old.Gen
-	same    int    // sameIDs: 0 not known yet, 1 the same clients, 2 not
-}
 
-// sameIDs tells whether the build has the same clients as the last one
-// (asked twice, from every client's state: worked out once).
-func (r *run) sameIDs() bool {
-	if r.same == 0 {
-		r.same = 2
-		if sameIDs(r.old, r.next) {
-			r.same = 1
-		}
-	}
-	return r.same == 1
+	// set after check
+	sameIDs bool // the same clients as the last build (asked by upToDate and publish)
 }
 
 // build does one build. With hint, old is what the last build recorded and
@@ -256,6 +246,7 @@ func build(ctx context.Context, opt Options, old *state, hint bool, changed map[
 	}
 	r.res.Clients = len(r.ids)
 	r.res.Files, r.res.Bytes = r.w.filesOut, r.w.bytesOut
+	r.sameIDs = sameIDs(r.old, r.next)
 	if r.upToDate() {
 		if r.old.legacy {
 			// Nothing to build, but the state is in the old format: write it

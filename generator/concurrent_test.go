@@ -306,10 +306,8 @@ func TestCollectLater(t *testing.T) {
 	if after == before {
 		t.Fatal("the edit did not change the bundle key")
 	}
-	// The generation in use still links the old bundle until the next
-	// generation: collect keeps what a kept generation links, so only a
-	// bundle no generation links may go. Both keys' folders are accounted
-	// for: the new one exists; the old one exists only if still linked.
+	// collect keeps the bundle the last build served (a reader may still
+	// be in it), so the one replaced two builds ago is what must go.
 	if _, err := os.Stat(filepath.Join(dirs.Bundles, "lindqvist", after, "manifest.sig")); err != nil {
 		t.Errorf("the new bundle is missing: %v", err)
 	}

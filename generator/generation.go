@@ -28,7 +28,7 @@ func (r *run) upToDate() bool {
 	cur, err := os.Readlink(r.dirs.Out)
 	r.started = filepath.Base(filepath.Dir(cur))
 	r.current = err == nil && r.old.Gen != "" && r.started == r.old.Gen
-	if !r.current || r.old.Global != r.global || !r.sameIDs() || !sameClients(r.old, r.next) {
+	if !r.current || r.old.Global != r.global || !r.sameIDs || !sameClients(r.old, r.next) {
 		return false
 	}
 	// A directory root that does not read (an older format, or damaged)
@@ -42,7 +42,7 @@ func (r *run) upToDate() bool {
 // generation; else by a new generation. It tells which it did.
 func (r *run) publish() (incremental bool, err error) {
 	dirSite := r.pres.directorySite(r.render.sv)
-	if r.current && r.old.Global == r.global && r.sameIDs() {
+	if r.current && r.old.Global == r.global && r.sameIDs {
 		return true, r.swapClients(dirSite)
 	}
 	dirClients, err := makeDirectory(r.dirs, r.old, r.next, r.ids, r.key, r.directoryEntry)

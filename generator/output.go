@@ -134,11 +134,13 @@ func (l *lastMinified) of(in []byte, minify func() ([]byte, error)) ([]byte, err
 // at least minCompressSize bytes, and a .br for those of at least brMin.
 func (w *writer) writeAll(dir string, files []outFile, brMin int) ([]bundle.File, error) {
 	made := map[string]bool{}
-	for _, f := range files {
+	full := make([]string, len(files))
+	for i, f := range files {
 		if !bundle.CleanPath(f.path) {
 			return nil, fmt.Errorf("refusing to write %q: not a clean relative path", f.path)
 		}
-		if d := filepath.Dir(filepath.Join(dir, filepath.FromSlash(f.path))); !made[d] {
+		full[i] = filepath.Join(dir, filepath.FromSlash(f.path))
+		if d := filepath.Dir(full[i]); !made[d] {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return nil, err
 			}
@@ -150,7 +152,7 @@ func (w *writer) writeAll(dir string, files []outFile, brMin int) ([]bundle.File
 	// spread.
 	each := make([][]bundle.File, len(files))
 	err := spread(w.spread, len(files), func(i int) (err error) {
-		each[i], err = w.writeOne(filepath.Join(dir, filepath.FromSlash(files[i].path)), files[i], brMin)
+		each[i], err = w.writeOne(full[i], files[i], brMin)
 		return err
 	})
 	if err != nil {

@@ -187,19 +187,28 @@ func readState(file string) *state {
 		return emptyState()
 	}
 	log, _ := os.ReadFile(file + ".log")
+	logRecords(log, func(data []byte) bool {
+		rec, version, err := decodeRecord(string(data))
+		if err != nil || version != s.Version {
+			return false
+		}
+		s.apply(rec)
+		return true
+	})
+	return s
+}
+
+// logRecords calls f with each record of a state log (a 4-byte length,
+// then the record) until f refuses one or a record is cut short by a
+// crash: the build it belonged to did not finish.
+func logRecords(log []byte, f func(data []byte) bool) {
 	for len(log) >= 4 {
 		n := int(binary.BigEndian.Uint32(log))
-		if len(log) < 4+n {
-			break // a record cut short by a crash: the build it belonged to did not finish
-		}
-		rec, version, err := decodeRecord(string(log[4 : 4+n]))
-		if err != nil || version != s.Version {
-			break
+		if len(log) < 4+n || !f(log[4:4+n]) {
+			return
 		}
 		log = log[4+n:]
-		s.apply(rec)
 	}
-	return s
 }
 
 func emptyState() *state { return &state{Clients: map[string]*clientState{}} }
@@ -226,18 +235,14 @@ func readGobState(file string) *state {
 		return emptyState()
 	}
 	log, _ := os.ReadFile(file + ".log")
-	for len(log) >= 4 {
-		n := int(binary.BigEndian.Uint32(log))
-		if len(log) < 4+n {
-			break
-		}
+	logRecords(log, func(data []byte) bool {
 		var rec stateRecord
-		if err := gob.NewDecoder(bytes.NewReader(log[4 : 4+n])).Decode(&rec); err != nil {
-			break
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&rec); err != nil {
+			return false
 		}
-		log = log[4+n:]
 		s.apply(&rec)
-	}
+		return true
+	})
 	s.legacy = true
 	return s
 }

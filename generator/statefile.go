@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // The state's file format. A build of an unchanged site reads the whole
@@ -144,11 +145,11 @@ func (r *stateReader) int() int64 {
 	return v
 }
 
-// count reads a number of items, each at least min bytes long: a count
+// count reads a number of items, each at least least bytes long: a count
 // the rest of the file cannot hold is an error, not an allocation.
-func (r *stateReader) count(min int) int {
+func (r *stateReader) count(least int) int {
 	n := r.uint()
-	if n > uint64(len(r.s)/min) {
+	if n > uint64(len(r.s)/least) {
 		r.fail()
 		return 0
 	}
@@ -181,19 +182,12 @@ func (r *stateReader) strs() []string {
 // header reads the magic line and the fields every file starts with.
 func (r *stateReader) header() (version int, seq uint64, global, gen string) {
 	var ok bool
-	if r.s, ok = cutPrefix(r.s, stateMagic); !ok {
+	if r.s, ok = strings.CutPrefix(r.s, stateMagic); !ok {
 		r.fail()
 		return
 	}
 	version = int(r.uint())
 	return version, r.uint(), r.str(), r.str()
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
-		return s, false
-	}
-	return s[len(prefix):], true
 }
 
 func (r *stateReader) clients() map[string]*clientState {
